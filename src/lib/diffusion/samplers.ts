@@ -133,6 +133,14 @@ export function samplerTimesteps(T: number, steps: number): number[] {
   return Array.from({ length: steps }, (_, i) => (T * (steps - i)) / steps - 1);
 }
 
+/**
+ * Heun's trapezoid in sigma errs by about sigma * (change of eps_hat) / 2 on a step, which is
+ * ruinous from the huge sigmas at the end of VP schedules (cosine: 2e4 at t = T-1, where a single
+ * step to sigma ~ 6 moved samples by hundreds on Gaussian data). EDM never samples above
+ * sigma_max = 80, so steps starting above it are Euler steps, which stay exact as sigma -> Infinity.
+ */
+export const HEUN_MAX_SIGMA = 80;
+
 /** Alpha-bar at t, with t = -1 meaning clean data. */
 function alphaBarOrClean(schedule: Schedule, t: number): number {
   return t === -1 ? 1 : alphaBarAt(schedule, t);
@@ -196,9 +204,9 @@ function step(
       return { x: towardNext(), x0 };
     case "heun": {
       const euler = towardNext();
-      if (tNext === -1 || ab === 0) return { x: euler, x0 };
-      const eps2 = predictionToX0Eps(denoiser(euler, tNext), euler, abNext, parameterization).eps;
       const sigma = Math.sqrt((1 - ab) / ab);
+      if (tNext === -1 || !(sigma <= HEUN_MAX_SIGMA)) return { x: euler, x0 };
+      const eps2 = predictionToX0Eps(denoiser(euler, tNext), euler, abNext, parameterization).eps;
       const sigmaNext = Math.sqrt((1 - abNext) / abNext);
       // x~_next = x~ + (sigmaNext - sigma) (eps + eps2) / 2, mapped back with x = sqrt(ab) x~.
       const a = Math.sqrt(abNext);
