@@ -9,7 +9,6 @@
  * `?backend=NAME` in the page URL, `GAMEDREAM_BACKEND=NAME` in Node.
  */
 import * as tf from "@tensorflow/tfjs";
-import { setWasmPaths, setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { GamedreamError } from "./errors.js";
 
 export type BackendName = "webgpu" | "webgl" | "wasm" | "cpu";
@@ -36,6 +35,16 @@ export interface BackendChoice {
   attempts: BackendAttempt[];
 }
 
+/**
+ * The parts of `@tensorflow/tfjs-backend-wasm` this module calls. Pages and workers pass the
+ * module in (the browser loads a bundle made by scripts/prepare-site.ts, because the package's
+ * own browser entry imports Node built-ins); Node imports the package by itself.
+ */
+export interface WasmBackendModule {
+  setWasmPaths(prefixOrFileMap: string | Record<string, string>, usePlatformFetch?: boolean): void;
+  setThreadsCount?(count: number): void;
+}
+
 export interface InitBackendOptions {
   /** Force a backend (falls back, with a note, when it cannot start). */
   override?: string | null;
@@ -44,6 +53,10 @@ export interface InitBackendOptions {
    * (`tfjs-backend-wasm-simd.wasm`, ...) to URL. Node finds them in node_modules by itself.
    */
   wasmPaths?: string | Record<string, string>;
+  /** The wasm backend module (required in browsers and workers; Node imports it itself). */
+  wasm?: WasmBackendModule;
+  /** Loads and registers the WebGPU backend (browsers only), e.g. `() => import("@tensorflow/tfjs-backend-webgpu")`. */
+  loadWebgpu?: () => Promise<unknown>;
   /** Candidate order; defaults to the host's preference. */
   candidates?: BackendName[];
 }
@@ -115,13 +128,19 @@ async function nodeWasmFolder(): Promise<string> {
   return pkg.slice(0, pkg.length - "package.json".length) + "dist/";
 }
 
-async function ensureRegistered(name: BackendName): Promise<void> {
+let wasmConfigured = false;
+
+/** The wasm backend package, imported in Node through a specifier browser bundlers don't follow. */
+async function nodeWasmModule(): Promise<WasmBackendModule> {
+  const moduleName = "@tensorflow/tfjs-backend-wasm";
+  return (await import(/* @vite-ignore */ moduleName)) as WasmBackendModule;
+}
+
+async function ensureRegistered(name: BackendName, options: InitBackendOptions): Promise<void> {
   if (tf.findBackendFactory(name)) return;
-  if (name === "webgpu") {
-    // Registered on import; the module is loaded only when a browser asks for it.
-    const moduleName = "@tensorflow/tfjs-backend-webgpu";
-    await import(/* @vite-ignore */ moduleName);
-  }
+  // The WebGPU backend registers itself on import; it is loaded only when a browser tries it.
+  if (name === "webgpu" && options.loadWebgpu) await options.loadWebgpu();
+  if (!tf.findBackendFactory(name)) throw new Error(`the ${name} backend is not loaded on this page`);
 }
 
 function defaultCandidates(host: BackendChoice["host"]): BackendName[] {
@@ -138,15 +157,20 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   const isolated = typeof crossOriginIsolated !== "undefined" && crossOriginIsolated === true;
   const attempts: BackendAttempt[] = [];
 
-  if (options.wasmPaths) setWasmPaths(options.wasmPaths);
-  else if (host === "node") setWasmPaths(await nodeWasmFolder());
+  const wasm = options.wasm ?? (host === "node" ? await nodeWasmModule() : undefined);
+  // tfjs refuses new wasm paths once the wasm backend has started; configure it once per realm.
+  if (wasm && !wasmConfigured) {
+    wasmConfigured = true;
+    if (options.wasmPaths) wasm.setWasmPaths(options.wasmPaths);
+    else if (host === "node") wasm.setWasmPaths(await nodeWasmFolder());
+  }
 
   let threads = 1;
   if (host !== "node" && isolated) {
     // tfjs caps threads at hardwareConcurrency / 2 on its own; ask for all cores so a worker that
     // runs beside the page's own main thread still gets a pool.
     threads = Math.max(1, (globalThis.navigator?.hardwareConcurrency ?? 2) - 1);
-    setThreadsCount(threads);
+    wasm?.setThreadsCount?.(threads);
   }
 
   let order = options.candidates ?? defaultCandidates(host);
@@ -181,7 +205,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       continue;
     }
     try {
-      await ensureRegistered(backend);
+      await ensureRegistered(backend, options);
       const ok = await tf.setBackend(backend);
       if (!ok) throw new Error("setBackend returned false");
       await tf.ready();
@@ -192,7 +216,8 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
         device: info?.device,
         software: info?.software,
       });
-      const reason = describe(backend, host, override, attempts, threads);
+      const demoted = [...probed].filter(([name, p]) => p.software && name !== backend).map(([name, p]) => `${name} (${p.device})`);
+      const reason = describe(backend, host, override, attempts, threads, demoted);
       return { backend, host, reason, override, threads: backend === "wasm" ? threads : 1, crossOriginIsolated: isolated, attempts };
     } catch (e) {
       attempts.push({
@@ -216,17 +241,15 @@ function describe(
   override: BackendName | null,
   attempts: BackendAttempt[],
   threads: number,
+  demoted: string[],
 ): string {
   const chosen = attempts[attempts.length - 1];
   if (override === backend) return `${backend}: chosen by override.`;
   const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.backend} (${a.note})`);
-  const demoted = [...attempts]
-    .filter((a) => a.software && a.backend !== backend)
-    .map((a) => a.backend);
   const parts = [`${backend}: the fastest backend available on this ${host === "node" ? "Node.js process" : "browser"}`];
   if (override && override !== backend) parts.push(`the override ${override} could not start`);
   if (skipped.length) parts.push(`skipped ${skipped.join(", ")}`);
-  if (demoted.length) parts.push(`${demoted.join(" and ")} demoted: software rendering`);
+  if (demoted.length) parts.push(`${demoted.join(" and ")} ranked below wasm: software rendering is slower than wasm on a CPU`);
   if (chosen.software) parts.push(`only a software GPU was found (${chosen.device})`);
   if (backend === "wasm") parts.push(threads > 1 ? `${threads} wasm threads` : "single-threaded wasm");
   return parts.join("; ") + ".";

@@ -1,0 +1,14 @@
+// Observable Framework configuration. Everything the site needs is served from the site itself:
+// no Google Fonts (globalStylesheets: []), no CDN (pages import installed packages by bare name
+// and scripts/check-dist.ts fails the build if a remote URL slips into dist/).
+export default {
+  root: "src",
+  title: "gamedream",
+  pages: [],
+  globalStylesheets: [],
+  // Links end in .html so any plain static server can host dist/.
+  preserveExtension: true,
+  search: false,
+  footer: "gamedream: world models of games, trained and played in the browser. Everything runs on this device.",
+  head: `<meta name="color-scheme" content="light dark"><link rel="icon" href="data:,"><style>#observablehq-footer { color: var(--theme-foreground); }</style>`,
+};

@@ -1,0 +1,58 @@
+/**
+ * Runs before `dev` and `build`:
+ * - bundles the packages whose browser entries Framework cannot resolve offline into src/vendor/
+ *   (tfjs-backend-wasm imports Node built-ins; tfjs-vis and arquero pull dependencies Framework
+ *   fetches from a CDN), keeping @tensorflow/tfjs-core external so every page shares one engine;
+ * - copies the tfjs wasm binaries into src/assets/ so pages load them from the site itself;
+ * - with --clean-cache, clears Framework's data-loader cache, which survives code changes.
+ * Neither folder is committed: this script regenerates them.
+ */
+import { build } from "esbuild";
+import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+
+const require = createRequire(import.meta.url);
+const started = Date.now();
+
+const wasmDist = join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist");
+const assets = "src/assets/tfjs-wasm";
+mkdirSync(assets, { recursive: true });
+for (const name of ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"]) {
+  copyFileSync(join(wasmDist, name), join(assets, name));
+}
+
+/** Node built-ins referenced by code paths that never run in a browser. */
+const nodeBuiltinsAsEmpty = {
+  name: "node-builtins-empty",
+  setup(b: import("esbuild").PluginBuild) {
+    b.onResolve({ filter: /^(node:)?(fs|path|os|perf_hooks|worker_threads|crypto|util|url)$/ }, (args) => ({
+      path: args.path,
+      namespace: "empty",
+    }));
+    b.onLoad({ filter: /.*/, namespace: "empty" }, () => ({ contents: "export default {};", loader: "js" }));
+  },
+};
+
+const vendored: { entry: string; out: string }[] = [
+  { entry: "@tensorflow/tfjs-backend-wasm", out: "tfjs-backend-wasm.js" },
+];
+mkdirSync("src/vendor", { recursive: true });
+for (const { entry, out } of vendored) {
+  await build({
+    entryPoints: [require.resolve(entry.startsWith("@tensorflow/tfjs-backend-wasm") ? `${wasmDist}/index.js` : entry)],
+    outfile: join("src/vendor", out),
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    minify: true,
+    external: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-core/*"],
+    plugins: [nodeBuiltinsAsEmpty],
+    logLevel: "warning",
+    define: { "process.env.NODE_ENV": '"production"' },
+  });
+}
+
+if (process.argv.includes("--clean-cache")) rmSync("src/.observablehq/cache", { recursive: true, force: true });
+console.log(`prepare-site: vendored ${vendored.map((v) => v.out).join(", ")}; wasm binaries copied (${Date.now() - started} ms)`);

@@ -1,0 +1,151 @@
+/**
+ * Browser test harness: serves dist/ on 127.0.0.1 (a free port, COOP/COEP on), drives Debian
+ * Chromium through playwright-core, and fails a test on any console error, uncaught page error,
+ * failed request, HTTP error or request to another origin (nothing may leave the machine).
+ *
+ * A test file `test/e2e/NAME.e2e.ts` registers tests with `e2e(name, async (t) => { ... })`.
+ * `t.open(path)` returns a Playwright page whose problems are collected and checked when the
+ * test ends; `t.expectProblem(/regex/)` declares one that the test provokes on purpose.
+ */
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+export const RESULTS_DIR = "test-results";
+
+export const CHROMIUM_ARGS = [
+  "--headless=new",
+  "--no-sandbox",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+  "--disable-default-apps",
+  "--enable-unsafe-webgpu",
+];
+
+export function chromiumPath(): string {
+  return process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+}
+
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
+}
+
+export interface TestContext {
+  baseUrl: string;
+  browser: Browser;
+  /** Opens a page at `path` (relative to the site root) in a fresh browser context. */
+  open(path: string, options?: { viewport?: { width: number; height: number }; context?: BrowserContext }): Promise<Page>;
+  /** A new isolated browser context (own storage) whose pages are watched like `open`'s. */
+  newContext(): Promise<BrowserContext>;
+  /** Saves a screenshot under test-results/. */
+  screenshot(page: Page, name: string): Promise<string>;
+  /** Declares a problem (console error, failed request...) the test provokes on purpose. */
+  expectProblem(pattern: RegExp): void;
+  /** Problems seen so far in this test. */
+  problems(): string[];
+  log(message: string): void;
+}
+
+export interface E2ETest {
+  name: string;
+  file: string;
+  fn: (t: TestContext) => Promise<void>;
+  timeoutMs: number;
+}
+
+const registry: E2ETest[] = [];
+let currentFile = "";
+
+export function setCurrentFile(file: string): void {
+  currentFile = file;
+}
+
+/** Registers a browser test. */
+export function e2e(name: string, fn: (t: TestContext) => Promise<void>, options: { timeoutMs?: number } = {}): void {
+  registry.push({ name, file: currentFile, fn, timeoutMs: options.timeoutMs ?? 120_000 });
+}
+
+export function registeredTests(): E2ETest[] {
+  return registry;
+}
+
+/** Attaches listeners that record everything that counts as a failure on this page. */
+export function watchPage(page: Page, baseUrl: string, problems: string[]): void {
+  const origin = new URL(baseUrl).origin;
+  page.on("console", (msg) => {
+    if (msg.type() === "error") problems.push(`console error: ${msg.text()} (${msg.location().url || "?"})`);
+  });
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  page.on("requestfailed", (req) => {
+    const failure = req.failure()?.errorText ?? "failed";
+    // A navigation or download the test aborts on purpose reports ERR_ABORTED.
+    if (failure.includes("ERR_ABORTED") && req.resourceType() === "media") return;
+    problems.push(`request failed: ${req.url()} (${failure})`);
+  });
+  page.on("response", (res) => {
+    if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.url()}`);
+  });
+  page.on("request", (req) => {
+    const url = req.url();
+    if (/^(data|blob|about|chrome-extension):/.test(url)) return;
+    if (new URL(url).origin !== origin) problems.push(`request to another origin: ${url}`);
+  });
+}
+
+export async function runTest(test: E2ETest, browser: Browser, baseUrl: string): Promise<{ ok: boolean; problems: string[]; ms: number }> {
+  const problems: string[] = [];
+  const expected: RegExp[] = [];
+  const contexts: BrowserContext[] = [];
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const newContext = async (): Promise<BrowserContext> => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    contexts.push(context);
+    context.on("page", (p) => watchPage(p, baseUrl, problems));
+    return context;
+  };
+  const t: TestContext = {
+    baseUrl,
+    browser,
+    newContext,
+    async open(path, options = {}) {
+      const context = options.context ?? (await newContext());
+      const page = await context.newPage();
+      if (options.viewport) await page.setViewportSize(options.viewport);
+      await page.goto(new URL(path.replace(/^\//, ""), baseUrl + "/").toString(), { waitUntil: "load" });
+      return page;
+    },
+    async screenshot(page, name) {
+      const path = join(RESULTS_DIR, `${name.replace(/[^\w.-]+/g, "_")}.png`);
+      await page.screenshot({ path, fullPage: true });
+      return path;
+    },
+    expectProblem(pattern) {
+      expected.push(pattern);
+    },
+    problems: () => problems.slice(),
+    log: (message) => console.log(`    ${message}`),
+  };
+  const started = Date.now();
+  let error: unknown;
+  try {
+    await Promise.race([
+      test.fn(t),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${test.timeoutMs} ms`)), test.timeoutMs)),
+    ]);
+  } catch (e) {
+    error = e;
+  }
+  for (const context of contexts) await context.close().catch(() => {});
+  const unexpected = problems.filter((p) => !expected.some((re) => re.test(p)));
+  if (error) unexpected.unshift(`threw: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+  return { ok: unexpected.length === 0, problems: unexpected, ms: Date.now() - started };
+}
+
+/** Polls `predicate` in the page until it returns a truthy value. */
+export async function waitFor<T>(page: Page, predicate: () => T | Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const handle = await page.waitForFunction(predicate, undefined, { timeout: timeoutMs, polling: 100 });
+  return (await handle.jsonValue()) as T;
+}

@@ -1,0 +1,56 @@
+// Every page in dist/ loads without a console error, failed request or off-origin request,
+// finishes rendering, passes axe (WCAG 2.1 AA) and leaves a screenshot in test-results/.
+import { readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import AxeBuilder from "@axe-core/playwright";
+import type { Page } from "playwright-core";
+import { e2e } from "./harness.js";
+
+function htmlPages(dir: string, root = dir): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name.startsWith("_") ? [] : htmlPages(path, root);
+    return name.endsWith(".html") ? [relative(root, path)] : [];
+  });
+}
+
+/** Waits until Framework has no cell still loading and the network is quiet. */
+export async function settled(page: Page, timeoutMs = 60_000): Promise<void> {
+  await page.waitForLoadState("networkidle", { timeout: timeoutMs });
+  await page.waitForFunction(() => document.querySelectorAll("observablehq-loading").length === 0, undefined, { timeout: timeoutMs });
+}
+
+export async function expectNoAxeViolations(page: Page): Promise<void> {
+  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  if (result.violations.length) {
+    const lines = result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`);
+    throw new Error(`axe found ${result.violations.length} violation(s):\n${lines.join("\n")}`);
+  }
+}
+
+for (const path of htmlPages("dist")) {
+  e2e(`page ${path} loads cleanly, passes axe`, async (t) => {
+    const page = await t.open(path);
+    await settled(page);
+    const errors = await page.locator(".observablehq--error").allTextContents();
+    if (errors.length) throw new Error(`cells failed: ${errors.join(" | ")}`);
+    await expectNoAxeViolations(page);
+    await t.screenshot(page, `page-${path.replace(/\.html$/, "")}`);
+  });
+}
+
+e2e("overview reports the backend and redraws when the input changes", async (t) => {
+  const page = await t.open("index.html");
+  await settled(page);
+  const backend = await page.locator("#backend-name").textContent();
+  if (!["wasm", "webgl", "webgpu", "cpu"].includes(backend ?? "")) throw new Error(`no backend shown: ${backend}`);
+  const pathBefore = await page.locator("svg path[stroke]").first().getAttribute("d");
+  const slider = page.getByLabel("Temperature").first();
+  await slider.fill("3.5");
+  await slider.dispatchEvent("input");
+  await page.waitForFunction((before) => document.querySelector("svg path[stroke]")?.getAttribute("d") !== before, pathBefore);
+  const override = await t.open("index.html?backend=cpu");
+  await settled(override);
+  const forced = await override.locator("#backend-name").textContent();
+  if (forced !== "cpu") throw new Error(`?backend=cpu gave ${forced}`);
+});
