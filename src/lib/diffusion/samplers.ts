@@ -17,7 +17,8 @@
  * x_next = sqrt(ab_next) x0_hat + sqrt(1 - ab_next) eps_hat, is finite even from sigma = Infinity
  * (zero terminal SNR) and coincides with DDIM at eta = 0, as Karras et al. note. Heun adds the
  * trapezoidal correction with a second model call, except on the last step (to sigma = 0) and on
- * a step from sigma = Infinity, which are Euler steps.
+ * steps starting above HEUN_MAX_SIGMA (Infinity included), which are Euler steps. Heun is a
+ * many-step solver: with 1-4 steps prefer DDIM or Euler (same model calls, smaller error here).
  *
  * Noise for stochastic steps comes from tf.randomNormal with seeds drawn from an `Rng`: the same
  * seed gives the same sample. Everything is synchronous and reads nothing back from the device.
