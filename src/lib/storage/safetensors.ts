@@ -22,6 +22,7 @@ export interface SafetensorsEntry {
 }
 
 export interface SafetensorsHeader {
+  /** In data order. */
   tensors: Map<string, SafetensorsEntry>;
   metadata: Record<string, string>;
   /** Byte offset of the tensor data in the file (8 + header length). */
@@ -114,7 +115,9 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
     }
     tensors.set(name, { dtype: entry.dtype as SafetensorsDtype, shape: [...shape], data_offsets: [begin, end] });
   }
-  return { tensors, metadata, dataStart };
+  // JSON objects put integer-like keys first; data order is the order the writer used.
+  const ordered = [...tensors].sort(([, a], [, b]) => a.data_offsets[0] - b.data_offsets[0] || a.data_offsets[1] - b.data_offsets[1]);
+  return { tensors: new Map(ordered), metadata, dataStart };
 }
 
 /** IEEE half -> float. */
