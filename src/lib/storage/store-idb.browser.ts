@@ -102,26 +102,25 @@ export class IdbCheckpointStore implements CheckpointStore {
 
   async write(id: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
     const tx = this.db.transaction(["checkpoints", "files"], "readwrite");
-    const done = tx.done;
-    // Observed below or replaced by the error that aborted the transaction; never left unhandled.
-    done.catch(() => undefined);
+    const pending: Promise<unknown>[] = [tx.done];
     try {
       const fileStore = tx.objectStore("files");
       let bytes = 0;
-      const requests: Promise<unknown>[] = [fileStore.delete(checkpointRange(this.run, id))];
+      pending.push(fileStore.delete(checkpointRange(this.run, id)));
       for (const [name, data] of files) {
         bytes += data.byteLength;
-        requests.push(fileStore.put(compact(data), [this.run, id, name]));
+        pending.push(fileStore.put(compact(data), [this.run, id, name]));
       }
       const record: CheckpointRecord = { run: this.run, id, bytes, files: [...files.keys()], savedAt: Date.now() };
-      requests.push(tx.objectStore("checkpoints").put(record, [this.run, id]));
-      await Promise.all([...requests, done]);
+      pending.push(tx.objectStore("checkpoints").put(record, [this.run, id]));
+      await Promise.all(pending);
     } catch (e) {
-      // Roll back whatever was queued, so the store keeps the previous state exactly.
+      // Every queued request now fails with AbortError; the first error is the one that matters.
+      for (const p of pending) p.catch(() => undefined);
       try {
-        tx.abort();
+        tx.abort(); // roll back whatever was queued, so the store keeps its previous state exactly
       } catch {
-        // The transaction already finished (aborted by the failure itself).
+        // Already aborted by the failure itself.
       }
       // A failed request aborts the transaction; its error (e.g. QuotaExceededError) says why.
       throw tx.error ?? e;
