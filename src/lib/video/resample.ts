@@ -6,13 +6,14 @@
  * j with `s_j <= t_i < s_(j+1)`. Sampling at centres rather than at `i / fps` matters because
  * WebM rounds timestamps to the millisecond: sampling a 30 fps WebM at `i / 30` returned 60
  * distinct frames of 90 in the team's decoding probes. A centre that falls exactly on a source frame's start
- * (60 fps input, every other frame) takes that frame; `TIE_EPSILON_S` makes the tie rule
- * independent of floating-point rounding.
+ * (60 fps input, every other frame; 24 fps input, every fifth output) takes that frame.
+ * `TIE_EPSILON_S` is 1 ms so that rule survives WebM's millisecond rounding: a 24 fps frame due at
+ * 416.67 ms is stored at 417 ms and must still count as starting on the 416.67 ms centre.
  */
 export const TARGET_FPS = 30;
 
-/** Timestamps closer than this (seconds) count as equal. */
-export const TIE_EPSILON_S = 1e-6;
+/** Timestamps closer than this (seconds) count as equal (WebM stores milliseconds). */
+export const TIE_EPSILON_S = 1e-3;
 
 /** Number of output frames whose centres fall inside a span of `durationS` seconds. */
 export function outputFrameCount(durationS: number, fps: number = TARGET_FPS): number {
