@@ -1,0 +1,646 @@
+/**
+ * Video Diffusion Transformer: predicts, for every frame of a latent clip, the denoising target
+ * (eps, v or x0) from that frame's noisy latent, its own noise level (diffusion forcing) and its
+ * action, attending to the same patch in up to `contextFrames` earlier frames.
+ *
+ * Reading order (after facebookresearch/DiT models.py): config and presets, position and
+ * noise-level embeddings, the block (adaLN-Zero around spatial attention, causal temporal
+ * attention and an MLP), the final layer, the model with its full-clip `forward`, and the KV cache
+ * with `forwardFrame` for live play.
+ *
+ * Layout: a clip `[B, T, h, w, c]` becomes `F = B*T` frames of `N = (h/p)*(w/p)` tokens, held as a
+ * 2D `[F*N, D]` matrix in (b, t, n) order, so every Linear is one plain 2D matMul.
+ *
+ * Speed rules from ../shared/notes/probes.md (tfjs wasm): all 2D products go through `nn/ops`
+ * `matMul` (no transposed-flag gradients); spatial attention uses separate 2D weights per head and
+ * one 2D product per frame and head (measured here with 20 frames, 4 heads, N=64, forward+backward:
+ * per-frame 2D 37 ms, block-diagonal masking over groups of two frames 40 ms, batched matMul 66 ms,
+ * one block-diagonal product over all frames 209 ms); adaLN modulations are separate Linears, so
+ * nothing slices a fused output. Temporal attention runs over sequences of only T <= K+1 frames:
+ * there a batched matMul over (b, n, head) measured fastest (21 ms vs 150 ms for a broadcast
+ * multiply-and-sum, whose gradient reduces over middle axes).
+ *
+ * Frame positions are relative, never absolute: temporal attention adds a learned bias per head
+ * and distance `t - t'` in 0..K (initialised to ALiBi-style recency slopes), and frames further
+ * back than K are masked out (a sliding window). Keys and values therefore do not depend on where
+ * a frame sits in a rollout, so a cached frame's keys/values stay valid as the window slides, and
+ * `forwardFrame` on a cache equals the last frame of `forward` on the same frames, at any time
+ * of a long rollout. Spatial positions are 2D sin-cos (fixed) or learned from that start.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { ACTION_DIM } from "./actions.js";
+import type { Parameterization } from "./diffusion/parameterization.js";
+import { GamedreamError } from "./errors.js";
+import { Rng } from "./rng.js";
+import { Linear, variableOf } from "./nn/layers.js";
+import type { Module, NamedVariables } from "./nn/module.js";
+import { depthToSpace, frameAttention, frameAttentionWithProbs, gelu, layerNorm, matMul, silu, spaceToDepth } from "./nn/ops.js";
+
+export interface DiTConfig {
+  /** Latent frame size `[h, w, c]` (from the VAE preset). */
+  latentHeight: number;
+  latentWidth: number;
+  latentChannels: number;
+  /** Patch side in latent pixels: N = (h/p) * (w/p) tokens per frame. */
+  patchSize: number;
+  hidden: number;
+  depth: number;
+  heads: number;
+  mlpRatio: number;
+  /** K: how many past frames a frame attends to (the live-play KV cache holds K frames). */
+  contextFrames: number;
+  /** Length of an encoded action vector. */
+  actionDim: number;
+  /** Width of the sinusoidal noise-level features fed to the noise-level MLP. */
+  frequencyDim: number;
+  spatialPositions: "sincos" | "learned";
+  /** What the network predicts; samplers convert with the parameterisation module. */
+  parameterization: Parameterization;
+}
+
+export type DiTPresetName = "realtime" | "small" | "base";
+
+const COMMON = { mlpRatio: 4, actionDim: ACTION_DIM, frequencyDim: 256, spatialPositions: "sincos", parameterization: "v" } as const;
+
+/** The shared shape contract: latent sizes must match `VAE_PRESETS` of the same name. */
+export const DIT_PRESETS: Readonly<Record<DiTPresetName, Readonly<DiTConfig>>> = {
+  realtime: { ...COMMON, latentHeight: 16, latentWidth: 16, latentChannels: 8, patchSize: 2, hidden: 128, depth: 4, heads: 4, contextFrames: 4 },
+  small: { ...COMMON, latentHeight: 32, latentWidth: 32, latentChannels: 8, patchSize: 2, hidden: 256, depth: 8, heads: 4, contextFrames: 4 },
+  base: { ...COMMON, latentHeight: 32, latentWidth: 32, latentChannels: 8, patchSize: 2, hidden: 384, depth: 12, heads: 6, contextFrames: 8 },
+};
+
+/** Tokens per frame. */
+export function tokensPerFrame(config: DiTConfig): number {
+  return (config.latentHeight / config.patchSize) * (config.latentWidth / config.patchSize);
+}
+
+function invalid(message: string, details?: Record<string, unknown>): GamedreamError {
+  return new GamedreamError("DIT_CONFIG_INVALID", "model", message, { recoverable: true, details });
+}
+
+export function validateDiTConfig(config: DiTConfig): void {
+  const { latentHeight: h, latentWidth: w, patchSize: p, hidden, heads } = config;
+  const positive = ["latentHeight", "latentWidth", "latentChannels", "patchSize", "hidden", "depth", "heads", "mlpRatio", "actionDim", "frequencyDim"] as const;
+  for (const key of positive) {
+    if (!Number.isInteger(config[key]) || config[key] < 1) throw invalid(`The DiT setting "${key}" must be a positive integer, got ${config[key]}.`);
+  }
+  if (!Number.isInteger(config.contextFrames) || config.contextFrames < 0) {
+    throw invalid(`The DiT setting "contextFrames" must be a whole number of frames (0 or more), got ${config.contextFrames}.`);
+  }
+  if (h % p !== 0 || w % p !== 0) throw invalid(`The latent size ${h}x${w} is not divisible by the patch size ${p}.`);
+  if (hidden % heads !== 0) throw invalid(`The hidden width ${hidden} is not divisible by the ${heads} attention heads.`);
+  if (hidden % 4 !== 0) throw invalid(`The hidden width ${hidden} must be a multiple of 4 for 2D sin-cos positions.`);
+  if (config.frequencyDim % 2 !== 0) throw invalid(`The noise-level feature width ${config.frequencyDim} must be even.`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embeddings
+
+/** DiT's 2D sin-cos table `[N, D]`: the first half encodes the row, the second the column. */
+export function sinCosPositions(rows: number, cols: number, dim: number): Float32Array {
+  const quarter = dim / 4;
+  const out = new Float32Array(rows * cols * dim);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const base = (r * cols + c) * dim;
+      for (let i = 0; i < quarter; i++) {
+        const omega = 1 / Math.pow(10000, i / quarter);
+        out[base + i] = Math.sin(r * omega);
+        out[base + quarter + i] = Math.cos(r * omega);
+        out[base + 2 * quarter + i] = Math.sin(c * omega);
+        out[base + 3 * quarter + i] = Math.cos(c * omega);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Sinusoidal features of `noiseLevel * 1000` (the DiT timestep embedding, [cos, sin] halves),
+ * written as one `sin(t * freq + phase)` so no concat is needed. `levels [F] -> [F, dim]`.
+ */
+function noiseLevelFeatures(levels: tf.Tensor1D, dim: number): tf.Tensor2D {
+  const half = dim / 2;
+  const freq = new Float32Array(dim);
+  const phase = new Float32Array(dim);
+  for (let i = 0; i < half; i++) {
+    const f = Math.exp((-Math.log(10000) * i) / half);
+    freq[i] = f;
+    freq[half + i] = f;
+    phase[i] = Math.PI / 2; // cos(x) = sin(x + pi/2)
+  }
+  return tf.tidy(() => tf.sin(tf.add(tf.mul(tf.reshape(tf.mul(levels, 1000), [-1, 1]), freq), phase)) as tf.Tensor2D);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Block
+
+/** Attention probabilities for the attention-map page (batch and frames flattened). */
+export type AttentionMaps = {
+  /** `[layer][head]`: `[F, N, N]`, row = query patch, column = key patch, F = B*T frames in (b, t) order. */
+  spatial: tf.Tensor3D[][];
+  /** `[layer][head]`: `[B*N, T, T]`, row = query frame, column = key frame, for each (b, patch). */
+  temporal: tf.Tensor3D[][];
+};
+
+/** Per-block keys and values of one frame's temporal attention, each `[B*N, D]`. */
+export type FrameKV = {
+  keys: tf.Tensor2D[];
+  values: tf.Tensor2D[];
+};
+
+type Modulation = { shift: Linear; scale: Linear; gate: Linear };
+
+function modulation(rng: Rng, d: number): Modulation {
+  // adaLN-Zero: every modulation starts at zero, so each gate is 0 and each block is the identity.
+  return {
+    shift: new Linear(rng, d, d, { init: "zeros" }),
+    scale: new Linear(rng, d, d, { init: "zeros" }),
+    gate: new Linear(rng, d, d, { init: "zeros" }),
+  };
+}
+
+/** `layerNorm(x) * (1 + scale) + shift`, per frame: `x [F*N, D]`, `shift, scale [F, D]`. */
+function modulate(x: tf.Tensor2D, shift: tf.Tensor2D, scale: tf.Tensor2D, frames: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const d = x.shape[1];
+    const x3 = layerNorm(tf.reshape(x, [frames, -1, d]));
+    const y = tf.add(tf.mul(x3, tf.add(tf.reshape(scale, [frames, 1, d]), 1)), tf.reshape(shift, [frames, 1, d]));
+    return tf.reshape(y, [-1, d]) as tf.Tensor2D;
+  });
+}
+
+/** `x + gate * y` per frame. */
+function gatedResidual(x: tf.Tensor2D, gate: tf.Tensor2D, y: tf.Tensor2D, frames: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const d = x.shape[1];
+    return tf.add(x, tf.reshape(tf.mul(tf.reshape(y, [frames, -1, d]), tf.reshape(gate, [frames, 1, d])), [-1, d])) as tf.Tensor2D;
+  });
+}
+
+function applyModulation(m: Modulation, cond: tf.Tensor2D): { shift: tf.Tensor2D; scale: tf.Tensor2D; gate: tf.Tensor2D } {
+  return { shift: m.shift.apply(cond), scale: m.scale.apply(cond), gate: m.gate.apply(cond) };
+}
+
+/** Self-attention among the N patches of each frame, one 2D product per frame and head. */
+class SpatialAttention {
+  readonly q: Linear[] = [];
+  readonly k: Linear[] = [];
+  readonly v: Linear[] = [];
+  /** Per-head output projections `[dh, D]` summed, plus one shared bias. */
+  readonly out: Linear[] = [];
+  readonly outBias: tf.Variable<tf.Rank.R1>;
+
+  constructor(rng: Rng, d: number, readonly heads: number) {
+    const dh = d / heads;
+    for (let h = 0; h < heads; h++) {
+      this.q.push(new Linear(rng, d, dh));
+      // No key bias: it adds q.b to every score of a query, which softmax cancels.
+      this.k.push(new Linear(rng, d, dh, { bias: false }));
+      this.v.push(new Linear(rng, d, dh));
+      this.out.push(new Linear(rng, dh, d, { bias: false }));
+    }
+    this.outBias = variableOf(tf.zeros([d]));
+  }
+
+  /** `x [F*N, D] -> [F*N, D]`; pushes `[F, N, N]` per head into `maps` when given. */
+  apply(x: tf.Tensor2D, frames: number, maps?: tf.Tensor3D[]): tf.Tensor2D {
+    return tf.tidy(() => {
+      const scale = 1 / Math.sqrt(this.q[0].weight.shape[1]);
+      const perHead = this.q.map((q, h) => {
+        const args = [q.apply(x), this.k[h].apply(x), this.v[h].apply(x), frames, scale] as const;
+        let o: tf.Tensor2D;
+        if (maps) {
+          const withProbs = frameAttentionWithProbs(...args);
+          maps.push(tf.keep(tf.stack(withProbs.probs) as tf.Tensor3D));
+          o = withProbs.out;
+        } else {
+          o = frameAttention(...args);
+        }
+        return this.out[h].apply(o);
+      });
+      return tf.add(perHead.length > 1 ? tf.addN(perHead) : perHead[0], this.outBias) as tf.Tensor2D;
+    });
+  }
+
+  collect(prefix: string, into: NamedVariables): void {
+    for (let h = 0; h < this.heads; h++) {
+      this.q[h].collect(`${prefix}.heads.${h}.q`, into);
+      this.k[h].collect(`${prefix}.heads.${h}.k`, into);
+      this.v[h].collect(`${prefix}.heads.${h}.v`, into);
+      this.out[h].collect(`${prefix}.heads.${h}.out`, into);
+    }
+    into.set(`${prefix}.out.bias`, this.outBias);
+  }
+}
+
+/**
+ * Causal, windowed self-attention of each patch over the same patch in frames t-K..t, with a
+ * learned bias per head and distance (the only temporal position signal, see the file comment).
+ */
+class TemporalAttention {
+  readonly q: Linear;
+  readonly k: Linear;
+  readonly v: Linear;
+  readonly out: Linear;
+  /** `[heads, K+1]`: added to the score of a key `distance` frames back. */
+  readonly distanceBias: tf.Variable<tf.Rank.R2>;
+
+  constructor(rng: Rng, d: number, readonly heads: number, readonly window: number) {
+    this.q = new Linear(rng, d, d);
+    this.k = new Linear(rng, d, d, { bias: false }); // softmax cancels a key bias
+    this.v = new Linear(rng, d, d);
+    this.out = new Linear(rng, d, d);
+    const bias = new Float32Array(heads * (window + 1));
+    for (let h = 0; h < heads; h++) {
+      const slope = Math.pow(2, (-8 * (h + 1)) / heads); // ALiBi slopes: heads differ in how fast they forget
+      for (let dist = 0; dist <= window; dist++) bias[h * (window + 1) + dist] = -slope * dist;
+    }
+    this.distanceBias = variableOf(tf.tensor2d(bias, [heads, window + 1]));
+  }
+
+  /** `[H, T, T]` bias: distance bias inside the causal window, -1e9 outside it. */
+  private scoreBias(frames: number): tf.Tensor3D {
+    const k1 = this.window + 1;
+    const select = new Float32Array(k1 * frames * frames);
+    const mask = new Float32Array(frames * frames);
+    for (let t = 0; t < frames; t++) {
+      for (let s = 0; s < frames; s++) {
+        const dist = t - s;
+        if (dist >= 0 && dist <= this.window) select[dist * frames * frames + t * frames + s] = 1;
+        else mask[t * frames + s] = -1e9;
+      }
+    }
+    return tf.tidy(() => {
+      const bias = matMul(this.distanceBias, tf.tensor2d(select, [k1, frames * frames]));
+      return tf.add(tf.reshape(bias, [this.heads, frames, frames]), tf.tensor2d(mask, [frames, frames])) as tf.Tensor3D;
+    });
+  }
+
+  /** Full clip: `x [B*T*N, D] -> [B*T*N, D]`; pushes `[B*N, T, T]` per head into `maps` when given. */
+  apply(x: tf.Tensor2D, batch: number, frames: number, maps?: tf.Tensor3D[]): tf.Tensor2D {
+    return tf.tidy(() => {
+      const [rows, d] = x.shape;
+      const n = rows / (batch * frames);
+      const h = this.heads;
+      const dh = d / h;
+      const split = (t: tf.Tensor2D) => tf.reshape(t, [batch, frames, n, h, dh]);
+      // [B, T, N, H, dh] -> [B*N*H, T, dh] (and [B*N*H, dh, T] for keys)
+      const q = tf.reshape(tf.transpose(split(tf.mul(this.q.apply(x), 1 / Math.sqrt(dh)) as tf.Tensor2D), [0, 2, 3, 1, 4]), [-1, frames, dh]);
+      const kT = tf.reshape(tf.transpose(split(this.k.apply(x)), [0, 2, 3, 4, 1]), [-1, dh, frames]);
+      const v = tf.reshape(tf.transpose(split(this.v.apply(x)), [0, 2, 3, 1, 4]), [-1, frames, dh]);
+      const scores = tf.add(tf.reshape(tf.matMul(q as tf.Tensor3D, kT as tf.Tensor3D), [-1, h, frames, frames]), this.scoreBias(frames));
+      const p = tf.softmax(scores) as tf.Tensor4D; // [B*N, H, T, T]
+      if (maps) maps.push(...(tf.unstack(tf.transpose(p, [1, 0, 2, 3])) as tf.Tensor3D[]).map((m) => tf.keep(m)));
+      const o = tf.matMul(tf.reshape(p, [-1, frames, frames]) as tf.Tensor3D, v as tf.Tensor3D); // [B*N*H, T, dh]
+      const merged = tf.reshape(tf.transpose(tf.reshape(o, [batch, n, h, frames, dh]), [0, 3, 1, 2, 4]), [rows, d]) as tf.Tensor2D;
+      return this.out.apply(merged);
+    });
+  }
+
+  /**
+   * One new frame against cached frames (oldest first, at most K): `x [B*N, D] -> [B*N, D]`, plus
+   * this frame's keys and values `[B*N, D]` (returned so a caller may cache them).
+   */
+  applyFrame(x: tf.Tensor2D, pastKeys: tf.Tensor2D[], pastValues: tf.Tensor2D[]): { y: tf.Tensor2D; key: tf.Tensor2D; value: tf.Tensor2D } {
+    return tf.tidy(() => {
+      const [rows, d] = x.shape;
+      const h = this.heads;
+      const dh = d / h;
+      const q = tf.reshape(tf.mul(this.q.apply(x), 1 / Math.sqrt(dh)), [rows, h, dh]);
+      const key = this.k.apply(x);
+      const value = this.v.apply(x);
+      const keys = [...pastKeys, key];
+      const values = [...pastValues, value];
+      const length = keys.length;
+      // Per key frame: [B*N, H] scores, stacked to [B*N, H, L]; the bias column is the distance.
+      const scores = tf.stack(keys.map((k) => tf.sum(tf.mul(q, tf.reshape(k, [rows, h, dh])), -1)), -1);
+      const distances = Array.from({ length }, (_, j) => length - 1 - j);
+      const bias = tf.gather(this.distanceBias, distances, 1); // [H, L]
+      const p = tf.softmax(tf.add(scores, bias)); // [B*N, H, L]
+      const weights = tf.unstack(p, 2);
+      const mixed = tf.addN(values.map((v, j) => tf.mul(tf.reshape(weights[j], [rows, h, 1]), tf.reshape(v, [rows, h, dh]))));
+      return { y: this.out.apply(tf.reshape(mixed, [rows, d]) as tf.Tensor2D), key, value };
+    });
+  }
+
+  collect(prefix: string, into: NamedVariables): void {
+    this.q.collect(`${prefix}.q`, into);
+    this.k.collect(`${prefix}.k`, into);
+    this.v.collect(`${prefix}.v`, into);
+    this.out.collect(`${prefix}.out`, into);
+    into.set(`${prefix}.distance_bias`, this.distanceBias);
+  }
+}
+
+/** adaLN-Zero block: spatial attention, causal temporal attention, MLP, each gated from the condition. */
+export class DiTBlock {
+  readonly spatial: SpatialAttention;
+  readonly temporal: TemporalAttention;
+  readonly fc1: Linear;
+  readonly fc2: Linear;
+  readonly adaSpatial: Modulation;
+  readonly adaTemporal: Modulation;
+  readonly adaMlp: Modulation;
+
+  constructor(rng: Rng, config: DiTConfig) {
+    const d = config.hidden;
+    this.spatial = new SpatialAttention(rng, d, config.heads);
+    this.temporal = new TemporalAttention(rng, d, config.heads, config.contextFrames);
+    this.fc1 = new Linear(rng, d, d * config.mlpRatio);
+    this.fc2 = new Linear(rng, d * config.mlpRatio, d);
+    this.adaSpatial = modulation(rng, d);
+    this.adaTemporal = modulation(rng, d);
+    this.adaMlp = modulation(rng, d);
+  }
+
+  private mlp(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => this.fc2.apply(gelu(this.fc1.apply(x))));
+  }
+
+  /**
+   * Full clip. `x [B*T*N, D]`, `cond [B*T, D]` (the SiLU of the frame conditioning) -> `[B*T*N, D]`.
+   * At initialisation every gate is zero and this returns `x` exactly.
+   */
+  forward(x: tf.Tensor2D, cond: tf.Tensor2D, batch: number, frames: number, maps?: AttentionMaps): tf.Tensor2D {
+    return tf.tidy(() => {
+      const f = batch * frames;
+      const a = applyModulation(this.adaSpatial, cond);
+      const spatialMaps: tf.Tensor3D[] | undefined = maps ? [] : undefined;
+      x = gatedResidual(x, a.gate, this.spatial.apply(modulate(x, a.shift, a.scale, f), f, spatialMaps), f);
+      const b = applyModulation(this.adaTemporal, cond);
+      const temporalMaps: tf.Tensor3D[] | undefined = maps ? [] : undefined;
+      x = gatedResidual(x, b.gate, this.temporal.apply(modulate(x, b.shift, b.scale, f), batch, frames, temporalMaps), f);
+      const c = applyModulation(this.adaMlp, cond);
+      x = gatedResidual(x, c.gate, this.mlp(modulate(x, c.shift, c.scale, f)), f);
+      if (maps && spatialMaps && temporalMaps) {
+        maps.spatial.push(spatialMaps);
+        maps.temporal.push(temporalMaps);
+      }
+      return x;
+    });
+  }
+
+  /** One frame per batch item: `x [B*N, D]`, `cond [B, D]`; returns the output and this frame's K/V. */
+  forwardFrame(x: tf.Tensor2D, cond: tf.Tensor2D, pastKeys: tf.Tensor2D[], pastValues: tf.Tensor2D[]): { x: tf.Tensor2D; key: tf.Tensor2D; value: tf.Tensor2D } {
+    return tf.tidy(() => {
+      const f = cond.shape[0];
+      const a = applyModulation(this.adaSpatial, cond);
+      x = gatedResidual(x, a.gate, this.spatial.apply(modulate(x, a.shift, a.scale, f), f), f);
+      const b = applyModulation(this.adaTemporal, cond);
+      const t = this.temporal.applyFrame(modulate(x, b.shift, b.scale, f), pastKeys, pastValues);
+      x = gatedResidual(x, b.gate, t.y, f);
+      const c = applyModulation(this.adaMlp, cond);
+      x = gatedResidual(x, c.gate, this.mlp(modulate(x, c.shift, c.scale, f)), f);
+      return { x, key: t.key, value: t.value };
+    });
+  }
+
+  collect(prefix: string, into: NamedVariables): void {
+    this.spatial.collect(`${prefix}.spatial_attn`, into);
+    this.temporal.collect(`${prefix}.temporal_attn`, into);
+    this.fc1.collect(`${prefix}.mlp.fc1`, into);
+    this.fc2.collect(`${prefix}.mlp.fc2`, into);
+    for (const [name, m] of [["spatial", this.adaSpatial], ["temporal", this.adaTemporal], ["mlp", this.adaMlp]] as const) {
+      m.shift.collect(`${prefix}.adaLN.${name}_shift`, into);
+      m.scale.collect(`${prefix}.adaLN.${name}_scale`, into);
+      m.gate.collect(`${prefix}.adaLN.${name}_gate`, into);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// KV cache
+
+/**
+ * Temporal keys/values of the last K clean context frames, per block, for live play. Frames are
+ * kept as separate tensors (oldest first) so appending never concatenates: tfjs wasm copies
+ * concat/slice inputs out of the heap.
+ */
+export class KVCache {
+  private frames: FrameKV[] = [];
+
+  constructor(readonly capacity: number) {}
+
+  get length(): number {
+    return this.frames.length;
+  }
+
+  /** Takes ownership of `kv`; drops (and frees) the oldest frame beyond the window. */
+  push(kv: FrameKV): void {
+    this.frames.push(kv);
+    while (this.frames.length > this.capacity) disposeFrameKV(this.frames.shift()!);
+  }
+
+  /** Cached keys of one block, oldest first, each `[B*N, D]`. */
+  keys(block: number): tf.Tensor2D[] {
+    return this.frames.map((f) => f.keys[block]);
+  }
+
+  values(block: number): tf.Tensor2D[] {
+    return this.frames.map((f) => f.values[block]);
+  }
+
+  clear(): void {
+    for (const f of this.frames) disposeFrameKV(f);
+    this.frames = [];
+  }
+
+  dispose(): void {
+    this.clear();
+  }
+}
+
+function disposeFrameKV(kv: FrameKV): void {
+  for (const t of kv.keys) t.dispose();
+  for (const t of kv.values) t.dispose();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model
+
+export type DiTOutput = {
+  /** `[B, T, h, w, c]`: the prediction in `config.parameterization`. */
+  prediction: tf.Tensor5D;
+  attention?: AttentionMaps;
+};
+
+export type FrameOutput = {
+  /** `[B, h, w, c]`. */
+  prediction: tf.Tensor4D;
+  /** This frame's keys/values, when asked for; push them into the cache to make it context. */
+  kv?: FrameKV;
+};
+
+function inputError(message: string, details?: Record<string, unknown>): GamedreamError {
+  return new GamedreamError("DIT_INPUT_SHAPE", "model", message, { recoverable: true, details });
+}
+
+export class DiT implements Module<DiTConfig> {
+  readonly config: DiTConfig;
+  readonly blocks: DiTBlock[] = [];
+  private readonly patchEmbed: Linear;
+  private readonly noiseMlp1: Linear;
+  private readonly noiseMlp2: Linear;
+  private readonly actionEmbed: Linear;
+  /** `[N, D]`: a variable when positions are learned, a constant otherwise. */
+  private readonly positions: tf.Tensor2D;
+  private readonly finalShift: Linear;
+  private readonly finalScale: Linear;
+  private readonly finalLinear: Linear;
+
+  constructor(config: DiTConfig, seed: number) {
+    validateDiTConfig(config);
+    this.config = { ...config };
+    const rng = new Rng(seed);
+    const d = config.hidden;
+    const p = config.patchSize;
+    const patchDim = p * p * config.latentChannels;
+    this.patchEmbed = new Linear(rng, patchDim, d);
+    this.noiseMlp1 = new Linear(rng, config.frequencyDim, d, { init: { normal: 0.02 } });
+    this.noiseMlp2 = new Linear(rng, d, d, { init: { normal: 0.02 } });
+    this.actionEmbed = new Linear(rng, config.actionDim, d, { init: { normal: 0.02 } });
+    const table = tf.tensor2d(sinCosPositions(config.latentHeight / p, config.latentWidth / p, d), [tokensPerFrame(config), d]);
+    this.positions = config.spatialPositions === "learned" ? variableOf(table) : table;
+    for (let i = 0; i < config.depth; i++) this.blocks.push(new DiTBlock(rng, config));
+    // The final layer starts at zero too (DiT): the untrained model predicts 0.
+    this.finalShift = new Linear(rng, d, d, { init: "zeros" });
+    this.finalScale = new Linear(rng, d, d, { init: "zeros" });
+    this.finalLinear = new Linear(rng, d, patchDim, { init: "zeros" });
+  }
+
+  variables(): NamedVariables {
+    const vars: NamedVariables = new Map();
+    this.patchEmbed.collect("x_embedder.proj", vars);
+    if (this.positions instanceof tf.Variable) vars.set("pos_embed", this.positions);
+    this.noiseMlp1.collect("t_embedder.mlp.0", vars);
+    this.noiseMlp2.collect("t_embedder.mlp.2", vars);
+    this.actionEmbed.collect("a_embedder.proj", vars);
+    this.blocks.forEach((b, i) => b.collect(`blocks.${i}`, vars));
+    this.finalShift.collect("final_layer.adaLN.shift", vars);
+    this.finalScale.collect("final_layer.adaLN.scale", vars);
+    this.finalLinear.collect("final_layer.linear", vars);
+    return vars;
+  }
+
+  dispose(): void {
+    for (const v of this.variables().values()) v.dispose();
+    if (!this.positions.isDisposed) this.positions.dispose();
+  }
+
+  /** An empty cache sized to this model's context window. */
+  createCache(): KVCache {
+    return new KVCache(this.config.contextFrames);
+  }
+
+  /** Frame conditioning, SiLU applied: `levels [F]`, `actions [F, A]` -> `[F, D]`. */
+  private condition(levels: tf.Tensor1D, actions: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const noise = this.noiseMlp2.apply(silu(this.noiseMlp1.apply(noiseLevelFeatures(levels, this.config.frequencyDim))));
+      return silu(tf.add(noise, this.actionEmbed.apply(actions)) as tf.Tensor2D);
+    });
+  }
+
+  /** `latents [F, h, w, c] -> tokens [F*N, D]` with spatial positions added. */
+  private embed(latents: tf.Tensor4D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const { patchSize: p, hidden: d } = this.config;
+      const f = latents.shape[0];
+      const patches = tf.reshape(spaceToDepth(latents, p), [-1, p * p * this.config.latentChannels]) as tf.Tensor2D;
+      const x = tf.add(tf.reshape(this.patchEmbed.apply(patches), [f, -1, d]), this.positions);
+      return tf.reshape(x, [-1, d]) as tf.Tensor2D;
+    });
+  }
+
+  /** Final adaLN and unpatchify: `x [F*N, D]`, `cond [F, D]` -> `[F, h, w, c]`. */
+  private head(x: tf.Tensor2D, cond: tf.Tensor2D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const { patchSize: p, latentHeight: h, latentWidth: w } = this.config;
+      const f = cond.shape[0];
+      const y = this.finalLinear.apply(modulate(x, this.finalShift.apply(cond), this.finalScale.apply(cond), f));
+      return depthToSpace(tf.reshape(y, [f, h / p, w / p, -1]) as tf.Tensor4D, p);
+    });
+  }
+
+  private checkFrame(latent: tf.Tensor, what: string, leading: number): void {
+    const { latentHeight: h, latentWidth: w, latentChannels: c } = this.config;
+    const tail = latent.shape.slice(leading).join(",");
+    if (latent.rank !== leading + 3 || tail !== `${h},${w},${c}`) {
+      throw inputError(`The DiT expects ${what} with frames of ${h}x${w}x${c} latents, got shape [${latent.shape}].`, { shape: latent.shape });
+    }
+  }
+
+  /**
+   * Full clip (training, teacher-forced evaluation, attention maps).
+   * `latents [B, T, h, w, c]` noisy latents, `noiseLevels [B, T]` in [0, 1], `actions [B, T, A]`
+   * -> prediction `[B, T, h, w, c]`; with `attention`, the probabilities of every layer and head.
+   */
+  forward(latents: tf.Tensor5D, noiseLevels: tf.Tensor2D, actions: tf.Tensor3D, options: { attention?: boolean } = {}): DiTOutput {
+    this.checkFrame(latents, "latents [B, T, h, w, c]", 2);
+    const [batch, frames] = latents.shape;
+    if (noiseLevels.shape.join(",") !== `${batch},${frames}`) throw inputError(`Noise levels must have shape [${batch}, ${frames}], got [${noiseLevels.shape}].`);
+    if (actions.shape.join(",") !== `${batch},${frames},${this.config.actionDim}`) {
+      throw inputError(`Actions must have shape [${batch}, ${frames}, ${this.config.actionDim}], got [${actions.shape}].`);
+    }
+    return tf.tidy(() => {
+      const { latentHeight: h, latentWidth: w, latentChannels: c, actionDim } = this.config;
+      const f = batch * frames;
+      let x = this.embed(tf.reshape(latents, [f, h, w, c]));
+      const cond = this.condition(tf.reshape(noiseLevels, [f]), tf.reshape(actions, [f, actionDim]));
+      const maps: AttentionMaps | undefined = options.attention ? { spatial: [], temporal: [] } : undefined;
+      for (const block of this.blocks) x = block.forward(x, cond, batch, frames, maps);
+      const prediction = tf.reshape(this.head(x, cond), [batch, frames, h, w, c]) as tf.Tensor5D;
+      return maps ? { prediction, attention: maps } : { prediction };
+    });
+  }
+
+  /**
+   * One new frame per batch item against the cache (live play): computes only the new frame's
+   * tokens. `latent [B, h, w, c]`, `noiseLevel` a number or `[B]`, `action [B, A]` -> `[B, h, w, c]`.
+   * Equals the last frame of `forward` on (cached frames..., this frame). With `returnKv`, also
+   * returns this frame's keys/values; `cache.push(kv)` then makes it context for the next frame
+   * (meaningful when the pass ran at the context noise level).
+   */
+  forwardFrame(cache: KVCache, latent: tf.Tensor4D, noiseLevel: number | tf.Tensor1D, action: tf.Tensor2D, options: { returnKv?: boolean } = {}): FrameOutput {
+    this.checkFrame(latent, "a latent [B, h, w, c]", 1);
+    const batch = latent.shape[0];
+    if (action.shape.join(",") !== `${batch},${this.config.actionDim}`) {
+      throw inputError(`The action must have shape [${batch}, ${this.config.actionDim}], got [${action.shape}].`);
+    }
+    if (typeof noiseLevel !== "number" && noiseLevel.shape.join(",") !== `${batch}`) {
+      throw inputError(`The noise level must be a number or have shape [${batch}], got [${noiseLevel.shape}].`);
+    }
+    return tf.tidy(() => {
+      const levels = typeof noiseLevel === "number" ? tf.fill([batch], noiseLevel) as tf.Tensor1D : noiseLevel;
+      let x = this.embed(latent);
+      const cond = this.condition(levels, action);
+      const keys: tf.Tensor2D[] = [];
+      const values: tf.Tensor2D[] = [];
+      this.blocks.forEach((block, i) => {
+        const out = block.forwardFrame(x, cond, cache.keys(i), cache.values(i));
+        x = out.x;
+        keys.push(out.key);
+        values.push(out.value);
+      });
+      const prediction = this.head(x, cond);
+      return options.returnKv ? { prediction, kv: { keys, values } } : { prediction };
+    });
+  }
+
+  /** Runs the frame at `noiseLevel` (the context level) and appends its keys/values to the cache. */
+  appendFrame(cache: KVCache, latent: tf.Tensor4D, noiseLevel: number | tf.Tensor1D, action: tf.Tensor2D): void {
+    const out = this.forwardFrame(cache, latent, noiseLevel, action, { returnKv: true });
+    out.prediction.dispose();
+    cache.push(out.kv!);
+  }
+}
+
+/** A DiT with weights drawn from `seed` (adaLN-Zero: every block starts as the identity). */
+export function createDiT(config: DiTConfig, seed = 0): DiT {
+  return new DiT(config, seed);
+}
+
+/** Frees every tensor of an `AttentionMaps`. */
+export function disposeAttentionMaps(maps: AttentionMaps): void {
+  for (const layer of [...maps.spatial, ...maps.temporal]) for (const t of layer) t.dispose();
+}
