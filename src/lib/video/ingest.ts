@@ -8,7 +8,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { videoErrors, throwIfAborted } from "./errors.js";
 import { FrameCentreResampler, TARGET_FPS, outputFrameCount } from "./resample.js";
-import { createResizer, FRAME_SIZE, type Fit, type Resizer, rgbToUnit } from "./resize.js";
+import { FRAME_SIZE, RGB_FRAME_BYTES, rgbClipToTensor } from "../frames.js";
+import { createResizer, type Fit, type Resizer } from "./resize.js";
 import { VIDEO_LIMITS, type Container, type VideoCodecName, type VideoLimits } from "./validate.js";
 
 /** What `probeVideo` learns before decoding. */
@@ -84,7 +85,6 @@ export interface IngestHost<S> {
 }
 
 export const DEFAULT_BATCH_SIZE = 16;
-export const FRAME_BYTES = FRAME_SIZE * FRAME_SIZE * 3;
 
 export function resolveLimits(limits?: Partial<VideoLimits>): VideoLimits {
   return { ...VIDEO_LIMITS, ...limits };
@@ -109,10 +109,10 @@ export async function* resampleToBatches(
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_SIZE));
   const resampler = new FrameCentreResampler(TARGET_FPS);
   const total = info.frameCount30;
-  const scratch = new Uint8Array(FRAME_BYTES);
+  const scratch = new Uint8Array(RGB_FRAME_BYTES);
   let resizer: Resizer | null = null;
   let resizerKey = "";
-  let batch = new Uint8Array(batchSize * FRAME_BYTES);
+  let batch = new Uint8Array(batchSize * RGB_FRAME_BYTES);
   let inBatch = 0;
   let nextStart = 0;
   let prev: DecodedFrame | null = null;
@@ -133,14 +133,14 @@ export async function* resampleToBatches(
       rgb = resizer.resize(pixels, scratch);
     }
     for (let c = 0; c < copies; c++) {
-      batch.set(rgb.subarray(0, FRAME_BYTES), inBatch * FRAME_BYTES);
+      batch.set(rgb.subarray(0, RGB_FRAME_BYTES), inBatch * RGB_FRAME_BYTES);
       if (++inBatch === batchSize) flush();
     }
   };
   const flush = (): void => {
-    full.push({ rgb: inBatch === batchSize ? batch : batch.slice(0, inBatch * FRAME_BYTES), count: inBatch, startIndex: nextStart });
+    full.push({ rgb: inBatch === batchSize ? batch : batch.slice(0, inBatch * RGB_FRAME_BYTES), count: inBatch, startIndex: nextStart });
     nextStart += inBatch;
-    batch = new Uint8Array(batchSize * FRAME_BYTES);
+    batch = new Uint8Array(batchSize * RGB_FRAME_BYTES);
     inBatch = 0;
   };
   const report = (b: RgbBatch): void => {
@@ -184,7 +184,7 @@ export async function* resampleToBatches(
 
 /** Bytes -> the model's tensor. `[count, 256, 256, 3]` float32 in [-1, 1]; the caller disposes it. */
 export function rgbBatchToTensor(batch: RgbBatch): tf.Tensor4D {
-  return tf.tensor4d(rgbToUnit(batch.rgb.subarray(0, batch.count * FRAME_BYTES)), [batch.count, FRAME_SIZE, FRAME_SIZE, 3], "float32");
+  return rgbClipToTensor(batch.rgb.subarray(0, batch.count * RGB_FRAME_BYTES), batch.count);
 }
 
 export interface IngestApi<S> {
@@ -215,7 +215,7 @@ export function makeIngestApi<S>(host: IngestHost<S>): IngestApi<S> {
       const info = await host.probe(source, options);
       const frames: Uint8Array[] = [];
       for await (const b of resampleToBatches(info, host.decode(source, info, options), options)) {
-        for (let i = 0; i < b.count; i++) frames.push(b.rgb.slice(i * FRAME_BYTES, (i + 1) * FRAME_BYTES));
+        for (let i = 0; i < b.count; i++) frames.push(b.rgb.slice(i * RGB_FRAME_BYTES, (i + 1) * RGB_FRAME_BYTES));
       }
       return { info, frames };
     },

@@ -10,9 +10,9 @@
  * Filtering is separable and antialiased (a triangle filter whose support grows with the
  * downscale factor, as Pillow's bilinear resize), so thin HUD lines and text do not alias away.
  */
-export type Fit = "letterbox" | "crop";
+import { FRAME_SIZE } from "../frames.js";
 
-export const FRAME_SIZE = 256;
+export type Fit = "letterbox" | "crop";
 
 /** Where the whole source picture lands in output pixels (may overhang the output in `crop`). */
 export interface FitRect {
@@ -176,10 +176,4 @@ export function createResizer(options: ResizerOptions): Resizer {
       return out;
     },
   };
-}
-
-/** Uint8 RGB (0..255) -> Float32 in [-1, 1], the model's pixel range. */
-export function rgbToUnit(rgb: Uint8Array, out: Float32Array = new Float32Array(rgb.length)): Float32Array {
-  for (let i = 0; i < rgb.length; i++) out[i] = rgb[i] / 127.5 - 1;
-  return out;
 }
