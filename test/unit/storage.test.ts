@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
 import { mkdtemp, readFile, readdir, rm, writeFile, mkdir, rename } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -354,6 +356,51 @@ describe("failed saves", () => {
     const { checkpoint, skipped } = await loadLatestCheckpoint(store);
     expect(checkpoint!.step).toBe(200);
     expect(skipped).toEqual([]);
+    disposeCheckpoint(checkpoint!);
+  });
+
+  it("a Node process killed (SIGKILL) while saving leaves a loadable latest checkpoint", async () => {
+    const run = await tempDir();
+    const script = path.join(run, "saver.mts");
+    const lib = path.resolve(__dirname, "../../src/lib");
+    // The script lives outside the project, so it names tfjs by the file Node resolves for the
+    // library too (one engine), and uses the cpu backend (no wasm start-up in the child).
+    const tfjsEntry = createRequire(import.meta.url).resolve("@tensorflow/tfjs");
+    await writeFile(
+      script,
+      `import * as tf from ${JSON.stringify(tfjsEntry)};
+import { saveCheckpoint } from ${JSON.stringify(path.join(lib, "storage.ts"))};
+import { FsCheckpointStore } from ${JSON.stringify(path.join(lib, "storage/store-fs.node.ts"))};
+const store = await FsCheckpointStore.open(${JSON.stringify(run)});
+for (let step = 1; ; step++) {
+  const w = tf.fill([1 << 20], step);
+  await saveCheckpoint(store, { step, weights: new Map([["dit.w", w]]), rng: {}, config: { step } }, { keep: 2, shardBytes: 1 << 20 });
+  w.dispose();
+}
+`,
+    );
+    const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: path.resolve(__dirname, "../.."), stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise((r) => child.once("exit", r));
+    const dir = path.join(run, "checkpoints");
+    for (let i = 0; ; i++) {
+      if (child.exitCode !== null || i > 400) throw new Error(`saver did not get going: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+      const names = await readdir(dir).catch(() => [] as string[]);
+      if (names.filter((n) => n.startsWith("step-")).length >= 2) break;
+    }
+    // Let it get into the middle of another save before the kill.
+    await new Promise((r) => setTimeout(r, 30 + Math.random() * 60));
+    child.kill("SIGKILL");
+    await exited;
+
+    const store = await FsCheckpointStore.open(run);
+    const { checkpoint, skipped } = await loadLatestCheckpoint(store);
+    expect(skipped).toEqual([]);
+    expect(checkpoint!.step).toBeGreaterThanOrEqual(2);
+    const w = checkpoint!.weights.get("dit.w")!;
+    expect(tf.tidy(() => tf.all(tf.equal(w, checkpoint!.step)).dataSync()[0])).toBe(1);
     disposeCheckpoint(checkpoint!);
   });
 
