@@ -73,7 +73,9 @@ describe("VAE", () => {
     expect(countParameters(vae)).toBe(vaeParameterCounts(config).total);
     expect(vaeDecoderFlops(config)).toBeGreaterThan(0);
     expect(vaeEncoderFlops(config)).toBeGreaterThan(0);
-    for (const b of [1, 2]) {
+    // Batch handling is the same code for every preset; base (15 GFLOP per frame each way) runs
+    // only batch 2 to keep this file fast.
+    for (const b of name === "base" ? [2] : [1, 2]) {
       const frames = tf.randomUniform([b, 256, 256, 3], -1, 1, "float32", b) as tf.Tensor4D;
       const { mean, logvar } = vae.encode(frames);
       expect(mean.shape).toEqual([b, ...latent]);
@@ -103,8 +105,8 @@ describe("VAE", () => {
     vae.dispose();
   });
 
-  it("gradients reach every variable", () => {
-    const vae = createVAE(TINY, 1);
+  it.each(["mse", "l1"] as const)("gradients reach every variable (%s reconstruction loss)", (reconLoss) => {
+    const vae = createVAE({ ...TINY, reconLoss }, 1);
     const frames = syntheticFrames(2, 5, 32);
     const vars = vae.variables();
     const { value, grads } = tf.variableGrads(() => vae.loss(frames, { klWeight: 1e-3, seed: 3 }).total, [...vars.values()]);
@@ -117,15 +119,15 @@ describe("VAE", () => {
     vae.dispose();
   });
 
-  it("overfits a tiny batch: the loss falls by more than 5x", () => {
+  it("overfits a tiny batch: the loss falls by more than 10x", () => {
     const vae = createVAE(TINY, 2);
     const frames = syntheticFrames(2, 6, 32);
     const optimizer = tf.train.adam(1e-2);
     const first = trainVAEStep(vae, optimizer, frames, { klWeight: 1e-4, seed: 0 });
     let last = first;
     for (let step = 1; step < 150; step++) last = trainVAEStep(vae, optimizer, frames, { klWeight: 1e-4, seed: step });
-    expect(last.total).toBeLessThan(first.total / 5);
-    expect(last.recon).toBeLessThan(first.recon / 5);
+    expect(last.total).toBeLessThan(first.total / 10);
+    expect(last.recon).toBeLessThan(first.recon / 10);
     tf.dispose([frames]);
     optimizer.dispose();
     vae.dispose();

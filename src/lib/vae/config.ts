@@ -191,7 +191,8 @@ function convParams(convs: ConvSpec[]): number {
 
 /**
  * FLOPs to encode one frame (multiply-add = 2 FLOPs). Convolutions only: the elementwise ops
- * (SiLU, bias, residual adds, the sigmoid head) add well under 1% at these channel counts.
+ * (SiLU, bias, residual adds, the sigmoid head) touch each activation a few times, about 1% of
+ * the conv work at these channel counts.
  */
 export function vaeEncoderFlops(config: VAEConfig): number {
   return convFlops(encoderConvs(config));
