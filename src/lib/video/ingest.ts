@@ -67,6 +67,8 @@ export interface FrameBatch {
  */
 export interface DecodedFrame {
   timestampS: number;
+  /** How long the frame shows; the last frame's end closes the clip. Default: 1 / source fps. */
+  durationS?: number;
   width: number;
   height: number;
   channels: 3 | 4;
@@ -165,7 +167,7 @@ export async function* resampleToBatches(
     }
     throwIfAborted(options.signal, info.name);
     if (!prev || first === null) throw videoErrors.empty(info.name, "no frame could be decoded");
-    const end = prev.timestampS + 1 / info.fps;
+    const end = prev.timestampS + (prev.durationS ?? 1 / info.fps);
     await put(prev, resampler.end(end));
     prev.close();
     prev = null;
