@@ -20,10 +20,11 @@
  * steps starting above HEUN_MAX_SIGMA (Infinity included), which are Euler steps. Heun is a
  * many-step solver: with 1-4 steps prefer DDIM or Euler (same model calls, smaller error here).
  *
- * Noise for stochastic steps comes from tf.randomNormal with seeds drawn from an `Rng`: the same
+ * Noise for stochastic steps comes from `gaussianNoise` (src/lib/nn/noise.ts) with seeds drawn from an `Rng`: the same
  * seed gives the same sample. Everything is synchronous and reads nothing back from the device.
  */
 import * as tf from "@tensorflow/tfjs";
+import { gaussianNoise } from "../nn/noise.js";
 import { GamedreamError } from "../errors.js";
 import { Rng } from "../rng.js";
 import { checkParameterization, predictionToX0Eps, type Parameterization } from "./parameterization.js";
@@ -180,7 +181,7 @@ function step(
   }
   const noise = () => {
     if (noiseSeed === undefined) throw invalid("SAMPLER_SEED", "A stochastic sampler step needs a noise seed.");
-    return tf.randomNormal(x.shape, 0, 1, "float32", noiseSeed);
+    return gaussianNoise(x.shape, noiseSeed);
   };
   const { x0, eps } = predictionToX0Eps(denoiser(x, t), x, ab, parameterization);
   const towardNext = () => tf.add(tf.mul(x0, Math.sqrt(abNext)), tf.mul(eps, Math.sqrt(1 - abNext)));

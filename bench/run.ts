@@ -1,0 +1,82 @@
+/**
+ * `npm run bench -- --out FILE.json [--quick] [--only matmul,generate] [--no-browser]`
+ *
+ * Runs the suite of src/lib/bench-suite.ts in Node (wasm, and cpu for matmul only) and in headless
+ * Chromium (wasm, webgl, webgpu when present) through the built site's benchmarks page, plus the
+ * Node-only sections, and writes one JSON file (schema: bench/README.md). Without --out the file
+ * goes to bench/results/<date>-<commit>.json.
+ */
+import { execSync } from "node:child_process";
+import { cpus, totalmem } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../src/lib/backend.js";
+import type { BenchResult } from "../src/lib/bench.js";
+import { runSuite, matmulSection } from "../src/lib/bench-suite.js";
+import { runBrowserSuite } from "./browser.js";
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const quick = args.includes("--quick");
+const only = flag("only")?.split(",").filter(Boolean);
+const commit = (() => {
+  try {
+    return execSync("git rev-parse --short HEAD", { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+  } catch {
+    return "unknown";
+  }
+})();
+const createdAt = new Date().toISOString();
+const out = flag("out") ?? `bench/results/${createdAt.slice(0, 10)}-${commit}.json`;
+const log = (m: string): void => console.error(`bench: ${m}`);
+
+const results: BenchResult[] = [];
+const started = Date.now();
+// The wasm runtime rethrows unhandled rejections with its whole source attached; report
+// failures in one line instead.
+process.on("unhandledRejection", (e) => fail(e));
+function fail(e: unknown): never {
+  console.error(`error[BENCH]: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+}
+
+await initBackend({ override: "wasm" });
+log(`Node ${process.version}, tfjs ${tf.version.tfjs}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"})`);
+results.push(...(await runSuite({ host: "node", backends: ["wasm"], only, quick, log })));
+if (!only || only.includes("matmul")) {
+  results.push(...(await runSuite({ host: "node", backends: ["cpu"], sections: [matmulSection], quick: true, log })));
+}
+
+if (!args.includes("--no-browser")) {
+  results.push(...(await runBrowserSuite({ only, quick, log }).catch(fail)));
+}
+
+const report = {
+  schema: "gamedream-bench/1",
+  createdAt,
+  commit,
+  machine: {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? "unknown",
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    tfjs: tf.version.tfjs,
+  },
+  quick,
+  durationS: Math.round((Date.now() - started) / 100) / 10,
+  results,
+};
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify(report, null, 2) + "\n");
+console.log(`bench: ${results.length} results in ${report.durationS} s -> ${out}`);
+for (const r of results.filter((r) => !r.name.endsWith("-tensors"))) {
+  const params = r.params ? Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(" ") : "";
+  console.log(`  ${r.host.padEnd(8)} ${r.backend.padEnd(6)} ${(r.name + " " + params).padEnd(44)} ${r.value.toFixed(2).padStart(10)} ${r.unit}`);
+}
+const leaks = results.filter((r) => r.name.endsWith("-tensors") && r.value !== 0);
+if (leaks.length) console.log(`bench: tensor count changed in ${leaks.map((l) => `${l.host}/${l.backend}/${l.name} (${l.value})`).join(", ")}`);
+if (!existsSync(out)) process.exit(1);
