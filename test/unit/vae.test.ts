@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { isGamedreamError } from "../../src/lib/errors.js";
 import { assignVariables, countParameters } from "../../src/lib/nn/module.js";
-import { conv2dSame, pixelShuffle, pixelUnshuffle } from "../../src/lib/vae/conv.js";
+import { conv2dSame } from "../../src/lib/vae/conv.js";
 import {
   VAE_PRESETS,
   createVAE,
@@ -52,15 +52,6 @@ describe("wasm-safe ops", () => {
       expect(maxAbsDiff(gb, tf.sum(dy, [0, 1, 2]))).toBeLessThan(1e-4);
       tf.dispose([x, w, b, dy, gx, gw, gb, refX, refW]);
     }
-  });
-
-  it("pixelShuffle matches tf.depthToSpace and pixelUnshuffle inverts it", () => {
-    const z = tf.randomNormal([2, 4, 5, 3 * 16]) as tf.Tensor4D;
-    const shuffled = pixelShuffle(z, 4);
-    expect(shuffled.shape).toEqual([2, 16, 20, 3]);
-    expect(maxAbsDiff(shuffled, tf.depthToSpace(z, 4))).toBe(0);
-    expect(maxAbsDiff(pixelUnshuffle(shuffled, 4), z)).toBe(0);
-    tf.dispose([z, shuffled]);
   });
 });
 

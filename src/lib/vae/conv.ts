@@ -10,8 +10,8 @@
  *     dw = conv(x^T, dy^T) with the batch as the contracted channel axis, i.e. for each kernel tap
  *          sum_{b,y,x} xpad[b, y+i, x+j, ci] * dy[b, y, x, co]; ~20 ms for the shape above, equal
  *          to the Conv3DBackpropFilter route (1080 ms) within 5e-6 relative.
- * - `tf.depthToSpace` has no gradient and was 4x slower than reshape -> transpose -> reshape
- *   (../shared/notes/probes.md), so pixel (un)shuffle is written with 4D transposes.
+ * Pixel (un)shuffle and SiLU come from ../nn/ops.ts (`tf.depthToSpace` has no gradient and is
+ * 4x slower on wasm).
  */
 import * as tf from "@tensorflow/tfjs";
 
@@ -55,30 +55,4 @@ const conv2dSameOp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>)
  */
 export function conv2dSame(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D): tf.Tensor4D {
   return conv2dSameOp(x, w, b) as tf.Tensor4D;
-}
-
-/** SiLU written with sigmoid (tanh-class ops are ~10x slower on wasm). Any shape -> same shape. */
-export function silu<T extends tf.Tensor>(x: T): T {
-  return tf.mul(x, tf.sigmoid(x)) as T;
-}
-
-/**
- * Depth-to-space (pixel shuffle), same element order as `tf.depthToSpace` (NHWC, DCR):
- * [B,H,W,r*r*c] -> [B,H*r,W*r,c]; out[b, h*r+i, w*r+j, c] = in[b, h, w, (i*r+j)*c + c].
- */
-export function pixelShuffle(x: tf.Tensor4D, r: number): tf.Tensor4D {
-  if (r === 1) return x;
-  const [b, h, w, d] = x.shape;
-  const c = d / (r * r);
-  // [B*H, W, r, r*c] -> [B*H, r, W, r*c]: one 4D transpose, then the rows and columns line up.
-  const t = tf.transpose(x.reshape([b * h, w, r, r * c]), [0, 2, 1, 3]);
-  return t.reshape([b, h * r, w * r, c]);
-}
-
-/** Space-to-depth (inverse of `pixelShuffle`): [B,H,W,c] -> [B,H/r,W/r,r*r*c]. */
-export function pixelUnshuffle(x: tf.Tensor4D, r: number): tf.Tensor4D {
-  if (r === 1) return x;
-  const [b, h, w, c] = x.shape;
-  const t = tf.transpose(x.reshape([b * (h / r), r, w / r, r * c]), [0, 2, 1, 3]);
-  return t.reshape([b, h / r, w / r, r * r * c]);
 }

@@ -8,7 +8,8 @@ import * as tf from "@tensorflow/tfjs";
 import { GamedreamError } from "../errors.js";
 import type { Module, NamedVariables } from "../nn/module.js";
 import { Rng } from "../rng.js";
-import { conv2dSame, pixelShuffle, pixelUnshuffle, silu } from "./conv.js";
+import { depthToSpace, silu, spaceToDepth } from "../nn/ops.js";
+import { conv2dSame } from "./conv.js";
 import { decoderConvs, encoderConvs, validateVAEConfig, vaeLatentShape, type ConvSpec, type VAEConfig } from "./config.js";
 
 export interface VAELossOptions {
@@ -132,10 +133,11 @@ class ConvVAE implements VAE {
       throw inputError("frames", `[B, ${s}, ${s}, ${imageChannels}]`, frames.shape);
     }
     return tf.tidy(() => {
-      let h = this.conv("encoder.conv_in", pixelUnshuffle(frames, encoder.stem)); // [B,S/stem,S/stem,C0]
+      const input = encoder.stem > 1 ? spaceToDepth(frames, encoder.stem) : frames;
+      let h = this.conv("encoder.conv_in", input); // [B,S/stem,S/stem,C0]
       encoder.channels.forEach((_, i) => {
         for (let j = 0; j < encoder.blocks[i]; j++) h = this.resBlock(`encoder.down.${i}.block.${j}`, h);
-        if (i < encoder.channels.length - 1) h = this.conv(`encoder.down.${i}.conv`, pixelUnshuffle(h, 2)); // half size
+        if (i < encoder.channels.length - 1) h = this.conv(`encoder.down.${i}.conv`, spaceToDepth(h, 2)); // half size
       });
       const out = this.conv("encoder.conv_out", silu(h)); // [B,h,w,2c]
       const [mean, logvar] = tf.split(out, [latentChannels, latentChannels], 3) as [tf.Tensor4D, tf.Tensor4D];
@@ -160,9 +162,10 @@ class ConvVAE implements VAE {
       let x = this.conv("decoder.conv_in", latents); // [B,h,w,C0]
       decoder.channels.forEach((_, i) => {
         for (let j = 0; j < decoder.blocks[i]; j++) x = this.resBlock(`decoder.up.${i}.block.${j}`, x);
-        if (i < decoder.channels.length - 1) x = pixelShuffle(this.conv(`decoder.up.${i}.conv`, x), 2); // double size
+        if (i < decoder.channels.length - 1) x = depthToSpace(this.conv(`decoder.up.${i}.conv`, x), 2); // double size
       });
-      const out = pixelShuffle(this.conv("decoder.conv_out", silu(x)), decoder.head); // [B,S,S,3]
+      const head = this.conv("decoder.conv_out", silu(x)); // [B,S/r,S/r,3*r*r]
+      const out = decoder.head > 1 ? depthToSpace(head, decoder.head) : head; // [B,S,S,3]
       // 2 * sigmoid(x) - 1 = tanh(x / 2), but sigmoid is ~10x faster than tanh on wasm.
       return tf.sub(tf.mul(tf.sigmoid(out), 2), 1) as tf.Tensor4D;
     });
