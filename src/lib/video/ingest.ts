@@ -98,8 +98,10 @@ export function videoInfo(facts: Omit<VideoInfo, "frameCount30">): VideoInfo {
 }
 
 /**
- * Decoded source frames -> 30 fps, 256x256 RGB batches. Throws `VIDEO_TRUNCATED` at the end when
- * the decoded frames stop well before the duration the container declared (ffmpeg exits 0 on a
+ * Decoded source frames -> 30 fps, 256x256 RGB batches: exactly `info.frameCount30` frames, so
+ * a caller can size an episode before decoding (a last frame that ends a little early is held;
+ * frames past the declared duration are dropped). Throws `VIDEO_TRUNCATED` at the end when the
+ * decoded frames stop well before the duration the container declared (ffmpeg exits 0 on a
  * truncated H.264 file, with half the frames).
  */
 export async function* resampleToBatches(
@@ -122,8 +124,11 @@ export async function* resampleToBatches(
   const full: RgbBatch[] = [];
 
   // Resizes a kept source frame once and appends it `copies` times (0: dropped, 2+: repeated).
-  const put = async (frame: DecodedFrame, copies: number): Promise<void> => {
-    if (copies === 0) return;
+  let produced = 0;
+  const put = async (frame: DecodedFrame, wanted: number): Promise<void> => {
+    const copies = Math.min(wanted, total - produced);
+    if (copies <= 0) return;
+    produced += copies;
     const pixels = await frame.pixels();
     let rgb: Uint8Array | Uint8ClampedArray = pixels;
     if (!(frame.width === FRAME_SIZE && frame.height === FRAME_SIZE && frame.channels === 3 && frame.stride === FRAME_SIZE * 3)) {
@@ -168,7 +173,8 @@ export async function* resampleToBatches(
     throwIfAborted(options.signal, info.name);
     if (!prev || first === null) throw videoErrors.empty(info.name, "no frame could be decoded");
     const end = prev.timestampS + (prev.durationS ?? 1 / info.fps);
-    await put(prev, resampler.end(end));
+    resampler.end(end); // counts the outputs the decoded frames really cover, for the truncation check
+    await put(prev, total - produced);
     prev.close();
     prev = null;
     if (inBatch > 0) flush();
