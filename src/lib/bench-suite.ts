@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { benchMatmul, memorySnapshot, type BenchResult } from "./bench.js";
+import { measureGameRenderMs } from "./game/game.js";
 
 export interface SuiteContext {
   host: BenchResult["host"];
@@ -43,8 +44,24 @@ export const matmulSection: BenchSection = {
   },
 };
 
+export const gameSection: BenchSection = {
+  name: "game",
+  description: "Built-in game: ms per step (simulation + raycast render) and per render alone, 256x256 RGBA. Backend-independent (plain TypeScript).",
+  async run(ctx) {
+    // Plain JS: measured once per host, not once per tfjs backend.
+    if (ctx.backend !== "wasm") return [];
+    const { stepMs, renderMs, frames } = measureGameRenderMs(ctx.quick ? 60 : 300);
+    ctx.log(`game: ${stepMs.toFixed(2)} ms/step, ${renderMs.toFixed(2)} ms/render`);
+    const base = { host: ctx.host, backend: "js", params: { frames } };
+    return [
+      { ...base, name: "game-step", metric: "latency", value: stepMs, unit: "ms/frame" },
+      { ...base, name: "game-render", metric: "latency", value: renderMs, unit: "ms/frame" },
+    ];
+  },
+};
+
 /** Sections in the order they run. Later sections are appended as the pipeline grows. */
-export const SECTIONS: BenchSection[] = [matmulSection];
+export const SECTIONS: BenchSection[] = [matmulSection, gameSection];
 
 /**
  * Runs `sections` on each backend in `backends` (switching with tf.setBackend), recording
