@@ -21,9 +21,17 @@ const plainMatMul = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) 
   };
 });
 
+/**
+ * Whether a gradient tape is recording. A custom gradient copies the tensors it saves (tfjs clones
+ * them), so inference skips it: that halved the kernels of a live-play frame.
+ */
+function recordingGradients(): boolean {
+  return tf.engine().state.gradientDepth > 0;
+}
+
 /** `a [M, K] @ b [K, N] -> [M, N]`; gradients as plain matMuls of transposed operands. */
 export function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  return plainMatMul(a, b) as tf.Tensor2D;
+  return recordingGradients() ? (plainMatMul(a, b) as tf.Tensor2D) : tf.matMul(a, b);
 }
 
 /** sqrt(2/pi) * 2: the tanh argument of GELU, doubled because 0.5 * (1 + tanh(u)) = sigmoid(2u). */
@@ -135,6 +143,11 @@ export function frameAttentionWithProbs(
  * needs one reduction over all frames.
  */
 export function frameAttention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, frames: number, scale: number): tf.Tensor2D {
+  if (!recordingGradients()) {
+    const { out, probs } = frameAttentionWithProbs(q, k, v, frames, scale);
+    tf.dispose(probs);
+    return out;
+  }
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [qIn, kIn, vIn, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
     const { out, probs } = frameAttentionWithProbs(qIn, kIn, vIn, frames, scale);
