@@ -1,0 +1,135 @@
+// Data exploration page: generating episodes, picking another seed or agent, scrubbing frames and
+// uploading action logs all change what is drawn; a bad log gets a plain-language message and
+// no console error; axe finds nothing; screenshots are saved.
+import type { Page } from "playwright-core";
+import { e2e } from "./harness.js";
+import { expectNoAxeViolations, settled } from "./pages.e2e.js";
+
+/** A checksum of every canvas in the frame strip, so any redrawn frame shows. */
+async function stripChecksum(page: Page): Promise<number[]> {
+  return page.locator("#frame-strip canvas").evaluateAll((canvases) =>
+    (canvases as HTMLCanvasElement[]).map((c) => {
+      const data = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+      let s = 0;
+      for (let i = 0; i < data.length; i += 5) s = (s + data[i] * (i % 9973)) % 1e12;
+      return s;
+    }),
+  );
+}
+
+async function svgText(page: Page, selector: string): Promise<string> {
+  return page.locator(`${selector} svg`).evaluateAll((els) => els.map((e) => e.innerHTML).join(""));
+}
+
+async function changed<T>(page: Page, read: () => Promise<T>, before: T, what: string, tries = 300): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const now = await read();
+    if (JSON.stringify(now) !== JSON.stringify(before)) return now;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`${what} did not change`);
+}
+
+async function generated(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    const bar = document.querySelector<HTMLProgressElement>("#generate-progress");
+    return bar !== null && bar.value === bar.max && bar.max > 1 && document.querySelectorAll("#frame-strip canvas").length > 0;
+  }, undefined, { timeout: 60_000 });
+  await settled(page);
+}
+
+async function setNumber(page: Page, label: string, value: number): Promise<void> {
+  const box = page.getByLabel(label, { exact: true }).first();
+  await box.fill(String(value));
+  await box.dispatchEvent("input");
+}
+
+function checkErrorsFree(errors: string[]): void {
+  if (errors.length) throw new Error(`cells failed: ${errors.join(" | ")}`);
+}
+
+e2e("data: built-in episodes redraw with seed, agent and frame; histograms and table follow", async (t) => {
+  const page = await t.open("pages/data.html");
+  await generated(page);
+  checkErrorsFree(await page.locator(".observablehq--error").allTextContents());
+
+  const strip0 = await stripChecksum(page);
+  if (strip0.length !== 8) throw new Error(`expected a strip of 8 frames, got ${strip0.length}`);
+  const rows0 = await page.locator("#episodes-table tbody tr").count();
+  if (rows0 !== 2) throw new Error(`expected 2 episode rows, got ${rows0}`);
+  const motionLines = await page.locator("#motion-plot svg path[stroke]").count();
+  if (motionLines < 2) throw new Error(`expected a motion line per episode, got ${motionLines}`);
+  await t.screenshot(page, "data-built-in");
+
+  // Another seed: other levels, so other frames and other action counts.
+  const movement0 = await svgText(page, "#movement-histogram");
+  const camera0 = await svgText(page, "#camera-histogram");
+  await setNumber(page, "Seed", 5);
+  await changed(page, () => stripChecksum(page), strip0, "frame strip after a new seed");
+  await generated(page);
+  const strip1 = await stripChecksum(page);
+  await changed(page, () => svgText(page, "#camera-histogram"), camera0, "camera histogram after a new seed");
+  const table1 = await page.locator("#episodes-table tbody").textContent();
+  if (!table1?.includes("seed 5")) throw new Error(`table does not list seed 5: ${table1}`);
+
+  // Another agent plays differently: the movement histogram changes.
+  const movement1 = await svgText(page, "#movement-histogram");
+  await page.getByLabel("Agent", { exact: true }).selectOption("wall");
+  await changed(page, () => svgText(page, "#movement-histogram"), movement1, "movement histogram after choosing the wall follower");
+  await generated(page);
+  if ((await svgText(page, "#movement-histogram")) === movement0) throw new Error("movement histogram equals the first one");
+  const strip2 = await stripChecksum(page);
+  if (JSON.stringify(strip2) === JSON.stringify(strip1)) throw new Error("frames did not change with the agent");
+
+  // Scrubbing moves the strip's window and the timeline's cursor.
+  const timeline0 = await svgText(page, "#timeline");
+  await setNumber(page, "Frame", 60);
+  await changed(page, () => stripChecksum(page), strip2, "frame strip after scrubbing");
+  await changed(page, () => svgText(page, "#timeline"), timeline0, "timeline cursor after scrubbing");
+  const selected = await page.locator("#frame-strip figure.selected canvas").getAttribute("data-index");
+  if (selected !== "60") throw new Error(`frame 60 is not outlined (outlined: ${selected})`);
+
+  // More episodes: more rows.
+  await setNumber(page, "Episodes", 3);
+  await page.waitForFunction(() => document.querySelectorAll("#episodes-table tbody tr").length === 3, undefined, { timeout: 60_000 });
+  await generated(page);
+  await expectNoAxeViolations(page);
+  await t.screenshot(page, "data-wall-follower");
+}, { timeoutMs: 180_000 });
+
+const GOOD_CSV = ["frame,forward,back,left,right,yaw,pitch,interaction", ...Array.from({ length: 40 }, (_, f) => `${f},${f < 20 ? 1 : 0},0,${f >= 30 ? 1 : 0},0,${(f % 10) / 10 - 0.5},0,${f === 25 ? "use" : f === 35 ? "jump" : "none"}`)].join("\n");
+
+e2e("data: an uploaded action log shows in the timeline; a bad one gets a plain-language error", async (t) => {
+  const page = await t.open("pages/data.html");
+  await settled(page);
+  await page.getByRole("radio", { name: "Upload an action log" }).check();
+  const input = page.locator('input[type="file"]');
+  await input.waitFor();
+
+  await input.setInputFiles({ name: "walk.csv", mimeType: "text/csv", buffer: Buffer.from(GOOD_CSV) });
+  await page.waitForFunction(() => document.querySelector("#timeline .action-timeline")?.getAttribute("data-frames") === "40", undefined, { timeout: 30_000 });
+  await settled(page);
+  // 20 frames of forward and 10 of left, drawn as raster cells; one use and one jump mark.
+  const cells = await page.locator("#timeline .action-timeline svg").first().locator("rect[fill='#3b6fb6'], g[fill='#3b6fb6'] rect").count();
+  if (cells !== 30) throw new Error(`expected 30 held-key cells, got ${cells}`);
+  const table = await page.locator("#episodes-table tbody").textContent();
+  if (!table?.includes("walk.csv")) throw new Error(`table does not list the upload: ${table}`);
+  const uses = await page.locator("#interaction-histogram svg").getAttribute("aria-label");
+  if (!/use 1, jump 1/.test(uses ?? "")) throw new Error(`interaction histogram does not count the log: ${uses}`);
+  await expectNoAxeViolations(page);
+  await t.screenshot(page, "data-upload-log");
+
+  // A camera value out of range: the page says which frame and field, and logs no console error.
+  const bad = GOOD_CSV.replace("\n3,1,0,0,0,-0.2,0,none", "\n3,1,0,0,0,7,0,none");
+  await input.setInputFiles({ name: "bad.csv", mimeType: "text/csv", buffer: Buffer.from(bad) });
+  const alert = page.locator("#upload-error[role=alert]");
+  await alert.waitFor({ timeout: 30_000 });
+  const text = (await alert.textContent()) ?? "";
+  if (!/could not be read/.test(text) || !/frame 3/.test(text) || !/yaw/.test(text) || !/out of range/.test(text)) throw new Error(`unclear error: ${text}`);
+  await input.setInputFiles({ name: "notes.json", mimeType: "application/json", buffer: Buffer.from("{not json") });
+  await page.waitForFunction(() => /not valid JSON/.test(document.querySelector("#upload-error")?.textContent ?? ""), undefined, { timeout: 30_000 });
+  await settled(page);
+  if (t.problems().length) throw new Error(`bad uploads caused problems: ${t.problems().join(" | ")}`);
+  await expectNoAxeViolations(page);
+  await t.screenshot(page, "data-upload-error");
+});
