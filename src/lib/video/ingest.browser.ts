@@ -8,7 +8,7 @@
 import { ALL_FORMATS, BlobSource, Input, UnsupportedInputFormatError, VideoSampleSink, type InputVideoTrack } from "mediabunny";
 import { videoErrors, throwIfAborted } from "./errors.js";
 import { makeIngestApi, resolveLimits, videoInfo, type DecodedFrame, type FrameBatch, type IngestOptions, type RgbBatch, type VideoInfo } from "./ingest.js";
-import { TARGET_FPS } from "./resample.js";
+import { TARGET_FPS, outputFrameCount } from "./resample.js";
 import { checkCodec, checkHeader, checkResolution, normaliseCodec, SNIFF_BYTES } from "./validate.js";
 
 /** What the browser accepts: a File from an input or a drop, any Blob, or bytes. */
@@ -66,7 +66,12 @@ async function probe(source: VideoSource, options: BrowserIngestOptions = {}): P
       throw videoErrors.unsupportedCodec(name, `${normaliseCodec(codecName)} (this browser cannot decode it here)`, [codec]);
     }
     const stats = await track.computePacketStats(120);
-    if (stats.packetCount === 0) throw videoErrors.empty(name, "no video frames");
+    if (stats.packetCount === 0) {
+      // A WebM cut inside its only cluster has no readable frame, yet its header declares a duration.
+      const declared = (await track.getDurationFromMetadata()) ?? 0;
+      if (declared > 0) throw videoErrors.truncated(name, 0, outputFrameCount(declared));
+      throw videoErrors.empty(name, "no video frames");
+    }
     const first = await track.getFirstTimestamp();
     const durationS = (await track.computeDuration()) - first;
     if (!(durationS > 0)) throw videoErrors.empty(name, "zero duration");
