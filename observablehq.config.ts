@@ -3,8 +3,15 @@
 // and scripts/check-dist.ts fails the build if a remote URL slips into dist/).
 export default {
   root: "src",
+  // GAMEDREAM_DIST lets a second build run beside dist/ (scripts/dist-dir.ts).
+  output: process.env.GAMEDREAM_DIST || "dist",
   title: "gamedream",
-  pages: [],
+  pages: [
+    { name: "Data exploration", path: "/pages/data" },
+    { name: "Noise schedules", path: "/pages/noise-schedules" },
+    { name: "Attention maps", path: "/pages/attention" },
+    { name: "Benchmarks", path: "/pages/benchmarks" },
+  ],
   globalStylesheets: [],
   // Links end in .html so any plain static server can host dist/.
   preserveExtension: true,

@@ -6,14 +6,15 @@ import { existsSync } from "node:fs";
 import { execSync } from "node:child_process";
 import type { BenchResult } from "../src/lib/bench.js";
 import { serveStatic } from "../scripts/serve.js";
+import { DIST_DIR } from "../scripts/dist-dir.js";
 import { launchChromium } from "../test/e2e/harness.js";
 
 export async function runBrowserSuite(options: { only?: string[]; quick: boolean; log: (m: string) => void }): Promise<BenchResult[]> {
-  if (!existsSync("dist/pages/benchmarks.html")) {
-    options.log("dist/ has no benchmarks page: building the site first (npm run build)");
+  if (!existsSync(`${DIST_DIR}/pages/benchmarks.html`)) {
+    options.log(`${DIST_DIR}/ has no benchmarks page: building the site first (npm run build)`);
     execSync("npm run build", { stdio: ["ignore", "ignore", "inherit"] });
   }
-  const { server, url } = await serveStatic("dist");
+  const { server, url } = await serveStatic(DIST_DIR);
   const browser = await launchChromium();
   try {
     const page = await browser.newPage();

@@ -13,8 +13,9 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import { DIST_DIR } from "./dist-dir.js";
 
-const DIST = resolve(process.argv[2] ?? "dist");
+const DIST = resolve(process.argv[2] ?? DIST_DIR);
 const REMOTE_HOSTS =
   /\b(cdn\.jsdelivr\.net|unpkg\.com|fonts\.googleapis\.com|fonts\.gstatic\.com|esm\.sh|cdnjs\.cloudflare\.com|cdn\.skypack\.dev|ga\.jspm\.io|api\.observablehq\.com|static\.observableusercontent\.com)\b/;
 const HTML_REMOTE = /<(script|link|img|source|video|audio|iframe)\b[^>]*\b(src|href)\s*=\s*["']?(https?:)?\/\//i;

@@ -1,10 +1,14 @@
 /**
  * Runs after `observable build`: applies the HTML fixes of scripts/site-html.ts to every page in
- * dist/, then gates the result with scripts/check-dist.ts.
+ * dist/, then makes the site an offline, installable web app (scripts/service-worker.ts: manifest,
+ * icons, service worker precaching every file). `npm run build` then gates the result with
+ * scripts/check-dist.ts.
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeWebApp } from "./service-worker.js";
 import { patchHtml } from "./site-html.js";
+import { DIST_DIR } from "./dist-dir.js";
 
 function htmlFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -14,7 +18,7 @@ function htmlFiles(dir: string): string[] {
 }
 
 let patched = 0;
-for (const file of htmlFiles("dist")) {
+for (const file of htmlFiles(DIST_DIR)) {
   const before = readFileSync(file, "utf8");
   const after = patchHtml(before);
   if (after !== before) {
@@ -23,3 +27,7 @@ for (const file of htmlFiles("dist")) {
   }
 }
 console.log(`finish-dist: patched ${patched} page(s)`);
+
+// Last: the service worker's file list and version hash cover the finished files.
+const app = await writeWebApp("dist");
+console.log(`finish-dist: service worker precaches ${app.files} files (${(app.bytes / 1e6).toFixed(1)} MB), version ${app.version}`);

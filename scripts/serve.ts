@@ -10,6 +10,7 @@ import { createReadStream, existsSync, statSync } from "node:fs";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import { extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DIST_DIR } from "./dist-dir.js";
 
 const MIME: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -99,7 +100,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const args = process.argv.slice(2);
   const portIndex = args.indexOf("--port");
   const port = portIndex >= 0 ? Number(args[portIndex + 1]) : 3000;
-  const dir = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--port") ?? "dist";
+  const dir = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--port") ?? DIST_DIR;
   if (!existsSync(dir)) {
     console.error(`error[NO_DIST]: ${dir}/ does not exist; run \`npm run build\` first.`);
     process.exit(1);

@@ -7,6 +7,7 @@
  * `t.open(path)` returns a Playwright page whose problems are collected and checked when the
  * test ends; `t.expectProblem(/regex/)` declares one that the test provokes on purpose.
  */
+import AxeBuilder from "@axe-core/playwright";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -148,4 +149,18 @@ export async function runTest(test: E2ETest, browser: Browser, baseUrl: string):
 export async function waitFor<T>(page: Page, predicate: () => T | Promise<T>, timeoutMs = 60_000): Promise<T> {
   const handle = await page.waitForFunction(predicate, undefined, { timeout: timeoutMs, polling: 100 });
   return (await handle.jsonValue()) as T;
+}
+
+/** Waits until Framework has no cell still loading and the network is quiet. */
+export async function settled(page: Page, timeoutMs = 60_000): Promise<void> {
+  await page.waitForLoadState("networkidle", { timeout: timeoutMs });
+  await page.waitForFunction(() => document.querySelectorAll("observablehq-loading").length === 0, undefined, { timeout: timeoutMs });
+}
+
+export async function expectNoAxeViolations(page: Page): Promise<void> {
+  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  if (result.violations.length) {
+    const lines = result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`);
+    throw new Error(`axe found ${result.violations.length} violation(s):\n${lines.join("\n")}`);
+  }
 }

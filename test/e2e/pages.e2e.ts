@@ -2,9 +2,8 @@
 // finishes rendering, passes axe (WCAG 2.1 AA) and leaves a screenshot in test-results/.
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import AxeBuilder from "@axe-core/playwright";
-import type { Page } from "playwright-core";
-import { e2e } from "./harness.js";
+import { DIST_DIR } from "../../scripts/dist-dir.js";
+import { e2e, expectNoAxeViolations, settled } from "./harness.js";
 
 function htmlPages(dir: string, root = dir): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -14,21 +13,7 @@ function htmlPages(dir: string, root = dir): string[] {
   });
 }
 
-/** Waits until Framework has no cell still loading and the network is quiet. */
-export async function settled(page: Page, timeoutMs = 60_000): Promise<void> {
-  await page.waitForLoadState("networkidle", { timeout: timeoutMs });
-  await page.waitForFunction(() => document.querySelectorAll("observablehq-loading").length === 0, undefined, { timeout: timeoutMs });
-}
-
-export async function expectNoAxeViolations(page: Page): Promise<void> {
-  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  if (result.violations.length) {
-    const lines = result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`);
-    throw new Error(`axe found ${result.violations.length} violation(s):\n${lines.join("\n")}`);
-  }
-}
-
-for (const path of htmlPages("dist")) {
+for (const path of htmlPages(DIST_DIR)) {
   e2e(`page ${path} loads cleanly, passes axe`, async (t) => {
     const page = await t.open(path);
     await settled(page);

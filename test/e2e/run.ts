@@ -8,12 +8,13 @@ import { readdirSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { serveStatic } from "../../scripts/serve.js";
+import { DIST_DIR } from "../../scripts/dist-dir.js";
 import { launchChromium, registeredTests, runTest, setCurrentFile } from "./harness.js";
 
 const filter = process.argv[2];
-const dist = resolve("dist");
+const dist = resolve(DIST_DIR);
 if (!existsSync(join(dist, "index.html"))) {
-  console.error("error[NO_DIST]: dist/index.html is missing; run `npm run build` first.");
+  console.error(`error[NO_DIST]: ${DIST_DIR}/index.html is missing; run \`npm run build\` first.`);
   process.exit(1);
 }
 
