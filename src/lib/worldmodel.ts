@@ -16,8 +16,8 @@
  *
  * Actions. `actions[t]` is the input held while frame t is on screen; its effect first shows in
  * frame t+1 (src/lib/dataset.ts). The DiT conditions each frame on the action that produced it,
- * so frame t+1 gets `actions[t]` (`conditioningActions` builds that per-frame sequence for a
- * clip), and `step(a)` takes the input held on the frame shown now and returns the next frame.
+ * so frame t+1 gets `actions[t]` (the convention of src/lib/latents.ts, which training uses), and
+ * `step(a)` takes the input held on the frame shown now and returns the next frame.
  * Context frames are "clean with a small noise level" (diffusion-forcing augmentation): their
  * latents are noised to `contextNoise` and the DiT is told that level.
  */
@@ -104,18 +104,6 @@ export function actionVector(action: ActionInput): Float32Array {
     return action;
   }
   return encodeAction(action);
-}
-
-/**
- * Per-frame DiT conditioning of a clip from its held inputs: frame t is conditioned on
- * `actions[t-1]` (the input that produced it); frame 0 on "no action". `[B, T, A] -> [B, T, A]`.
- */
-export function conditioningActions(actions: tf.Tensor3D): tf.Tensor3D {
-  return tf.tidy(() => {
-    const [b, t, a] = actions.shape;
-    const none = tf.tensor(encodeAction(NO_ACTION), [1, 1, a]).tile([b, 1, 1]);
-    return (t === 1 ? none : tf.concat([none, tf.slice(actions, [0, 0, 0], [b, t - 1, a])], 1)) as tf.Tensor3D;
-  });
 }
 
 function resolveSettings(base: WorldModelSettings, patch: Partial<WorldModelSettings>, T: number): WorldModelSettings {
