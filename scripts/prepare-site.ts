@@ -4,11 +4,15 @@
  *   (tfjs-backend-wasm imports Node built-ins; tfjs-vis and arquero pull dependencies Framework
  *   fetches from a CDN), keeping @tensorflow/tfjs-core external so every page shares one engine;
  * - copies the tfjs wasm binaries into src/assets/ so pages load them from the site itself;
+ * - bundles each Web Worker entry `src/workers/NAME.ts` (with everything it imports, tfjs
+ *   included) into `src/assets/workers/NAME.js`, which pages start with
+ *   `new Worker(FileAttachment("../assets/workers/NAME.js").href, {type: "module"})`
+ *   (Framework does not bundle workers; `npm run dev` bundles them once at start);
  * - with --clean-cache, clears Framework's data-loader cache, which survives code changes.
  * Neither folder is committed: this script regenerates them.
  */
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
@@ -54,5 +58,22 @@ for (const { entry, out } of vendored) {
   });
 }
 
+const workers = readdirSync("src/workers").filter((f) => f.endsWith(".ts"));
+mkdirSync("src/assets/workers", { recursive: true });
+for (const file of workers) {
+  await build({
+    entryPoints: [join("src/workers", file)],
+    outfile: join("src/assets/workers", file.replace(/\.ts$/, ".js")),
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    minify: true,
+    plugins: [nodeBuiltinsAsEmpty],
+    logLevel: "error",
+    define: { "process.env.NODE_ENV": '"production"' },
+  });
+}
+
 if (process.argv.includes("--clean-cache")) rmSync("src/.observablehq/cache", { recursive: true, force: true });
-console.log(`prepare-site: vendored ${vendored.map((v) => v.out).join(", ")}; wasm binaries copied (${Date.now() - started} ms)`);
+console.log(`prepare-site: vendored ${vendored.map((v) => v.out).join(", ")}; workers ${workers.map((w) => w.replace(/\.ts$/, ".js")).join(", ")}; wasm binaries copied (${Date.now() - started} ms)`);
