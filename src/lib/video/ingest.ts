@@ -123,8 +123,8 @@ export async function* resampleToBatches(
   let first: number | null = null;
   const full: RgbBatch[] = [];
 
-  // Resizes a kept source frame once and appends it `copies` times (0: dropped, 2+: repeated).
   let produced = 0;
+  // Resizes a kept source frame once and appends it `copies` times (0: dropped, 2+: repeated).
   const put = async (frame: DecodedFrame, wanted: number): Promise<void> => {
     const copies = Math.min(wanted, total - produced);
     if (copies <= 0) return;
@@ -173,7 +173,11 @@ export async function* resampleToBatches(
     throwIfAborted(options.signal, info.name);
     if (!prev || first === null) throw videoErrors.empty(info.name, "no frame could be decoded");
     const end = prev.timestampS + (prev.durationS ?? 1 / info.fps);
-    resampler.end(end); // counts the outputs the decoded frames really cover, for the truncation check
+    // Checked before the tail is padded, so a truncated file never yields its held last frame.
+    if (end - first < info.durationS - Math.max(0.1, 0.02 * info.durationS)) {
+      resampler.end(end);
+      throw videoErrors.truncated(info.name, resampler.emitted, total);
+    }
     await put(prev, total - produced);
     prev.close();
     prev = null;
@@ -181,9 +185,6 @@ export async function* resampleToBatches(
     for (let b = full.shift(); b; b = full.shift()) {
       yield b;
       report(b);
-    }
-    if (end - first < info.durationS - Math.max(0.1, 0.02 * info.durationS)) {
-      throw videoErrors.truncated(info.name, resampler.emitted, total);
     }
   } finally {
     (prev as DecodedFrame | null)?.close();
