@@ -35,7 +35,7 @@ function prepare(): Promise<{ page: string; worker: string; fixtures: Fixtures }
         import { readPattern } from "./test/fixtures/pattern.ts";
         window.__video = { tf, ...ingest, extractRgbBatchesInWorker, readPattern };
       `),
-      bundle(`import "./src/lib/video/worker.browser.ts";`),
+      bundle(`import "./src/workers/ingest.ts";`),
       makeFixtures(),
     ]);
     process.on("exit", () => fixtures.cleanup());

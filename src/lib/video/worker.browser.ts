@@ -7,9 +7,8 @@
  * Where a worker cannot run the job (no Worker, no WebCodecs in workers) the client falls back to
  * the page's own `ingest.browser.ts`, which can also use the <video> fallback.
  *
- * This module is both the worker's entry (it serves jobs when loaded in a worker) and the page's
- * client. The page creates the worker, as its URL depends on the bundler, e.g.
- * `new Worker(new URL("./worker.browser.js", import.meta.url), { type: "module" })`, and passes it in.
+ * The worker's entry calls `serveIngestWorker(self)` (src/workers/ingest.ts, bundled for the
+ * site); the page creates that worker and passes it to the client below.
  */
 import { GamedreamError } from "../errors.js";
 import { videoErrors } from "./errors.js";
@@ -140,9 +139,4 @@ export async function* extractRgbBatchesInWorker(file: Blob, options: WorkerInge
 /** Page side, as tensors: `[b, 256, 256, 3]` float32 in [-1, 1]; dispose each batch. */
 export async function* ingestVideoInWorker(file: Blob, options: WorkerIngestOptions = {}): AsyncGenerator<FrameBatch> {
   for await (const b of extractRgbBatchesInWorker(file, options)) yield { frames: rgbBatchToTensor(b), count: b.count, startIndex: b.startIndex };
-}
-
-declare const WorkerGlobalScope: { new (): unknown } | undefined;
-if (typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScope) {
-  serveIngestWorker(self as unknown as Parameters<typeof serveIngestWorker>[0]);
 }
