@@ -1,0 +1,188 @@
+import * as tf from "@tensorflow/tfjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ACTION_DIM, NO_ACTION, type Action } from "../../src/lib/actions.js";
+import { createDiT, type DiT, type DiTConfig } from "../../src/lib/dit.js";
+import type { Module } from "../../src/lib/nn/module.js";
+import { PlaySession, combineActions, type PlayModel } from "../../src/lib/play-session.js";
+import { Rng } from "../../src/lib/rng.js";
+import { createVAE, type VAE, type VAEConfig } from "../../src/lib/vae.js";
+
+// Tiny but full-size frames: the game renders 256x256, so the VAE takes 256 and squeezes hard.
+const VAE_TINY: VAEConfig = {
+  name: "tiny",
+  imageSize: 256,
+  imageChannels: 3,
+  latentChannels: 4,
+  encoder: { stem: 32, channels: [8], blocks: [0] },
+  decoder: { channels: [8], blocks: [0], head: 32 },
+  latentScale: 1,
+  reconLoss: "mse",
+};
+
+const DIT_TINY: DiTConfig = {
+  latentHeight: 8,
+  latentWidth: 8,
+  latentChannels: 4,
+  patchSize: 2,
+  hidden: 16,
+  depth: 1,
+  heads: 2,
+  mlpRatio: 2,
+  contextFrames: 2,
+  actionDim: ACTION_DIM,
+  frequencyDim: 16,
+  spatialPositions: "sincos",
+  parameterization: "v",
+};
+
+const SCHEDULE = { kind: "cosine" as const, T: 1000, zeroTerminalSnr: true };
+
+/** Moves every weight by seeded noise so no adaLN gate is zero and outputs depend on inputs. */
+function perturb(model: Module<unknown>, seed: number, std = 0.2): void {
+  const rng = new Rng(seed);
+  for (const v of model.variables().values()) {
+    const noise = Float32Array.from({ length: v.size }, () => rng.normal() * std);
+    tf.tidy(() => v.assign(tf.add(v, tf.tensor(noise, v.shape))));
+  }
+}
+
+function actionAt(t: number): Action {
+  const m = t % 4;
+  return { movement: [m === 0 ? 1 : 0, 0, m === 2 ? 1 : 0, 0], camera: [((t % 5) - 2) / 4, 0], interaction: t % 9 === 0 ? 1 : 0 };
+}
+
+function checksum(bytes: Uint8ClampedArray): number {
+  let h = 2166136261;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 16777619);
+  return h >>> 0;
+}
+
+describe("play session (tiny VAE + DiT)", () => {
+  let vae: VAE;
+  let dit: DiT;
+  let model: PlayModel;
+
+  beforeAll(() => {
+    vae = createVAE(VAE_TINY, 1);
+    dit = createDiT(DIT_TINY, 2);
+    perturb(vae, 3);
+    perturb(dit, 4);
+    model = { vae, dit, schedule: SCHEDULE };
+  });
+
+  afterAll(() => {
+    vae.dispose();
+    dit.dispose();
+  });
+
+  async function run(seed: number, frames: number): Promise<{ dream: number[]; real: number[]; log: Action[] }> {
+    const session = await PlaySession.create({ model, gameSeed: 5, seed, settings: { steps: 2 } });
+    const dream: number[] = [];
+    const real: number[] = [];
+    try {
+      for (let t = 0; t < frames; t++) {
+        const f = await session.step(actionAt(t));
+        expect(f.index).toBe(t + 1);
+        expect(f.dream.data.length).toBe(256 * 256 * 4);
+        expect(f.timings.totalMs).toBeGreaterThanOrEqual(f.timings.dreamMs);
+        dream.push(checksum(f.dream.data));
+        real.push(checksum(f.real.data));
+      }
+      return { dream, real, log: session.actionLog.slice() };
+    } finally {
+      session.dispose();
+    }
+  }
+
+  it("is deterministic for a seed, and the seed matters", async () => {
+    const a = await run(7, 6);
+    const b = await run(7, 6);
+    const c = await run(8, 6);
+    expect(b.dream).toEqual(a.dream);
+    expect(b.real).toEqual(a.real);
+    expect(c.dream).not.toEqual(a.dream);
+    // The real game does not depend on the model's seed.
+    expect(c.real).toEqual(a.real);
+    expect(a.log).toEqual(Array.from({ length: 6 }, (_, t) => actionAt(t)));
+  });
+
+  it("the dream depends on the actions", async () => {
+    const session = await PlaySession.create({ model, gameSeed: 5, seed: 1 });
+    try {
+      const still = [];
+      for (let t = 0; t < 3; t++) still.push(checksum((await session.step(NO_ACTION)).dream.data));
+      await session.reset();
+      const moving = [];
+      for (let t = 0; t < 3; t++) moving.push(checksum((await session.step({ movement: [1, 0, 0, 0], camera: [1, 0], interaction: 0 })).dream.data));
+      expect(moving[2]).not.toBe(still[2]);
+    } finally {
+      session.dispose();
+    }
+  });
+
+  it("keeps tf.memory().numTensors flat over many frames, resyncs and settings changes", async () => {
+    const session = await PlaySession.create({ model, gameSeed: 2, seed: 3 });
+    try {
+      for (let t = 0; t < 5; t++) await session.step(actionAt(t));
+      // The world model keeps its start window for `reset`: one frame after the game's reset,
+      // K frames after a resync. Measure from a resync so the window sizes compare.
+      await session.resync();
+      const before = tf.memory().numTensors;
+      for (let t = 0; t < 150; t++) {
+        await session.step(actionAt(t));
+        if (t === 40) await session.resync();
+        if (t === 80) session.configure({ steps: 1, contextNoise: 0.1 });
+      }
+      expect(tf.memory().numTensors).toBe(before);
+      expect(session.actionLog.length).toBe(155);
+    } finally {
+      session.dispose();
+    }
+  });
+
+  it("rebuilds from kept weights and latents (as after a GPU context loss) and goes on from them", async () => {
+    // Rebuilding restarts the noise stream from the seed, so two sessions rebuilt at the same
+    // point give the same frames; a third with another history gives others: the kept latents matter.
+    const a = await PlaySession.create({ model, gameSeed: 4, seed: 9 });
+    const b = await PlaySession.create({ model, gameSeed: 4, seed: 9 });
+    const c = await PlaySession.create({ model, gameSeed: 4, seed: 9 });
+    try {
+      for (let t = 0; t < 4; t++) {
+        await a.step(actionAt(t));
+        await b.step(actionAt(t));
+        await c.step(actionAt(t + 1));
+      }
+      a.rebuild();
+      // A second rebuild frees the models the first one made: nothing piles up.
+      const tensors = tf.memory().numTensors;
+      a.rebuild();
+      expect(tf.memory().numTensors).toBe(tensors);
+      b.rebuild();
+      b.rebuild();
+      c.rebuild();
+      for (let t = 4; t < 7; t++) {
+        const fa = await a.step(actionAt(t));
+        const fb = await b.step(actionAt(t));
+        const fc = await c.step(actionAt(t));
+        expect(checksum(fb.dream.data)).toBe(checksum(fa.dream.data));
+        expect(checksum(fc.dream.data)).not.toBe(checksum(fa.dream.data));
+      }
+      expect(a.actionLog.length).toBe(7);
+    } finally {
+      a.dispose();
+      b.dispose();
+      c.dispose();
+    }
+    expect(() => b.rebuild()).toThrow(/ended/);
+  });
+
+  it("combines devices: movement ORs, camera adds and clamps, first interaction wins", () => {
+    const a = combineActions([
+      { movement: [1, 0, 0, 0], camera: [0.75, 0], interaction: 0 },
+      { movement: [0, 0, 1, 0], camera: [0.5, -0.25], interaction: 2 },
+      { movement: [0, 0, 0, 0], camera: [0, 0], interaction: 1 },
+    ]);
+    expect(a).toEqual({ movement: [1, 0, 1, 0], camera: [1, -0.25], interaction: 2 });
+    expect(combineActions([])).toEqual({ movement: [0, 0, 0, 0], camera: [0, 0], interaction: 0 });
+  });
+});
