@@ -1,0 +1,163 @@
+/**
+ * Measures a world model on a dataset's held-out episodes and writes a JSON report.
+ *
+ *   npm run eval -- --run RUN_OR_WEIGHTS_DIR --data DIR --out FILE.json
+ *     [--rollout-frames 1000] [--samples 48] [--seed 0]
+ *     [--sampler ddim] [--steps N] [--context-noise L] [--cache-update context-pass|reuse-last-step] [--raw]
+ *
+ * RUN_OR_WEIGHTS_DIR is a weights folder (`vae/model.json` + `dit/model.json`, checksums verified)
+ * or a training run folder (`vae/checkpoints/` + `dit/checkpoints/`, latest good checkpoint, EMA
+ * weights unless --raw). Report fields: src/lib/worldmodel/eval.ts. Progress on stderr, a one-line
+ * summary on stdout; bad flags exit 2 with `error[CODE]: message`, other failures exit 1.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { initBackend } from "../src/lib/backend.js";
+import { DatasetReader } from "../src/lib/dataset.js";
+import { DirectoryDatasetStore } from "../src/lib/dataset.node.js";
+import { SAMPLERS } from "../src/lib/diffusion/index.js";
+import { GamedreamError, formatErrorLine } from "../src/lib/errors.js";
+import { loadModelFromCheckpoints, loadModelFromWeights, type LoadedModel } from "../src/lib/model-loader.js";
+import { readFileBytes } from "../src/lib/storage/files.node.js";
+import { FsCheckpointStore } from "../src/lib/storage/store-fs.node.js";
+import { evaluateModel } from "../src/lib/worldmodel/eval.js";
+import type { WorldModelSettings } from "../src/lib/worldmodel.js";
+import { createProgress, formatDuration, summaryLine, type Progress } from "./progress.js";
+
+const USAGE = `usage: npm run eval -- --run RUN_OR_WEIGHTS_DIR --data DIR --out FILE.json
+         [--rollout-frames 1000] [--samples 48] [--seed 0] [--sampler ${SAMPLERS.map((s) => s.name).join("|")}]
+         [--steps N] [--context-noise LEVEL] [--cache-update context-pass|reuse-last-step] [--raw]`;
+
+function badFlag(message: string): GamedreamError {
+  return new GamedreamError("CLI_BAD_FLAG", "validation", `${message}\n${USAGE}`);
+}
+
+function integer(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw badFlag(`--${name} must be a whole number >= ${min}, got "${value}".`);
+  return n;
+}
+
+async function loadModel(dir: string, preferEma: boolean): Promise<LoadedModel> {
+  if (existsSync(join(dir, "vae", "model.json")) && existsSync(join(dir, "dit", "model.json"))) {
+    return loadModelFromWeights(dir, { readFile: readFileBytes, preferEma });
+  }
+  if (existsSync(join(dir, "vae", "checkpoints")) && existsSync(join(dir, "dit", "checkpoints"))) {
+    const stores = { vae: await FsCheckpointStore.open(join(dir, "vae")), dit: await FsCheckpointStore.open(join(dir, "dit")) };
+    return loadModelFromCheckpoints(stores, { preferEma });
+  }
+  throw new GamedreamError(
+    "EVAL_NO_MODEL",
+    "model",
+    `${dir} holds no model: expected a weights folder (vae/model.json and dit/model.json) or a training run (vae/checkpoints and dit/checkpoints).`,
+    { recoverable: false },
+  );
+}
+
+/** JSON with NaN and Infinity as null, numbers rounded to 5 significant decimals where long. */
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_, v) => (typeof v === "number" ? (Number.isFinite(v) ? Number(v.toPrecision(6)) : null) : v), 1);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        run: { type: "string" },
+        data: { type: "string" },
+        out: { type: "string" },
+        "rollout-frames": { type: "string", default: "1000" },
+        samples: { type: "string", default: "48" },
+        seed: { type: "string", default: "0" },
+        sampler: { type: "string" },
+        steps: { type: "string" },
+        "context-noise": { type: "string" },
+        "cache-update": { type: "string" },
+        raw: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    throw badFlag((e as Error).message);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  for (const flag of ["run", "data", "out"] as const) if (!values[flag]) throw badFlag(`--${flag} is required.`);
+  const rolloutFrames = integer("rollout-frames", values["rollout-frames"], 0)!;
+  const samples = integer("samples", values.samples, 1)!;
+  const seed = integer("seed", values.seed, 0)!;
+  const settings: Partial<WorldModelSettings> = {};
+  if (values.sampler !== undefined) {
+    if (!SAMPLERS.some((s) => s.name === values.sampler)) throw badFlag(`--sampler must be one of ${SAMPLERS.map((s) => s.name).join(", ")}, got "${values.sampler}".`);
+    settings.sampler = values.sampler as WorldModelSettings["sampler"];
+  }
+  settings.steps = integer("steps", values.steps, 1);
+  if (values["context-noise"] !== undefined) {
+    const level = Number(values["context-noise"]);
+    if (!(level >= 0 && level <= 1)) throw badFlag(`--context-noise must be a noise level in [0, 1], got "${values["context-noise"]}".`);
+    settings.contextNoise = level;
+  }
+  if (values["cache-update"] !== undefined) {
+    if (values["cache-update"] !== "context-pass" && values["cache-update"] !== "reuse-last-step") {
+      throw badFlag(`--cache-update must be context-pass or reuse-last-step, got "${values["cache-update"]}".`);
+    }
+    settings.cacheUpdate = values["cache-update"];
+  }
+
+  const run = resolve(values.run!);
+  const data = resolve(values.data!);
+  const out = resolve(values.out!);
+  if (!existsSync(run)) throw badFlag(`--run ${run} does not exist.`);
+  if (!existsSync(join(data, "manifest.json"))) throw badFlag(`--data ${data} is not a dataset folder (no manifest.json); build one with npm run dataset.`);
+
+  const backend = await initBackend();
+  const reader = await DatasetReader.open(new DirectoryDatasetStore(data));
+  const model = await loadModel(run, !values.raw);
+  const bars: Partial<Record<"next-frame" | "rollout", Progress>> = {};
+  try {
+    const report = await evaluateModel(model, reader, {
+      samples,
+      rolloutFrames,
+      seed,
+      settings,
+      onProgress: (phase, done, total) => {
+        if (phase === "rollout") bars["next-frame"]?.done();
+        const bar = (bars[phase] ??= createProgress({ total, label: phase === "rollout" ? "rollout frames" : "next-frame samples" }));
+        bar.update(done);
+      },
+    });
+    for (const bar of Object.values(bars)) bar.done();
+    const document = { ...report, backend: backend.backend, run, data, command: ["npm run eval --", ...argv].join(" ") };
+    await mkdir(dirname(out), { recursive: true });
+    await writeFile(out, toJson(document) + "\n");
+    const db = (x: number) => `${x.toFixed(2)}dB`;
+    console.log(
+      summaryLine("eval", {
+        nextFramePsnr: db(report.nextFramePsnr),
+        copyLastFramePsnr: db(report.copyLastFramePsnr),
+        shuffledActionsPsnr: db(report.shuffledActionsPsnr),
+        vaeReconPsnr: db(report.vaeReconPsnr),
+        rollout: report.rollout ? (report.rollout.collapse.collapsed ? "collapsed" : "stable") : "skipped",
+        msPerFrame: report.rollout ? report.rollout.msPerFrame.median.toFixed(1) : "-",
+        time: formatDuration(report.timings.totalSeconds),
+        out,
+      }),
+    );
+  } finally {
+    model.dispose();
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  console.error(formatErrorLine(e));
+  process.exitCode = e instanceof GamedreamError && e.code === "CLI_BAD_FLAG" ? 2 : 1;
+});

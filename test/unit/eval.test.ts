@@ -1,0 +1,139 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import * as tf from "@tensorflow/tfjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ACTION_DIM } from "../../src/lib/actions.js";
+import { buildDataset, gameEpisodeSources } from "../../src/lib/dataset.js";
+import { DirectoryDatasetStore } from "../../src/lib/dataset.node.js";
+import { createDiT, type DiTConfig } from "../../src/lib/dit.js";
+import { loadModelFromCheckpoints } from "../../src/lib/model-loader.js";
+import type { Module } from "../../src/lib/nn/module.js";
+import { Rng } from "../../src/lib/rng.js";
+import { MemoryCheckpointStore, prefixNames, saveCheckpoint } from "../../src/lib/storage.js";
+import { writeTfjsWeightsDir } from "../../src/lib/storage/files.node.js";
+import { createVAE, type VAEConfig } from "../../src/lib/vae.js";
+
+const run = promisify(execFile);
+
+// 256x256 frames (the dataset's) -> 16x16x4 latents with a one-conv encoder and decoder.
+const VAE_TINY: VAEConfig = {
+  name: "tiny",
+  imageSize: 256,
+  imageChannels: 3,
+  latentChannels: 4,
+  encoder: { stem: 16, channels: [4], blocks: [0] },
+  decoder: { channels: [4], blocks: [0], head: 16 },
+  latentScale: 1,
+  reconLoss: "mse",
+};
+
+const DIT_TINY: DiTConfig = {
+  latentHeight: 16,
+  latentWidth: 16,
+  latentChannels: 4,
+  patchSize: 4,
+  hidden: 16,
+  depth: 1,
+  heads: 2,
+  mlpRatio: 2,
+  contextFrames: 2,
+  actionDim: ACTION_DIM,
+  frequencyDim: 16,
+  spatialPositions: "sincos",
+  parameterization: "v",
+};
+
+const SCHEDULE = { kind: "cosine", T: 1000 };
+
+function perturb(model: Module<unknown>, seed: number, std = 0.05): void {
+  const rng = new Rng(seed);
+  for (const v of model.variables().values()) {
+    const noise = Float32Array.from({ length: v.size }, () => rng.normal() * std);
+    tf.tidy(() => v.assign(tf.add(v, tf.tensor(noise, v.shape))));
+  }
+}
+
+describe("npm run eval", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "gamedream-eval-"));
+    await buildDataset(new DirectoryDatasetStore(join(dir, "data")), gameEpisodeSources({ seed: 3, episodes: 4, frames: 10 }), { heldoutFraction: 0.5, splitSeed: 3 });
+    const vae = createVAE(VAE_TINY, 1);
+    const dit = createDiT(DIT_TINY, 2);
+    perturb(dit, 3);
+    // A training-style DiT config ({ kind, model, settings }) and a bare VAE config: both shapes load.
+    await writeTfjsWeightsDir(join(dir, "weights", "vae"), vae.variables(), { config: VAE_TINY });
+    await writeTfjsWeightsDir(join(dir, "weights", "dit"), prefixNames({ dit: dit.variables() }), { config: { kind: "dit", model: DIT_TINY, settings: { schedule: SCHEDULE } } });
+    vae.dispose();
+    dit.dispose();
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const evalCli = (...args: string[]) => run("npx", ["tsx", "cli/eval.ts", ...args], { cwd: process.cwd(), env: { ...process.env, GAMEDREAM_BACKEND: "wasm" } });
+
+  it("writes a report with every metric, the rollout and the goals", async () => {
+    const out = join(dir, "eval.json");
+    const { stdout } = await evalCli("--run", join(dir, "weights"), "--data", join(dir, "data"), "--out", out, "--rollout-frames", "12", "--samples", "4", "--steps", "1");
+    expect(stdout).toMatch(/^eval: nextFramePsnr=[\d.]+dB copyLastFramePsnr=[\d.]+dB shuffledActionsPsnr=[\d.]+dB vaeReconPsnr=[\d.]+dB rollout=(stable|collapsed) msPerFrame=[\d.]+/m);
+    const report = JSON.parse(await readFile(out, "utf8"));
+    expect(report.schema).toBe("gamedream-eval/1");
+    for (const key of ["nextFramePsnr", "copyLastFramePsnr", "shuffledActionsPsnr", "vaeReconPsnr", "nextFrameSsim", "copyLastFrameSsim", "shuffledActionsSsim", "vaeReconSsim"]) {
+      expect(typeof report[key], key).toBe("number");
+    }
+    expect(report.nextFrame.samples).toBe(4);
+    expect(report.settings.steps).toBe(1);
+    expect(report.model.scheduleSource).toBe("weights");
+    expect(report.model.sources.dit.weights).toBe("raw");
+    expect(report.rollout.frames).toBe(12);
+    expect(report.rollout.perFrame.psnr).toHaveLength(12);
+    expect(report.rollout.buckets.length).toBeGreaterThan(0);
+    expect(typeof report.rollout.collapse.collapsed).toBe("boolean");
+    expect(report.rollout.msPerFrame.median).toBeGreaterThan(0);
+    expect(typeof report.goals.beatsCopyBy3dB.met).toBe("boolean");
+    // An untrained VAE reconstructs badly, and copying the last frame of a slow game is close.
+    expect(report.copyLastFramePsnr).toBeGreaterThan(report.vaeReconPsnr);
+  }, 120_000);
+
+  it("fails with error[CODE] on bad flags and on damaged weights", async () => {
+    const missing = await evalCli("--data", join(dir, "data"), "--out", join(dir, "x.json")).catch((e) => e);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^error\[CLI_BAD_FLAG\]: --run is required/m);
+    const shard = join(dir, "weights", "dit", "group1-shard1of1.bin");
+    const bytes = await readFile(shard);
+    bytes[0] ^= 0xff;
+    await writeFile(shard, bytes);
+    const damaged = await evalCli("--run", join(dir, "weights"), "--data", join(dir, "data"), "--out", join(dir, "y.json"), "--rollout-frames", "0").catch((e) => e);
+    expect(damaged.code).toBe(1);
+    expect(damaged.stderr).toMatch(/^error\[WEIGHTS_CORRUPT\]: Weight shard group1-shard1of1\.bin/m);
+  }, 120_000);
+
+  it("loads a pair from training checkpoints, preferring EMA weights", async () => {
+    const stores = { vae: new MemoryCheckpointStore(), dit: new MemoryCheckpointStore() };
+    const vae = createVAE(VAE_TINY, 5);
+    const dit = createDiT(DIT_TINY, 6);
+    const ema = createDiT(DIT_TINY, 7);
+    perturb(ema, 8);
+    const base = { rng: {}, optimizer: null };
+    await saveCheckpoint(stores.vae, { ...base, step: 10, weights: prefixNames({ vae: vae.variables() }), config: { kind: "vae", model: VAE_TINY, settings: {} } });
+    await saveCheckpoint(stores.dit, { ...base, step: 20, weights: prefixNames({ dit: dit.variables(), ema: ema.variables() }), config: { kind: "dit", model: DIT_TINY, settings: { schedule: SCHEDULE } } });
+    const before = tf.memory().numTensors;
+    const model = await loadModelFromCheckpoints(stores);
+    expect(model.sources.dit).toMatchObject({ kind: "checkpoint", step: 20, weights: "ema" });
+    expect(model.schedule).toEqual(SCHEDULE);
+    const name = "blocks.0.mlp.fc1.weight";
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(model.dit.variables().get(name)!, ema.variables().get(name)!))).dataSync()[0]);
+    expect(diff).toBe(0);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    const wrong = await loadModelFromCheckpoints({ vae: stores.dit, dit: stores.dit }).catch((e) => e);
+    expect(wrong.code).toBe("MODEL_KIND_MISMATCH");
+    const empty = await loadModelFromCheckpoints({ vae: new MemoryCheckpointStore(), dit: stores.dit }).catch((e) => e);
+    expect(empty.code).toBe("MODEL_NO_CHECKPOINT");
+    tf.dispose([vae, dit, ema].flatMap((m) => [...m.variables().values()]));
+  });
+});
