@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { benchMatmul, memorySnapshot, type BenchResult } from "./bench.js";
 import { measureGameRenderMs } from "./game/game.js";
+import { generateSection } from "./worldmodel/bench.js";
 
 export interface SuiteContext {
   host: BenchResult["host"];
@@ -61,7 +62,7 @@ export const gameSection: BenchSection = {
 };
 
 /** Sections in the order they run. Later sections are appended as the pipeline grows. */
-export const SECTIONS: BenchSection[] = [matmulSection, gameSection];
+export const SECTIONS: BenchSection[] = [matmulSection, gameSection, generateSection];
 
 /**
  * Runs `sections` on each backend in `backends` (switching with tf.setBackend), recording

@@ -9,6 +9,9 @@ import { Rng } from "../../src/lib/rng.js";
 import { createVAE, type VAE, type VAEConfig } from "../../src/lib/vae.js";
 import { conditioningActions } from "../../src/lib/latents.js";
 import { createWorldModel } from "../../src/lib/worldmodel.js";
+import { generationFlops, measureGenerationMs } from "../../src/lib/worldmodel/bench.js";
+import { presetCostTable } from "../../src/lib/flops.js";
+import { PRESETS } from "../../src/lib/presets.js";
 
 const VAE_TINY: VAEConfig = {
   name: "tiny",
@@ -192,5 +195,18 @@ describe("world model (tiny VAE + DiT)", () => {
     expect(() => wm.configure({ contextNoise: 2 })).toThrowError(/context noise/);
     wm.dispose();
     expect(() => wm.reset()).toThrowError(/disposed/);
+  });
+
+  it("measures end-to-end generation of the realtime preset, with FLOPs matching the preset cost table", async () => {
+    const { dit: d, vae: v, sampling } = PRESETS.realtime;
+    const table = presetCostTable().find((r) => r.preset === "realtime")!;
+    expect(generationFlops(d, v, sampling.sampler, sampling.steps, sampling.cacheUpdate).flops).toBe(table.flopsPerFrame);
+    const before = tf.memory().numTensors;
+    const r = await measureGenerationMs({ preset: "realtime", steps: 1, frames: 3 });
+    expect(r.stats.reps).toBe(3);
+    expect(r.msPerFrame).toBeGreaterThan(0);
+    expect(r.fps).toBeCloseTo(1000 / r.msPerFrame, 6);
+    expect(r.gflops).toBeCloseTo(r.flopsPerFrame / r.msPerFrame / 1e6, 6);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
