@@ -12,3 +12,6 @@ export * from "./train/metrics.js";
 export * from "./train/loop.js";
 export * from "./train/vae-task.js";
 export * from "./train/dit-task.js";
+export * from "./train/export.js";
+export * from "./train/rollout.js";
+export * from "./train/heldout.js";

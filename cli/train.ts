@@ -1,0 +1,223 @@
+/**
+ * Trains a model of a preset on a dataset folder, resumably.
+ *
+ *   npm run train -- --preset realtime --data DIR --steps N --out RUN
+ *        [--model dit|vae] [--vae weights/realtime/vae] [--batch 4] [--lr 3e-4] [--warmup 100]
+ *        [--seed 0] [--clip-length 5] [--checkpoint-every 100] [--keep 3] [--minutes M]
+ *        [--override '{"hidden":64}']
+ *
+ * RUN/run.json records the run's settings; when RUN exists the run resumes from its newest good
+ * checkpoint (RUN/checkpoints) with those settings, so `npm run train -- --out RUN` alone carries
+ * on. The DiT trains on latents pre-encoded once by the VAE (cached in RUN). Ctrl-C saves a
+ * checkpoint and exits; a second Ctrl-C exits at once. At the end the EMA weights are written to
+ * RUN/model (model.json + shards with SHA-256). Progress on stderr, one summary line on stdout.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import * as path from "node:path";
+import { DatasetReader } from "../src/lib/dataset.js";
+import { DirectoryDatasetStore } from "../src/lib/dataset.node.js";
+import { initBackend } from "../src/lib/backend.js";
+import { createDiT, type DiTConfig } from "../src/lib/dit.js";
+import { GamedreamError } from "../src/lib/errors.js";
+import { PRESET_NAMES, getPreset } from "../src/lib/presets.js";
+import { Rng } from "../src/lib/rng.js";
+import { FsCheckpointStore } from "../src/lib/storage/store-fs.node.js";
+import { Trainer, createDiTTask, createVAETask, datasetFrameSource, modelExport, recentMean, type TrainTask } from "../src/lib/train.js";
+import { loadOrEncodeLatents, loadVAEDir, writeModelDir } from "../src/lib/train/files.node.js";
+import { createVAE, estimateLatentScale, vaeLatentShape, type VAEConfig } from "../src/lib/vae.js";
+import { badFlag, jsonFlag, parseFlags, runCli } from "./args.js";
+import { createProgress, formatDuration, summaryLine } from "./progress.js";
+
+const USAGE = `usage: npm run train -- --preset ${PRESET_NAMES.join("|")} --data DIR --steps N --out RUN
+         [--model dit|vae] [--vae DIR] [--batch 4] [--lr 3e-4] [--warmup 100] [--seed 0]
+         [--clip-length 5] [--checkpoint-every 100] [--keep 3] [--minutes M] [--override JSON]
+  Resumes when RUN exists (its run.json holds the settings).`;
+
+/** Settings that define a run; stored in RUN/run.json and reused on resume. */
+interface RunSettings {
+  model: "dit" | "vae";
+  preset: string;
+  data: string;
+  vae: string | null;
+  batch: number;
+  lr: number;
+  warmup: number;
+  seed: number;
+  clipLength: number;
+  override: Record<string, unknown>;
+}
+
+const DEFAULTS: Omit<RunSettings, "data" | "vae"> = { model: "dit", preset: "realtime", batch: 4, lr: 3e-4, warmup: 100, seed: 0, clipLength: 5, override: {} };
+
+async function readRunSettings(runDir: string): Promise<RunSettings | null> {
+  try {
+    return JSON.parse(await readFile(path.join(runDir, "run.json"), "utf8")) as RunSettings;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new GamedreamError("RUN_CORRUPT", "training", `${path.join(runDir, "run.json")} is unreadable (${(e as Error).message}); move the run folder away or fix the file.`, { recoverable: false });
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const flags = parseFlags(
+    argv,
+    {
+      preset: { type: "string", choices: PRESET_NAMES },
+      model: { type: "string", choices: ["dit", "vae"] },
+      data: { type: "string" },
+      vae: { type: "string" },
+      steps: { type: "int", min: 1, required: true },
+      out: { type: "string", required: true },
+      batch: { type: "int", min: 1 },
+      lr: { type: "number", min: 0 },
+      warmup: { type: "int", min: 0 },
+      seed: { type: "int", min: 0 },
+      "clip-length": { type: "int", min: 2 },
+      "checkpoint-every": { type: "int", min: 1, default: 100 },
+      keep: { type: "int", min: 1, default: 3 },
+      minutes: { type: "number", min: 0 },
+      override: { type: "string" },
+    },
+    USAGE,
+  );
+  if (!flags) return;
+  const runDir = path.resolve(flags.out);
+  const stored = await readRunSettings(runDir);
+  const given: Partial<RunSettings> = {
+    model: flags.model as RunSettings["model"] | undefined,
+    preset: flags.preset,
+    data: flags.data === undefined ? undefined : path.resolve(flags.data),
+    vae: flags.vae === undefined ? undefined : path.resolve(flags.vae),
+    batch: flags.batch,
+    lr: flags.lr,
+    warmup: flags.warmup,
+    seed: flags.seed,
+    clipLength: flags["clip-length"],
+    override: flags.override === undefined ? undefined : jsonFlag("override", flags.override, USAGE),
+  };
+  if (stored) {
+    for (const [key, value] of Object.entries(given)) {
+      if (value !== undefined && JSON.stringify(value) !== JSON.stringify(stored[key as keyof RunSettings])) {
+        throw badFlag(`${runDir} is a run with ${key} = ${JSON.stringify(stored[key as keyof RunSettings])}; resume it without --${key}, or pass another --out for a new run.`, USAGE);
+      }
+    }
+  }
+  const model = given.model ?? stored?.model ?? DEFAULTS.model;
+  const preset = getPreset(given.preset ?? stored?.preset ?? DEFAULTS.preset);
+  const settings: RunSettings = {
+    ...DEFAULTS,
+    ...stored,
+    ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)),
+    model,
+    preset: preset.name,
+    data: given.data ?? stored?.data ?? path.resolve("data/game"),
+    vae: model === "vae" ? null : (given.vae ?? stored?.vae ?? path.resolve(`weights/${preset.name}/vae`)),
+  };
+  if (!existsSync(path.join(settings.data, "manifest.json"))) {
+    throw badFlag(`There is no dataset in ${settings.data}; build one with \`npm run dataset -- --episodes 8 --frames 128 --out ${path.relative(".", settings.data) || "."}\` or pass --data DIR.`, USAGE);
+  }
+
+  const backend = await initBackend();
+  await mkdir(runDir, { recursive: true });
+  await writeFile(path.join(runDir, "run.json"), `${JSON.stringify(settings, null, 2)}\n`);
+  const dataStore = new DirectoryDatasetStore(settings.data);
+  const reader = await DatasetReader.open(dataStore);
+
+  let task: TrainTask<unknown>;
+  let vaeConfig: VAEConfig | null = null;
+  if (settings.model === "vae") {
+    const config = { ...preset.vae, ...settings.override } as VAEConfig;
+    task = createVAETask(createVAE(config, settings.seed), datasetFrameSource(reader, "train")) as TrainTask<unknown>;
+  } else {
+    if (!existsSync(path.join(settings.vae!, "model.json"))) {
+      throw badFlag(`The DiT trains on latents of a VAE, and ${settings.vae} has no model.json; train one with --model vae, or pass --vae DIR.`, USAGE);
+    }
+    const vae = await loadVAEDir(settings.vae!);
+    vaeConfig = vae.config;
+    const bar = createProgress({ total: reader.episodes("train").reduce((n, e) => n + e.frameCount, 0), label: "frames encoded" });
+    const { latents, cached } = await loadOrEncodeLatents(runDir, reader, vae, { onProgress: (done) => bar.update(done) });
+    bar.done(cached ? "(cached)" : undefined);
+    vae.dispose();
+    const [h, w, c] = vaeLatentShape(vaeConfig);
+    const config: DiTConfig = { ...preset.dit, latentHeight: h, latentWidth: w, latentChannels: c, ...settings.override } as DiTConfig;
+    task = createDiTTask(createDiT(config, settings.seed), latents, { clipLength: settings.clipLength }) as TrainTask<unknown>;
+  }
+
+  const store = await FsCheckpointStore.open(runDir);
+  const trainer = new Trainer(task, {
+    steps: flags.steps,
+    batchSize: settings.batch,
+    seed: settings.seed,
+    store,
+    checkpointEvery: flags["checkpoint-every"],
+    keep: flags.keep,
+    optim: { lr: settings.lr, warmupSteps: settings.warmup },
+    runInfo: { ...settings, backend: backend.backend },
+  });
+
+  let bar: ReturnType<typeof createProgress> | null = null;
+  let firstStep = 0;
+  trainer.on((e) => {
+    if (e.type === "resumed") {
+      process.stderr.write(`resumed ${runDir} from step ${e.step} (${e.id})\n`);
+    } else if (e.type === "message") {
+      process.stderr.write(`${e.level}[${e.code}]: ${e.text}\n`);
+    } else if (e.type === "state" && e.state === "running" && !bar) {
+      // Counts steps of this session, so rate and ETA stay true after a resume.
+      firstStep = e.step;
+      bar = createProgress({ total: flags.steps - firstStep, label: "steps" });
+    } else if (e.type === "checkpoint") {
+      bar?.update(e.step - firstStep, `step ${e.step}/${flags.steps} checkpoint ${e.id}`);
+    } else if (e.type === "metrics") {
+      bar?.update(e.step - firstStep, `step ${e.step}/${flags.steps} loss ${e.loss.toFixed(4)} lr ${e.lr.toExponential(1)} ${e.stepMs.toFixed(0)} ms/step`);
+    }
+  });
+  let interrupts = 0;
+  process.on("SIGINT", () => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write(`\nstopping: saving a checkpoint of step ${trainer.step} (Ctrl-C again to quit without it)\n`);
+    trainer.stop();
+  });
+  const timer = flags.minutes === undefined ? null : setTimeout(() => trainer.stop(), flags.minutes * 60_000);
+  const result = await trainer.run();
+  if (timer) clearTimeout(timer);
+  (bar as ReturnType<typeof createProgress> | null)?.done();
+
+  const modelDir = path.join(runDir, "model");
+  if (result.state === "done") {
+    if (settings.model === "vae") {
+      const vae = task.model as ReturnType<typeof createVAE>;
+      // Ship the EMA weights, with the latent scale fitted on training frames.
+      const ema = trainer.emaWeights;
+      if (ema) for (const [name, v] of vae.variables()) v.assign(ema.get(name)!);
+      const frames = await datasetFrameSource(reader, "train").sampleFrames(new Rng(settings.seed), 32);
+      vae.setLatentScale(await estimateLatentScale(vae, frames));
+      frames.dispose();
+      await writeModelDir(modelDir, modelExport("vae", vae, result.step));
+    } else {
+      await writeModelDir(modelDir, modelExport("dit", task.model as ReturnType<typeof createDiT>, result.step, { ema: trainer.emaWeights, settings: task.settings, extra: { vae: settings.vae, vaeLatentScale: vaeConfig?.latentScale } }));
+    }
+  }
+  console.log(
+    summaryLine("train", {
+      run: runDir,
+      model: settings.model,
+      preset: preset.name,
+      state: result.state,
+      step: result.step,
+      resumedFrom: result.resumedFrom,
+      loss: Number(recentMean(result.history, 20).toPrecision(4)),
+      msPerStep: Math.round(recentMean(result.history, 20, "stepMs")),
+      batch: trainer.currentBatchSize,
+      time: formatDuration(result.seconds),
+      ...(result.state === "done" ? { weights: modelDir } : {}),
+    }),
+  );
+  trainer.dispose();
+  task.model.dispose();
+  await dataStore.close();
+}
+
+runCli(() => main(process.argv.slice(2)));

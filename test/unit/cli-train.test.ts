@@ -1,0 +1,75 @@
+// `npm run train` as a user runs it: a child process on a tiny dataset and a tiny VAE, killed with
+// SIGKILL after its first checkpoint, then run again: it must resume from the newest checkpoint.
+import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDataset, gameEpisodeSources } from "../../src/lib/dataset.js";
+import { DirectoryDatasetStore } from "../../src/lib/dataset.node.js";
+import { modelExport } from "../../src/lib/train.js";
+import { writeModelDir } from "../../src/lib/train/files.node.js";
+import { VAE_PRESETS, createVAE } from "../../src/lib/vae.js";
+
+let dir: string;
+const TINY_DIT = JSON.stringify({ hidden: 16, depth: 1, heads: 2, frequencyDim: 16 });
+const run = promisify(execFile);
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "cli-train-"));
+  await buildDataset(new DirectoryDatasetStore(join(dir, "data")), gameEpisodeSources({ seed: 1, episodes: 3, frames: 8 }), { heldoutFraction: 0.34 });
+  // A one-conv VAE (16x down to 16x16x4 latents): enough to exercise the DiT path quickly.
+  const vae = createVAE({ ...VAE_PRESETS.realtime, latentChannels: 4, encoder: { stem: 16, channels: [4], blocks: [0] }, decoder: { channels: [4], blocks: [0], head: 16 } }, 1);
+  await writeModelDir(join(dir, "vae"), modelExport("vae", vae, 0));
+  vae.dispose();
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function trainArgs(out: string, steps: number): string[] {
+  return ["--import", "tsx", "cli/train.ts", "--data", join(dir, "data"), "--vae", join(dir, "vae"), "--out", out, "--steps", String(steps), "--checkpoint-every", "10", "--clip-length", "3", "--override", TINY_DIT];
+}
+
+async function checkpointSteps(out: string): Promise<number[]> {
+  const names = existsSync(join(out, "checkpoints")) ? await readdir(join(out, "checkpoints")) : [];
+  return names.filter((n) => /^step-\d+$/.test(n)).map((n) => Number(n.slice(5))).sort((a, b) => a - b);
+}
+
+describe("npm run train", () => {
+  it("resumes from its last checkpoint after being killed with SIGKILL", async () => {
+    const out = join(dir, "run");
+    const child = spawn(process.execPath, trainArgs(out, 10_000), { stdio: "ignore" });
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    const deadline = Date.now() + 60_000;
+    while ((await checkpointSteps(out)).length === 0) {
+      if (Date.now() > deadline) throw new Error("no checkpoint within 60 s");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGKILL");
+    await exited;
+    const steps = await checkpointSteps(out);
+    const last = steps[steps.length - 1];
+    expect(last % 10).toBe(0);
+    expect(last).toBeGreaterThanOrEqual(10);
+
+    // Settings come from RUN/run.json: only --out and --steps are needed to carry on.
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "cli/train.ts", "--out", out, "--steps", String(last + 5)]);
+    expect(stderr).toMatch(new RegExp(`resumed .* from step ${last} \\(step-0*${last}\\)`));
+    expect(stdout).toMatch(new RegExp(`^train: .*state=done step=${last + 5} resumedFrom=${last} `));
+    expect(await checkpointSteps(out)).toContain(last + 5);
+    expect(existsSync(join(out, "model", "model.json"))).toBe(true);
+  });
+
+  it("rejects bad flags and settings that contradict the run with exit status 2", async () => {
+    const bad = await run(process.execPath, ["--import", "tsx", "cli/train.ts", "--out", join(dir, "x"), "--steps", "0"]).catch((e) => e);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error\[CLI_BAD_FLAG\]: --steps must be a whole number >= 1/);
+    const clash = await run(process.execPath, ["--import", "tsx", "cli/train.ts", "--out", join(dir, "run"), "--steps", "5", "--batch", "7"]).catch((e) => e);
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toMatch(/is a run with batch = 4/);
+  });
+});
