@@ -9,7 +9,7 @@ import { serveStatic } from "../scripts/serve.js";
 import { DIST_DIR } from "../scripts/dist-dir.js";
 import { launchChromium } from "../test/e2e/harness.js";
 
-export async function runBrowserSuite(options: { only?: string[]; quick: boolean; log: (m: string) => void }): Promise<BenchResult[]> {
+export async function runBrowserSuite(options: { only?: string[]; quick: boolean; log: (m: string) => void; ingestClip?: string }): Promise<BenchResult[]> {
   if (!existsSync(`${DIST_DIR}/pages/benchmarks.html`)) {
     options.log(`${DIST_DIR}/ has no benchmarks page: building the site first (npm run build)`);
     execSync("npm run build", { stdio: ["ignore", "ignore", "inherit"] });
@@ -23,7 +23,10 @@ export async function runBrowserSuite(options: { only?: string[]; quick: boolean
     });
     const query = new URLSearchParams({ autorun: "1", quick: options.quick ? "1" : "0" });
     if (options.only) query.set("only", options.only.join(","));
+    if (options.ingestClip) query.set("ingest", "1");
     await page.goto(`${url}/pages/benchmarks.html?${query}`);
+    // The page measures ingestion of a file the user picks; hand it the same clip as Node.
+    if (options.ingestClip) await page.locator("#ingest-file input[type=file]").setInputFiles(options.ingestClip);
     options.log(`Chromium ${browser.version()}: running the suite in the page`);
     let seen = 0;
     const deadline = Date.now() + 20 * 60_000;

@@ -15,6 +15,8 @@ import { initBackend } from "../src/lib/backend.js";
 import type { BenchResult } from "../src/lib/bench.js";
 import { runSuite, matmulSection } from "../src/lib/bench-suite.js";
 import { runBrowserSuite } from "./browser.js";
+import { makeIngestFixture } from "./ingest-fixture.js";
+import { measureIngestMsPerFrame } from "../src/lib/video/ingest.node.js";
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -51,8 +53,26 @@ if (!only || only.includes("matmul")) {
   results.push(...(await runSuite({ host: "node", backends: ["cpu"], sections: [matmulSection], quick: true, log })));
 }
 
+const wantIngest = !only || only.includes("ingest");
+const ingestClip = wantIngest ? makeIngestFixture(quick ? 3 : 10) : undefined;
+if (ingestClip) {
+  // Node ingestion spawns ffprobe + ffmpeg (rawvideo pipe); the clip is 640x360 H.264 at 30 fps.
+  const timing = await measureIngestMsPerFrame(ingestClip);
+  log(`ingest (Node, ffmpeg): ${timing.msPerFrame.toFixed(2)} ms/frame over ${timing.frames} frames`);
+  results.push({
+    name: "ingest",
+    host: "node",
+    backend: "ffmpeg",
+    params: { input: "640x360 h264", frames: timing.frames },
+    metric: "latency",
+    value: timing.msPerFrame,
+    unit: "ms/frame",
+    details: { totalMs: timing.totalMs },
+  });
+}
+
 if (!args.includes("--no-browser")) {
-  results.push(...(await runBrowserSuite({ only, quick, log }).catch(fail)));
+  results.push(...(await runBrowserSuite({ only, quick, log, ingestClip }).catch(fail)));
 }
 
 const report = {
