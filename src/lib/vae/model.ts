@@ -10,6 +10,7 @@ import type { Module, NamedVariables } from "../nn/module.js";
 import { Rng } from "../rng.js";
 import { depthToSpace, silu, spaceToDepth } from "../nn/ops.js";
 import { conv2dSame } from "./conv.js";
+import { gaussianNoise } from "../nn/noise.js";
 import { decoderConvs, encoderConvs, validateVAEConfig, vaeLatentShape, type ConvSpec, type VAEConfig } from "./config.js";
 
 export interface VAELossOptions {
@@ -147,7 +148,7 @@ class ConvVAE implements VAE {
 
   sample(mean: tf.Tensor4D, logvar: tf.Tensor4D, seed: number): tf.Tensor4D {
     return tf.tidy(() => {
-      const noise = tf.randomNormal(mean.shape, 0, 1, "float32", seed);
+      const noise = gaussianNoise(mean.shape, seed);
       return tf.add(mean, tf.mul(tf.exp(tf.mul(logvar, 0.5)), noise)) as tf.Tensor4D;
     });
   }
