@@ -14,7 +14,7 @@
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 const require = createRequire(import.meta.url);
 const started = Date.now();
@@ -40,6 +40,8 @@ const nodeBuiltinsAsEmpty = {
 
 const vendored: { entry: string; out: string }[] = [
   { entry: "@tensorflow/tfjs-backend-wasm", out: "tfjs-backend-wasm.js" },
+  { entry: "@tensorflow/tfjs-vis", out: "tfjs-vis.js" },
+  { entry: "arquero", out: "arquero.js" },
 ];
 mkdirSync("src/vendor", { recursive: true });
 for (const { entry, out } of vendored) {
@@ -75,5 +77,11 @@ for (const file of workers) {
   });
 }
 
-if (process.argv.includes("--clean-cache")) rmSync("src/.observablehq/cache", { recursive: true, force: true });
+// Framework clears only an output folder inside the project; a side build's folder elsewhere
+// would keep old files and fail with "file conflict", so clear it here.
+if (process.env.GAMEDREAM_DIST && !resolve(process.env.GAMEDREAM_DIST).startsWith(resolve(".") + "/")) {
+  rmSync(process.env.GAMEDREAM_DIST, { recursive: true, force: true });
+}
+// A side build (GAMEDREAM_DIST set) leaves the shared cache alone: another build may be using it.
+if (process.argv.includes("--clean-cache") && !process.env.GAMEDREAM_DIST) rmSync("src/.observablehq/cache", { recursive: true, force: true });
 console.log(`prepare-site: vendored ${vendored.map((v) => v.out).join(", ")}; workers ${workers.map((w) => w.replace(/\.ts$/, ".js")).join(", ")}; wasm binaries copied (${Date.now() - started} ms)`);
