@@ -164,3 +164,24 @@ export async function expectNoAxeViolations(page: Page): Promise<void> {
     throw new Error(`axe found ${result.violations.length} violation(s):\n${lines.join("\n")}`);
   }
 }
+
+/** A cheap hash of a canvas's pixels ("missing" when there is no such canvas). */
+export async function canvasHash(page: Page, selector: string): Promise<string> {
+  return page.evaluate((sel) => {
+    const c = document.querySelector(sel) as HTMLCanvasElement | null;
+    if (!c) return "missing";
+    const d = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+    let h = 2166136261;
+    for (let i = 0; i < d.length; i += 7) h = Math.imul(h ^ d[i], 16777619);
+    return String(h >>> 0);
+  }, selector);
+}
+
+/** Waits until the canvas at `selector` shows pixels other than those hashed as `before`. */
+export async function waitForCanvasChange(page: Page, selector: string, before: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await canvasHash(page, selector)) === before) {
+    if (Date.now() > deadline) throw new Error(`${selector} did not change within ${timeoutMs} ms`);
+    await page.waitForTimeout(100);
+  }
+}
