@@ -22,9 +22,12 @@ import { createDiT, type DiTConfig } from "../src/lib/dit.js";
 import { GamedreamError } from "../src/lib/errors.js";
 import { PRESET_NAMES, getPreset } from "../src/lib/presets.js";
 import { Rng } from "../src/lib/rng.js";
+import { assignWeights } from "../src/lib/storage.js";
 import { FsCheckpointStore } from "../src/lib/storage/store-fs.node.js";
 import { Trainer, createDiTTask, createVAETask, datasetFrameSource, modelExport, recentMean, type TrainTask } from "../src/lib/train.js";
-import { loadOrEncodeLatents, loadVAEDir, writeModelDir } from "../src/lib/train/files.node.js";
+import { loadOrEncodeLatents, writeModelDir } from "../src/lib/train/files.node.js";
+import { loadVAE } from "../src/lib/model-loader.js";
+import { readFileBytes } from "../src/lib/storage/files.node.js";
 import { createVAE, estimateLatentScale, vaeLatentShape, type VAEConfig } from "../src/lib/vae.js";
 import { badFlag, jsonFlag, parseFlags, runCli } from "./args.js";
 import { createProgress, formatDuration, summaryLine } from "./progress.js";
@@ -133,7 +136,7 @@ async function main(argv: string[]): Promise<void> {
     if (!existsSync(path.join(settings.vae!, "model.json"))) {
       throw badFlag(`The DiT trains on latents of a VAE, and ${settings.vae} has no model.json; train one with --model vae, or pass --vae DIR.`, USAGE);
     }
-    const vae = await loadVAEDir(settings.vae!);
+    const { vae } = await loadVAE(path.join(settings.vae!, "model.json"), { readFile: readFileBytes });
     vaeConfig = vae.config;
     const bar = createProgress({ total: reader.episodes("train").reduce((n, e) => n + e.frameCount, 0), label: "frames encoded" });
     const { latents, cached } = await loadOrEncodeLatents(runDir, reader, vae, { onProgress: (done) => bar.update(done) });
@@ -189,13 +192,18 @@ async function main(argv: string[]): Promise<void> {
   if (result.state === "done") {
     if (settings.model === "vae") {
       const vae = task.model as ReturnType<typeof createVAE>;
-      // Ship the EMA weights, with the latent scale fitted on training frames.
-      const ema = trainer.emaWeights;
-      if (ema) for (const [name, v] of vae.variables()) v.assign(ema.get(name)!);
+      // Fit the latent scale on training frames (EMA weights, the ones shipped) and keep it in the
+      // final checkpoint too, so loaders of either find the scale the DiT will be trained with.
       const frames = await datasetFrameSource(reader, "train").sampleFrames(new Rng(settings.seed), 32);
-      vae.setLatentScale(await estimateLatentScale(vae, frames));
+      const shipped = createVAE(vae.config, 0);
+      assignWeights(shipped, trainer.emaWeights ?? vae.variables());
+      const scale = await estimateLatentScale(shipped, frames);
       frames.dispose();
-      await writeModelDir(modelDir, modelExport("vae", vae, result.step));
+      shipped.setLatentScale(scale);
+      await writeModelDir(modelDir, modelExport("vae", shipped, result.step, { ema: trainer.emaWeights ? shipped.variables() : null }));
+      shipped.dispose();
+      vae.setLatentScale(scale);
+      await trainer.saveCheckpoint();
     } else {
       await writeModelDir(modelDir, modelExport("dit", task.model as ReturnType<typeof createDiT>, result.step, { ema: trainer.emaWeights, settings: task.settings, extra: { vae: settings.vae, vaeLatentScale: vaeConfig?.latentScale } }));
     }

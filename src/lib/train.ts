@@ -4,7 +4,7 @@
  * batch reduction on out-of-memory, pause/resume/stop, a metrics event stream and resumable
  * checkpoints in any `CheckpointStore`; the tasks it drives (train/vae-task.ts: VAE on frames;
  * train/dit-task.ts: diffusion forcing with context-noise augmentation on latent clips, see
- * ../latents.ts); and a held-out next-frame check (train/heldout.ts). Host-specific stores are
+ * ../latents.ts); weight exports (train/export.ts). Host-specific stores are
  * passed in (storage/store-fs.node.ts, storage/store-idb.browser.ts, MemoryCheckpointStore).
  */
 export * from "./train/optim.js";
@@ -13,5 +13,3 @@ export * from "./train/loop.js";
 export * from "./train/vae-task.js";
 export * from "./train/dit-task.js";
 export * from "./train/export.js";
-export * from "./train/rollout.js";
-export * from "./train/heldout.js";

@@ -1,32 +1,16 @@
 /**
- * Node side of training runs: model folders (`model.json` + shards, checksums verified on load),
- * and the latent cache in a run folder (`RUN/latents-<split>-<key>.bin`), so a resumed or repeated
- * DiT run does not re-encode its dataset.
+ * Node side of training runs: writing model folders (`model.json` + shards with SHA-256; load them
+ * with ../model-loader.ts), and the latent cache in a run folder (`RUN/latents-<split>-<key>.bin`),
+ * so a resumed or repeated DiT run does not re-encode its dataset.
  */
-import { readFile, readdir, rm, writeFile, rename, mkdir } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import type { DatasetReader, SplitFilter } from "../dataset.js";
-import type { DiT } from "../dit.js";
 import { LatentDataset, latentCacheKey } from "../latents.js";
-import { loadWeightsFromDisk, writeTfjsWeightsDir } from "../storage/files.node.js";
+import { writeTfjsWeightsDir } from "../storage/files.node.js";
 import type { TfjsWeightsManifest } from "../storage/tfjs-manifest.js";
 import type { VAE } from "../vae.js";
-import type { DiTTrainSettings } from "./dit-task.js";
-import { type ModelExport, ditFromWeights, vaeFromWeights } from "./export.js";
-
-function manifestPath(dirOrFile: string): string {
-  return dirOrFile.endsWith(".json") ? dirOrFile : path.join(dirOrFile, "model.json");
-}
-
-/** A VAE from a weights folder (or its model.json), every shard's SHA-256 checked. */
-export async function loadVAEDir(dir: string): Promise<VAE> {
-  return vaeFromWeights(await loadWeightsFromDisk(manifestPath(dir)));
-}
-
-/** A DiT and its training settings from a weights folder, every shard's SHA-256 checked. */
-export async function loadDiTDir(dir: string): Promise<{ dit: DiT; settings: DiTTrainSettings }> {
-  return ditFromWeights(await loadWeightsFromDisk(manifestPath(dir)));
-}
+import type { ModelExport } from "./export.js";
 
 /** Writes `dir/model.json` and shards for a `modelExport`. */
 export async function writeModelDir(dir: string, model: ModelExport): Promise<TfjsWeightsManifest> {

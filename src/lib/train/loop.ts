@@ -46,6 +46,11 @@ export interface TrainTask<Batch = unknown> {
   disposeBatch(batch: Batch): void;
   /** Task settings saved with the run (JSON), checked for equality on resume. */
   readonly settings?: unknown;
+  /**
+   * Takes over parts of a saved model config that may change after training without changing the
+   * weights (VAE: the latent scale fitted at the end), before configs are compared on resume.
+   */
+  adoptSavedConfig?(saved: unknown): void;
 }
 
 export interface TrainerOptions {
@@ -269,6 +274,7 @@ export class Trainer<Batch = unknown> {
         { recoverable: false, details: { what, saved, now } },
       );
     if (config.kind !== this.task.kind) throw mismatch("model kind", config.kind, this.task.kind);
+    this.task.adoptSavedConfig?.(config.model);
     if (!jsonEqual(config.model, this.task.model.config)) throw mismatch("model config", config.model, this.task.model.config);
     if (!jsonEqual(config.settings, this.task.settings ?? null)) throw mismatch("task settings", config.settings, this.task.settings ?? null);
     assignWeights(this.task.model, withoutPrefix(checkpoint.weights, this.task.kind), `The weights in checkpoint ${checkpoint.id}`);

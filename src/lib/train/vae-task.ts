@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { type DatasetReader, type SplitFilter, batchToTensors } from "../dataset.js";
 import type { Rng } from "../rng.js";
-import type { VAE } from "../vae.js";
+import type { VAE, VAEConfig } from "../vae.js";
 import type { TrainTask } from "./loop.js";
 
 export interface VAETrainSettings {
@@ -46,5 +46,10 @@ export function createVAETask(vae: VAE, source: FrameSource, settings: Partial<V
       return { loss: total, extras: { recon, kl } };
     },
     disposeBatch: (frames) => frames.dispose(),
+    // A finished run's checkpoint carries the latent scale fitted after training.
+    adoptSavedConfig: (saved) => {
+      const scale = (saved as Partial<VAEConfig> | null)?.latentScale;
+      if (typeof scale === "number" && scale !== vae.config.latentScale) vae.setLatentScale(scale);
+    },
   };
 }
