@@ -17,8 +17,8 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { deflateSync } from "node:zlib";
 import { build } from "esbuild";
+import { encodePng } from "../src/lib/png.node.js";
 
 export const SW_FILE = "sw.js";
 export const REGISTER_FILE = "sw-register.js";
@@ -34,46 +34,7 @@ function walk(dir: string): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Icons: a small maze in the accent colour on the theme colour, encoded as PNG by hand (zlib is
-// built in; no image library needed).
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function pngChunk(type: string, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, "ascii");
-  Buffer.from(data).copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
-
-/** RGB pixels (row-major, `size * size * 3`) as a PNG file. */
-export function encodePng(rgb: Uint8Array, size: number): Buffer {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(size, 0);
-  header.writeUInt32BE(size, 4);
-  header[8] = 8; // bit depth
-  header[9] = 2; // colour type RGB
-  const raw = Buffer.alloc(size * (1 + size * 3));
-  for (let y = 0; y < size; y++) Buffer.from(rgb.subarray(y * size * 3, (y + 1) * size * 3)).copy(raw, y * (1 + size * 3) + 1);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk("IHDR", header),
-    pngChunk("IDAT", deflateSync(raw)),
-    pngChunk("IEND", new Uint8Array(0)),
-  ]);
-}
+// Icons: a small maze in the accent colour on the theme colour (PNG by src/lib/png.node.ts).
 
 /** 8x8 maze walls (1 = wall), drawn inside a margin so maskable icons keep it whole. */
 const MAZE = ["11111111", "10000101", "10110101", "10100001", "10101111", "10001001", "11100011", "11111111"];
@@ -185,7 +146,7 @@ export function headTags(root: string): string {
 export async function writeWebApp(dist: string): Promise<{ version: string; files: number; bytes: number }> {
   dist = resolve(dist);
   mkdirSync(join(dist, "icons"), { recursive: true });
-  for (const size of [192, 512]) writeFileSync(join(dist, "icons", `icon-${size}.png`), encodePng(iconPixels(size), size));
+  for (const size of [192, 512]) writeFileSync(join(dist, "icons", `icon-${size}.png`), encodePng(iconPixels(size), size, size));
   writeFileSync(join(dist, MANIFEST_FILE), JSON.stringify(webManifest(), null, 2));
 
   const app = resolve("src/components/app.js");

@@ -89,16 +89,22 @@ export async function exportRun(store: CheckpointStore, run: string, options: { 
   }
 }
 
-/**
- * Imports exported run files into `store` as a checkpoint at the exported step (weights checked
- * against their SHA-256s first). The run continues from these weights with a fresh optimizer.
- */
-export async function importRun(files: ReadonlyMap<string, Uint8Array>, store: CheckpointStore, what = "The run export"): Promise<{ info: RunInfo; checkpoint: string }> {
+/** run.json of an export (what run, which step), checked to be a run export this version reads. */
+export function readRunInfo(files: ReadonlyMap<string, Uint8Array>, what = "The run export"): RunInfo {
   const info = parseJson(files, "run.json", what) as RunInfo;
   if (info?.format !== RUN_EXPORT_FORMAT) {
     throw new GamedreamError("IMPORT_NOT_A_RUN", "storage", `${what} is not a gamedream run export (its run.json says ${JSON.stringify(info?.format)}).`, { recoverable: false });
   }
   assertFormatCompatible(info.formatVersion, what);
+  return info;
+}
+
+/**
+ * Imports exported run files into `store` as a checkpoint at the exported step (weights checked
+ * against their SHA-256s first). The run continues from these weights with a fresh optimizer.
+ */
+export async function importRun(files: ReadonlyMap<string, Uint8Array>, store: CheckpointStore, what = "The run export"): Promise<{ info: RunInfo; checkpoint: string }> {
+  const info = readRunInfo(files, what);
   const config = parseJson(files, "config.json", what);
   const metrics = parseJson(files, "metrics.json", what) as unknown[];
   const modelJson = parseJson(files, "model.json", what);
