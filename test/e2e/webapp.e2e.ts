@@ -235,7 +235,7 @@ e2e("webapp: pruning keeps 3 checkpoints per run, the IndexedDB limit, and the f
 
 e2e("webapp: an exported run downloads, imports and gives the same outputs (tiny model)", async (t) => {
   const page = await storagePage(t);
-  const before = await page.evaluate(async (m) => {
+  const before: number[] = await page.evaluate(async (m) => {
     const tf = await import(m.tf);
     const { createDiT } = await import(m.dit);
     const { gaussianNoise } = await import(m.noise);
@@ -282,7 +282,7 @@ e2e("webapp: an exported run downloads, imports and gives the same outputs (tiny
     disposeCheckpoint(checkpoint);
     const out = tf.tidy(() => Array.from(model.forward(gaussianNoise([1, 2, 4, 4, 2], 7), tf.tensor2d([[0.1, 0.7]]), gaussianNoise([1, 2, 9], 8)).prediction.dataSync()));
     model.dispose();
-    return { out, metrics, step: checkpoint.step };
+    return { out: out as number[], metrics, step: checkpoint.step as number };
   }, MODULES());
   if (after.step !== 7 || JSON.stringify(after.metrics) !== JSON.stringify([{ step: 7, loss: 0.25 }])) throw new Error(`imported run lost its step or metrics: ${JSON.stringify(after)}`);
   if (before.every((v) => v === 0)) throw new Error("the model's outputs are all zero: the comparison would prove nothing");
