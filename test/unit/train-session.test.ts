@@ -97,12 +97,8 @@ describe("TrainSession", () => {
 
   it("pauses (no steps while paused), resumes, and stops with a checkpoint at the stop", async () => {
     const host = stores();
-    let pausedAt = -1;
     const events = await runSession(config("p", { steps: 50, previewEvery: 0, checkpointEvery: 100 }), host, (e, s) => {
-      if (e.type === "metrics" && e.step === 2) {
-        s.pause();
-        pausedAt = e.step;
-      }
+      if (e.type === "metrics" && e.step === 2) s.pause();
       if (e.type === "state" && e.state === "paused") {
         // Give the loop time to run steps if pausing did not work, then resume.
         setTimeout(() => s.resume(), 200);
