@@ -3,15 +3,16 @@
  *
  *   npm run eval -- --run RUN_OR_WEIGHTS_DIR --data DIR --out FILE.json
  *     [--rollout-frames 1000] [--samples 48] [--seed 0]
- *     [--sampler ddim] [--steps N] [--context-noise L] [--cache-update context-pass|reuse-last-step] [--raw]
+ *     [--sampler ddim] [--steps N] [--context-noise L] [--cache-update context-pass|reuse-last-step]
+ *     [--vae DIR] [--raw]
  *
  * RUN_OR_WEIGHTS_DIR is a weights folder (`vae/model.json` + `dit/model.json`, checksums verified)
- * or a training run folder (`vae/checkpoints/` + `dit/checkpoints/`, latest good checkpoint, EMA
- * weights unless --raw). Report fields: src/lib/worldmodel/eval.ts. Progress on stderr, a one-line
+ * or a DiT training run of `npm run train` (its latest good checkpoint, EMA weights unless --raw,
+ * or its exported model/), paired with the VAE it trained on (run.json's `vae`, or --vae DIR). Report fields: src/lib/worldmodel/eval.ts. Progress on stderr, a one-line
  * summary on stdout; bad flags exit 2 with `error[CODE]: message`, other failures exit 1.
  */
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { initBackend } from "../src/lib/backend.js";
@@ -19,7 +20,7 @@ import { DatasetReader } from "../src/lib/dataset.js";
 import { DirectoryDatasetStore } from "../src/lib/dataset.node.js";
 import { SAMPLERS } from "../src/lib/diffusion/index.js";
 import { GamedreamError, formatErrorLine } from "../src/lib/errors.js";
-import { loadModelFromCheckpoints, loadModelFromWeights, type LoadedModel } from "../src/lib/model-loader.js";
+import { loadDiT, loadDiTFromCheckpoints, loadModel, loadModelFromWeights, loadVAE, type LoadedModel } from "../src/lib/model-loader.js";
 import { readFileBytes } from "../src/lib/storage/files.node.js";
 import { FsCheckpointStore } from "../src/lib/storage/store-fs.node.js";
 import { evaluateModel } from "../src/lib/worldmodel/eval.js";
@@ -28,7 +29,7 @@ import { createProgress, formatDuration, summaryLine, type Progress } from "./pr
 
 const USAGE = `usage: npm run eval -- --run RUN_OR_WEIGHTS_DIR --data DIR --out FILE.json
          [--rollout-frames 1000] [--samples 48] [--seed 0] [--sampler ${SAMPLERS.map((s) => s.name).join("|")}]
-         [--steps N] [--context-noise LEVEL] [--cache-update context-pass|reuse-last-step] [--raw]`;
+         [--steps N] [--context-noise LEVEL] [--cache-update context-pass|reuse-last-step] [--vae DIR] [--raw]`;
 
 function badFlag(message: string): GamedreamError {
   return new GamedreamError("CLI_BAD_FLAG", "validation", `${message}\n${USAGE}`);
@@ -41,18 +42,32 @@ function integer(name: string, value: string | undefined, min: number): number |
   return n;
 }
 
-async function loadModel(dir: string, preferEma: boolean): Promise<LoadedModel> {
+/**
+ * A weights folder (vae/ + dit/), or a DiT training run (run.json, checkpoints/ or model/) whose
+ * VAE is the one it trained on (run.json's `vae`, or --vae).
+ */
+async function loadModelFrom(dir: string, vaeFlag: string | undefined, preferEma: boolean): Promise<LoadedModel> {
+  const read = { readFile: readFileBytes };
   if (existsSync(join(dir, "vae", "model.json")) && existsSync(join(dir, "dit", "model.json"))) {
-    return loadModelFromWeights(dir, { readFile: readFileBytes, preferEma });
+    return loadModelFromWeights(dir, read);
   }
-  if (existsSync(join(dir, "vae", "checkpoints")) && existsSync(join(dir, "dit", "checkpoints"))) {
-    const stores = { vae: await FsCheckpointStore.open(join(dir, "vae")), dit: await FsCheckpointStore.open(join(dir, "dit")) };
-    return loadModelFromCheckpoints(stores, { preferEma });
+  if (existsSync(join(dir, "run.json"))) {
+    const run = JSON.parse(await readFile(join(dir, "run.json"), "utf8")) as { model?: string; vae?: string | null };
+    if (run.model !== "dit") throw badFlag(`${dir} is a ${run.model ?? "unknown"} training run; evaluate a DiT run or a weights folder.`);
+    const vaeDir = vaeFlag === undefined ? run.vae : resolve(vaeFlag);
+    if (!vaeDir) throw badFlag(`${dir}/run.json names no VAE; pass --vae DIR.`);
+    const vae = () => loadVAE(join(vaeDir, "model.json"), read);
+    // Checkpoints hold the newest state of a run (model/ is written when a run finishes).
+    if (existsSync(join(dir, "checkpoints"))) {
+      const store = await FsCheckpointStore.open(dir);
+      return loadModel({ vae, dit: () => loadDiTFromCheckpoints(store, { preferEma }) });
+    }
+    return loadModel({ vae, dit: () => loadDiT(join(dir, "model", "model.json"), read) });
   }
   throw new GamedreamError(
     "EVAL_NO_MODEL",
     "model",
-    `${dir} holds no model: expected a weights folder (vae/model.json and dit/model.json) or a training run (vae/checkpoints and dit/checkpoints).`,
+    `${dir} holds no model: expected a weights folder (vae/model.json and dit/model.json) or a DiT training run (run.json).`,
     { recoverable: false },
   );
 }
@@ -80,6 +95,7 @@ async function main(argv: string[]): Promise<void> {
         steps: { type: "string" },
         "context-noise": { type: "string" },
         "cache-update": { type: "string" },
+        vae: { type: "string" },
         raw: { type: "boolean", default: false },
         help: { type: "boolean", short: "h" },
       },
@@ -121,7 +137,7 @@ async function main(argv: string[]): Promise<void> {
 
   const backend = await initBackend();
   const reader = await DatasetReader.open(new DirectoryDatasetStore(data));
-  const model = await loadModel(run, !values.raw);
+  const model = await loadModelFrom(run, values.vae, !values.raw);
   const bars: Partial<Record<"next-frame" | "rollout", Progress>> = {};
   try {
     const report = await evaluateModel(model, reader, {

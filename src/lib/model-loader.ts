@@ -1,39 +1,49 @@
 /**
- * Loads a VAE + DiT pair, ready to generate, from either
- *   - shipped or exported weights: a folder (path or URL) holding `vae/model.json` and
- *     `dit/model.json` (TensorFlow.js weights manifests whose shards are SHA-256 verified before
- *     any tensor exists), or
- *   - training runs: the latest checkpoint that verifies in a VAE store and a DiT store
- *     (`CheckpointStore`: files in Node, IndexedDB in pages), EMA weights by default.
- * The configs travel with the weights (a manifest's `gamedream.config`, a checkpoint's `config`):
- * either a training config `{ kind, model, settings }` (src/lib/train/loop.ts) or the model config
- * itself. The DiT's noise schedule comes from its training settings; when the weights carry none,
- * training's default is used and `scheduleSource` says so.
+ * Loads a VAE + DiT pair, ready to generate, with everything a sampler needs:
+ *   - the VAE from a weights manifest (`model.json` + shards; written by training's export with
+ *     its fitted latent scale), path or URL;
+ *   - the DiT from a weights manifest, or from the latest checkpoint that verifies in a training
+ *     run's `CheckpointStore` (files in Node, IndexedDB in pages; EMA weights by default);
+ *   - shipped weights: a folder (path or URL) holding `vae/model.json` and `dit/model.json`.
+ * Every shard's SHA-256 is verified before any tensor exists (`WEIGHTS_CORRUPT`,
+ * `WEIGHTS_UNVERIFIED`, `CHECKPOINT_CORRUPT` otherwise). The DiT's noise schedule comes from its
+ * training settings (train/export.ts puts them beside the weights; checkpoints hold them in their
+ * config); when none is recorded, training's default applies and `scheduleSource` says so.
  *
  * No Node built-ins here: Node callers pass `readFile` (storage/files.node.ts `readFileBytes`) and
  * `FsCheckpointStore`s.
  */
-import type * as tf from "@tensorflow/tfjs";
-import { createDiT, validateDiTConfig, type DiT, type DiTConfig } from "./dit.js";
+import { createDiT, type DiT, type DiTConfig } from "./dit.js";
 import type { ScheduleConfig } from "./diffusion/index.js";
 import { GamedreamError } from "./errors.js";
-import type { NamedTensors } from "./nn/module.js";
+import type { Module, NamedTensors } from "./nn/module.js";
 import { PRESETS, PRESET_NAMES, type PresetName, type SamplingDefaults } from "./presets.js";
-import { assignWeights, disposeCheckpoint, loadLatestCheckpoint, type CheckpointStore } from "./storage.js";
+import { assignWeights, disposeCheckpoint, loadLatestCheckpoint, withoutPrefix, type CheckpointStore } from "./storage.js";
 import { loadWeightsWithChecksums, type ReadBytes } from "./storage/tfjs-manifest.js";
 import { DEFAULT_DIT_TRAIN } from "./train/dit-task.js";
-import { createVAE, validateVAEConfig, type VAE, type VAEConfig } from "./vae.js";
+import { ditFromWeights, vaeFromWeights } from "./train/export.js";
+import { createVAE, vaeLatentShape, type VAE, type VAEConfig } from "./vae.js";
 
-export type ModelKind = "vae" | "dit";
-
-/** Where one half of the pair came from. */
+/** Where a model came from. */
 export interface ModelSource {
   kind: "weights" | "checkpoint";
   location: string;
   /** Training step of the weights, when recorded. */
   step: number | null;
-  /** Which stored weights were used: the EMA shadow or the raw training weights. */
-  weights: "ema" | "raw" | "plain";
+  /** The EMA shadow or the raw training weights, when recorded. */
+  weights: "ema" | "raw" | null;
+}
+
+export interface LoadedDiT {
+  dit: DiT;
+  schedule: ScheduleConfig;
+  scheduleSource: "weights" | "default";
+  source: ModelSource;
+}
+
+export interface LoadedVAE {
+  vae: VAE;
+  source: ModelSource;
 }
 
 export interface LoadedModel {
@@ -50,24 +60,56 @@ export interface LoadedModel {
   dispose(): void;
 }
 
-/** One model's stored parts, as read from a manifest or a checkpoint (tensors owned by the caller). */
+export type ModelKind = "vae" | "dit";
+
+/** One model's stored parts, as read from a checkpoint or a manifest (tensors owned by the caller). */
 export interface StoredModel {
+  /** Names as the module's `variables()` gives them, or prefixed `<kind>.*` / `ema.*`. */
   weights: NamedTensors;
-  /** The saved config: a training config `{ kind, model, settings }` or the model config itself. */
+  /** A training config `{ kind, model, settings }` (train/loop.ts) or the model config itself. */
   config: unknown;
   source: Omit<ModelSource, "weights">;
 }
 
-function invalid(message: string, details?: Record<string, unknown>): GamedreamError {
-  return new GamedreamError("MODEL_CONFIG_MISSING", "model", message, { recoverable: false, details });
+export interface LoadOptions {
+  /** Reads a path or URL (default: `fetch`). */
+  readFile?: ReadBytes;
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);
 }
 
-/** The model config and training settings inside a saved config of either shape. */
-function unpackConfig(kind: ModelKind, raw: unknown, where: string): { model: unknown; settings: Record<string, unknown> | null } {
+function manifestInfo(loaded: { info: { step?: number; extra?: Record<string, unknown> } | null }): { step: number | null; weights: ModelSource["weights"]; schedule: boolean } {
+  const extra = loaded.info?.extra ?? {};
+  const weights = extra.weights === "ema" || extra.weights === "raw" ? extra.weights : null;
+  return { step: loaded.info?.step ?? null, weights, schedule: isRecord(extra.settings) && isRecord(extra.settings.schedule) };
+}
+
+/** A VAE from a weights manifest written by training's export (`.../model.json`), checksums verified. */
+export async function loadVAE(manifest: string, options: LoadOptions = {}): Promise<LoadedVAE> {
+  const loaded = await loadWeightsWithChecksums(manifest, { readFile: options.readFile });
+  const info = manifestInfo(loaded);
+  return { vae: vaeFromWeights(loaded), source: { kind: "weights", location: manifest, step: info.step, weights: info.weights } };
+}
+
+/** A DiT and its schedule from a weights manifest written by training's export, checksums verified. */
+export async function loadDiT(manifest: string, options: LoadOptions = {}): Promise<LoadedDiT> {
+  const loaded = await loadWeightsWithChecksums(manifest, { readFile: options.readFile });
+  const info = manifestInfo(loaded);
+  const { dit, settings } = ditFromWeights(loaded);
+  return {
+    dit,
+    schedule: settings.schedule,
+    scheduleSource: info.schedule ? "weights" : "default",
+    source: { kind: "weights", location: manifest, step: info.step, weights: info.weights },
+  };
+}
+
+/** The model config and training settings inside a stored config of either shape. */
+function unpackConfig(kind: ModelKind, stored: StoredModel): { model: unknown; settings: Record<string, unknown> | null } {
+  const raw = stored.config;
+  const where = stored.source.location;
   if (isRecord(raw) && "model" in raw) {
     if (typeof raw.kind === "string" && raw.kind !== kind) {
       throw new GamedreamError("MODEL_KIND_MISMATCH", "model", `${where} holds a ${raw.kind.toUpperCase()} where a ${kind.toUpperCase()} was expected.`, {
@@ -77,76 +119,131 @@ function unpackConfig(kind: ModelKind, raw: unknown, where: string): { model: un
     }
     return { model: raw.model, settings: isRecord(raw.settings) ? raw.settings : null };
   }
-  if (raw === undefined || raw === null) throw invalid(`${where} records no model config, so the ${kind} cannot be rebuilt.`, { where });
+  if (!isRecord(raw)) {
+    throw new GamedreamError("MODEL_CONFIG_MISSING", "model", `${where} records no model config, so the ${kind.toUpperCase()} cannot be rebuilt.`, { recoverable: false, details: { where } });
+  }
   return { model: raw, settings: null };
 }
 
-/**
- * Picks the weights of a model out of a stored map: `ema.*` when present and wanted, else
- * `<kind>.*`, else unprefixed names. Returns views of the same tensors.
- */
+/** `ema.*` when present and wanted, else `<kind>.*`, else the names as they are (views, not copies). */
 function pickWeights(kind: ModelKind, weights: NamedTensors, preferEma: boolean): { weights: NamedTensors; which: ModelSource["weights"] } {
-  const under = (prefix: string) => {
-    const out: NamedTensors = new Map();
-    for (const [name, t] of weights) if (name.startsWith(`${prefix}.`)) out.set(name.slice(prefix.length + 1), t);
-    return out;
-  };
-  const ema = under("ema");
+  const ema = withoutPrefix(weights, "ema");
   if (preferEma && ema.size > 0) return { weights: ema, which: "ema" };
-  const raw = under(kind);
-  if (raw.size > 0) return { weights: raw, which: "raw" };
-  return { weights, which: "plain" };
+  const raw = withoutPrefix(weights, kind);
+  return raw.size > 0 ? { weights: raw, which: "raw" } : { weights, which: null };
+}
+
+/** Builds a module from stored parts, freeing it again if the weights do not fit. */
+function buildModule<M extends Module<unknown>>(kind: ModelKind, stored: StoredModel, create: (config: unknown) => M, preferEma: boolean): { module: M; which: ModelSource["weights"]; settings: Record<string, unknown> | null } {
+  const { model, settings } = unpackConfig(kind, stored);
+  const module = create(model);
+  try {
+    const picked = pickWeights(kind, stored.weights, preferEma);
+    assignWeights(module, picked.weights, `The ${kind.toUpperCase()} weights from ${stored.source.location}`);
+    return { module, which: picked.which, settings };
+  } catch (e) {
+    module.dispose();
+    throw e;
+  }
+}
+
+/** A VAE from stored parts (its config carries the fitted latent scale). */
+export function vaeFromStored(stored: StoredModel, options: { preferEma?: boolean } = {}): LoadedVAE {
+  const { module, which } = buildModule("vae", stored, (c) => createVAE(c as VAEConfig, 0), options.preferEma ?? true);
+  return { vae: module, source: { ...stored.source, weights: which } };
+}
+
+/** A DiT and its schedule from stored parts. */
+export function ditFromStored(stored: StoredModel, options: { preferEma?: boolean } = {}): LoadedDiT {
+  const { module, which, settings } = buildModule("dit", stored, (c) => createDiT(c as DiTConfig, 0), options.preferEma ?? true);
+  const schedule = isRecord(settings?.schedule) ? (settings.schedule as unknown as ScheduleConfig) : null;
+  return { dit: module, schedule: schedule ?? { ...DEFAULT_DIT_TRAIN.schedule }, scheduleSource: schedule ? "weights" : "default", source: { ...stored.source, weights: which } };
 }
 
 function matchingPreset(dit: DiTConfig): PresetName | null {
   return PRESET_NAMES.find((name) => JSON.stringify(PRESETS[name].dit) === JSON.stringify(dit)) ?? null;
 }
 
-/**
- * Builds the pair from stored weights and configs (the tensors in `vae.weights`/`dit.weights` are
- * copied into new variables; the caller still owns and disposes them).
- */
-export function buildModel(stored: Record<ModelKind, StoredModel>, options: { preferEma?: boolean } = {}): LoadedModel {
-  const preferEma = options.preferEma ?? true;
-  const vaeParts = unpackConfig("vae", stored.vae.config, stored.vae.source.location);
-  const ditParts = unpackConfig("dit", stored.dit.config, stored.dit.source.location);
-  const vaeConfig = vaeParts.model as VAEConfig;
-  const ditConfig = ditParts.model as DiTConfig;
-  validateVAEConfig(vaeConfig);
-  validateDiTConfig(ditConfig);
-  const vae = createVAE(vaeConfig, 0);
-  let dit: DiT | null = null;
+/** Pairs a loaded VAE and DiT (checks that the latent shapes agree). Takes ownership of both. */
+export function pairModels(vae: LoadedVAE, dit: LoadedDiT): LoadedModel {
+  const { latentHeight: h, latentWidth: w, latentChannels: c } = dit.dit.config;
+  const latent = vaeLatentShape(vae.vae.config);
+  if (latent.join(",") !== `${h},${w},${c}`) {
+    throw new GamedreamError("WORLD_MODEL_MISMATCH", "model", `The VAE (${vae.source.location}) makes ${latent.join("x")} latents but the DiT (${dit.source.location}) expects ${h}x${w}x${c}.`, {
+      recoverable: false,
+    });
+  }
+  const preset = matchingPreset(dit.dit.config);
+  return {
+    vae: vae.vae,
+    dit: dit.dit,
+    schedule: dit.schedule,
+    scheduleSource: dit.scheduleSource,
+    preset,
+    sampling: { ...PRESETS[preset ?? "realtime"].sampling },
+    sources: { vae: vae.source, dit: dit.source },
+    dispose: () => {
+      vae.vae.dispose();
+      dit.dit.dispose();
+    },
+  };
+}
+
+/** Loads both halves and pairs them, freeing what was loaded if anything fails. */
+export async function loadModel(parts: { vae: () => Promise<LoadedVAE> | LoadedVAE; dit: () => Promise<LoadedDiT> | LoadedDiT }): Promise<LoadedModel> {
+  const vae = await parts.vae();
+  let dit: LoadedDiT | null = null;
   try {
-    dit = createDiT(ditConfig, 0);
-    const vaeWeights = pickWeights("vae", stored.vae.weights, preferEma);
-    const ditWeights = pickWeights("dit", stored.dit.weights, preferEma);
-    assignWeights(vae, vaeWeights.weights, `The VAE weights from ${stored.vae.source.location}`);
-    assignWeights(dit, ditWeights.weights, `The DiT weights from ${stored.dit.source.location}`);
-    const savedSchedule = ditParts.settings?.schedule;
-    const preset = matchingPreset(ditConfig);
-    const ditModel = dit;
-    return {
-      vae,
-      dit: ditModel,
-      schedule: isRecord(savedSchedule) ? (savedSchedule as unknown as ScheduleConfig) : { ...DEFAULT_DIT_TRAIN.schedule },
-      scheduleSource: isRecord(savedSchedule) ? "weights" : "default",
-      preset,
-      sampling: { ...PRESETS[preset ?? "realtime"].sampling },
-      sources: { vae: { ...stored.vae.source, weights: vaeWeights.which }, dit: { ...stored.dit.source, weights: ditWeights.which } },
-      dispose: () => {
-        vae.dispose();
-        ditModel.dispose();
-      },
-    };
+    dit = await parts.dit();
+    return pairModels(vae, dit);
   } catch (e) {
-    vae.dispose();
-    dit?.dispose();
+    vae.vae.dispose();
+    dit?.dit.dispose();
     throw e;
   }
 }
 
-function disposeAll(weights: NamedTensors): void {
-  for (const t of weights.values()) (t as tf.Tensor).dispose();
+/** A pair from stored parts (e.g. one archive holding both); the caller still owns the tensors. */
+export function buildModel(stored: Record<ModelKind, StoredModel>, options: { preferEma?: boolean } = {}): Promise<LoadedModel> {
+  return loadModel({ vae: () => vaeFromStored(stored.vae, options), dit: () => ditFromStored(stored.dit, options) });
+}
+
+/**
+ * Stored parts of the latest checkpoint that verifies in a training run's store (a damaged newer
+ * one is skipped, as training does); `MODEL_NO_CHECKPOINT` when there is none. Frees the
+ * checkpoint after `use`.
+ */
+async function withLatestCheckpoint<T>(kind: ModelKind, store: CheckpointStore, use: (stored: StoredModel) => T): Promise<T> {
+  const { checkpoint } = await loadLatestCheckpoint(store);
+  if (!checkpoint) {
+    throw new GamedreamError("MODEL_NO_CHECKPOINT", "model", `There is no loadable ${kind.toUpperCase()} checkpoint in ${store.location}; train it first.`, {
+      recoverable: false,
+      details: { location: store.location },
+    });
+  }
+  try {
+    return use({ weights: checkpoint.weights, config: checkpoint.config, source: { kind: "checkpoint", location: `${store.location} ${checkpoint.id}`, step: checkpoint.step } });
+  } finally {
+    disposeCheckpoint(checkpoint);
+  }
+}
+
+/** The DiT of a training run's latest good checkpoint (EMA weights by default). */
+export function loadDiTFromCheckpoints(store: CheckpointStore, options: { preferEma?: boolean } = {}): Promise<LoadedDiT> {
+  return withLatestCheckpoint("dit", store, (stored) => ditFromStored(stored, options));
+}
+
+/**
+ * The VAE of a training run's latest good checkpoint. Its latent scale is the one in the
+ * checkpoint's config; training fits it only when it exports the VAE, so prefer exported weights.
+ */
+export function loadVAEFromCheckpoints(store: CheckpointStore, options: { preferEma?: boolean } = {}): Promise<LoadedVAE> {
+  return withLatestCheckpoint("vae", store, (stored) => vaeFromStored(stored, options));
+}
+
+/** Both halves from training runs' latest good checkpoints. */
+export function loadModelFromCheckpoints(stores: Record<ModelKind, CheckpointStore>, options: { preferEma?: boolean } = {}): Promise<LoadedModel> {
+  return loadModel({ vae: () => loadVAEFromCheckpoints(stores.vae, options), dit: () => loadDiTFromCheckpoints(stores.dit, options) });
 }
 
 /** `base` + `/` + `name`, for folder paths and URLs alike. */
@@ -154,54 +251,9 @@ function join(base: string, name: string): string {
   return base.endsWith("/") ? base + name : `${base}/${name}`;
 }
 
-/**
- * Weights folder (path or URL) with `vae/model.json` and `dit/model.json`; every shard's SHA-256 is
- * checked (`WEIGHTS_CORRUPT` / `WEIGHTS_UNVERIFIED` / `WEIGHTS_NOT_FOUND` otherwise).
- */
-export async function loadModelFromWeights(folder: string, options: { readFile?: ReadBytes; preferEma?: boolean } = {}): Promise<LoadedModel> {
-  const parts = {} as Record<ModelKind, StoredModel>;
-  try {
-    for (const kind of ["vae", "dit"] as const) {
-      const manifest = join(join(folder, kind), "model.json");
-      const loaded = await loadWeightsWithChecksums(manifest, { readFile: options.readFile });
-      parts[kind] = {
-        weights: loaded.weights,
-        config: loaded.info?.config,
-        source: { kind: "weights", location: manifest, step: loaded.info?.step ?? null },
-      };
-    }
-    return buildModel(parts, options);
-  } finally {
-    for (const p of Object.values(parts)) disposeAll(p.weights);
-  }
-}
-
-/**
- * The latest checkpoint that verifies in each store (a damaged newer one is skipped, as training
- * does). `MODEL_NO_CHECKPOINT` when a store holds none.
- */
-export async function loadModelFromCheckpoints(
-  stores: Record<ModelKind, CheckpointStore>,
-  options: { preferEma?: boolean } = {},
-): Promise<LoadedModel> {
-  const loaded: { kind: ModelKind; checkpoint: Awaited<ReturnType<typeof loadLatestCheckpoint>>["checkpoint"] }[] = [];
-  try {
-    const parts = {} as Record<ModelKind, StoredModel>;
-    for (const kind of ["vae", "dit"] as const) {
-      const { checkpoint } = await loadLatestCheckpoint(stores[kind]);
-      if (!checkpoint) {
-        throw new GamedreamError("MODEL_NO_CHECKPOINT", "model", `There is no loadable ${kind.toUpperCase()} checkpoint in ${stores[kind].location}; train it first.`, {
-          recoverable: false,
-          details: { location: stores[kind].location },
-        });
-      }
-      loaded.push({ kind, checkpoint });
-      parts[kind] = { weights: checkpoint.weights, config: checkpoint.config, source: { kind: "checkpoint", location: `${stores[kind].location} ${checkpoint.id}`, step: checkpoint.step } };
-    }
-    return buildModel(parts, options);
-  } finally {
-    for (const { checkpoint } of loaded) if (checkpoint) disposeCheckpoint(checkpoint);
-  }
+/** Shipped weights: a folder (path or URL) with `vae/model.json` and `dit/model.json`. */
+export async function loadModelFromWeights(folder: string, options: LoadOptions = {}): Promise<LoadedModel> {
+  return loadModel({ vae: () => loadVAE(join(folder, "vae/model.json"), options), dit: () => loadDiT(join(folder, "dit/model.json"), options) });
 }
 
 /** A short JSON description of a loaded pair, for reports. */

@@ -13,7 +13,8 @@ import { loadModelFromCheckpoints } from "../../src/lib/model-loader.js";
 import type { Module } from "../../src/lib/nn/module.js";
 import { Rng } from "../../src/lib/rng.js";
 import { MemoryCheckpointStore, prefixNames, saveCheckpoint } from "../../src/lib/storage.js";
-import { writeTfjsWeightsDir } from "../../src/lib/storage/files.node.js";
+import { DEFAULT_DIT_TRAIN, modelExport } from "../../src/lib/train.js";
+import { writeModelDir } from "../../src/lib/train/files.node.js";
 import { createVAE, type VAEConfig } from "../../src/lib/vae.js";
 
 const run = promisify(execFile);
@@ -46,7 +47,7 @@ const DIT_TINY: DiTConfig = {
   parameterization: "v",
 };
 
-const SCHEDULE = { kind: "cosine", T: 1000 };
+const SCHEDULE = { kind: "cosine" as const, T: 500 };
 
 function perturb(model: Module<unknown>, seed: number, std = 0.05): void {
   const rng = new Rng(seed);
@@ -64,9 +65,9 @@ describe("npm run eval", () => {
     const vae = createVAE(VAE_TINY, 1);
     const dit = createDiT(DIT_TINY, 2);
     perturb(dit, 3);
-    // A training-style DiT config ({ kind, model, settings }) and a bare VAE config: both shapes load.
-    await writeTfjsWeightsDir(join(dir, "weights", "vae"), vae.variables(), { config: VAE_TINY });
-    await writeTfjsWeightsDir(join(dir, "weights", "dit"), prefixNames({ dit: dit.variables() }), { config: { kind: "dit", model: DIT_TINY, settings: { schedule: SCHEDULE } } });
+    // Written the way training exports models (train/export.ts).
+    await writeModelDir(join(dir, "weights", "vae"), modelExport("vae", vae, 10));
+    await writeModelDir(join(dir, "weights", "dit"), modelExport("dit", dit, 20, { settings: { ...DEFAULT_DIT_TRAIN, schedule: SCHEDULE } }));
     vae.dispose();
     dit.dispose();
   });
@@ -75,6 +76,11 @@ describe("npm run eval", () => {
   });
 
   const evalCli = (...args: string[]) => run("npx", ["tsx", "cli/eval.ts", ...args], { cwd: process.cwd(), env: { ...process.env, GAMEDREAM_BACKEND: "wasm" } });
+  const evalFails = (...args: string[]) =>
+    evalCli(...args).then(
+      () => ({ code: 0, stderr: "" }),
+      (e: { code: number; stderr: string }) => e,
+    );
 
   it("writes a report with every metric, the rollout and the goals", async () => {
     const out = join(dir, "eval.json");
@@ -88,7 +94,8 @@ describe("npm run eval", () => {
     expect(report.nextFrame.samples).toBe(4);
     expect(report.settings.steps).toBe(1);
     expect(report.model.scheduleSource).toBe("weights");
-    expect(report.model.sources.dit.weights).toBe("raw");
+    expect(report.model.schedule).toEqual(SCHEDULE);
+    expect(report.model.sources.dit).toMatchObject({ kind: "weights", step: 20, weights: "raw" });
     expect(report.rollout.frames).toBe(12);
     expect(report.rollout.perFrame.psnr).toHaveLength(12);
     expect(report.rollout.buckets.length).toBeGreaterThan(0);
@@ -100,16 +107,33 @@ describe("npm run eval", () => {
   }, 120_000);
 
   it("fails with error[CODE] on bad flags and on damaged weights", async () => {
-    const missing = await evalCli("--data", join(dir, "data"), "--out", join(dir, "x.json")).catch((e) => e);
+    const missing = await evalFails("--data", join(dir, "data"), "--out", join(dir, "x.json"));
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^error\[CLI_BAD_FLAG\]: --run is required/m);
     const shard = join(dir, "weights", "dit", "group1-shard1of1.bin");
     const bytes = await readFile(shard);
     bytes[0] ^= 0xff;
     await writeFile(shard, bytes);
-    const damaged = await evalCli("--run", join(dir, "weights"), "--data", join(dir, "data"), "--out", join(dir, "y.json"), "--rollout-frames", "0").catch((e) => e);
+    const damaged = await evalFails("--run", join(dir, "weights"), "--data", join(dir, "data"), "--out", join(dir, "y.json"), "--rollout-frames", "0");
     expect(damaged.code).toBe(1);
     expect(damaged.stderr).toMatch(/^error\[WEIGHTS_CORRUPT\]: Weight shard group1-shard1of1\.bin/m);
+  }, 120_000);
+
+  it("evaluates a DiT training run (latest checkpoint) with the VAE it names", async () => {
+    const runDir = join(dir, "run");
+    const stores = await import("../../src/lib/storage/store-fs.node.js").then((m) => m.FsCheckpointStore.open(runDir));
+    const dit = createDiT(DIT_TINY, 9);
+    await saveCheckpoint(stores, { rng: {}, optimizer: null, step: 30, weights: prefixNames({ dit: dit.variables() }), config: { kind: "dit", model: DIT_TINY, settings: { schedule: SCHEDULE } } });
+    dit.dispose();
+    await writeFile(join(runDir, "run.json"), JSON.stringify({ model: "dit", vae: join(dir, "weights", "vae") }));
+    const out = join(dir, "run-eval.json");
+    const result = await evalFails("--run", runDir, "--data", join(dir, "data"), "--out", out, "--rollout-frames", "3", "--samples", "2", "--steps", "1");
+    expect(result.stderr).not.toMatch(/error\[/);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(await readFile(out, "utf8"));
+    expect(report.model.sources.dit).toMatchObject({ kind: "checkpoint", step: 30, weights: "raw" });
+    expect(report.model.sources.vae).toMatchObject({ kind: "weights", step: 10 });
+    expect(report.rollout.frames).toBe(3);
   }, 120_000);
 
   it("loads a pair from training checkpoints, preferring EMA weights", async () => {
@@ -132,6 +156,7 @@ describe("npm run eval", () => {
     expect(tf.memory().numTensors).toBe(before);
     const wrong = await loadModelFromCheckpoints({ vae: stores.dit, dit: stores.dit }).catch((e) => e);
     expect(wrong.code).toBe("MODEL_KIND_MISMATCH");
+    expect(tf.memory().numTensors).toBe(before);
     const empty = await loadModelFromCheckpoints({ vae: new MemoryCheckpointStore(), dit: stores.dit }).catch((e) => e);
     expect(empty.code).toBe("MODEL_NO_CHECKPOINT");
     tf.dispose([vae, dit, ema].flatMap((m) => [...m.variables().values()]));
