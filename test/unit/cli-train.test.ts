@@ -1,8 +1,9 @@
 // `npm run train` as a user runs it: a child process on a tiny dataset and a tiny VAE, killed with
 // SIGKILL after its first checkpoint, then run again: it must resume from the newest checkpoint.
+// Then `npm run sample` on that run writes a PNG strip and a playable WebM.
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -62,6 +63,19 @@ describe("npm run train", () => {
     expect(stdout).toMatch(new RegExp(`^train: .*state=done step=${last + 5} resumedFrom=${last} `));
     expect(await checkpointSteps(out)).toContain(last + 5);
     expect(existsSync(join(out, "model", "model.json"))).toBe(true);
+
+    // npm run sample on the same run: a PNG strip and a WebM that ffprobe can read frame by frame.
+    const png = join(dir, "strip.png");
+    const sampled = await run(process.execPath, ["--import", "tsx", "cli/sample.ts", "--run", out, "--frames", "3", "--out", png]);
+    expect(sampled.stdout).toMatch(/^sample: .*frames=3 /);
+    const bytes = await readFile(png);
+    expect([...bytes.subarray(1, 4)].map((b) => String.fromCharCode(b)).join("")).toBe("PNG");
+    expect(bytes.readUInt32BE(16)).toBe(3 * 256 + 2 * 4); // width: 3 frames and 2 seams
+    expect(bytes.readUInt32BE(20)).toBe(2 * 256 + 4); // height: real row over dreamed row
+    const webm = join(dir, "dream.webm");
+    await run(process.execPath, ["--import", "tsx", "cli/sample.ts", "--run", out, "--frames", "4", "--out", webm]);
+    const probe = await run("ffprobe", ["-v", "error", "-count_frames", "-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "json", webm]);
+    expect(JSON.parse(probe.stdout).streams[0]).toMatchObject({ codec_name: "vp9", width: 512, height: 256, nb_read_frames: "4" });
   });
 
   it("rejects bad flags and settings that contradict the run with exit status 2", async () => {
