@@ -47,6 +47,8 @@ export function actionTimeline(actions, {width = 720, frame, title = "Actions"} 
     marks: [Plot.dot(marks, {x: "t", y: "name", fill: "#6a3d9a", r: 3.5, symbol: "diamond", title: (d) => `frame ${Math.floor(d.t)}: ${d.name}`}), Plot.frame({stroke: "#999"}), ...cursor],
   });
 
+  // Plot labels its frame <rect> too; axe allows aria-label there only with a role, so drop it.
+  for (const chart of [movement, interaction]) for (const rect of chart.querySelectorAll("rect[aria-label]")) rect.removeAttribute("aria-label");
   const div = document.createElement("div");
   div.className = "action-timeline";
   div.dataset.frames = String(n);

@@ -1,8 +1,7 @@
 // Noise schedules page: every control changes what is drawn (SVG paths, canvas pixels, table
 // cells), axe finds nothing, and screenshots are saved.
 import type { Page } from "playwright-core";
-import { e2e } from "./harness.js";
-import { expectNoAxeViolations, settled } from "./pages.e2e.js";
+import { e2e, expectNoAxeViolations, settled } from "./harness.js";
 
 /** The `d` attributes of every line in a chart container. */
 async function paths(page: Page, selector: string): Promise<string[]> {
@@ -78,13 +77,13 @@ e2e("noise schedules: kinds, T, zero-terminal-SNR, t and the comparison redraw",
   const shift0 = await paths(page, "#shift-plot");
   const table0 = await page.locator("#terminal-table tbody").textContent();
   if (!table0?.includes("−∞")) throw new Error(`terminal table lacks -inf for zero terminal SNR: ${table0}`);
-  await page.getByLabel("Schedule", { exact: true }).selectOption("linear");
+  await page.getByLabel("Schedule", { exact: true }).selectOption({ label: "Linear (DDPM)" });
   await changed(page, () => paths(page, "#shift-plot"), shift0, "shift plot after choosing linear");
   const shift1 = await paths(page, "#shift-plot");
-  await page.getByLabel("Used at resolution", { exact: true }).selectOption("512");
+  await page.getByLabel("Used at resolution", { exact: true }).selectOption({ label: "512" });
   await changed(page, () => paths(page, "#shift-plot"), shift1, "shift plot after choosing 512");
   const terminal = await canvasChecksum(page, "#terminal-frames canvas >> nth=0");
-  await page.getByLabel("Schedule", { exact: true }).selectOption("karras");
+  await page.getByLabel("Schedule", { exact: true }).selectOption({ label: "EDM / Karras" });
   await changed(page, () => canvasChecksum(page, "#terminal-frames canvas >> nth=0"), terminal, "last-step frame after choosing karras");
 
   // An invalid parameter set is reported in words, not thrown.
