@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { NamedVariables } from "./module.js";
-import { matMul } from "./ops.js";
+import { affine } from "./ops.js";
 import type { Rng } from "../rng.js";
 
 /** How a weight starts: Xavier-uniform (DiT's Linear init), zeros (adaLN-Zero), or N(0, std). */
@@ -31,7 +31,7 @@ export function variableOf<R extends tf.Rank>(value: tf.Tensor<R>): tf.Variable<
   return v;
 }
 
-/** `y = x @ W + b` with `x [M, in] -> y [M, out]`, through the fast-gradient `matMul`. */
+/** `y = x @ W + b` with `x [M, in] -> y [M, out]`, through `affine` (fast-gradient `matMul`; one fused kernel at inference). */
 export class Linear {
   readonly weight: tf.Variable<tf.Rank.R2>;
   readonly bias: tf.Variable<tf.Rank.R1> | null;
@@ -44,10 +44,7 @@ export class Linear {
 
   /** `x [M, in] -> [M, out]`. */
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => {
-      const y = matMul(x, this.weight);
-      return this.bias ? tf.add(y, this.bias) : y;
-    });
+    return affine(x, this.weight, this.bias);
   }
 
   /** Adds `prefix.weight` and `prefix.bias` to `into`. */

@@ -14,6 +14,7 @@
  * 4x slower on wasm).
  */
 import * as tf from "@tensorflow/tfjs";
+import { recordingGradients } from "../nn/ops.js";
 
 /** Kernel of the filter gradient: x [B,H,W,ci] (already padded), dy [B,Ho,Wo,co] -> [k,k,ci,co]. */
 function filterGradient(xPadded: tf.Tensor4D, dy: tf.Tensor4D, k: number): tf.Tensor4D {
@@ -50,9 +51,13 @@ const conv2dSameOp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>)
 });
 
 /**
- * 2D convolution, stride 1, "same" padding, odd square kernel, with bias; differentiable on wasm.
- * x [B,H,W,ci], w [k,k,ci,co] (tfjs layout), b [co] -> [B,H,W,co].
+ * 2D convolution, stride 1, "same" padding, odd square kernel, with bias and an optional sigmoid;
+ * differentiable on wasm. x [B,H,W,ci], w [k,k,ci,co] (tfjs layout), b [co] -> [B,H,W,co].
+ * Without a gradient tape it is one fused kernel: the custom gradient would clone its inputs and
+ * the sigmoid would be another pass over the output.
  */
-export function conv2dSame(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D): tf.Tensor4D {
-  return conv2dSameOp(x, w, b) as tf.Tensor4D;
+export function conv2dSame(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, activation: "linear" | "sigmoid" = "linear"): tf.Tensor4D {
+  if (!recordingGradients()) return tf.fused.conv2d({ x, filter: w, bias: b, strides: 1, pad: "same", activation });
+  const y = conv2dSameOp(x, w, b) as tf.Tensor4D;
+  return activation === "sigmoid" ? tf.tidy(() => tf.sigmoid(y)) : y;
 }
