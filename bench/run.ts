@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --out FILE.json [--quick] [--only matmul,generate] [--no-browser]`
+ * `npm run bench -- --out FILE.json [--quick] [--only matmul,generate,profile,train,pytorch] [--no-browser]`
  *
  * Runs the suite of src/lib/bench-suite.ts in Node (wasm, and cpu for matmul only) and in headless
  * Chromium (wasm, webgl, webgpu when present) through the built site's benchmarks page, plus the
@@ -17,6 +17,7 @@ import { runSuite, matmulSection } from "../src/lib/bench-suite.js";
 import { runBrowserSuite } from "./browser.js";
 import { makeIngestFixture } from "./ingest-fixture.js";
 import { measureIngestMsPerFrame } from "../src/lib/video/ingest.node.js";
+import { runPytorchComparison } from "./pytorch.js";
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -51,6 +52,12 @@ log(`Node ${process.version}, tfjs ${tf.version.tfjs}, ${cpus().length} cores ($
 results.push(...(await runSuite({ host: "node", backends: ["wasm"], only, quick, log })));
 if (!only || only.includes("matmul")) {
   results.push(...(await runSuite({ host: "node", backends: ["cpu"], sections: [matmulSection], quick: true, log })));
+}
+
+if (!only || only.includes("pytorch")) {
+  // Optional: skipped (with a log line) where python3 has no torch.
+  await tf.setBackend("wasm");
+  results.push(...(await runPytorchComparison({ quick, backend: "wasm", log })));
 }
 
 const wantIngest = !only || only.includes("ingest");

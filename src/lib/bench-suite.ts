@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { benchMatmul, memorySnapshot, type BenchResult } from "./bench.js";
 import { measureGameRenderMs } from "./game/game.js";
 import { generateSection } from "./worldmodel/bench.js";
+import { hostMemory, profileSection, trainSection } from "./bench-perf.js";
 
 export interface SuiteContext {
   host: BenchResult["host"];
@@ -62,7 +63,18 @@ export const gameSection: BenchSection = {
 };
 
 /** Sections in the order they run. Later sections are appended as the pipeline grows. */
-export const SECTIONS: BenchSection[] = [matmulSection, gameSection, generateSection];
+export const SECTIONS: BenchSection[] = [matmulSection, gameSection, generateSection, profileSection, trainSection];
+
+/**
+ * Adds `peakGflops` (the backend's best matmul GFLOP/s in this run) and `fractionOfPeak` to every
+ * result that reports achieved `gflops`: the goal is at least half the backend's matmul peak.
+ */
+function annotatePeak(results: BenchResult[], peak: number): void {
+  for (const r of results) {
+    const g = r.details?.gflops;
+    if (typeof g === "number" && peak > 0) r.details = { ...r.details, peakGflops: peak, fractionOfPeak: g / peak };
+  }
+}
 
 /**
  * Runs `sections` on each backend in `backends` (switching with tf.setBackend), recording
@@ -87,10 +99,16 @@ export async function runSuite(options: {
       continue;
     }
     await tf.ready();
+    // The yardstick for achieved GFLOP/s: measured in this run, on this backend.
+    let peak = 0;
     for (const section of sections) {
       const before = memorySnapshot();
       const results = await section.run({ host: options.host, backend, quick: options.quick ?? false, log });
       const after = memorySnapshot();
+      for (const r of results) if (r.name.startsWith("matmul-")) peak = Math.max(peak, r.value);
+      if (peak === 0 && results.some((r) => typeof r.details?.gflops === "number")) peak = (await benchMatmul(512, 5)).gflops;
+      annotatePeak(results, peak);
+      const host = hostMemory();
       const leak: BenchResult = {
         name: `${section.name}-tensors`,
         host: options.host,
@@ -98,7 +116,16 @@ export async function runSuite(options: {
         metric: "numTensors delta",
         value: after.numTensors - before.numTensors,
         unit: "tensors",
-        details: { before: before.numTensors, after: after.numTensors },
+        details: {
+          before: before.numTensors,
+          after: after.numTensors,
+          bytesBefore: before.numBytes,
+          bytesAfter: after.numBytes,
+          // Process-level memory after the section (Node RSS / Chromium JS heap / wasm heap size).
+          rssBytes: host.rssBytes,
+          jsHeapBytes: host.jsHeapBytes,
+          wasmHeapBytes: host.wasmHeapBytes,
+        },
       };
       for (const r of [...results, leak]) {
         all.push(r);

@@ -87,3 +87,11 @@ export function presetCostTable(presets: Readonly<Record<PresetName, Readonly<Pr
     };
   });
 }
+
+/**
+ * FLOPs of one training step on `batch` clips of `frames` frames: the full-clip forward (temporal
+ * attention over all `frames`, as `forward` computes it) and a backward of twice its cost.
+ */
+export function ditTrainStepFlops(config: DiTConfig, batch: number, frames: number): number {
+  return 3 * batch * frames * ditFrameFlops(config, frames - 1);
+}
