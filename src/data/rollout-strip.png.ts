@@ -1,0 +1,108 @@
+/**
+ * Data loader for the reports page: a rollout strip of the shipped world model (weights/realtime,
+ * checksums verified): the built-in game on a held-out level seed (the first one of report.json,
+ * else 1) gives K context frames, then the model dreams FRAMES frames from the same actions the
+ * scripted agent takes in the real game. Top row: the real game every STRIDE frames; bottom row:
+ * the model's frames at the same indices; 128 px each. Deterministic (seeded sampler).
+ *
+ * Without loadable weights it still succeeds and writes a 1x1 PNG, which the page reads as "no
+ * shipped run yet" (the reason goes to stderr: missing files, or weights an older architecture made).
+ * `GAMEDREAM_WEIGHTS` points it at another folder. Run alone:
+ * `npx tsx src/data/rollout-strip.png.ts > strip.png`.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { initBackend } from "../lib/backend.js";
+import { FRAME_SIZE } from "../lib/frames.js";
+import { createAgent } from "../lib/game/agents.js";
+import { createGame } from "../lib/game/game.js";
+import { loadModelFromWeights } from "../lib/model-loader.js";
+import { encodePng } from "../lib/png.node.js";
+import { readFileBytes } from "../lib/storage/files.node.js";
+import { createWorldModel } from "../lib/worldmodel.js";
+import type { Action } from "../lib/actions.js";
+import type { RgbaImage } from "../lib/frames.js";
+
+const FRAMES = 64;
+const STRIDE = 8;
+const TILE = FRAME_SIZE / 2;
+const GAP = 4;
+
+const dir = process.env.GAMEDREAM_WEIGHTS || "weights/realtime";
+
+/** RGBA `[256, 256, 4]` -> RGB tile `[128, 128, 3]` (2x2 box filter) written into `out` at column `x0`, row `y0`. */
+function putTile(rgba: Uint8ClampedArray, out: Uint8Array, outWidth: number, x0: number, y0: number): void {
+  for (let y = 0; y < TILE; y++) {
+    for (let x = 0; x < TILE; x++) {
+      for (let c = 0; c < 3; c++) {
+        const at = (yy: number, xx: number) => rgba[((2 * y + yy) * FRAME_SIZE + 2 * x + xx) * 4 + c];
+        out[((y0 + y) * outWidth + x0 + x) * 3 + c] = (at(0, 0) + at(0, 1) + at(1, 0) + at(1, 1) + 2) >> 2;
+      }
+    }
+  }
+}
+
+function heldoutSeed(): number {
+  try {
+    const seeds = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"))?.dataset?.heldoutSeeds;
+    return Array.isArray(seeds) && Number.isInteger(seeds[0]) ? seeds[0] : 1;
+  } catch {
+    return 1;
+  }
+}
+
+async function strip(): Promise<Buffer> {
+  await initBackend();
+  const model = await loadModelFromWeights(dir, { readFile: readFileBytes });
+  const seed = heldoutSeed();
+  const game = createGame({ seed });
+  const agent = createAgent("explorer", seed);
+  const world = createWorldModel({ vae: model.vae, dit: model.dit, schedule: model.schedule, preset: model.preset ?? "realtime", seed: 0 });
+  const tiles = FRAMES / STRIDE;
+  const width = tiles * TILE + (tiles - 1) * GAP;
+  const height = 2 * TILE + GAP;
+  const rgb = new Uint8Array(width * height * 3).fill(255);
+  const rgba = new Uint8ClampedArray(FRAME_SIZE * FRAME_SIZE * 4);
+  try {
+    // Context: K real frames and the inputs held on them (the convention of worldmodel.ts).
+    game.render(rgba);
+    const context: RgbaImage[] = [];
+    const held: Action[] = [];
+    for (let i = 0; i < Math.max(1, model.dit.config.contextFrames); i++) {
+      context.push({ data: rgba.slice(), width: FRAME_SIZE, height: FRAME_SIZE });
+      const action = agent.act(game);
+      held.push(action);
+      game.step(action, rgba);
+    }
+    world.start(context, held);
+    let action = held.at(-1)!;
+    for (let n = 0; n < FRAMES; n++) {
+      const dream = await world.stepRgba(action);
+      if (n % STRIDE === STRIDE - 1) {
+        const x0 = Math.floor(n / STRIDE) * (TILE + GAP);
+        putTile(rgba, rgb, width, x0, 0);
+        putTile(dream.data, rgb, width, x0, TILE + GAP);
+      }
+      action = agent.act(game);
+      game.step(action, rgba);
+    }
+  } finally {
+    world.dispose();
+    model.dispose();
+  }
+  return encodePng(rgb, width, height);
+}
+
+let png: Buffer;
+if (!existsSync(join(dir, "dit", "model.json")) || !existsSync(join(dir, "vae", "model.json"))) {
+  process.stderr.write(`rollout-strip: no shipped run yet (${dir} has no vae/model.json and dit/model.json); writing an empty strip\n`);
+  png = encodePng(new Uint8Array([255, 255, 255]), 1, 1);
+} else {
+  try {
+    png = await strip();
+  } catch (e) {
+    process.stderr.write(`rollout-strip: the weights in ${dir} could not be rolled out (${(e as Error).message}); writing an empty strip\n`);
+    png = encodePng(new Uint8Array([255, 255, 255]), 1, 1);
+  }
+}
+process.stdout.write(png);

@@ -1,0 +1,70 @@
+/**
+ * Data loader for the reports page: the shipped run's training record (weights/realtime/report.json,
+ * written by scripts/train-shipped.ts) as the page draws it: one row per training phase (VAE, DiT)
+ * with steps, time and losses, the loss curves as {model, step, loss} rows, the held-out numbers
+ * recorded with the run, and which weight files exist. Without a report the output says so
+ * (`available: false` and a sentence why), so the site builds before any run is shipped.
+ * `GAMEDREAM_WEIGHTS` points it at another folder (tests, side builds). Run alone:
+ * `npx tsx src/data/training-report.json.ts`.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const TRAINING_REPORT_SCHEMA = "gamedream-training-report/1";
+const dir = process.env.GAMEDREAM_WEIGHTS || "weights/realtime";
+const file = join(dir, "report.json");
+
+type Json = Record<string, unknown>;
+const isRecord = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+
+const weights = { vae: existsSync(join(dir, "vae", "model.json")), dit: existsSync(join(dir, "dit", "model.json")) };
+let out: Json = { schema: TRAINING_REPORT_SCHEMA, available: false, source: file, weights, message: "", phases: [], curve: [], heldout: null };
+
+if (!existsSync(file)) {
+  out.message = `No shipped run yet: ${file} does not exist. Train one with \`npx tsx scripts/train-shipped.ts --minutes 20\`.`;
+} else {
+  try {
+    const report = JSON.parse(readFileSync(file, "utf8")) as Json;
+    const phases: Json[] = [];
+    const curve: Json[] = [];
+    for (const model of ["vae", "dit"]) {
+      const phase = report[model];
+      if (!isRecord(phase)) continue;
+      const optim = isRecord(phase.optim) ? phase.optim : {};
+      phases.push({
+        model,
+        steps: num(phase.steps),
+        seconds: num(phase.seconds),
+        parameters: num(phase.parameters),
+        batchSize: num(phase.batchSize),
+        lr: num(optim.lr),
+        firstLoss: num(phase.firstLoss),
+        finalLoss: num(phase.finalLoss),
+        msPerStep: num(phase.msPerStep),
+      });
+      for (const point of Array.isArray(phase.lossCurve) ? phase.lossCurve : []) {
+        if (Array.isArray(point) && num(point[0]) !== null && num(point[1]) !== null) curve.push({ model, step: point[0], loss: point[1] });
+      }
+    }
+    const heldout = isRecord(report.heldout) ? report.heldout : null;
+    out = {
+      ...out,
+      available: true,
+      message: `The shipped run: ${phases.map((p) => `${String(p.model).toUpperCase()} ${p.steps} steps`).join(", ")}.`,
+      createdAt: report.createdAt ?? null,
+      command: report.command ?? null,
+      backend: report.backend ?? null,
+      preset: report.preset ?? null,
+      dataset: report.dataset ?? null,
+      trainingSeconds: num(report.trainingSeconds),
+      totalSeconds: num(report.totalSeconds),
+      phases,
+      curve,
+      heldout,
+    };
+  } catch (e) {
+    out.message = `${file} could not be read (${(e as Error).message}); the report is shown without it.`;
+  }
+}
+process.stdout.write(JSON.stringify(out));

@@ -1,0 +1,79 @@
+// The reports page shows exactly the numbers of the JSON its data loaders wrote, plots them, and
+// says so plainly where there is nothing yet (no shipped run, no eval, no benchmarks).
+import type { Page } from "playwright-core";
+import { e2e, expectNoAxeViolations, settled } from "./harness.js";
+
+type Json = Record<string, any>;
+
+/** The exact value and text of the cell `key` in the row whose header is `row`. */
+async function cell(page: Page, table: string, row: string, key: string): Promise<{ value: number; text: string }> {
+  return page.evaluate(
+    ([table, row, key]) => {
+      const tr = [...document.querySelectorAll(`${table} tbody tr`)].find((r) => r.querySelector("th")?.textContent === row);
+      const td = tr?.querySelector<HTMLElement>(`[data-key="${key}"]`);
+      if (!td) throw new Error(`no ${key} cell in row "${row}" of ${table}`);
+      return { value: Number(td.dataset.value), text: td.textContent ?? "" };
+    },
+    [table, row, key] as const,
+  );
+}
+
+function expectCell(got: { value: number; text: string }, want: number, text: string, what: string): void {
+  if (got.value !== want) throw new Error(`${what}: the page holds ${got.value}, the JSON ${want}`);
+  if (got.text !== text) throw new Error(`${what}: the page shows "${got.text}", expected "${text}"`);
+}
+
+e2e("reports page: tables equal the loaders' JSON, plots and strip present (or a plain 'nothing yet')", async (t) => {
+  const context = await t.newContext();
+  const loaded: Record<string, Json> = {};
+  context.on("response", async (res) => {
+    const m = /\/(training-report|eval-report|bench-history)\.[^/]*json$/.exec(new URL(res.url()).pathname);
+    if (m) loaded[m[1]] = await res.json();
+  });
+  const page = await t.open("pages/reports.html", { context });
+  await settled(page, 120_000);
+  const training = loaded["training-report"];
+  const evals = loaded["eval-report"];
+  const bench = loaded["bench-history"] as unknown as Json[];
+  if (!training || !evals || !bench) throw new Error(`the page did not load every report (${Object.keys(loaded).join(", ")})`);
+
+  if ((await page.textContent("#training-status")) !== training.message) throw new Error("the training status differs from the report's message");
+  if (training.available) {
+    for (const p of training.phases) {
+      const row = String(p.model).toUpperCase();
+      expectCell(await cell(page, "#training-table", row, "steps"), p.steps, String(Math.round(p.steps)), `${row} steps`);
+      expectCell(await cell(page, "#training-table", row, "finalLoss"), p.finalLoss, p.finalLoss.toFixed(4), `${row} final loss`);
+      expectCell(await cell(page, "#training-table", row, "firstLoss"), p.firstLoss, p.firstLoss.toFixed(4), `${row} first loss`);
+    }
+    if (training.curve.length && (await page.locator("#training-curves svg path").count()) === 0) throw new Error("no training curve drawn");
+    t.log(`training: ${training.phases.map((p: Json) => `${p.model} ${p.steps} steps`).join(", ")}`);
+  } else if (await page.locator("#training-table").count()) throw new Error("a training table without a report");
+
+  const quality = evals.reports[0] ?? training.heldout;
+  if (quality) {
+    const rows: [string, string, string][] = [
+      ["next frame (model)", "nextFramePsnr", "nextFrameSsim"],
+      ["copy last frame (baseline)", "copyLastFramePsnr", "copyLastFrameSsim"],
+      ["shuffled actions (baseline)", "shuffledActionsPsnr", "shuffledActionsSsim"],
+      ["VAE reconstruction (ceiling)", "vaeReconPsnr", "vaeReconSsim"],
+    ];
+    for (const [row, psnr, ssim] of rows) {
+      expectCell(await cell(page, "#quality-table", row, "psnr"), quality[psnr], quality[psnr].toFixed(2), `${row} PSNR`);
+      if (typeof quality[ssim] === "number") expectCell(await cell(page, "#quality-table", row, "ssim"), quality[ssim], quality[ssim].toFixed(3), `${row} SSIM`);
+    }
+    if (quality.rollout && (await page.locator("#rollout-plots svg").count()) < 2) throw new Error("rollout plots missing");
+    t.log(`quality: next frame ${quality.nextFramePsnr} dB vs copy ${quality.copyLastFramePsnr} dB`);
+  } else if (!/No evaluation yet/.test((await page.textContent("#quality-status")) ?? "")) throw new Error("no plain 'no evaluation yet' note");
+
+  const stripWidth = await page.evaluate(() => document.querySelector<HTMLImageElement>("#rollout-strip img")?.naturalWidth ?? 0);
+  if (training.weights.vae && training.weights.dit) {
+    if (stripWidth <= 1 && !(await page.locator("#strip-status").count())) throw new Error("weights exist but neither a strip nor a reason is shown");
+  } else if (!/No shipped run yet/.test((await page.textContent("#strip-status")) ?? "")) throw new Error("no 'no shipped run yet' note for the strip");
+  t.log(`strip: ${stripWidth > 1 ? `${stripWidth} px wide` : "none"}`);
+
+  if (bench.length === 0 && !/No committed benchmark/.test((await page.textContent("#bench-status")) ?? "")) throw new Error("no 'no benchmarks' note");
+  if (bench.length && (await page.locator("#bench-table tbody tr").count()) === 0) throw new Error("benchmark rows missing");
+
+  await expectNoAxeViolations(page);
+  await t.screenshot(page, "reports");
+});

@@ -1,0 +1,100 @@
+// The training dashboard trains in its Web Worker: curves grow, pause stops the steps, resume
+// restarts them, checkpoints appear in IndexedDB and can be exported, restored and deleted.
+import type { Page } from "playwright-core";
+import { e2e, expectNoAxeViolations, settled, waitFor } from "./harness.js";
+
+async function setInput(page: Page, label: string, value: string): Promise<void> {
+  const input = page.getByLabel(label, { exact: true }).first();
+  await input.fill(value);
+  await input.dispatchEvent("input");
+}
+
+const status = (page: Page) =>
+  page.evaluate(() => {
+    const el = document.querySelector<HTMLElement>("#train-status")!;
+    return { state: el.dataset.state ?? "", step: Number(el.dataset.step ?? 0) };
+  });
+const lossPoints = (page: Page) => page.evaluate(() => Number(document.querySelector<HTMLElement>("#chart-loss figure")?.dataset.points ?? -1));
+/** Waits for `fn(arg)` in the page; on timeout says what the dashboard showed. */
+async function until<A>(page: Page, fn: (arg: A) => boolean, arg: A, what: string, timeout = 120_000): Promise<void> {
+  try {
+    await page.waitForFunction(fn, arg, { timeout });
+  } catch {
+    const shown = await page.evaluate(() => ["#train-status", "#train-error", "#train-messages", "#previews", "#checkpoint-note"].map((s) => `${s}: ${document.querySelector(s)?.textContent ?? "-"}`).join(" | "));
+    throw new Error(`timed out waiting for ${what}; the page shows ${shown}`);
+  }
+}
+const checkpointRows = (page: Page) => page.locator("#checkpoints tbody tr").count();
+
+e2e(
+  "training dashboard: start, live curves, pause, resume, previews, checkpoints (export, restore, delete), overlay",
+  async (t) => {
+    const page = await t.open("pages/train.html");
+    await settled(page, 120_000);
+    await setInput(page, "Run name", "e2e-run");
+    await setInput(page, "Episodes", "1");
+    await setInput(page, "Frames per episode", "16");
+    await setInput(page, "Batch size", "1");
+    await setInput(page, "Clip length (DiT)", "3");
+    await setInput(page, "Checkpoint every N steps", "3");
+    await setInput(page, "Preview every N steps (0: never)", "4");
+    await setInput(page, "Train until step", "400");
+    await page.click("#train-start");
+
+    await waitFor(page, () => Number(document.querySelector<HTMLElement>("#chart-loss figure")?.dataset.points ?? 0) >= 2, 120_000);
+    const before = await lossPoints(page);
+    const pathBefore = await page.locator("#chart-loss path").last().getAttribute("d");
+    await until(page, (n) => Number(document.querySelector<HTMLElement>("#chart-loss figure")?.dataset.points ?? 0) > n, before, "more loss points", 60_000);
+    const pathAfter = await page.locator("#chart-loss path").last().getAttribute("d");
+    if (pathAfter === pathBefore) throw new Error("the loss curve's path did not change as points came in");
+    for (const id of ["chart-lr", "chart-grad", "chart-ms"]) {
+      if ((await page.locator(`#${id} svg`).count()) === 0) throw new Error(`#${id} has no chart`);
+    }
+
+    await page.click("#train-pause");
+    await until(page, () => document.querySelector<HTMLElement>("#train-status")?.dataset.state === "paused", undefined, "the paused state", 60_000);
+    const paused = (await status(page)).step;
+    await page.waitForTimeout(3000);
+    const still = (await status(page)).step;
+    if (still !== paused) throw new Error(`steps went on while paused: ${paused} -> ${still}`);
+    t.log(`paused at step ${paused}`);
+
+    await page.click("#train-resume");
+    await until(page, (n) => Number(document.querySelector<HTMLElement>("#train-status")?.dataset.step) > n + 1, paused, "steps after resume", 60_000);
+    t.log(`resumed: step ${(await status(page)).step}`);
+
+    await until(page, () => document.querySelectorAll("#previews canvas").length === 8, undefined, "a preview of 4 real and 4 generated frames", 120_000);
+    await until(page, () => document.querySelectorAll("#checkpoints tbody tr").length >= 2, undefined, "two checkpoints in the list", 120_000);
+    await page.click("#train-stop");
+    await until(page, () => document.querySelector<HTMLElement>("#train-status")?.dataset.state === "stopped", undefined, "the stopped state", 60_000);
+    await settled(page);
+    await expectNoAxeViolations(page);
+    await t.screenshot(page, "train-dashboard");
+
+    const rows = await checkpointRows(page);
+    const [download] = await Promise.all([page.waitForEvent("download", { timeout: 60_000 }), page.locator("#checkpoints tbody tr").last().getByRole("button", { name: /Export as safetensors/ }).click()]);
+    if (!download.suggestedFilename().endsWith(".safetensors")) throw new Error(`unexpected export name ${download.suggestedFilename()}`);
+    const [tar] = await Promise.all([page.waitForEvent("download", { timeout: 60_000 }), page.locator("#checkpoints tbody tr").last().getByRole("button", { name: /Export as TensorFlow.js/ }).click()]);
+    if (!tar.suggestedFilename().endsWith(".tar")) throw new Error(`unexpected export name ${tar.suggestedFilename()}`);
+
+    await page.locator("#checkpoints tbody tr").first().getByRole("button", { name: /^Restore/ }).click();
+    await until(page, () => /as the new run/.test(document.querySelector("#checkpoint-note")?.textContent ?? ""), undefined, "the restore note", 60_000);
+    const restored = /“(e2e-run-from-\d+)”/.exec((await page.textContent("#checkpoint-note")) ?? "")?.[1];
+    if (!restored) throw new Error("restore did not name its new run");
+
+    page.once("dialog", (d) => void d.accept());
+    const doomed = await page.locator("#checkpoints tbody tr").first().getAttribute("data-checkpoint");
+    await page.locator("#checkpoints tbody tr").first().getByRole("button", { name: /^Delete/ }).click();
+    await until(page, (n) => document.querySelectorAll("#checkpoints tbody tr").length === n - 1, rows, "the deleted checkpoint to leave the list", 60_000);
+    if (await page.locator(`#checkpoints tbody tr[data-checkpoint="${doomed}"]`).count()) throw new Error(`${doomed} is still listed after delete`);
+
+    await page.getByLabel("First run", { exact: true }).selectOption("e2e-run");
+    await page.getByLabel("Second run", { exact: true }).selectOption(restored);
+    await until(page, () => Number(document.querySelector<HTMLElement>("#overlay figure")?.dataset.points ?? 0) > 0, undefined, "the overlay chart", 60_000);
+    const legend = await page.locator("#overlay").textContent();
+    if (!legend?.includes(restored)) throw new Error("the overlay does not show the second run");
+    await expectNoAxeViolations(page);
+    await t.screenshot(page, "train-dashboard-overlay");
+  },
+  { timeoutMs: 420_000 },
+);
