@@ -7,15 +7,31 @@ export default {
   output: process.env.GAMEDREAM_DIST || "dist",
   title: "gamedream",
   pages: [
+    { name: "Play the world model", path: "/pages/play" },
     { name: "Data exploration", path: "/pages/data" },
+    { name: "Training", path: "/pages/train" },
     { name: "Noise schedules", path: "/pages/noise-schedules" },
     { name: "Attention maps", path: "/pages/attention" },
+    { name: "Reports", path: "/pages/reports" },
     { name: "Benchmarks", path: "/pages/benchmarks" },
+    {
+      name: "This device",
+      pages: [
+        { name: "Device and presets", path: "/pages/device" },
+        { name: "Storage", path: "/pages/storage" },
+        { name: "Privacy", path: "/pages/privacy" },
+      ],
+    },
   ],
   globalStylesheets: [],
   // Links end in .html so any plain static server can host dist/.
   preserveExtension: true,
   search: false,
   footer: "gamedream: world models of games, trained and played in the browser. Everything runs on this device.",
-  head: `<meta name="color-scheme" content="light dark"><link rel="icon" href="data:,"><style>#observablehq-footer { color: var(--theme-foreground); }</style>`,
+  head: `<meta name="color-scheme" content="light dark"><link rel="icon" href="data:,"><style>
+#observablehq-footer { color: var(--theme-foreground); }
+#observablehq-sidebar .observablehq-link a, #observablehq-sidebar .observablehq-link-active a, #observablehq-sidebar summary, .observablehq-secondary-link a { color: var(--theme-foreground); }
+#observablehq-sidebar .observablehq-link-active a { font-weight: 700; text-decoration: underline; }
+#observablehq-main p a, #observablehq-main li a { text-decoration: underline; }
+</style>`,
 };

@@ -57,6 +57,8 @@ export function checkDist(dist: string): string[] {
           if (spec.startsWith("/_observablehq/") || spec.includes("${") || where.startsWith("_observablehq/")) continue;
           const target = spec.startsWith("/") ? join(dist, spec) : resolve(dirname(file), spec);
           if (/\.(js|css)$/.test(spec) && !existsSync(target)) problems.push(`${where}: imports missing module ${spec}`);
+        } else if (/^node:/.test(spec)) {
+          problems.push(`${where}: imports the Node built-in "${spec}", which no browser has`);
         } else if (/^(npm|jsr|observablehq):/.test(spec)) {
           if (!spec.startsWith("observablehq:")) problems.push(`${where}: unresolved ${spec}`);
         } else if (/^[@a-z][\w@./-]*$/i.test(spec) && !/\s/.test(spec) && (m[0].startsWith("from") || m[0].startsWith("import"))) {

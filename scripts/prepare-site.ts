@@ -8,16 +8,27 @@
  *   included) into `src/assets/workers/NAME.js`, which pages start with
  *   `new Worker(FileAttachment("../assets/workers/NAME.js").href, {type: "module"})`
  *   (Framework does not bundle workers; `npm run dev` bundles them once at start);
- * - with --clean-cache, clears Framework's data-loader cache, which survives code changes.
+ * - with --clean-cache, clears Framework's data-loader cache, which survives code changes;
+ * - writes browser bundles of packages whose own entries pull in Node built-ins (mediabunny:
+ *   `node:fs/promises`) straight into Framework's module cache, where Framework takes them as
+ *   already resolved; pages and src/lib keep importing them by their bare names.
  * Neither folder is committed: this script regenerates them.
  */
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 
 const require = createRequire(import.meta.url);
 const started = Date.now();
+
+// Framework clears only an output folder inside the project; a side build's folder elsewhere
+// would keep old files and fail with "file conflict", so clear it here.
+if (process.env.GAMEDREAM_DIST && !resolve(process.env.GAMEDREAM_DIST).startsWith(resolve(".") + "/")) {
+  rmSync(process.env.GAMEDREAM_DIST, { recursive: true, force: true });
+}
+// A side build (GAMEDREAM_DIST set) leaves the shared cache alone: another build may be using it.
+if (process.argv.includes("--clean-cache") && !process.env.GAMEDREAM_DIST) rmSync("src/.observablehq/cache", { recursive: true, force: true });
 
 const wasmDist = join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist");
 const assets = "src/assets/tfjs-wasm";
@@ -30,7 +41,7 @@ for (const name of ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tf
 const nodeBuiltinsAsEmpty = {
   name: "node-builtins-empty",
   setup(b: import("esbuild").PluginBuild) {
-    b.onResolve({ filter: /^(node:)?(fs|path|os|perf_hooks|worker_threads|crypto|util|url)$/ }, (args) => ({
+    b.onResolve({ filter: /^(node:)?(fs|fs\/promises|path|os|perf_hooks|worker_threads|crypto|util|url|stream|string_decoder|child_process)$/ }, (args) => ({
       path: args.path,
       namespace: "empty",
     }));
@@ -60,6 +71,23 @@ for (const { entry, out } of vendored) {
   });
 }
 
+/** Self-contained browser bundles that stand in for Framework's own bundling of a package. */
+const prebundled = ["mediabunny"];
+for (const name of prebundled) {
+  const { version } = JSON.parse(readFileSync(join("node_modules", name, "package.json"), "utf8"));
+  await build({
+    entryPoints: [name],
+    outfile: join("src/.observablehq/cache/_node", `${name}@${version}`, "index.js"),
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    minify: true,
+    plugins: [nodeBuiltinsAsEmpty],
+    logLevel: "error",
+  });
+}
+
 const workers = readdirSync("src/workers").filter((f) => f.endsWith(".ts"));
 mkdirSync("src/assets/workers", { recursive: true });
 for (const file of workers) {
@@ -77,11 +105,4 @@ for (const file of workers) {
   });
 }
 
-// Framework clears only an output folder inside the project; a side build's folder elsewhere
-// would keep old files and fail with "file conflict", so clear it here.
-if (process.env.GAMEDREAM_DIST && !resolve(process.env.GAMEDREAM_DIST).startsWith(resolve(".") + "/")) {
-  rmSync(process.env.GAMEDREAM_DIST, { recursive: true, force: true });
-}
-// A side build (GAMEDREAM_DIST set) leaves the shared cache alone: another build may be using it.
-if (process.argv.includes("--clean-cache") && !process.env.GAMEDREAM_DIST) rmSync("src/.observablehq/cache", { recursive: true, force: true });
-console.log(`prepare-site: vendored ${vendored.map((v) => v.out).join(", ")}; workers ${workers.map((w) => w.replace(/\.ts$/, ".js")).join(", ")}; wasm binaries copied (${Date.now() - started} ms)`);
+console.log(`prepare-site: vendored ${vendored.map((v) => v.out).join(", ")}; prebundled ${prebundled.join(", ")}; workers ${workers.map((w) => w.replace(/\.ts$/, ".js")).join(", ")}; wasm binaries copied (${Date.now() - started} ms)`);

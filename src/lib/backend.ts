@@ -120,8 +120,9 @@ async function webgpuAdapter(): Promise<string | undefined> {
 
 /** Folder of the wasm binaries inside node_modules (Node only), with a trailing slash. */
 async function nodeWasmFolder(): Promise<string> {
-  // A computed specifier keeps bundlers for the browser from following this Node-only import.
-  const moduleName = "node:module";
+  // A specifier computed at run time keeps bundlers (Framework, esbuild for workers) from
+  // following this Node-only import.
+  const moduleName = ["node", "module"].join(":");
   const { createRequire } = (await import(/* @vite-ignore */ moduleName)) as typeof import("node:module");
   const require = createRequire(import.meta.url);
   const pkg = require.resolve("@tensorflow/tfjs-backend-wasm/package.json");
@@ -130,9 +131,9 @@ async function nodeWasmFolder(): Promise<string> {
 
 let wasmConfigured = false;
 
-/** The wasm backend package, imported in Node through a specifier browser bundlers don't follow. */
+/** The wasm backend package, imported in Node through a run-time specifier bundlers don't follow. */
 async function nodeWasmModule(): Promise<WasmBackendModule> {
-  const moduleName = "@tensorflow/tfjs-backend-wasm";
+  const moduleName = ["@tensorflow", "tfjs-backend-wasm"].join("/");
   return (await import(/* @vite-ignore */ moduleName)) as WasmBackendModule;
 }
 
