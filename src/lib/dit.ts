@@ -12,13 +12,16 @@
  * 2D `[F*N, D]` matrix in (b, t, n) order, so every Linear is one plain 2D matMul.
  *
  * Speed rules from ../shared/notes/probes.md (tfjs wasm): all 2D products go through `nn/ops`
- * `matMul` (no transposed-flag gradients); spatial attention uses separate 2D weights per head and
- * one 2D product per frame and head, under one custom gradient (`frameAttention`). Measured here,
+ * `matMul` (no transposed-flag gradients); spatial attention projects all heads with one `[D, D]`
+ * Linear each for q, k, v and out, regroups rows by one transpose into (frame, head) blocks, and
+ * makes one 2D product per frame and head under one custom gradient (`frameAttention`). Measured here,
  * one layer, 20 frames, 4 heads, N = 64, forward + backward, generic gradients: per-frame 2D
  * 37 ms, block-diagonal masking over pairs of frames 40 ms, batched matMul 66 ms, one
  * block-diagonal product over all frames 209 ms; fusing the per-frame gradient then cut the
- * training step's kernels from 15.7k to 11.2k. adaLN modulations are separate Linears, so nothing
- * slices a fused output. Temporal attention runs over sequences of only T <= K+1 frames: there a
+ * training step's kernels from 15.7k to 11.2k. Shared head projections and one adaLN Linear per
+ * block (split by reshape + unstack) then cut a realtime training step (batch 4 x 5 frames) from
+ * 10.5k to 8.1k kernels and 254 to 96 variables, and a live-play frame from 1238 to 890 non-reshape
+ * kernels (medians -20% A/B on a loaded 2-core machine). Temporal attention runs over sequences of only T <= K+1 frames: there a
  * batched matMul over (b, n, head) measured fastest (21 ms vs 150 ms for a broadcast
  * multiply-and-sum, whose gradient reduces over middle axes).
  *
@@ -192,55 +195,64 @@ function gatedResidual(x: tf.Tensor2D, gate: tf.Tensor2D, y: tf.Tensor2D, frames
   });
 }
 
-/** Self-attention among the N patches of each frame, one 2D product per frame and head. */
+/**
+ * Self-attention among the N patches of each frame, one 2D product per frame and head. The heads
+ * share `[D, D]` projections (4 Linears, not 4 per head: fewer, larger products, and 18 fewer
+ * variables per block for the optimizer); `[F*N, D]` is regrouped by one transpose into F*H
+ * (frame, head) row blocks of `[N, dh]` for `frameAttention`, and back.
+ */
 class SpatialAttention {
-  readonly q: Linear[] = [];
-  readonly k: Linear[] = [];
-  readonly v: Linear[] = [];
-  /** Per-head output projections `[dh, D]` summed, plus one shared bias. */
-  readonly out: Linear[] = [];
-  readonly outBias: tf.Variable<tf.Rank.R1>;
+  readonly q: Linear;
+  readonly k: Linear;
+  readonly v: Linear;
+  readonly out: Linear;
 
   constructor(rng: Rng, d: number, readonly heads: number) {
-    const dh = d / heads;
-    for (let h = 0; h < heads; h++) {
-      this.q.push(new Linear(rng, d, dh));
-      // No key bias: it adds q.b to every score of a query, which softmax cancels.
-      this.k.push(new Linear(rng, d, dh, { bias: false }));
-      this.v.push(new Linear(rng, d, dh));
-      this.out.push(new Linear(rng, dh, d, { bias: false }));
-    }
-    this.outBias = variableOf(tf.zeros([d]));
+    this.q = new Linear(rng, d, d);
+    // No key bias: it adds q.b to every score of a query, which softmax cancels.
+    this.k = new Linear(rng, d, d, { bias: false });
+    this.v = new Linear(rng, d, d);
+    this.out = new Linear(rng, d, d);
+  }
+
+  /** `[F*N, D]` -> `[F*H*N, dh]`, row blocks in (frame, head) order. */
+  private group(x: tf.Tensor2D, frames: number): tf.Tensor2D {
+    const [rows, d] = x.shape;
+    const dh = d / this.heads;
+    return tf.reshape(tf.transpose(tf.reshape(x, [frames, rows / frames, this.heads, dh]), [0, 2, 1, 3]), [-1, dh]);
+  }
+
+  /** Inverse of `group`. */
+  private ungroup(x: tf.Tensor2D, frames: number): tf.Tensor2D {
+    const [rows, dh] = x.shape;
+    const n = rows / (frames * this.heads);
+    return tf.reshape(tf.transpose(tf.reshape(x, [frames, this.heads, n, dh]), [0, 2, 1, 3]), [-1, this.heads * dh]);
   }
 
   /** `x [F*N, D] -> [F*N, D]`; pushes `[F, N, N]` per head into `maps` when given. */
   apply(x: tf.Tensor2D, frames: number, maps?: tf.Tensor3D[]): tf.Tensor2D {
     return tf.tidy(() => {
-      const scale = 1 / Math.sqrt(this.q[0].weight.shape[1]);
-      const perHead = this.q.map((q, h) => {
-        const args = [q.apply(x), this.k[h].apply(x), this.v[h].apply(x), frames, scale] as const;
-        let o: tf.Tensor2D;
-        if (maps) {
-          const withProbs = frameAttentionWithProbs(...args);
-          maps.push(tf.keep(tf.stack(withProbs.probs) as tf.Tensor3D));
-          o = withProbs.out;
-        } else {
-          o = frameAttention(...args);
-        }
-        return this.out[h].apply(o);
-      });
-      return tf.add(perHead.length > 1 ? tf.addN(perHead) : perHead[0], this.outBias) as tf.Tensor2D;
+      const h = this.heads;
+      const scale = 1 / Math.sqrt(x.shape[1] / h);
+      const args = [this.group(this.q.apply(x), frames), this.group(this.k.apply(x), frames), this.group(this.v.apply(x), frames), frames * h, scale] as const;
+      let o: tf.Tensor2D;
+      if (maps) {
+        const withProbs = frameAttentionWithProbs(...args);
+        // probs come per (frame, head): regroup to one [F, N, N] per head.
+        for (let head = 0; head < h; head++) maps.push(tf.keep(tf.stack(withProbs.probs.filter((_, g) => g % h === head)) as tf.Tensor3D));
+        o = withProbs.out;
+      } else {
+        o = frameAttention(...args);
+      }
+      return this.out.apply(this.ungroup(o, frames));
     });
   }
 
   collect(prefix: string, into: NamedVariables): void {
-    for (let h = 0; h < this.heads; h++) {
-      this.q[h].collect(`${prefix}.heads.${h}.q`, into);
-      this.k[h].collect(`${prefix}.heads.${h}.k`, into);
-      this.v[h].collect(`${prefix}.heads.${h}.v`, into);
-      this.out[h].collect(`${prefix}.heads.${h}.out`, into);
-    }
-    into.set(`${prefix}.out.bias`, this.outBias);
+    this.q.collect(`${prefix}.q`, into);
+    this.k.collect(`${prefix}.k`, into);
+    this.v.collect(`${prefix}.v`, into);
+    this.out.collect(`${prefix}.out`, into);
   }
 }
 

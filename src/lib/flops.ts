@@ -14,8 +14,7 @@ export function ditParameterCount(config: DiTConfig): number {
   const d = config.hidden;
   const patchDim = config.patchSize * config.patchSize * config.latentChannels;
   const linear = (i: number, o: number, bias = true) => i * o + (bias ? o : 0);
-  const dh = d / config.heads;
-  const spatial = config.heads * (linear(d, dh) + linear(d, dh, false) + linear(d, dh) + linear(dh, d, false)) + d;
+  const spatial = linear(d, d) + linear(d, d, false) + linear(d, d) + linear(d, d);
   const temporal = linear(d, d) + linear(d, d, false) + linear(d, d) + linear(d, d) + config.heads * (config.contextFrames + 1);
   const mlp = linear(d, config.mlpRatio * d) + linear(config.mlpRatio * d, d);
   const adaLN = 9 * linear(d, d);
