@@ -2,6 +2,10 @@
 // uploading action logs all change what is drawn; a bad log gets a plain-language message and
 // no console error; axe finds nothing; screenshots are saved.
 import type { Page } from "playwright-core";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { encodePatternClip, PATTERN_CLIPS } from "../fixtures/make-fixtures.js";
 import { e2e, expectNoAxeViolations, settled } from "./harness.js";
 
 /** A checksum of every canvas in the frame strip, so any redrawn frame shows. */
@@ -103,8 +107,8 @@ const GOOD_CSV = ["frame,forward,back,left,right,yaw,pitch,interaction", ...Arra
 e2e("data: an uploaded action log shows in the timeline; a bad one gets a plain-language error", async (t) => {
   const page = await t.open("pages/data.html");
   await settled(page);
-  await page.getByRole("radio", { name: "Upload an action log" }).check();
-  const input = page.locator('input[type="file"]');
+  await page.getByRole("radio", { name: "Upload a video and/or an action log" }).check();
+  const input = page.getByLabel("Action log (JSON or CSV)", { exact: true });
   await input.waitFor();
 
   await input.setInputFiles({ name: "walk.csv", mimeType: "text/csv", buffer: Buffer.from(GOOD_CSV) });
@@ -126,7 +130,7 @@ e2e("data: an uploaded action log shows in the timeline; a bad one gets a plain-
   const alert = page.locator("#upload-error[role=alert]");
   await alert.waitFor({ timeout: 30_000 });
   const text = (await alert.textContent()) ?? "";
-  if (!/could not be read/.test(text) || !/frame 3/.test(text) || !/yaw/.test(text) || !/out of range/.test(text)) throw new Error(`unclear error: ${text}`);
+  if (!/could not be used/.test(text) || !/frame 3/.test(text) || !/yaw/.test(text) || !/out of range/.test(text)) throw new Error(`unclear error: ${text}`);
   await input.setInputFiles({ name: "notes.json", mimeType: "application/json", buffer: Buffer.from("{not json") });
   await page.waitForFunction(() => /not valid JSON/.test(document.querySelector("#upload-error")?.textContent ?? ""), undefined, { timeout: 30_000 });
   await settled(page);
@@ -134,3 +138,48 @@ e2e("data: an uploaded action log shows in the timeline; a bad one gets a plain-
   await expectNoAxeViolations(page);
   await t.screenshot(page, "data-upload-error");
 });
+
+e2e("data: an uploaded video fills the frame strip and motion; a fake video and a short log get plain-language errors", async (t) => {
+  // Only the fixtures this test needs: a 36-frame VP8 clip and a text file named .mp4.
+  const dir = mkdtempSync(join(tmpdir(), "gamedream-data-"));
+  try {
+    const clip = PATTERN_CLIPS.vp8;
+    const clipPath = join(dir, clip.file);
+    await encodePatternClip(clipPath, clip);
+    const fake = join(dir, "notes.mp4");
+    writeFileSync(fake, "not a video\n".repeat(50));
+    const page = await t.open("pages/data.html");
+    await settled(page);
+    await page.getByRole("radio", { name: "Upload a video and/or an action log" }).check();
+    const video = page.getByLabel("Video (MP4 or WebM)", { exact: true });
+    await video.setInputFiles(clipPath);
+    await page.waitForFunction(() => document.querySelectorAll("#frame-strip canvas").length === 8, undefined, { timeout: 60_000 });
+    await settled(page);
+    const strip = await stripChecksum(page);
+    if (new Set(strip).size < 2) throw new Error("the decoded frames all look the same");
+    const rows = await page.locator("#episodes-table tbody td").allTextContents();
+    if (rows[1] !== String(clip.frames)) throw new Error(`expected ${clip.frames} frames in the table, got ${rows.join(" | ")}`);
+    if ((await page.locator("#motion-plot svg path[stroke]").count()) < 1) throw new Error("no motion line for the video");
+    await expectNoAxeViolations(page);
+    await t.screenshot(page, "data-upload-video");
+
+    // A log 10 frames shorter than the video: the pairing error names both lengths.
+    const log = ["frame,forward,back,left,right,yaw,pitch,interaction", ...Array.from({ length: clip.frames - 10 }, (_, f) => `${f},1,0,0,0,0,0,0`)].join("\n");
+    await page.getByLabel("Action log (JSON or CSV)", { exact: true }).setInputFiles({ name: "short.csv", mimeType: "text/csv", buffer: Buffer.from(log) });
+    const alert = page.locator("#upload-error[role=alert]");
+    await alert.waitFor({ timeout: 60_000 });
+    const mismatch = (await alert.textContent()) ?? "";
+    if (!mismatch.includes(String(clip.frames)) || !mismatch.includes(String(clip.frames - 10))) throw new Error(`mismatch error does not give both lengths: ${mismatch}`);
+
+    // A text file named .mp4.
+    await page.getByLabel("Action log (JSON or CSV)", { exact: true }).setInputFiles([]);
+    await video.setInputFiles(fake);
+    await page.waitForFunction(() => /not a video file/.test(document.querySelector("#upload-error")?.textContent ?? ""), undefined, { timeout: 60_000 });
+    await settled(page);
+    if (t.problems().length) throw new Error(`bad uploads caused problems: ${t.problems().join(" | ")}`);
+    await expectNoAxeViolations(page);
+    await t.screenshot(page, "data-upload-fake-video");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, { timeoutMs: 180_000 });
