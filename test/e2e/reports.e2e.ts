@@ -65,7 +65,7 @@ e2e("reports page: tables equal the loaders' JSON, plots and strip present (or a
     t.log(`quality: next frame ${quality.nextFramePsnr} dB vs copy ${quality.copyLastFramePsnr} dB`);
   } else if (!/No evaluation yet/.test((await page.textContent("#quality-status")) ?? "")) throw new Error("no plain 'no evaluation yet' note");
 
-  const stripWidth = await page.evaluate(() => document.querySelector<HTMLImageElement>("#rollout-strip img")?.naturalWidth ?? 0);
+  const stripWidth = await page.evaluate(() => document.querySelector<HTMLImageElement>("#strip-figure img")?.naturalWidth ?? 0);
   if (training.weights.vae && training.weights.dit) {
     if (stripWidth <= 1 && !(await page.locator("#strip-status").count())) throw new Error("weights exist but neither a strip nor a reason is shown");
   } else if (!/No shipped run yet/.test((await page.textContent("#strip-status")) ?? "")) throw new Error("no 'no shipped run yet' note for the strip");

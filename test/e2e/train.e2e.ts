@@ -20,11 +20,11 @@ async function until<A>(page: Page, fn: (arg: A) => boolean, arg: A, what: strin
   try {
     await page.waitForFunction(fn, arg, { timeout });
   } catch {
-    const shown = await page.evaluate(() => ["#train-status", "#train-error", "#train-messages", "#previews", "#checkpoint-note"].map((s) => `${s}: ${document.querySelector(s)?.textContent ?? "-"}`).join(" | "));
+    const shown = await page.evaluate(() => ["#train-status", "#train-error", "#train-messages", "#preview-frames", "#checkpoint-note"].map((s) => `${s}: ${document.querySelector(s)?.textContent ?? "-"}`).join(" | "));
     throw new Error(`timed out waiting for ${what}; the page shows ${shown}`);
   }
 }
-const checkpointRows = (page: Page) => page.locator("#checkpoints tbody tr").count();
+const checkpointRows = (page: Page) => page.locator("#checkpoint-table tbody tr").count();
 
 e2e(
   "training dashboard: start, live curves, pause, resume, previews, checkpoints (export, restore, delete), overlay",
@@ -63,8 +63,8 @@ e2e(
     await until(page, (n) => Number(document.querySelector<HTMLElement>("#train-status")?.dataset.step) > n + 1, paused, "steps after resume", 60_000);
     t.log(`resumed: step ${(await status(page)).step}`);
 
-    await until(page, () => document.querySelectorAll("#previews canvas").length === 8, undefined, "a preview of 4 real and 4 generated frames", 120_000);
-    await until(page, () => document.querySelectorAll("#checkpoints tbody tr").length >= 2, undefined, "two checkpoints in the list", 120_000);
+    await until(page, () => document.querySelectorAll("#preview-frames canvas").length === 8, undefined, "a preview of 4 real and 4 generated frames", 120_000);
+    await until(page, () => document.querySelectorAll("#checkpoint-table tbody tr").length >= 2, undefined, "two checkpoints in the list", 120_000);
     await page.click("#train-stop");
     await until(page, () => document.querySelector<HTMLElement>("#train-status")?.dataset.state === "stopped", undefined, "the stopped state", 60_000);
     await settled(page);
@@ -72,21 +72,21 @@ e2e(
     await t.screenshot(page, "train-dashboard");
 
     const rows = await checkpointRows(page);
-    const [download] = await Promise.all([page.waitForEvent("download", { timeout: 60_000 }), page.locator("#checkpoints tbody tr").last().getByRole("button", { name: /Export as safetensors/ }).click()]);
+    const [download] = await Promise.all([page.waitForEvent("download", { timeout: 60_000 }), page.locator("#checkpoint-table tbody tr").last().getByRole("button", { name: /^Export safetensors/ }).click()]);
     if (!download.suggestedFilename().endsWith(".safetensors")) throw new Error(`unexpected export name ${download.suggestedFilename()}`);
-    const [tar] = await Promise.all([page.waitForEvent("download", { timeout: 60_000 }), page.locator("#checkpoints tbody tr").last().getByRole("button", { name: /Export as TensorFlow.js/ }).click()]);
+    const [tar] = await Promise.all([page.waitForEvent("download", { timeout: 60_000 }), page.locator("#checkpoint-table tbody tr").last().getByRole("button", { name: /^Export TensorFlow\.js/ }).click()]);
     if (!tar.suggestedFilename().endsWith(".tar")) throw new Error(`unexpected export name ${tar.suggestedFilename()}`);
 
-    await page.locator("#checkpoints tbody tr").first().getByRole("button", { name: /^Restore/ }).click();
+    await page.locator("#checkpoint-table tbody tr").first().getByRole("button", { name: /^Restore/ }).click();
     await until(page, () => /as the new run/.test(document.querySelector("#checkpoint-note")?.textContent ?? ""), undefined, "the restore note", 60_000);
     const restored = /“(e2e-run-from-\d+)”/.exec((await page.textContent("#checkpoint-note")) ?? "")?.[1];
     if (!restored) throw new Error("restore did not name its new run");
 
     page.once("dialog", (d) => void d.accept());
-    const doomed = await page.locator("#checkpoints tbody tr").first().getAttribute("data-checkpoint");
-    await page.locator("#checkpoints tbody tr").first().getByRole("button", { name: /^Delete/ }).click();
-    await until(page, (n) => document.querySelectorAll("#checkpoints tbody tr").length === n - 1, rows, "the deleted checkpoint to leave the list", 60_000);
-    if (await page.locator(`#checkpoints tbody tr[data-checkpoint="${doomed}"]`).count()) throw new Error(`${doomed} is still listed after delete`);
+    const doomed = await page.locator("#checkpoint-table tbody tr").first().getAttribute("data-checkpoint");
+    await page.locator("#checkpoint-table tbody tr").first().getByRole("button", { name: /^Delete/ }).click();
+    await until(page, (n) => document.querySelectorAll("#checkpoint-table tbody tr").length === n - 1, rows, "the deleted checkpoint to leave the list", 60_000);
+    if (await page.locator(`#checkpoint-table tbody tr[data-checkpoint="${doomed}"]`).count()) throw new Error(`${doomed} is still listed after delete`);
 
     await page.getByLabel("First run", { exact: true }).selectOption("e2e-run");
     await page.getByLabel("Second run", { exact: true }).selectOption(restored);
