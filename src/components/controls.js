@@ -11,7 +11,7 @@ const STYLE = `
 .touch-pad button { font: 600 13px var(--sans-serif, system-ui); border-radius: 6px; border: 1px solid #555; background: #f3f3f3; color: #111; touch-action: none; user-select: none; }
 .touch-pad button[aria-pressed="true"] { background: #1d4ed8; color: #fff; }
 .touch-pad button:focus-visible { outline: 3px solid #1d4ed8; outline-offset: 2px; }
-.touch-pads h3 { font-size: 13px; margin: 0 0 4px; }
+.touch-pads h3 { font-size: 13px; margin: 0 0 4px; color: var(--theme-foreground, #1b1e23); }
 .keymap { font: 13px var(--sans-serif, system-ui); columns: 2; max-width: 640px; padding-left: 1.2rem; }
 .keymap kbd { font: 12px var(--monospace, monospace); border: 1px solid #888; border-radius: 3px; padding: 0 4px; }
 `;

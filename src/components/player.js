@@ -4,11 +4,10 @@
 // touch the page's thread; otherwise the page draws the RGBA bytes the worker posts.
 
 const STYLE = `
-.player { display: flex; flex-wrap: wrap; gap: 12px; margin: 0.5rem 0; }
-.player figure { margin: 0; }
-.player canvas { display: block; width: var(--player-size, 384px); height: var(--player-size, 384px); max-width: 44vw; max-height: 44vw; image-rendering: pixelated; image-rendering: crisp-edges; background: #000; border-radius: 2px; }
-.player figcaption { font: 13px var(--sans-serif, system-ui); margin-top: 4px; }
-.player:focus-within canvas, .player canvas:focus { outline: 2px solid var(--theme-foreground-focus, #3b5fc0); outline-offset: 2px; }
+.player { display: flex; gap: 12px; margin: 0.5rem 0; max-width: calc(2 * var(--player-size, 384px) + 12px); }
+.player figure { margin: 0; flex: 1 1 0; min-width: 0; max-width: var(--player-size, 384px); }
+.player canvas { display: block; width: 100%; height: auto; aspect-ratio: 1; image-rendering: pixelated; image-rendering: crisp-edges; background: #000; border-radius: 2px; }
+.player figcaption { font: 13px var(--sans-serif, system-ui); margin-top: 4px; color: var(--theme-foreground, #1b1e23); }
 `;
 
 function ensureStyle() {
@@ -19,18 +18,14 @@ function ensureStyle() {
   document.head.append(style);
 }
 
-function figure(id, caption, label) {
-  const fig = document.createElement("figure");
+function makeCanvas(id, label) {
   const canvas = document.createElement("canvas");
   canvas.width = 256;
   canvas.height = 256;
   canvas.id = id;
   canvas.setAttribute("role", "img");
   canvas.setAttribute("aria-label", label);
-  const cap = document.createElement("figcaption");
-  cap.textContent = caption;
-  fig.append(canvas, cap);
-  return {fig, canvas};
+  return canvas;
 }
 
 /** Whether canvases can be drawn from a worker here (`?offscreen=0` turns it off, for testing the fallback). */
@@ -39,34 +34,55 @@ export function offscreenSupported() {
   return !off && typeof HTMLCanvasElement.prototype.transferControlToOffscreen === "function" && typeof OffscreenCanvas !== "undefined";
 }
 
+const SIDES = [
+  ["real", "play-real", "Real game (src/lib/game)", "The real game, played with your actions"],
+  ["dream", "play-dream", "Dream (world model)", "The world model's dream, generated from your actions"]
+];
+
 /**
- * The side-by-side view. `element` goes on the page; `offscreen()` transfers both canvases (once)
- * and returns `{real, dream}` OffscreenCanvases for a worker; `draw(real, dream)` paints RGBA bytes
- * from the page when nothing was transferred.
+ * The side-by-side view. `element` goes on the page; `offscreen()` transfers both canvases and
+ * returns `{real, dream}` OffscreenCanvases for a worker; `draw(real, dream)` paints RGBA bytes
+ * from the page when nothing was transferred; `replaceCanvases()` puts fresh canvases in place
+ * (a canvas transfers only once, so a new worker needs new ones).
  */
 export function createPlayer({size = 384} = {}) {
   ensureStyle();
   const element = document.createElement("div");
   element.className = "player";
   element.style.setProperty("--player-size", `${size}px`);
-  const real = figure("play-real", "Real game (src/lib/game)", "The real game, played with your actions");
-  const dream = figure("play-dream", "Dream (world model)", "The world model's dream, generated from your actions");
-  element.append(real.fig, dream.fig);
+  const canvases = {};
+  for (const [side, id, caption, label] of SIDES) {
+    const fig = document.createElement("figure");
+    const cap = document.createElement("figcaption");
+    cap.textContent = caption;
+    canvases[side] = makeCanvas(id, label);
+    fig.append(canvases[side], cap);
+    element.append(fig);
+  }
   let transferred = false;
-  const contexts = {};
+  let contexts = {};
   return {
     element,
-    canvases: {real: real.canvas, dream: dream.canvas},
+    canvases,
     offscreen() {
       transferred = true;
-      return {real: real.canvas.transferControlToOffscreen(), dream: dream.canvas.transferControlToOffscreen()};
+      return {real: canvases.real.transferControlToOffscreen(), dream: canvases.dream.transferControlToOffscreen()};
+    },
+    replaceCanvases() {
+      for (const [side, id, , label] of SIDES) {
+        const fresh = makeCanvas(id, label);
+        canvases[side].replaceWith(fresh);
+        canvases[side] = fresh;
+      }
+      transferred = false;
+      contexts = {};
     },
     draw(realRgba, dreamRgba) {
       if (transferred) return;
-      for (const [name, canvas, rgba] of [["real", real.canvas, realRgba], ["dream", dream.canvas, dreamRgba]]) {
+      for (const [side, rgba] of [["real", realRgba], ["dream", dreamRgba]]) {
         if (!rgba) continue;
-        contexts[name] ??= canvas.getContext("2d");
-        contexts[name].putImageData(new ImageData(rgba, 256, 256), 0, 0);
+        contexts[side] ??= canvases[side].getContext("2d");
+        contexts[side].putImageData(new ImageData(rgba, 256, 256), 0, 0);
       }
     }
   };

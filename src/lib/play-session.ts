@@ -8,11 +8,13 @@
  * (transferable) with timings. The dream starts from the real game's current frames (`start`,
  * `resync`), so the two sides begin identical and drift apart only where the model errs.
  *
- * Losing the device. Everything needed to rebuild the dream lives on the host, not in the backend:
- * the weights (copied out once at creation) and the latents of the world model's window plus the
- * actions that produced them (one small readback per frame). After a GPU context loss the worker
- * starts a backend again and calls `rebuild()`: new models from the kept weights, a world model
- * that goes on from the kept latents.
+ * Losing the device. Everything needed to go on lives on the host, not in the backend: the
+ * weights (copied out once at creation), the latents of the world model's window with the actions
+ * that produced them (one small readback per frame), the game's state and the action log.
+ * `snapshot()` gathers them as plain, transferable data; `PlaySession.restore(snapshot)` builds
+ * new models from it on whatever backend is active and goes on from the kept latents. After a GPU
+ * context loss the play page starts a fresh worker (a fresh TensorFlow.js, whose WebGL caches
+ * cannot hold objects of the lost context) and restores the snapshot there.
  */
 import * as tf from "@tensorflow/tfjs";
 import { NO_ACTION, cloneAction, type Action } from "./actions.js";
@@ -20,7 +22,7 @@ import type { ScheduleConfig } from "./diffusion/index.js";
 import { createDiT, type DiT, type DiTConfig } from "./dit.js";
 import { GamedreamError } from "./errors.js";
 import { rgbaToUnit, unitToRgba } from "./frames.js";
-import { createGame, type Game } from "./game/game.js";
+import { createGame, type Game, type GameState } from "./game/game.js";
 import type { Module } from "./nn/module.js";
 import type { PresetName } from "./presets.js";
 import { assignWeights } from "./storage.js";
@@ -74,10 +76,26 @@ export interface PlayFrame {
 }
 
 /** A latent of the world model's window, on the host. */
-interface KeptLatent {
+export interface KeptLatent {
   values: Float32Array;
   /** The action that produced this frame (NO_ACTION for a start frame with no history). */
   action: Action;
+}
+
+/** Everything a session needs to go on elsewhere: plain data (structured-clone and transfer safe). */
+export interface PlaySnapshot {
+  vae: { config: VAEConfig; weights: HostWeights };
+  dit: { config: DiTConfig; weights: HostWeights };
+  schedule: ScheduleConfig;
+  preset: PresetName | null;
+  gameSeed: number;
+  seed: number;
+  settings: WorldModelSettings;
+  game: GameState;
+  realHistory: { frame: Uint8ClampedArray; action: Action }[];
+  window: KeptLatent[];
+  log: Action[];
+  frames: number;
 }
 
 /** Every variable of a module copied to the host (one readback each; done once per model). */
@@ -118,14 +136,16 @@ export function combineActions(actions: readonly Readonly<Action>[]): Action {
 }
 
 export class PlaySession {
-  private vae: VAE;
-  private dit: DiT;
-  private world: WorldModel;
+  private readonly vae: VAE;
+  private readonly dit: DiT;
+  private readonly world: WorldModel;
   private readonly game: Game;
   private readonly options: PlaySessionOptions;
   private settingsNow: WorldModelSettings;
-  private vaeWeights: HostWeights | null = null;
-  private ditWeights: HostWeights | null = null;
+  private vaeWeights: HostWeights = new Map();
+  private ditWeights: HostWeights = new Map();
+  /** The session made its models (`restore`) and frees them. */
+  private ownsModels = false;
   /** The real game's last K+1 frames (RGBA) and the actions held on each, for `resync`. */
   private realHistory: { frame: Uint8ClampedArray; action: Action }[] = [];
   private window: KeptLatent[] = [];
@@ -139,7 +159,7 @@ export class PlaySession {
     this.dit = options.model.dit;
     this.game = createGame({ seed: options.gameSeed });
     this.world = this.newWorldModel(options.settings ?? {});
-    this.settingsNow = { ...this.world.settings };
+    this.settingsNow = pickSettings(this.world.settings);
   }
 
   /** A session started from the game's first frame. The caller still owns `options.model`. */
@@ -187,7 +207,7 @@ export class PlaySession {
   configure(patch: Partial<WorldModelSettings>): void {
     this.checkAlive();
     this.world.configure(patch);
-    this.settingsNow = { ...this.world.settings };
+    this.settingsNow = pickSettings(this.world.settings);
   }
 
   /** Back to the game's first frame; the dream starts from it and the action log empties. */
@@ -266,49 +286,83 @@ export class PlaySession {
     };
   }
 
-  /**
-   * Drops the world model (and models an earlier `rebuild` made) without touching the old device
-   * beyond `dispose`, which is harmless on a lost context, then builds the models from the kept
-   * weights on the backend now active and goes on from the kept latents. Call after a backend
-   * started again; the caller frees the models it passed in.
-   */
-  rebuild(): void {
+  /** The session as plain data (see `PlaySnapshot`); the arrays are shared, not copied. */
+  snapshot(): PlaySnapshot {
     this.checkAlive();
-    if (!this.vaeWeights || !this.ditWeights) throw new GamedreamError("PLAY_NOT_READY", "model", "The session has no kept weights to rebuild from.", { recoverable: false });
-    const vaeConfig = this.vae.config;
-    const ditConfig = this.dit.config;
-    const owned = [this.vae, this.dit].filter((m) => m !== this.options.model.vae && m !== this.options.model.dit);
-    for (const release of [() => this.world.dispose(), ...owned.map((m) => () => m.dispose())]) {
-      try {
-        release();
-      } catch {
-        // The old backend may already be gone; its memory went with it.
-      }
-    }
-    this.vae = restoreModule(() => createVAE(vaeConfig, 0), this.vaeWeights, "The kept VAE weights");
-    this.dit = restoreModule(() => createDiT(ditConfig, 0), this.ditWeights, "The kept DiT weights");
-    this.world = this.newWorldModel(this.settingsNow);
-    const [h, w, c] = vaeLatentShape(vaeConfig);
-    const latents = tf.tensor4d(concat(this.window.map((k) => k.values)), [this.window.length, h, w, c]);
+    return {
+      vae: { config: this.vae.config, weights: this.vaeWeights },
+      dit: { config: this.dit.config, weights: this.ditWeights },
+      schedule: this.options.model.schedule,
+      preset: this.options.model.preset ?? null,
+      gameSeed: this.options.gameSeed,
+      seed: this.options.seed,
+      settings: { ...this.settingsNow },
+      game: this.game.state,
+      realHistory: this.realHistory.map((h) => ({ frame: h.frame, action: cloneAction(h.action) })),
+      window: this.window.map((k) => ({ values: k.values, action: cloneAction(k.action) })),
+      log: this.log.map(cloneAction),
+      frames: this.frames,
+    };
+  }
+
+  /**
+   * A session that goes on where the snapshot left off, on the backend active now: models rebuilt from the kept
+   * weights (the session owns and frees them), the game at its kept state, the world model started
+   * from the kept latents. The noise stream starts again from the seed.
+   */
+  static restore(snapshot: PlaySnapshot): PlaySession {
+    const vae = restoreModule(() => createVAE(snapshot.vae.config, 0), snapshot.vae.weights, "The kept VAE weights");
+    let dit: DiT | null = null;
+    let session: PlaySession | null = null;
     try {
-      this.world.startFromLatents(latents, this.window.slice(1).map((k) => k.action));
-    } finally {
-      latents.dispose();
+      dit = restoreModule(() => createDiT(snapshot.dit.config, 0), snapshot.dit.weights, "The kept DiT weights");
+      session = new PlaySession({ model: { vae, dit, schedule: snapshot.schedule, preset: snapshot.preset }, gameSeed: snapshot.gameSeed, seed: snapshot.seed, settings: snapshot.settings });
+      session.ownsModels = true;
+      session.vaeWeights = snapshot.vae.weights;
+      session.ditWeights = snapshot.dit.weights;
+      session.game.setState(snapshot.game);
+      session.realHistory = snapshot.realHistory.map((h) => ({ frame: h.frame, action: cloneAction(h.action) }));
+      session.window = snapshot.window.map((k) => ({ values: k.values, action: cloneAction(k.action) }));
+      session.log.push(...snapshot.log.map(cloneAction));
+      session.frames = snapshot.frames;
+      const [h, w, c] = vaeLatentShape(snapshot.vae.config);
+      const latents = tf.tensor4d(concat(session.window.map((k) => k.values)), [session.window.length, h, w, c]);
+      try {
+        // window[i].action produced latent i, i.e. it was held on frame i - 1.
+        session.world.startFromLatents(latents, session.window.slice(1).map((k) => k.action));
+      } finally {
+        latents.dispose();
+      }
+      return session;
+    } catch (e) {
+      if (session) session.dispose();
+      else {
+        vae.dispose();
+        dit?.dispose();
+      }
+      throw e;
     }
   }
 
-  /** Frees the world model. The models passed in are the caller's, unless `rebuild` replaced them. */
+  /** Frees the world model, and the models when `restore` made them (else they are the caller's). */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.world.dispose();
-    if (this.vae !== this.options.model.vae) this.vae.dispose();
-    if (this.dit !== this.options.model.dit) this.dit.dispose();
+    if (this.ownsModels) {
+      this.vae.dispose();
+      this.dit.dispose();
+    }
   }
 
   private checkAlive(): void {
     if (this.disposed) throw new GamedreamError("PLAY_DISPOSED", "model", "This play session has ended; start a new one.", { recoverable: false });
   }
+}
+
+/** Only the settings' own fields (the world model's settings object also carries its options). */
+function pickSettings(s: Readonly<WorldModelSettings>): WorldModelSettings {
+  return { sampler: s.sampler, steps: s.steps, eta: s.eta, contextNoise: s.contextNoise, cacheUpdate: s.cacheUpdate };
 }
 
 function now(): number {

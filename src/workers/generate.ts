@@ -1,8 +1,8 @@
 // Worker entry: live play off the page's thread (src/pages/play.md). It owns TensorFlow.js, the
 // model and a PlaySession (src/lib/play-session.ts), steps it at up to `fps` frames a second with
 // the latest input the page sent, and draws both sides into OffscreenCanvases the page
-// transferred (or posts the RGBA bytes where the page must draw). A lost WebGL context is
-// recovered here: the backend starts again and the session is rebuilt from kept weights and latents.
+// transferred (or posts the RGBA bytes where the page must draw). On a lost WebGL context it hands
+// the session to the page as a snapshot, which the page restores in a fresh worker.
 // Bundled to src/assets/workers/generate.js by scripts/prepare-site.ts.
 import * as tf from "@tensorflow/tfjs";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
@@ -12,7 +12,7 @@ import { createDiT } from "../lib/dit.js";
 import { GamedreamError, isGamedreamError } from "../lib/errors.js";
 import { loadModelFromCheckpoints, loadModelFromWeights, type LoadOptions } from "../lib/model-loader.js";
 import { readTar } from "../lib/tar.js";
-import { PlaySession, type PlayFrame, type PlayModel, type RgbaFrame } from "../lib/play-session.js";
+import { PlaySession, type PlayFrame, type PlayModel, type PlaySnapshot, type RgbaFrame } from "../lib/play-session.js";
 import { getPreset } from "../lib/presets.js";
 import { IdbCheckpointStore } from "../lib/storage/store-idb.browser.js";
 import { DEFAULT_DIT_TRAIN } from "../lib/train/dit-task.js";
@@ -21,12 +21,14 @@ import type { WorldModelSettings } from "../lib/worldmodel.js";
 
 /**
  * Where the model comes from: the shipped weights archive (URL from src/components/weights.js),
- * training runs in this browser's IndexedDB (a VAE run and a DiT run), or a seeded initialisation.
+ * training runs in this browser's IndexedDB (a VAE run and a DiT run), a seeded initialisation, or
+ * the snapshot of a session that lost its WebGL context in another worker.
  */
 export type ModelSource =
   | { kind: "weights"; url: string }
   | { kind: "checkpoint"; vaeRun: string; ditRun: string }
-  | { kind: "untrained"; preset: string; seed: number };
+  | { kind: "untrained"; preset: string; seed: number }
+  | { kind: "snapshot"; snapshot: PlaySnapshot; description: string };
 
 export type ToWorker =
   | {
@@ -66,6 +68,7 @@ export type FromWorker =
   | { type: "settings"; settings: WorldModelSettings }
   | { type: "notice"; level: "info" | "warning"; code: string; message: string; backend?: BackendChoice }
   | { type: "action-log"; id: number; actions: Action[] }
+  | { type: "lost"; at: number; snapshot: PlaySnapshot }
   | { type: "error"; error: ReturnType<GamedreamError["toJSON"]> };
 
 // tsconfig's libs describe a page (DOM), not a worker: name what this entry uses of its scope.
@@ -122,7 +125,7 @@ async function startBackend(override: string | null): Promise<BackendChoice> {
   return choice;
 }
 
-async function loadModel(source: ModelSource): Promise<{ model: PlayModel & { dispose(): void }; description: string }> {
+async function loadModel(source: Exclude<ModelSource, { kind: "snapshot" }>): Promise<{ model: PlayModel & { dispose(): void }; description: string }> {
   if (source.kind === "weights") {
     const loaded = await loadModelFromWeights(".", { readFile: await shippedFiles(source.url) });
     return { model: loaded, description: `shipped weights (${loaded.preset ?? "custom"} preset, DiT step ${loaded.sources.dit.step ?? "?"})` };
@@ -161,26 +164,16 @@ async function stepOrLost(action: Action): Promise<PlayFrame | null> {
   return lost ? null : frame;
 }
 
-async function recover(): Promise<void> {
-  const at = session!.frameIndex;
-  post({ type: "notice", level: "warning", code: "WEBGL_CONTEXT_LOST", message: `The WebGL context was lost at frame ${at}; restarting the backend from the kept weights and latents.` });
-  const factory = tf.findBackendFactory("webgl");
-  try {
-    tf.removeBackend("webgl");
-  } catch {
-    // The lost backend may fail to clean up after itself; nothing of it is used again.
-  }
-  if (factory) tf.registerBackend("webgl", factory, 2);
-  const choice = await startBackend("webgl");
-  session!.rebuild();
-  try {
-    model?.dispose();
-  } catch {
-    // Its tensors lived on the lost context.
-  }
-  model = null;
-  const where = choice.backend === "webgl" ? "WebGL restarted" : `WebGL could not restart, continuing on ${choice.backend}`;
-  post({ type: "notice", level: choice.backend === "webgl" ? "info" : "warning", code: "WEBGL_CONTEXT_RESTORED", message: `Play recovered from the lost WebGL context (${where}) and goes on from frame ${at}.`, backend: choice });
+/**
+ * A lost WebGL context cannot come back in this worker: tfjs keeps WebGL objects of the lost context
+ * in module-level caches, and tensors of the old backend leak into the new one. So the session goes
+ * to the page as a snapshot (kept weights, latents, game state, action log) and the page restores
+ * it in a fresh worker; this one stops.
+ */
+function handOver(): void {
+  const snapshot = session!.snapshot();
+  post({ type: "lost", at: session!.frameIndex, snapshot });
+  session = null;
 }
 
 function image(frame: RgbaFrame): ImageData {
@@ -225,8 +218,8 @@ async function loop(): Promise<void> {
       frame = null;
     }
     if (!frame) {
-      await recover();
-      continue;
+      handOver();
+      return;
     }
     draw(frame);
     const t = performance.now();
@@ -254,24 +247,31 @@ scope.addEventListener("message", (event: MessageEvent<ToWorker>) => {
       void (async () => {
         try {
           const backend = await startBackend(msg.backend);
-          let loaded;
-          try {
-            loaded = await loadModel(msg.model);
-          } catch (e) {
-            if (msg.model.kind === "untrained") throw e;
-            const why = e instanceof Error ? e.message : String(e);
-            post({ type: "notice", level: "warning", code: "PLAY_UNTRAINED", message: `The model could not be loaded (${why}); playing with untrained weights instead.` });
-            loaded = await loadModel({ kind: "untrained", preset: "realtime", seed: msg.seed });
+          let description: string;
+          if (msg.model.kind === "snapshot") {
+            session = PlaySession.restore(msg.model.snapshot);
+            description = msg.model.description;
+          } else {
+            let loaded;
+            try {
+              loaded = await loadModel(msg.model);
+            } catch (e) {
+              if (msg.model.kind === "untrained") throw e;
+              const why = e instanceof Error ? e.message : String(e);
+              post({ type: "notice", level: "warning", code: "PLAY_UNTRAINED", message: `The model could not be loaded (${why}); playing with untrained weights instead.` });
+              loaded = await loadModel({ kind: "untrained", preset: "realtime", seed: msg.seed });
+            }
+            model = loaded.model;
+            description = loaded.description;
+            session = await PlaySession.create({ model, gameSeed: msg.gameSeed, seed: msg.seed, settings: msg.settings });
           }
-          model = loaded.model;
           if (msg.canvases) contexts = { real: msg.canvases.real.getContext("2d")!, dream: msg.canvases.dream.getContext("2d")! };
-          session = await PlaySession.create({ model, gameSeed: msg.gameSeed, seed: msg.seed, settings: msg.settings });
           const first = session.realFrame();
           if (contexts) {
             contexts.real.putImageData(image(first), 0, 0);
             contexts.dream.putImageData(image(first), 0, 0);
           }
-          post({ type: "ready", backend, model: { kind: msg.model.kind, description: loaded.description }, settings: { ...session.settings } });
+          post({ type: "ready", backend, model: { kind: msg.model.kind, description }, settings: { ...session.settings } });
           await loop();
         } catch (e) {
           fail(e);

@@ -140,40 +140,49 @@ describe("play session (tiny VAE + DiT)", () => {
     }
   });
 
-  it("rebuilds from kept weights and latents (as after a GPU context loss) and goes on from them", async () => {
-    // Rebuilding restarts the noise stream from the seed, so two sessions rebuilt at the same
-    // point give the same frames; a third with another history gives others: the kept latents matter.
+  it("restores from a snapshot (as after a GPU context loss) and goes on from the kept latents", async () => {
+    // Restoring restarts the noise stream from the seed, so two sessions restored from the same
+    // point give the same frames; one with another history gives others: the kept latents matter.
     const a = await PlaySession.create({ model, gameSeed: 4, seed: 9 });
-    const b = await PlaySession.create({ model, gameSeed: 4, seed: 9 });
     const c = await PlaySession.create({ model, gameSeed: 4, seed: 9 });
-    try {
-      for (let t = 0; t < 4; t++) {
-        await a.step(actionAt(t));
-        await b.step(actionAt(t));
-        await c.step(actionAt(t + 1));
-      }
-      a.rebuild();
-      // A second rebuild frees the models the first one made: nothing piles up.
-      const tensors = tf.memory().numTensors;
-      a.rebuild();
-      expect(tf.memory().numTensors).toBe(tensors);
-      b.rebuild();
-      b.rebuild();
-      c.rebuild();
-      for (let t = 4; t < 7; t++) {
-        const fa = await a.step(actionAt(t));
-        const fb = await b.step(actionAt(t));
-        const fc = await c.step(actionAt(t));
-        expect(checksum(fb.dream.data)).toBe(checksum(fa.dream.data));
-        expect(checksum(fc.dream.data)).not.toBe(checksum(fa.dream.data));
-      }
-      expect(a.actionLog.length).toBe(7);
-    } finally {
-      a.dispose();
-      b.dispose();
-      c.dispose();
+    for (let t = 0; t < 4; t++) {
+      await a.step(actionAt(t));
+      await c.step(actionAt(t + 1));
     }
-    expect(() => b.rebuild()).toThrow(/ended/);
+    // Through a structured clone, as the snapshot travels between workers.
+    const snapA = structuredClone(a.snapshot());
+    const snapC = structuredClone(c.snapshot());
+    a.dispose();
+    c.dispose();
+    const before = tf.memory().numTensors;
+    const r1 = PlaySession.restore(snapA);
+    const r2 = PlaySession.restore(snapA);
+    const r3 = PlaySession.restore(snapC);
+    try {
+      expect(r1.actionLog.length).toBe(4);
+      expect(r1.frameIndex).toBe(4);
+      for (let t = 4; t < 7; t++) {
+        const f1 = await r1.step(actionAt(t));
+        const f2 = await r2.step(actionAt(t));
+        const f3 = await r3.step(actionAt(t));
+        expect(f1.index).toBe(t + 1);
+        expect(checksum(f2.dream.data)).toBe(checksum(f1.dream.data));
+        expect(checksum(f3.dream.data)).not.toBe(checksum(f1.dream.data));
+      }
+      // The real game went on from its kept state: the same frames as a session never interrupted.
+      const straight = await PlaySession.create({ model, gameSeed: 4, seed: 9 });
+      let last = 0;
+      for (let t = 0; t < 7; t++) last = checksum((await straight.step(actionAt(t))).real.data);
+      straight.dispose();
+      expect(checksum(r1.realFrame().data)).toBe(last);
+    } finally {
+      r1.dispose();
+      r2.dispose();
+      r3.dispose();
+    }
+    // Restored sessions own their models and free them.
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => r1.snapshot()).toThrow(/ended/);
   });
 
   it("combines devices: movement ORs, camera adds and clamps, first interaction wins", () => {
