@@ -100,18 +100,40 @@ export function spaceToDepth(x: tf.Tensor4D, r: number): tf.Tensor4D {
 // ---------------------------------------------------------------------------------------------
 // Attention within frames
 
+/**
+ * Whether splitting may go through host memory: on wasm (and cpu) when no gradient tape records
+ * the ops (inference, or inside a custom gradient's forward/backward, where tfjs records nothing).
+ * The wasm `Slice` kernel copies its WHOLE input out of the heap for every slice it makes, so
+ * `tf.unstack` into G pieces copies the input G times: 80 pieces of [64, 32] took 50 ms, against
+ * ~1 ms for one read-back and G uploads.
+ */
+function hostSplit(): boolean {
+  const state = tf.engine().state;
+  const taping = state.gradientDepth > 0 && state.kernelDepth === 0;
+  const backend = tf.getBackend();
+  return !taping && (backend === "wasm" || backend === "cpu");
+}
+
+/** `[G, r, c]` -> G tensors `[r, c]`. */
+function unstackRows(x: tf.Tensor3D): tf.Tensor2D[] {
+  const [g, r, c] = x.shape;
+  if (!hostSplit()) return tf.unstack(x) as tf.Tensor2D[];
+  const values = x.dataSync() as Float32Array;
+  return Array.from({ length: g }, (_, i) => tf.tensor2d(values.subarray(i * r * c, (i + 1) * r * c), [r, c]));
+}
+
 /** `[F*N, c]` -> F tensors `[N, c]` (no copy when F = 1). */
 function splitRows(x: tf.Tensor2D, frames: number): tf.Tensor2D[] {
   if (frames === 1) return [x];
   const [rows, c] = x.shape;
-  return tf.unstack(tf.reshape(x, [frames, rows / frames, c])) as tf.Tensor2D[];
+  return unstackRows(tf.reshape(x, [frames, rows / frames, c]));
 }
 
 /** `[F*N, c]` -> F transposed tensors `[c, N]`, with one transpose for all frames. */
 function splitRowsTransposed(x: tf.Tensor2D, frames: number): tf.Tensor2D[] {
   if (frames === 1) return [tf.transpose(x)];
   const [rows, c] = x.shape;
-  return tf.unstack(tf.transpose(tf.reshape(x, [frames, rows / frames, c]), [0, 2, 1])) as tf.Tensor2D[];
+  return unstackRows(tf.transpose(tf.reshape(x, [frames, rows / frames, c]), [0, 2, 1]));
 }
 
 /** Inverse of `splitRows`. */
