@@ -5,22 +5,9 @@ import { createDiT, DIT_PRESETS, disposeAttentionMaps, type DiT, type DiTConfig 
 import { ditParameterCount } from "../../src/lib/flops.js";
 import { assignVariables, countParameters, type NamedTensors } from "../../src/lib/nn/module.js";
 import { Rng } from "../../src/lib/rng.js";
+import { tinyDiTConfig } from "../helpers/tiny-models.js";
 
-const TINY: DiTConfig = {
-  latentHeight: 4,
-  latentWidth: 4,
-  latentChannels: 2,
-  patchSize: 2,
-  hidden: 16,
-  depth: 2,
-  heads: 2,
-  mlpRatio: 4,
-  contextFrames: 2,
-  actionDim: ACTION_DIM,
-  frequencyDim: 16,
-  spatialPositions: "learned",
-  parameterization: "v",
-};
+const TINY = tinyDiTConfig({ depth: 2, mlpRatio: 4, spatialPositions: "learned" });
 
 /** Moves every weight (zero-initialised ones included) by seeded noise, so no gate is zero. */
 function perturb(model: DiT, seed: number, std = 0.2): void {

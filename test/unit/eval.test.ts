@@ -5,47 +5,24 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ACTION_DIM } from "../../src/lib/actions.js";
 import { buildDataset, gameEpisodeSources } from "../../src/lib/dataset.js";
 import { DirectoryDatasetStore } from "../../src/lib/dataset.node.js";
-import { createDiT, type DiTConfig } from "../../src/lib/dit.js";
+import { createDiT } from "../../src/lib/dit.js";
 import { loadModelFromCheckpoints } from "../../src/lib/model-loader.js";
 import type { Module } from "../../src/lib/nn/module.js";
 import { Rng } from "../../src/lib/rng.js";
 import { MemoryCheckpointStore, prefixNames, saveCheckpoint } from "../../src/lib/storage.js";
 import { DEFAULT_DIT_TRAIN, modelExport } from "../../src/lib/train.js";
 import { writeModelDir } from "../../src/lib/train/files.node.js";
-import { createVAE, type VAEConfig } from "../../src/lib/vae.js";
+import { createVAE } from "../../src/lib/vae.js";
+import { tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
 
 const run = promisify(execFile);
 
 // 256x256 frames (the dataset's) -> 16x16x4 latents with a one-conv encoder and decoder.
-const VAE_TINY: VAEConfig = {
-  name: "tiny",
-  imageSize: 256,
-  imageChannels: 3,
-  latentChannels: 4,
-  encoder: { stem: 16, channels: [4], blocks: [0] },
-  decoder: { channels: [4], blocks: [0], head: 16 },
-  latentScale: 1,
-  reconLoss: "mse",
-};
+const VAE_TINY = tinyVAEConfig({ imageSize: 256, encoder: { stem: 16, channels: [4], blocks: [0] }, decoder: { channels: [4], blocks: [0], head: 16 } });
 
-const DIT_TINY: DiTConfig = {
-  latentHeight: 16,
-  latentWidth: 16,
-  latentChannels: 4,
-  patchSize: 4,
-  hidden: 16,
-  depth: 1,
-  heads: 2,
-  mlpRatio: 2,
-  contextFrames: 2,
-  actionDim: ACTION_DIM,
-  frequencyDim: 16,
-  spatialPositions: "sincos",
-  parameterization: "v",
-};
+const DIT_TINY = tinyDiTConfig({ latentHeight: 16, latentWidth: 16, latentChannels: 4, patchSize: 4 });
 
 const SCHEDULE = { kind: "cosine" as const, T: 500 };
 

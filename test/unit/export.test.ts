@@ -6,22 +6,9 @@ import { createDiT, type DiTConfig } from "../../src/lib/dit.js";
 import { bundleToTar, datasetActionsJson, exportDataset, exportRun, importRun, tarToFiles } from "../../src/lib/export.js";
 import { gaussianNoise } from "../../src/lib/nn/noise.js";
 import { MemoryCheckpointStore, assignWeights, disposeCheckpoint, loadLatestCheckpoint, prefixNames, saveCheckpoint, withoutPrefix } from "../../src/lib/storage.js";
+import { tinyDiTConfig } from "../helpers/tiny-models.js";
 
-const TINY: DiTConfig = {
-  latentHeight: 4,
-  latentWidth: 4,
-  latentChannels: 2,
-  patchSize: 2,
-  hidden: 16,
-  depth: 1,
-  heads: 2,
-  mlpRatio: 2,
-  contextFrames: 2,
-  actionDim: ACTION_DIM,
-  frequencyDim: 16,
-  spatialPositions: "sincos",
-  parameterization: "v",
-};
+const TINY = tinyDiTConfig();
 
 /** The model's prediction on fixed inputs: `[1, 2, 4, 4, 2]` flattened. */
 function outputs(model: ReturnType<typeof createDiT>): Float32Array {

@@ -3,24 +3,11 @@ import { ACTION_DIM } from "../../src/lib/actions.js";
 import { ditFrameFlops, ditParameterCount, presetCostTable } from "../../src/lib/flops.js";
 import { getPreset, PRESET_NAMES, PRESETS } from "../../src/lib/presets.js";
 import { vaeDecoderFlops, vaeLatentShape } from "../../src/lib/vae.js";
-import { createDiT, type DiTConfig } from "../../src/lib/dit.js";
+import { createDiT } from "../../src/lib/dit.js";
 import { countParameters } from "../../src/lib/nn/module.js";
+import { tinyDiTConfig } from "../helpers/tiny-models.js";
 
-const TINY: DiTConfig = {
-  latentHeight: 4,
-  latentWidth: 4,
-  latentChannels: 2,
-  patchSize: 2,
-  hidden: 16,
-  depth: 2,
-  heads: 2,
-  mlpRatio: 4,
-  contextFrames: 2,
-  actionDim: ACTION_DIM,
-  frequencyDim: 16,
-  spatialPositions: "sincos",
-  parameterization: "v",
-};
+const TINY = tinyDiTConfig({ depth: 2, mlpRatio: 4 });
 
 describe("presets", () => {
   it("pair each DiT with the VAE whose latent it reads", () => {

@@ -1,44 +1,22 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACTION_DIM, NO_ACTION, encodeAction, type Action } from "../../src/lib/actions.js";
-import { createDiT, type DiT, type DiTConfig } from "../../src/lib/dit.js";
+import { createDiT, type DiT } from "../../src/lib/dit.js";
 import { tensorToRgba } from "../../src/lib/frames.js";
 import { gaussianNoise } from "../../src/lib/nn/noise.js";
 import type { Module } from "../../src/lib/nn/module.js";
 import { Rng } from "../../src/lib/rng.js";
-import { createVAE, type VAE, type VAEConfig } from "../../src/lib/vae.js";
+import { createVAE, type VAE } from "../../src/lib/vae.js";
 import { conditioningActions } from "../../src/lib/latents.js";
 import { createWorldModel } from "../../src/lib/worldmodel.js";
 import { generationFlops, measureGenerationMs } from "../../src/lib/worldmodel/bench.js";
 import { presetCostTable } from "../../src/lib/flops.js";
 import { PRESETS } from "../../src/lib/presets.js";
+import { tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
 
-const VAE_TINY: VAEConfig = {
-  name: "tiny",
-  imageSize: 32,
-  imageChannels: 3,
-  latentChannels: 4,
-  encoder: { stem: 4, channels: [8], blocks: [0] },
-  decoder: { channels: [8], blocks: [0], head: 4 },
-  latentScale: 1,
-  reconLoss: "mse",
-};
+const VAE_TINY = tinyVAEConfig();
 
-const DIT_TINY: DiTConfig = {
-  latentHeight: 8,
-  latentWidth: 8,
-  latentChannels: 4,
-  patchSize: 2,
-  hidden: 16,
-  depth: 1,
-  heads: 2,
-  mlpRatio: 2,
-  contextFrames: 2,
-  actionDim: ACTION_DIM,
-  frequencyDim: 16,
-  spatialPositions: "sincos",
-  parameterization: "v",
-};
+const DIT_TINY = tinyDiTConfig({ latentHeight: 8, latentWidth: 8, latentChannels: 4 });
 
 const SCHEDULE = { kind: "cosine" as const, T: 1000, zeroTerminalSnr: true };
 
