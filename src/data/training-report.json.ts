@@ -22,7 +22,7 @@ const weights = { vae: existsSync(join(dir, "vae", "model.json")), dit: existsSy
 let out: Json = { schema: TRAINING_REPORT_SCHEMA, available: false, source: file, weights, message: "", phases: [], curve: [], heldout: null };
 
 if (!existsSync(file)) {
-  out.message = `No shipped run yet: ${file} does not exist. Train one with \`npx tsx scripts/train-shipped.ts --minutes 20\`.`;
+  out.message = `No shipped run yet: ${file} does not exist. Train one with “npx tsx scripts/train-shipped.ts --minutes 20”.`;
 } else {
   try {
     const report = JSON.parse(readFileSync(file, "utf8")) as Json;
