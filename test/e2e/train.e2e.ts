@@ -16,9 +16,9 @@ const status = (page: Page) =>
   });
 const lossPoints = (page: Page) => page.evaluate(() => Number(document.querySelector<HTMLElement>("#chart-loss figure")?.dataset.points ?? -1));
 /** Waits for `fn(arg)` in the page; on timeout says what the dashboard showed. */
-async function until<A>(page: Page, fn: (arg: A) => boolean, arg: A, what: string, timeout = 120_000): Promise<void> {
+async function until(page: Page, fn: (arg: number) => boolean, arg: number | undefined, what: string, timeout = 120_000): Promise<void> {
   try {
-    await page.waitForFunction(fn, arg, { timeout });
+    await page.waitForFunction(fn as (arg: number | undefined) => boolean, arg, { timeout });
   } catch {
     const shown = await page.evaluate(() => ["#train-status", "#train-error", "#train-messages", "#preview-frames", "#checkpoint-note"].map((s) => `${s}: ${document.querySelector(s)?.textContent ?? "-"}`).join(" | "));
     throw new Error(`timed out waiting for ${what}; the page shows ${shown}`);
