@@ -30,7 +30,7 @@ export default {
   footer: "gamedream: world models of games, trained and played in the browser. Everything runs on this device.",
   head: `<meta name="color-scheme" content="light dark"><link rel="icon" href="data:,"><style>
 #observablehq-footer { color: var(--theme-foreground); }
-#observablehq-sidebar .observablehq-link a, #observablehq-sidebar .observablehq-link-active a, #observablehq-sidebar summary, .observablehq-secondary-link a { color: var(--theme-foreground); }
+#observablehq-sidebar .observablehq-link a, #observablehq-sidebar .observablehq-link-active a, #observablehq-sidebar summary, #observablehq-toc, #observablehq-toc .observablehq-secondary-link a { color: var(--theme-foreground); }
 #observablehq-sidebar .observablehq-link-active a { font-weight: 700; text-decoration: underline; }
 #observablehq-main p a, #observablehq-main li a { text-decoration: underline; }
 </style>`,

@@ -96,8 +96,20 @@ export function watchPage(page: Page, baseUrl: string, problems: string[]): void
   });
 }
 
+/**
+ * Errors thrown outside a test's own awaits (in a Playwright event handler, say) would end the
+ * whole run; run.ts routes them here and they fail the test that is running.
+ */
+let currentProblems: string[] | null = null;
+export function reportStrayError(error: unknown): void {
+  const text = `uncaught outside the test body: ${error instanceof Error ? error.stack ?? error.message : String(error)}`;
+  if (currentProblems) currentProblems.push(text);
+  else console.error(`e2e: ${text}`);
+}
+
 export async function runTest(test: E2ETest, browser: Browser, baseUrl: string): Promise<{ ok: boolean; problems: string[]; ms: number }> {
   const problems: string[] = [];
+  currentProblems = problems;
   const expected: RegExp[] = [];
   const contexts: BrowserContext[] = [];
   mkdirSync(RESULTS_DIR, { recursive: true });
@@ -140,6 +152,7 @@ export async function runTest(test: E2ETest, browser: Browser, baseUrl: string):
     error = e;
   }
   for (const context of contexts) await context.close().catch(() => {});
+  currentProblems = null;
   const unexpected = problems.filter((p) => !expected.some((re) => re.test(p)));
   if (error) unexpected.unshift(`threw: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
   return { ok: unexpected.length === 0, problems: unexpected, ms: Date.now() - started };

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { serveStatic } from "../../scripts/serve.js";
 import { DIST_DIR } from "../../scripts/dist-dir.js";
-import { launchChromium, registeredTests, runTest, setCurrentFile } from "./harness.js";
+import { launchChromium, registeredTests, reportStrayError, runTest, setCurrentFile } from "./harness.js";
 
 const filter = process.argv[2];
 const dist = resolve(DIST_DIR);
@@ -29,6 +29,8 @@ if (tests.length === 0) {
   process.exit(1);
 }
 
+process.on("unhandledRejection", reportStrayError);
+process.on("uncaughtException", reportStrayError);
 const { server, url } = await serveStatic(dist);
 const browser = await launchChromium();
 console.log(`e2e: ${tests.length} browser test(s) against ${url} in Chromium ${browser.version()}`);
