@@ -33,5 +33,12 @@ export default {
 #observablehq-sidebar .observablehq-link a, #observablehq-sidebar .observablehq-link-active a, #observablehq-sidebar summary, #observablehq-toc, #observablehq-toc .observablehq-secondary-link a { color: var(--theme-foreground); }
 #observablehq-sidebar .observablehq-link-active a { font-weight: 700; text-decoration: underline; }
 #observablehq-main p a, #observablehq-main li a { text-decoration: underline; }
-</style>`,
+#observablehq-main table { display: block; max-width: 100%; overflow-x: auto; }
+#observablehq-main canvas { max-width: 100%; height: auto !important; }
+</style>
+<script>
+// Tables scroll sideways on narrow screens; keyboard users need to be able to focus them to scroll.
+new MutationObserver(() => { for (const t of document.querySelectorAll("#observablehq-main table:not([tabindex])")) t.tabIndex = 0; })
+  .observe(document.documentElement, { childList: true, subtree: true });
+</script>`,
 };

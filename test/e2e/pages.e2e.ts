@@ -39,3 +39,24 @@ e2e("overview reports the backend and redraws when the input changes", async (t)
   const forced = await override.locator("#backend-name").textContent();
   if (forced !== "cpu") throw new Error(`?backend=cpu gave ${forced}`);
 });
+
+// Responsive down to a phone: nothing forces the page wider than the screen (wide content such as
+// tables and frame strips scrolls inside its own box), and axe still passes.
+for (const path of htmlPages(DIST_DIR)) {
+  e2e(`page ${path} fits a phone screen (390x844)`, async (t) => {
+    const page = await t.open(path, { viewport: { width: 390, height: 844 } });
+    await settled(page);
+    const { scrollWidth, innerWidth, widest } = await page.evaluate(() => {
+      let widest = "";
+      let max = 0;
+      for (const el of document.querySelectorAll("#observablehq-main *")) {
+        const r = el.getBoundingClientRect();
+        if (r.right > max) [max, widest] = [r.right, `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${[...el.classList].join(".")}`];
+      }
+      return { scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, widest: `${widest} (${Math.round(max)} px)` };
+    });
+    if (scrollWidth > innerWidth + 1) throw new Error(`the page is ${scrollWidth} px wide on a ${innerWidth} px screen; widest: ${widest}`);
+    await expectNoAxeViolations(page);
+    await t.screenshot(page, `phone-${path.replace(/\.html$/, "")}`);
+  });
+}
