@@ -87,10 +87,12 @@ export function unitToRgba(values: ArrayLike<number>, out?: Uint8ClampedArray): 
   const n = Math.floor(values.length / 3);
   checkLength(values.length, n * 3, "RGB float buffer");
   const dst = out ?? new Uint8ClampedArray(n * 4);
+  // A Uint8ClampedArray clamps and rounds on assignment, so the hot path (one call per live frame)
+  // skips unitToByte's explicit rounding and clamping.
   for (let i = 0, j = 0; i < n * 3; i += 3, j += 4) {
-    dst[j] = unitToByte(values[i]);
-    dst[j + 1] = unitToByte(values[i + 1]);
-    dst[j + 2] = unitToByte(values[i + 2]);
+    dst[j] = (values[i] + 1) * 127.5;
+    dst[j + 1] = (values[i + 1] + 1) * 127.5;
+    dst[j + 2] = (values[i + 2] + 1) * 127.5;
     dst[j + 3] = 255;
   }
   return dst;
