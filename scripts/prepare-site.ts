@@ -49,6 +49,23 @@ const nodeBuiltinsAsEmpty = {
   },
 };
 
+/** One minified ES module for browsers: Node built-ins stubbed, production React/Vega paths. */
+function browserBundle(entry: string, outfile: string, options: { external?: string[] } = {}): Promise<unknown> {
+  return build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    minify: true,
+    external: options.external,
+    plugins: [nodeBuiltinsAsEmpty],
+    logLevel: "error",
+    define: { "process.env.NODE_ENV": '"production"' },
+  });
+}
+
 const vendored: { entry: string; out: string }[] = [
   { entry: "@tensorflow/tfjs-backend-wasm", out: "tfjs-backend-wasm.js" },
   { entry: "@tensorflow/tfjs-vis", out: "tfjs-vis.js" },
@@ -56,18 +73,8 @@ const vendored: { entry: string; out: string }[] = [
 ];
 mkdirSync("src/vendor", { recursive: true });
 for (const { entry, out } of vendored) {
-  await build({
-    entryPoints: [require.resolve(entry.startsWith("@tensorflow/tfjs-backend-wasm") ? `${wasmDist}/index.js` : entry)],
-    outfile: join("src/vendor", out),
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    minify: true,
+  await browserBundle(require.resolve(entry.startsWith("@tensorflow/tfjs-backend-wasm") ? `${wasmDist}/index.js` : entry), join("src/vendor", out), {
     external: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-core/*"],
-    plugins: [nodeBuiltinsAsEmpty],
-    logLevel: "warning",
-    define: { "process.env.NODE_ENV": '"production"' },
   });
 }
 
@@ -75,34 +82,13 @@ for (const { entry, out } of vendored) {
 const prebundled = ["mediabunny"];
 for (const name of prebundled) {
   const { version } = JSON.parse(readFileSync(join("node_modules", name, "package.json"), "utf8"));
-  await build({
-    entryPoints: [name],
-    outfile: join("src/.observablehq/cache/_node", `${name}@${version}`, "index.js"),
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    minify: true,
-    plugins: [nodeBuiltinsAsEmpty],
-    logLevel: "error",
-  });
+  await browserBundle(name, join("src/.observablehq/cache/_node", `${name}@${version}`, "index.js"));
 }
 
 const workers = readdirSync("src/workers").filter((f) => f.endsWith(".ts"));
 mkdirSync("src/assets/workers", { recursive: true });
 for (const file of workers) {
-  await build({
-    entryPoints: [join("src/workers", file)],
-    outfile: join("src/assets/workers", file.replace(/\.ts$/, ".js")),
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    minify: true,
-    plugins: [nodeBuiltinsAsEmpty],
-    logLevel: "error",
-    define: { "process.env.NODE_ENV": '"production"' },
-  });
+  await browserBundle(join("src/workers", file), join("src/assets/workers", file.replace(/\.ts$/, ".js")));
 }
 
 console.log(`prepare-site: vendored ${vendored.map((v) => v.out).join(", ")}; prebundled ${prebundled.join(", ")}; workers ${workers.map((w) => w.replace(/\.ts$/, ".js")).join(", ")}; wasm binaries copied (${Date.now() - started} ms)`);

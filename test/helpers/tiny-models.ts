@@ -1,7 +1,10 @@
 // Tiny model configs for unit tests: small enough to run many steps in seconds; tests state
 // only how theirs differs from these.
+import * as tf from "@tensorflow/tfjs";
 import { ACTION_DIM } from "../../src/lib/actions.js";
 import type { DiTConfig } from "../../src/lib/dit.js";
+import type { Module } from "../../src/lib/nn/module.js";
+import { Rng } from "../../src/lib/rng.js";
 import type { VAEConfig } from "../../src/lib/vae.js";
 
 export function tinyDiTConfig(overrides: Partial<DiTConfig> = {}): DiTConfig {
@@ -36,4 +39,13 @@ export function tinyVAEConfig(overrides: Partial<VAEConfig> = {}): VAEConfig {
     reconLoss: "mse",
     ...overrides,
   };
+}
+
+/** Moves every weight by seeded noise so no adaLN gate is zero and outputs depend on inputs. */
+export function perturbWeights(model: Module<unknown>, seed: number, std = 0.2): void {
+  const rng = new Rng(seed);
+  for (const v of model.variables().values()) {
+    const noise = Float32Array.from({ length: v.size }, () => rng.normal() * std);
+    tf.tidy(() => v.assign(tf.add(v, tf.tensor(noise, v.shape))));
+  }
 }

@@ -1,50 +1,17 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ACTION_DIM, NO_ACTION, type Action } from "../../src/lib/actions.js";
-import { createDiT, type DiT, type DiTConfig } from "../../src/lib/dit.js";
-import type { Module } from "../../src/lib/nn/module.js";
+import { NO_ACTION, type Action } from "../../src/lib/actions.js";
+import { createDiT, type DiT } from "../../src/lib/dit.js";
 import { PlaySession, combineActions, type PlayModel } from "../../src/lib/play-session.js";
-import { Rng } from "../../src/lib/rng.js";
-import { createVAE, type VAE, type VAEConfig } from "../../src/lib/vae.js";
+import { createVAE, type VAE } from "../../src/lib/vae.js";
+import { perturbWeights, tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
 
 // Tiny but full-size frames: the game renders 256x256, so the VAE takes 256 and squeezes hard.
-const VAE_TINY: VAEConfig = {
-  name: "tiny",
-  imageSize: 256,
-  imageChannels: 3,
-  latentChannels: 4,
-  encoder: { stem: 32, channels: [8], blocks: [0] },
-  decoder: { channels: [8], blocks: [0], head: 32 },
-  latentScale: 1,
-  reconLoss: "mse",
-};
+const VAE_TINY = tinyVAEConfig({ imageSize: 256, encoder: { stem: 32, channels: [8], blocks: [0] }, decoder: { channels: [8], blocks: [0], head: 32 } });
 
-const DIT_TINY: DiTConfig = {
-  latentHeight: 8,
-  latentWidth: 8,
-  latentChannels: 4,
-  patchSize: 2,
-  hidden: 16,
-  depth: 1,
-  heads: 2,
-  mlpRatio: 2,
-  contextFrames: 2,
-  actionDim: ACTION_DIM,
-  frequencyDim: 16,
-  spatialPositions: "sincos",
-  parameterization: "v",
-};
+const DIT_TINY = tinyDiTConfig({ latentHeight: 8, latentWidth: 8, latentChannels: 4 });
 
 const SCHEDULE = { kind: "cosine" as const, T: 1000, zeroTerminalSnr: true };
-
-/** Moves every weight by seeded noise so no adaLN gate is zero and outputs depend on inputs. */
-function perturb(model: Module<unknown>, seed: number, std = 0.2): void {
-  const rng = new Rng(seed);
-  for (const v of model.variables().values()) {
-    const noise = Float32Array.from({ length: v.size }, () => rng.normal() * std);
-    tf.tidy(() => v.assign(tf.add(v, tf.tensor(noise, v.shape))));
-  }
-}
 
 function actionAt(t: number): Action {
   const m = t % 4;
@@ -65,8 +32,8 @@ describe("play session (tiny VAE + DiT)", () => {
   beforeAll(() => {
     vae = createVAE(VAE_TINY, 1);
     dit = createDiT(DIT_TINY, 2);
-    perturb(vae, 3);
-    perturb(dit, 4);
+    perturbWeights(vae, 3);
+    perturbWeights(dit, 4);
     model = { vae, dit, schedule: SCHEDULE };
   });
 

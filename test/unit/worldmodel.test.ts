@@ -4,7 +4,6 @@ import { ACTION_DIM, NO_ACTION, encodeAction, type Action } from "../../src/lib/
 import { createDiT, type DiT } from "../../src/lib/dit.js";
 import { tensorToRgba } from "../../src/lib/frames.js";
 import { gaussianNoise } from "../../src/lib/nn/noise.js";
-import type { Module } from "../../src/lib/nn/module.js";
 import { Rng } from "../../src/lib/rng.js";
 import { createVAE, type VAE } from "../../src/lib/vae.js";
 import { conditioningActions } from "../../src/lib/latents.js";
@@ -12,22 +11,13 @@ import { createWorldModel } from "../../src/lib/worldmodel.js";
 import { generationFlops, measureGenerationMs } from "../../src/lib/worldmodel/bench.js";
 import { presetCostTable } from "../../src/lib/flops.js";
 import { PRESETS } from "../../src/lib/presets.js";
-import { tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
+import { perturbWeights, tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
 
 const VAE_TINY = tinyVAEConfig();
 
 const DIT_TINY = tinyDiTConfig({ latentHeight: 8, latentWidth: 8, latentChannels: 4 });
 
 const SCHEDULE = { kind: "cosine" as const, T: 1000, zeroTerminalSnr: true };
-
-/** Moves every weight by seeded noise so no adaLN gate is zero and outputs depend on inputs. */
-function perturb(model: Module<unknown>, seed: number, std = 0.2): void {
-  const rng = new Rng(seed);
-  for (const v of model.variables().values()) {
-    const noise = Float32Array.from({ length: v.size }, () => rng.normal() * std);
-    tf.tidy(() => v.assign(tf.add(v, tf.tensor(noise, v.shape))));
-  }
-}
 
 function actionAt(t: number): Action {
   const m = t % 4;
@@ -42,7 +32,7 @@ describe("world model (tiny VAE + DiT)", () => {
   beforeAll(() => {
     vae = createVAE(VAE_TINY, 1);
     dit = createDiT(DIT_TINY, 2);
-    perturb(dit, 3);
+    perturbWeights(dit, 3);
     start = tf.tidy(() => tf.clipByValue(gaussianNoise([3, 32, 32, 3], 4), -1, 1) as tf.Tensor4D);
   });
   afterAll(() => {
