@@ -1,8 +1,8 @@
 /**
  * Runs before `dev` and `build`:
  * - bundles the packages whose browser entries Framework cannot resolve offline into src/vendor/
- *   (tfjs-backend-wasm imports Node built-ins; tfjs-vis and arquero pull dependencies Framework
- *   fetches from a CDN), keeping @tensorflow/tfjs-core external so every page shares one engine;
+ *   (tfjs-backend-wasm imports Node built-ins), keeping @tensorflow/tfjs-core external so every
+ *   page shares one engine;
  * - copies the tfjs wasm binaries into src/assets/ so pages load them from the site itself;
  * - bundles each Web Worker entry `src/workers/NAME.ts` (with everything it imports, tfjs
  *   included) into `src/assets/workers/NAME.js`, which pages start with
@@ -68,8 +68,6 @@ function browserBundle(entry: string, outfile: string, options: { external?: str
 
 const vendored: { entry: string; out: string }[] = [
   { entry: "@tensorflow/tfjs-backend-wasm", out: "tfjs-backend-wasm.js" },
-  { entry: "@tensorflow/tfjs-vis", out: "tfjs-vis.js" },
-  { entry: "arquero", out: "arquero.js" },
 ];
 mkdirSync("src/vendor", { recursive: true });
 for (const { entry, out } of vendored) {
