@@ -4,7 +4,8 @@
  *     its fitted latent scale), path or URL;
  *   - the DiT from a weights manifest, or from the latest checkpoint that verifies in a training
  *     run's `CheckpointStore` (files in Node, IndexedDB in pages; EMA weights by default);
- *   - shipped weights: a folder (path or URL) holding `vae/model.json` and `dit/model.json`.
+ *   - shipped weights: a folder (path or URL) holding `vae/model.json` and `dit/model.json`, or the
+ *     site's one tar archive of that folder read through `archiveFileReader` / `fetchWeightsArchive`.
  * Every shard's SHA-256 is verified before any tensor exists (`WEIGHTS_CORRUPT`,
  * `WEIGHTS_UNVERIFIED`, `CHECKPOINT_CORRUPT` otherwise). The DiT's noise schedule comes from its
  * training settings (train/export.ts puts them beside the weights; checkpoints hold them in their
@@ -17,6 +18,7 @@ import { createDiT, type DiT, type DiTConfig } from "./dit.js";
 import type { ScheduleConfig } from "./diffusion/index.js";
 import { GamedreamError } from "./errors.js";
 import type { Module, NamedTensors } from "./nn/module.js";
+import { readTar } from "./tar.js";
 import { PRESETS, PRESET_NAMES, type PresetName, type SamplingDefaults } from "./presets.js";
 import { assignWeights, disposeCheckpoint, loadLatestCheckpoint, withoutPrefix, type CheckpointStore } from "./storage.js";
 import { loadWeightsWithChecksums, type ReadBytes } from "./storage/tfjs-manifest.js";
@@ -249,6 +251,32 @@ export function loadModelFromCheckpoints(stores: Record<ModelKind, CheckpointSto
 /** `base` + `/` + `name`, for folder paths and URLs alike. */
 function join(base: string, name: string): string {
   return base.endsWith("/") ? base + name : `${base}/${name}`;
+}
+
+/**
+ * A tar archive of a weights folder (the site ships weights/realtime/ as one: `vae/model.json`,
+ * `dit/model.json` and their shards) as the `readFile` the loaders take, paths relative to the
+ * folder (`./` allowed). A damaged archive is `ARCHIVE_CORRUPT`; a file it lacks, `WEIGHTS_NOT_FOUND`.
+ */
+export function archiveFileReader(archive: Uint8Array, what = "The shipped weights"): ReadBytes {
+  const files = readTar(archive, what);
+  return async (path: string): Promise<Uint8Array> => {
+    const bytes = files.get(path.replace(/^\.\//, ""));
+    if (!bytes) throw new GamedreamError("WEIGHTS_NOT_FOUND", "storage", `${what} lack ${path} (the archive holds ${[...files.keys()].join(", ") || "nothing"}).`, { recoverable: false });
+    return bytes;
+  };
+}
+
+/** Downloads the shipped weights archive (its URL from src/components/weights.js) as a file reader. */
+export async function fetchWeightsArchive(url: string): Promise<ReadBytes> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new GamedreamError("WEIGHTS_NOT_FOUND", "storage", `Could not download the shipped weights (${e instanceof Error ? e.message : String(e)}).`, { recoverable: true });
+  }
+  if (!response.ok) throw new GamedreamError("WEIGHTS_NOT_FOUND", "storage", `Could not load the shipped weights (HTTP ${response.status}).`, { recoverable: false });
+  return archiveFileReader(new Uint8Array(await response.arrayBuffer()));
 }
 
 /** Shipped weights: a folder (path or URL) with `vae/model.json` and `dit/model.json`. */

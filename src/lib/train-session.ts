@@ -11,6 +11,13 @@
  * A run's settings are kept in its checkpoints (`runInfo.session`), so a run stored in IndexedDB
  * continues with the settings it started with, whatever the form shows now; only the step target
  * comes from the new request.
+ *
+ * Models start seeded, from a stored run, or from the weights the site ships (one tar archive the
+ * host reads, see `TrainSessionHost.shippedWeights`): fine-tuning the shipped DiT on the shipped
+ * VAE's latents, so previews decode real frames from the first step. When the shipped weights
+ * cannot be loaded (none in this build, damaged, or saved for another architecture) the session
+ * says why in plain words and starts that model seeded instead; the run records the start it
+ * really used, so continuing it later rebuilds the same models.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { EpisodeSource } from "./dataset.js";
@@ -21,7 +28,7 @@ import { bundleToTar, exportRun, safeFileName } from "./export.js";
 import { rgbToRgba, rgbToUnit, rgbaToUnit, unitToRgba, FRAME_SIZE } from "./frames.js";
 import { LatentDataset } from "./latents.js";
 import { psnr } from "./metrics.js";
-import { loadDiTFromCheckpoints, loadVAEFromCheckpoints } from "./model-loader.js";
+import { loadDiT, loadDiTFromCheckpoints, loadVAE, loadVAEFromCheckpoints, type LoadedDiT, type LoadedVAE } from "./model-loader.js";
 import { countParameters, type Module } from "./nn/module.js";
 import { getPreset, type PresetName } from "./presets.js";
 import {
@@ -34,6 +41,7 @@ import {
   type CheckpointStore,
 } from "./storage.js";
 import { encodeSafetensors } from "./storage/safetensors.js";
+import type { ReadBytes } from "./storage/tfjs-manifest.js";
 import {
   Trainer,
   createDiTTask,
@@ -45,6 +53,7 @@ import {
   type TrainEvent,
   type TrainTask,
 } from "./train.js";
+import type { DiTTrainSettings } from "./train/dit-task.js";
 import { createVAE, vaeLatentShape, type VAE, type VAEConfig } from "./vae.js";
 import { createWorldModel } from "./worldmodel.js";
 
@@ -55,8 +64,11 @@ export type TrainDataSpec =
   /** Episodes the host decoded from an uploaded video and action log (passed as `host.uploaded`). */
   | { kind: "upload"; name: string; frames: number };
 
-/** Weights to start from: the seeded initialisation, or the latest checkpoint of a stored run. */
-export type ModelStart = { kind: "seeded" } | { kind: "run"; run: string };
+/**
+ * Weights to start from: the seeded initialisation, the latest checkpoint of a stored run, or the
+ * weights the site ships (its config, not the preset's, defines the model).
+ */
+export type ModelStart = { kind: "seeded" } | { kind: "run"; run: string } | { kind: "shipped" };
 
 /** Everything that defines a dashboard run (plain data: crosses postMessage, kept in checkpoints). */
 export interface TrainSessionConfig {
@@ -134,6 +146,11 @@ export interface TrainSessionHost {
   openStore(run: string): Promise<CheckpointStore>;
   /** Episodes of uploaded data, decoded by the host; needed when `data.kind` is "upload". */
   uploaded?: readonly EpisodeSource[] | null;
+  /**
+   * Reads the shipped weights archive (model-loader.ts `fetchWeightsArchive` in a worker); absent
+   * or null when the build ships none. Called at most once a session.
+   */
+  shippedWeights?: (() => Promise<ReadBytes>) | null;
 }
 
 /** What a stored run holds at its latest good checkpoint. */
@@ -145,6 +162,8 @@ export interface StoredRun {
   kind: string;
   /** The model config of its weights. */
   model: unknown;
+  /** The training task's settings (DiT: clip length, noise schedule...). */
+  settings: unknown;
   metrics: MetricRecord[];
   createdAt: string;
 }
@@ -156,7 +175,7 @@ export async function readStoredRun(store: CheckpointStore): Promise<StoredRun |
   disposeCheckpoint(checkpoint);
   const config = checkpoint.config;
   const session = (config?.runInfo?.session ?? null) as TrainSessionConfig | null;
-  return { step: checkpoint.step, checkpoint: checkpoint.id, session, kind: config?.kind, model: config?.model, metrics: checkpoint.metrics, createdAt: checkpoint.createdAt };
+  return { step: checkpoint.step, checkpoint: checkpoint.id, session, kind: config?.kind, model: config?.model, settings: config?.settings ?? null, metrics: checkpoint.metrics, createdAt: checkpoint.createdAt };
 }
 
 /**
@@ -278,31 +297,45 @@ export class TrainSession {
     } else if (stored) {
       throw new GamedreamError("TRAIN_RUN_FOREIGN", "training", `Run "${this.config.run}" holds checkpoints that were not made by this dashboard; choose another run name.`, { recoverable: true });
     }
-    const config = this.config;
-    const preset = getPreset(config.preset);
-
-    const reader = await this.buildData(config);
+    const preset = getPreset(this.config.preset);
+    const reader = await this.buildData(this.config);
+    const vaeConfig = { ...preset.vae, ...this.config.override?.vae } as VAEConfig;
     let task: TrainTask<unknown>;
     let vae: VAE;
     let dit: DiT | null = null;
-    if (config.model === "vae") {
-      vae = stored ? this.own(createVAE(stored.model as VAEConfig, config.seed)) : await this.startVAE(config.init, { ...preset.vae, ...config.override?.vae } as VAEConfig, config.seed, notes);
+    if (this.config.model === "vae") {
+      vae = stored ? this.own(createVAE(stored.model as VAEConfig, this.config.seed)) : await this.startVAE("init", vaeConfig, this.config.seed, notes);
       task = createVAETask(vae, datasetFrameSource(reader, "train")) as TrainTask<unknown>;
+      this.previewClip = await this.readPreviewClip(reader, null, 0, this.config.previewFrames);
     } else {
-      vae = await this.startVAE(config.vae, { ...preset.vae, ...config.override?.vae } as VAEConfig, config.seed + 1, notes, "vae");
-      const latents = await LatentDataset.encode(reader, vae, { split: "train", onProgress: (done, total) => this.emit({ type: "phase", phase: "encode", done, total }) });
+      vae = await this.startVAE("vae", vaeConfig, this.config.seed + 1, notes);
       const [h, w, c] = vaeLatentShape(vae.config);
-      const fresh = { ...preset.dit, latentHeight: h, latentWidth: w, latentChannels: c, ...config.override?.dit } as DiTConfig;
-      if (stored) dit = this.own(createDiT(stored.model as DiTConfig, config.seed));
-      else if (config.init.kind === "run") {
-        const loaded = await loadDiTFromCheckpoints(await this.host.openStore(config.init.run));
-        dit = this.own(loaded.dit);
-        notes.push(`The DiT starts from run "${config.init.run}" (${loaded.source.weights ?? "raw"} weights of step ${loaded.source.step}).`);
-      } else dit = this.own(createDiT(fresh, config.seed));
-      task = createDiTTask(dit, latents, { clipLength: config.clipLength }) as TrainTask<unknown>;
-      this.previewClip = await this.readPreviewClip(reader, latents, dit.config.contextFrames, config.previewFrames);
+      let settings: Partial<DiTTrainSettings> = { clipLength: this.config.clipLength };
+      if (stored) {
+        dit = this.own(createDiT(stored.model as DiTConfig, this.config.seed));
+        settings = (stored.settings as DiTTrainSettings | null) ?? settings;
+      } else {
+        const fresh = { ...preset.dit, latentHeight: h, latentWidth: w, latentChannels: c, ...this.config.override?.dit } as DiTConfig;
+        const started = await this.startDiT(fresh, notes);
+        dit = started.dit;
+        // Fine-tuning keeps the noise schedule the weights were trained with.
+        if (started.schedule) settings = { ...settings, schedule: started.schedule };
+      }
+      const { latentHeight, latentWidth, latentChannels } = dit.config;
+      if (`${latentHeight},${latentWidth},${latentChannels}` !== `${h},${w},${c}`) {
+        throw new GamedreamError(
+          "TRAIN_LATENT_MISMATCH",
+          "training",
+          `The VAE makes ${h}x${w}x${c} latents but the DiT expects ${latentHeight}x${latentWidth}x${latentChannels}; choose a VAE with the DiT's latent shape (the shipped VAE goes with the shipped DiT).`,
+          { recoverable: true },
+        );
+      }
+      const latents = await LatentDataset.encode(reader, vae, { split: "train", onProgress: (done, total) => this.emit({ type: "phase", phase: "encode", done, total }) });
+      task = createDiTTask(dit, latents, settings) as TrainTask<unknown>;
+      this.previewClip = await this.readPreviewClip(reader, latents, dit.config.contextFrames, this.config.previewFrames);
     }
-    if (config.model === "vae") this.previewClip = await this.readPreviewClip(reader, null, 0, config.previewFrames);
+    // Fallbacks above may have changed the starts: the run records the ones it really used.
+    const config = this.config;
 
     // Previews run between steps: the next batch waits for them, so they see one step's weights.
     const gated: TrainTask<unknown> = { ...task, nextBatch: async (rng, n) => (await this.preview, task.nextBatch(rng, n)) };
@@ -318,6 +351,9 @@ export class TrainSession {
     });
     this.trainer = trainer;
     trainer.on((e) => {
+      // `Trainer.run()` forgets a stop asked for before it starts (e.g. while data was building):
+      // stop as soon as it runs, which saves a checkpoint of the starting weights.
+      if (e.type === "state" && e.state === "running" && this.stopRequested) trainer.stop();
       this.emit(e);
       if (e.type === "metrics" && config.previewEvery > 0 && e.step % config.previewEvery === 0) {
         this.preview = this.preview.then(() => this.makePreview(e.step, vae, dit)).catch((err) => this.message("TRAIN_PREVIEW_FAILED", `The preview at step ${e.step} failed: ${err instanceof Error ? err.message : String(err)}`, "warning"));
@@ -326,7 +362,6 @@ export class TrainSession {
     const model = config.model === "vae" ? vae : dit!;
     this.emit({ type: "ready", config, parameters: countParameters(model), episodes: reader.episodes("train").length, frames: reader.episodes("train").reduce((n, e) => n + e.frameCount, 0), notes, continued: stored !== null });
     if (this.pauseRequested) trainer.pause();
-    if (this.stopRequested) trainer.stop();
     try {
       const result = await trainer.run();
       await this.preview;
@@ -374,17 +409,63 @@ export class TrainSession {
     return DatasetReader.open(data);
   }
 
-  /** A VAE: seeded, or the latest checkpoint of a stored VAE run. */
-  private async startVAE(start: ModelStart, config: VAEConfig, seed: number, notes: string[], role: "vae" | "model" = "model"): Promise<VAE> {
+  /**
+   * The VAE the run trains (`role` "init") or whose latents the DiT learns ("vae"): from the
+   * shipped weights, a stored VAE run, or seeded.
+   */
+  private async startVAE(role: "init" | "vae", config: VAEConfig, seed: number, notes: string[]): Promise<VAE> {
+    const start = this.config[role];
     if (start.kind === "run") {
       const loaded = await loadVAEFromCheckpoints(await this.host.openStore(start.run));
       notes.push(`The VAE comes from run "${start.run}" (${loaded.source.weights ?? "raw"} weights of step ${loaded.source.step}).`);
       return this.own(loaded.vae);
     }
+    if (start.kind === "shipped") {
+      const loaded = await this.fromShipped<LoadedVAE>(role, "VAE", (readFile) => loadVAE("vae/model.json", { readFile }));
+      if (loaded) {
+        notes.push(`The VAE ${role === "init" ? "fine-tunes" : "is"} the shipped pretrained one (${shippedStep(loaded)})${role === "vae" ? ", so previews decode real frames" : ""}.`);
+        return this.own(loaded.vae);
+      }
+    }
     if (role === "vae") {
       notes.push("The DiT learns the latents of an untrained (seeded) VAE: previews show what that VAE decodes, not the game's pixels. Train a VAE run first and choose it for better previews.");
     }
     return this.own(createVAE(config, seed));
+  }
+
+  /** The DiT to train: from the shipped weights (with their schedule), a stored DiT run, or seeded. */
+  private async startDiT(fresh: DiTConfig, notes: string[]): Promise<{ dit: DiT; schedule: LoadedDiT["schedule"] | null }> {
+    const start = this.config.init;
+    let loaded: LoadedDiT | null = null;
+    if (start.kind === "run") {
+      loaded = await loadDiTFromCheckpoints(await this.host.openStore(start.run));
+      notes.push(`The DiT starts from run "${start.run}" (${loaded.source.weights ?? "raw"} weights of step ${loaded.source.step}).`);
+    } else if (start.kind === "shipped") {
+      loaded = await this.fromShipped<LoadedDiT>("init", "DiT", (readFile) => loadDiT("dit/model.json", { readFile }));
+      if (loaded) notes.push(`The DiT fine-tunes the shipped pretrained world model (${shippedStep(loaded)}).`);
+    }
+    if (loaded) return { dit: this.own(loaded.dit), schedule: loaded.schedule };
+    return { dit: this.own(createDiT(fresh, this.config.seed)), schedule: null };
+  }
+
+  /** The shipped weights as a file reader, read once a session (the DiT and its VAE share it). */
+  private shipped: Promise<ReadBytes> | null = null;
+
+  /**
+   * Loads a model from the shipped weights. When that fails, says why in plain words (the message's
+   * code is the error's, e.g. `WEIGHTS_MISMATCH`), records the start as seeded and returns null.
+   */
+  private async fromShipped<T>(role: "init" | "vae", what: "VAE" | "DiT", load: (readFile: ReadBytes) => Promise<T>): Promise<T | null> {
+    try {
+      const read = this.host.shippedWeights;
+      if (!read) throw new GamedreamError("WEIGHTS_NOT_SHIPPED", "storage", "This build ships no pretrained weights.", { recoverable: true });
+      return await load(await (this.shipped ??= read()));
+    } catch (e) {
+      const error = sessionError(e);
+      this.config = { ...this.config, [role]: { kind: "seeded" } };
+      this.message(error.code, `${shippedProblem(error.code, error.message)} The ${what} starts from a seeded initialisation instead.`, "warning");
+      return null;
+    }
   }
 
   /** The first train episode long enough for K context frames and the preview (else the longest). */
@@ -465,6 +546,28 @@ function concat<T extends Uint8Array | Uint8ClampedArray>(parts: readonly T[]): 
     at += p.length;
   }
   return out;
+}
+
+function shippedStep(loaded: LoadedVAE | LoadedDiT): string {
+  return `${loaded.source.weights ?? "raw"} weights of step ${loaded.source.step ?? "?"}`;
+}
+
+/** Why the shipped weights could not be used, for a person; `message` is the error's own. */
+function shippedProblem(code: string, message: string): string {
+  switch (code) {
+    case "WEIGHTS_MISMATCH":
+    case "WEIGHTS_WRONG_MODEL":
+    case "MODEL_CONFIG_MISSING":
+      return "The shipped weights do not fit this version of the model: they were saved for a different architecture, so their layers do not match.";
+    case "WEIGHTS_CORRUPT":
+    case "WEIGHTS_UNVERIFIED":
+    case "ARCHIVE_CORRUPT":
+      return "The shipped weights are damaged: a file in them fails its checksum.";
+    case "WEIGHTS_NOT_SHIPPED":
+      return "This build ships no pretrained weights.";
+    default:
+      return `The shipped weights could not be loaded: ${message}`;
+  }
 }
 
 /** A failure as the dashboard shows it: typed errors as they are, anything else as an internal one. */

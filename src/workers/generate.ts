@@ -10,8 +10,7 @@ import { NO_ACTION, cloneAction, type Action } from "../lib/actions.js";
 import { initBackend, type BackendChoice } from "../lib/backend.js";
 import { createDiT } from "../lib/dit.js";
 import { GamedreamError, isGamedreamError } from "../lib/errors.js";
-import { loadModelFromCheckpoints, loadModelFromWeights, type LoadOptions } from "../lib/model-loader.js";
-import { readTar } from "../lib/tar.js";
+import { fetchWeightsArchive, loadModelFromCheckpoints, loadModelFromWeights } from "../lib/model-loader.js";
 import { PlaySession, type PlayFrame, type PlayModel, type PlaySnapshot, type RgbaFrame } from "../lib/play-session.js";
 import { getPreset } from "../lib/presets.js";
 import { IdbCheckpointStore } from "../lib/storage/store-idb.browser.js";
@@ -127,7 +126,7 @@ async function startBackend(override: string | null): Promise<BackendChoice> {
 
 async function loadModel(source: Exclude<ModelSource, { kind: "snapshot" }>): Promise<{ model: PlayModel & { dispose(): void }; description: string }> {
   if (source.kind === "weights") {
-    const loaded = await loadModelFromWeights(".", { readFile: await shippedFiles(source.url) });
+    const loaded = await loadModelFromWeights(".", { readFile: await fetchWeightsArchive(source.url) });
     return { model: loaded, description: `shipped weights (${loaded.preset ?? "custom"} preset, DiT step ${loaded.sources.dit.step ?? "?"})` };
   }
   if (source.kind === "checkpoint") {
@@ -142,18 +141,6 @@ async function loadModel(source: Exclude<ModelSource, { kind: "snapshot" }>): Pr
   return {
     model: { vae, dit, schedule, preset: preset.name, dispose: () => (vae.dispose(), dit.dispose()) },
     description: `untrained weights (${preset.name} preset, seeded initialisation ${source.seed})`,
-  };
-}
-
-/** The shipped archive (a tar of weights/realtime/ holding `vae/model.json` and `dit/model.json` with their shards) as a file reader. */
-async function shippedFiles(url: string): Promise<LoadOptions["readFile"] & {}> {
-  const response = await fetch(url);
-  if (!response.ok) throw new GamedreamError("WEIGHTS_NOT_FOUND", "storage", `Could not load the shipped weights (HTTP ${response.status}).`, { recoverable: false });
-  const files = readTar(new Uint8Array(await response.arrayBuffer()), "The shipped weights");
-  return async (path: string): Promise<Uint8Array> => {
-    const bytes = files.get(path.replace(/^\.\//, ""));
-    if (!bytes) throw new GamedreamError("WEIGHTS_NOT_FOUND", "storage", `The shipped weights lack ${path} (the archive holds ${[...files.keys()].join(", ")}).`, { recoverable: false });
-    return bytes;
   };
 }
 

@@ -1,8 +1,15 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
+import { createDiT, type DiTConfig } from "../../src/lib/dit.js";
+import { archiveFileReader, loadDiT } from "../../src/lib/model-loader.js";
+import type { Module } from "../../src/lib/nn/module.js";
+import { PRESETS } from "../../src/lib/presets.js";
 import { readSafetensorsHeader } from "../../src/lib/storage/safetensors.js";
-import { MemoryCheckpointStore, listCheckpoints, type CheckpointStore } from "../../src/lib/storage.js";
-import { readTar } from "../../src/lib/tar.js";
+import { encodeTfjsWeights, type ReadBytes } from "../../src/lib/storage/tfjs-manifest.js";
+import { MemoryCheckpointStore, disposeCheckpoint, listCheckpoints, loadCheckpoint, withoutPrefix, type CheckpointStore } from "../../src/lib/storage.js";
+import { readTar, writeTar } from "../../src/lib/tar.js";
+import { modelExport } from "../../src/lib/train/export.js";
+import { createVAE, type VAEConfig } from "../../src/lib/vae.js";
 import {
   DEFAULT_SESSION,
   TrainSession,
@@ -36,10 +43,11 @@ function config(run: string, patch: Partial<TrainSessionConfig> = {}): TrainSess
   };
 }
 
-function stores() {
+function stores(shippedWeights: (() => Promise<ReadBytes>) | null = null) {
   const map = new Map<string, CheckpointStore>();
   return {
     map,
+    shippedWeights,
     openStore: async (run: string) => {
       if (!map.has(run)) map.set(run, new MemoryCheckpointStore());
       return map.get(run)!;
@@ -164,4 +172,125 @@ describe("TrainSession", () => {
     expect(of(events, "finished")[0].state).toBe("done");
     await expect(runSession(config("u", { data: { kind: "upload", name: "clip.mp4", frames: 30 } }), host)).rejects.toMatchObject({ code: "TRAIN_DATA_MISSING" });
   }, 60_000);
+
+  describe("shipped weights", () => {
+    // Models of the TINY config the session would build itself, exported as the site ships them.
+    const vaeConfig = { ...PRESETS.realtime.vae, ...TINY!.vae, latentScale: 0.7 } as VAEConfig;
+    const ditConfig = { ...PRESETS.realtime.dit, latentHeight: 16, latentWidth: 16, latentChannels: 4, ...TINY!.dit } as DiTConfig;
+
+    /** A tar of `vae/` and `dit/` manifests with shards; `ditManifestConfig` replaces the DiT's recorded config. */
+    async function archive(vae: Module<unknown>, dit: Module<unknown>, ditManifestConfig?: unknown): Promise<Uint8Array> {
+      const files = new Map<string, Uint8Array>();
+      const schedule = { kind: "linear", T: 500 };
+      for (const [kind, model] of [["vae", vae], ["dit", dit]] as const) {
+        const ex = modelExport(kind, model, 7, { settings: kind === "dit" ? { clipLength: 5, schedule, contextNoiseMax: 0.1, minSnrGamma: 5 } : null });
+        const { modelJson, files: shards } = await encodeTfjsWeights(ex.weights, ex.options);
+        if (kind === "dit" && ditManifestConfig) modelJson.gamedream!.config = ditManifestConfig;
+        files.set(`${kind}/model.json`, new TextEncoder().encode(JSON.stringify(modelJson)));
+        for (const [name, bytes] of shards) files.set(`${kind}/${name}`, bytes);
+      }
+      files.set("report.json", new TextEncoder().encode("{}"));
+      return writeTar(files);
+    }
+
+    async function expectSameWeights(saved: ReadonlyMap<string, tf.Tensor>, model: Module<unknown>): Promise<void> {
+      const vars = model.variables();
+      expect([...saved.keys()].sort()).toEqual([...vars.keys()].sort());
+      for (const [name, v] of vars) expect(Array.from(await saved.get(name)!.data()), name).toEqual(Array.from(await v.data()));
+    }
+
+    /** Weights of `run`'s checkpoint at step 0 (the starting weights), under `prefix`. */
+    async function startingWeights(host: ReturnType<typeof stores>, run: string, prefix: string, model: Module<unknown>): Promise<void> {
+      const checkpoint = await loadCheckpoint(host.map.get(run)!, "step-000000");
+      try {
+        await expectSameWeights(withoutPrefix(checkpoint.weights, prefix), model);
+      } finally {
+        disposeCheckpoint(checkpoint);
+      }
+    }
+
+    it("fine-tunes the shipped DiT on the shipped VAE's latents: starting weights are the archive's, a continued run keeps them", async () => {
+      const before = tf.memory().numTensors;
+      const vae = createVAE(vaeConfig, 11);
+      const dit = createDiT(ditConfig, 12);
+      const bytes = await archive(vae, dit);
+      let reads = 0;
+      const host = stores(async () => (reads++, archiveFileReader(bytes)));
+      const shipped = { init: { kind: "shipped" }, vae: { kind: "shipped" } } as const;
+      // Stopped before its first step, the run saves the weights it starts with (step 0).
+      const stopAtReady = (e: SessionEvent, s: TrainSession) => e.type === "ready" && s.stop();
+      const events = await runSession(config("s", { ...shipped, previewEvery: 2 }), host, stopAtReady);
+      expect(of(events, "finished")[0]).toMatchObject({ step: 0, state: "stopped" });
+      expect(reads).toBe(1);
+      const ready = of(events, "ready")[0];
+      expect(ready.config).toMatchObject(shipped);
+      expect(ready.notes.join(" ")).toMatch(/DiT fine-tunes the shipped pretrained world model \(raw weights of step 7\)/);
+      expect(ready.notes.join(" ")).toMatch(/VAE is the shipped pretrained one .*previews decode real frames/);
+      expect(of(events, "message")).toEqual([]);
+      await startingWeights(host, "s", "dit", dit);
+      // The shipped weights' schedule is the one the DiT keeps training with.
+      expect((await readStoredRun(host.map.get("s")!))!.settings).toMatchObject({ clipLength: 3, schedule: { kind: "linear", T: 500 } });
+
+      // Continued: the shipped VAE is read again; the DiT trains on with finite losses and previews.
+      const more = await runSession(config("s", { steps: 2 }), host);
+      expect(reads).toBe(2);
+      expect(of(more, "ready")[0].config).toMatchObject(shipped);
+      expect(of(more, "metrics").map((e) => e.step)).toEqual([1, 2]);
+      for (const m of of(more, "metrics")) expect(Number.isFinite(m.loss)).toBe(true);
+      expect(of(more, "preview")[0]).toMatchObject({ kind: "rollout", step: 2 });
+      vae.dispose();
+      dit.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    }, 60_000);
+
+    it("fine-tunes the shipped VAE: its starting weights are the archive's", async () => {
+      const vae = createVAE(vaeConfig, 21);
+      const dit = createDiT(ditConfig, 22);
+      const bytes = await archive(vae, dit);
+      const host = stores(async () => archiveFileReader(bytes));
+      const events = await runSession(config("sv", { model: "vae", init: { kind: "shipped" }, previewEvery: 0 }), host, (e, s) => e.type === "ready" && s.stop());
+      expect(of(events, "ready")[0].notes.join(" ")).toMatch(/VAE fine-tunes the shipped pretrained one/);
+      await startingWeights(host, "sv", "vae", vae);
+      vae.dispose();
+      dit.dispose();
+    }, 60_000);
+
+    it("a mismatched, damaged or missing archive is a typed error; the session says so plainly and starts seeded", async () => {
+      const vae = createVAE(vaeConfig, 31);
+      const dit = createDiT(ditConfig, 32);
+      // The manifest records a deeper DiT than its weights hold: the architecture changed.
+      const mismatched = await archive(vae, dit, { ...ditConfig, depth: 2 });
+      await expect(loadDiT("dit/model.json", { readFile: archiveFileReader(mismatched) })).rejects.toMatchObject({ code: "WEIGHTS_MISMATCH" });
+      // A flipped byte in a shard fails its SHA-256.
+      const good = await archive(vae, dit);
+      const files = readTar(good);
+      const shard = files.get("dit/group1-shard1of1.bin")!;
+      const damaged = new Map([...files].map(([name, b]) => [name, name === "dit/group1-shard1of1.bin" ? b.slice() : b]));
+      damaged.get("dit/group1-shard1of1.bin")![shard.length >> 1] ^= 0xff;
+      await expect(loadDiT("dit/model.json", { readFile: archiveFileReader(writeTar(damaged)) })).rejects.toMatchObject({ code: "WEIGHTS_CORRUPT" });
+      expect(() => archiveFileReader(good.subarray(0, 1000))).toThrow(expect.objectContaining({ code: "ARCHIVE_CORRUPT" }));
+      await expect(archiveFileReader(writeTar(new Map()))("dit/model.json")).rejects.toMatchObject({ code: "WEIGHTS_NOT_FOUND" });
+
+      const host = stores(async () => archiveFileReader(mismatched));
+      const events = await runSession(config("m", { init: { kind: "shipped" }, vae: { kind: "shipped" }, steps: 1, previewEvery: 0 }), host);
+      const [warning] = of(events, "message");
+      expect(warning).toMatchObject({ level: "warning", code: "WEIGHTS_MISMATCH" });
+      expect(warning.text).toBe(
+        "The shipped weights do not fit this version of the model: they were saved for a different architecture, so their layers do not match. The DiT starts from a seeded initialisation instead.",
+      );
+      // The VAE still comes from the archive; the run records the DiT's real (seeded) start.
+      const ready = of(events, "ready")[0];
+      expect(ready.config).toMatchObject({ init: { kind: "seeded" }, vae: { kind: "shipped" } });
+      expect(of(events, "finished")[0]).toMatchObject({ step: 1, state: "done" });
+      expect((await readStoredRun(host.map.get("m")!))!.session!.init).toEqual({ kind: "seeded" });
+
+      // A build without shipped weights: both models start seeded, and the page hears why.
+      const none = await runSession(config("n", { init: { kind: "shipped" }, vae: { kind: "shipped" }, steps: 1, previewEvery: 0 }), stores());
+      expect(of(none, "message").map((m) => m.code)).toEqual(["WEIGHTS_NOT_SHIPPED", "WEIGHTS_NOT_SHIPPED"]);
+      expect(of(none, "message")[0].text).toMatch(/^This build ships no pretrained weights\. The VAE starts from a seeded initialisation instead\.$/);
+      expect(of(none, "ready")[0].notes.join(" ")).toMatch(/untrained \(seeded\) VAE/);
+      vae.dispose();
+      dit.dispose();
+    }, 60_000);
+  });
 });
