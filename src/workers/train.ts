@@ -1,7 +1,8 @@
 // Worker entry: the training dashboard's runs off the page's thread (src/pages/train.md). It owns
 // TensorFlow.js, runs one TrainSession (src/lib/train-session.ts) at a time with checkpoints in
 // IndexedDB, decodes an uploaded video itself (WebCodecs works in workers), and answers the
-// dashboard's questions about stored runs (list, metrics, export, delete, restore).
+// dashboard's questions about stored runs (list, metrics, export, delete, restore). Runs may start
+// from the site's shipped weights: the page passes the archive's URL, read when a run asks for it.
 // Bundled to src/assets/workers/train.js by scripts/prepare-site.ts.
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import { parseActionLog } from "../lib/actions.js";
@@ -9,6 +10,7 @@ import { initBackend, type BackendChoice } from "../lib/backend.js";
 import { episodeFromFrames, seedFromId, type EpisodeSource } from "../lib/dataset.js";
 import { chooseDeviceSettings, probeDevice, type DeviceChoice, type DeviceOverrides } from "../lib/device.js";
 import { GamedreamError } from "../lib/errors.js";
+import { fetchWeightsArchive } from "../lib/model-loader.js";
 import { deleteCheckpoint, listCheckpoints } from "../lib/storage.js";
 import { IdbCheckpointStore } from "../lib/storage/store-idb.browser.js";
 import { TrainSession, branchCheckpoint, exportCheckpoint, readStoredRun, sessionError, type SessionEvent, type TrainSessionConfig } from "../lib/train-session.js";
@@ -41,7 +43,8 @@ export type Request =
   | { type: "restore"; run: string; checkpoint: string; as: string };
 
 export type ToWorker =
-  | { type: "init"; wasmPaths: Record<string, string>; backend: string | null; overrides: DeviceOverrides }
+  /** `shippedWeights`: URL of the shipped weights archive (src/components/weights.js), null when the build has none. */
+  | { type: "init"; wasmPaths: Record<string, string>; backend: string | null; overrides: DeviceOverrides; shippedWeights: string | null }
   | { type: "start"; config: TrainSessionConfig; upload: UploadedData | null }
   | { type: "pause" }
   | { type: "resume" }
@@ -69,6 +72,7 @@ let busy = false;
 /** Requests that arrive before the session exists (while the upload decodes) apply once it does. */
 let pending: "pause" | "stop" | null = null;
 const openStore = (run: string) => IdbCheckpointStore.open(run);
+let shippedUrl: string | null = null;
 
 /** Decodes the uploaded video to 256x256 RGB at 30 fps and pairs it with its action log. */
 async function uploadedEpisodes(upload: UploadedData): Promise<EpisodeSource[]> {
@@ -98,7 +102,9 @@ async function uploadedEpisodes(upload: UploadedData): Promise<EpisodeSource[]> 
 
 async function train(config: TrainSessionConfig, upload: UploadedData | null): Promise<void> {
   const uploaded = upload ? await uploadedEpisodes(upload) : null;
-  const current = new TrainSession(config, { openStore, uploaded }, (event) => {
+  const url = shippedUrl;
+  const shippedWeights = url ? () => fetchWeightsArchive(url) : null;
+  const current = new TrainSession(config, { openStore, uploaded, shippedWeights }, (event) => {
     const transfer = event.type === "preview" ? [...new Set([...event.real, ...event.generated].map((a) => a.buffer))] : [];
     post({ type: "event", event }, transfer);
   });
@@ -172,6 +178,7 @@ async function answer(request: Request): Promise<{ result: unknown; transfer?: T
 scope.addEventListener("message", (event) => {
   const msg = event.data;
   if (msg.type === "init") {
+    shippedUrl = msg.shippedWeights;
     started = (async () => {
       const backend = await initBackend({ wasm, wasmPaths: msg.wasmPaths, override: msg.backend });
       const facts = await probeDevice(backend);

@@ -1,5 +1,8 @@
 // The training dashboard trains in its Web Worker: curves grow, pause stops the steps, resume
-// restarts them, checkpoints appear in IndexedDB and can be exported, restored and deleted.
+// restarts them, checkpoints appear in IndexedDB and can be exported, restored and deleted. Runs
+// start from the shipped weights by default: the DiT fine-tunes them on the shipped VAE, or, when
+// the shipped weights do not load (e.g. saved for an older architecture), the page says why in
+// plain words and the run starts seeded.
 import type { Page } from "playwright-core";
 import { e2e, expectNoAxeViolations, settled, waitFor } from "./harness.js";
 
@@ -31,6 +34,15 @@ e2e(
   async (t) => {
     const page = await t.open("pages/train.html");
     await settled(page, 120_000);
+    const shipped = await page.getByLabel("Start from", { exact: true }).evaluate((el: HTMLSelectElement) => ({
+      options: [...el.options].map((o) => o.text),
+      value: el.selectedOptions[0]?.text,
+    }));
+    const shippedVae = await page.getByLabel("VAE for DiT latents", { exact: true }).evaluate((el: HTMLSelectElement) => el.selectedOptions[0]?.text);
+    if (!shipped.options.some((o) => o.startsWith("shipped weights"))) throw new Error(`"Start from" does not offer the shipped weights: ${shipped.options.join(", ")}`);
+    if (!shipped.value?.startsWith("shipped weights") || !shippedVae?.startsWith("shipped weights")) {
+      throw new Error(`the shipped weights are not the default start (model: ${shipped.value}, VAE: ${shippedVae})`);
+    }
     await setInput(page, "Run name", "e2e-run");
     await setInput(page, "Episodes", "1");
     await setInput(page, "Frames per episode", "16");
@@ -40,6 +52,23 @@ e2e(
     await setInput(page, "Preview every N steps (0: never)", "4");
     await setInput(page, "Train until step", "400");
     await page.click("#train-start");
+
+    // The run starts from the shipped weights, or says in plain words why it could not.
+    const LOADED = /The DiT fine-tunes the shipped pretrained world model/;
+    const FALLBACK = /Warning: The shipped weights [^\n]*The DiT starts from a seeded initialisation instead\./;
+    await until(page, () => /shipped pretrained world model|The DiT starts from a seeded initialisation/.test(document.querySelector("#train-messages")?.textContent ?? ""), undefined, "the DiT's start to be reported", 180_000);
+    const messages = await page.locator("#train-messages li").allTextContents();
+    const text = messages.join("\n");
+    if (LOADED.test(text)) {
+      if (!/The VAE is the shipped pretrained one .*previews decode real frames/.test(text)) throw new Error(`the DiT loaded the shipped weights but its VAE did not: ${text}`);
+      t.log("started from the shipped weights");
+    } else {
+      const warning = messages.find((m) => FALLBACK.test(m));
+      if (!warning) throw new Error(`neither a shipped start nor a plain-language fallback is shown: ${text}`);
+      // Plain language: no error codes, stack traces or tensor names.
+      if (/[A-Z]+_[A-Z]+|Error|at \w+ \(|blocks\.\d/.test(warning)) throw new Error(`the fallback message is not plain language: ${warning}`);
+      t.log(`shipped weights did not load; fallback shown: ${warning}`);
+    }
 
     await waitFor(page, () => Number(document.querySelector<HTMLElement>("#chart-loss figure")?.dataset.points ?? 0) >= 2, 120_000);
     const before = await lossPoints(page);
