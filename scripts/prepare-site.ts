@@ -27,8 +27,12 @@ const started = Date.now();
 if (process.env.GAMEDREAM_DIST && !resolve(process.env.GAMEDREAM_DIST).startsWith(resolve(".") + "/")) {
   rmSync(process.env.GAMEDREAM_DIST, { recursive: true, force: true });
 }
-// A side build (GAMEDREAM_DIST set) leaves the shared cache alone: another build may be using it.
-if (process.argv.includes("--clean-cache") && !process.env.GAMEDREAM_DIST) rmSync("src/.observablehq/cache", { recursive: true, force: true });
+// Data loaders' outputs depend on files Framework does not watch (weights/, bench/results/), so
+// every build recomputes them. A side build (GAMEDREAM_DIST set) keeps the rest of the shared
+// cache (bundled packages), which another build may be reading.
+if (process.argv.includes("--clean-cache")) {
+  rmSync(process.env.GAMEDREAM_DIST ? "src/.observablehq/cache/data" : "src/.observablehq/cache", { recursive: true, force: true });
+}
 
 const wasmDist = join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist");
 const assets = "src/assets/tfjs-wasm";
