@@ -34,6 +34,7 @@ export default {
 #observablehq-sidebar .observablehq-link-active a { font-weight: 700; text-decoration: underline; }
 #observablehq-main p a, #observablehq-main li a { text-decoration: underline; }
 #observablehq-main table { display: block; max-width: 100%; overflow-x: auto; }
+#observablehq-main figcaption { color: var(--theme-foreground); }
 #observablehq-main canvas { max-width: 100%; height: auto !important; }
 </style>
 <script>
