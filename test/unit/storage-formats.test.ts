@@ -6,21 +6,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { decodeSafetensors, encodeSafetensors, readSafetensorsHeader } from "../../src/lib/storage/safetensors.js";
 import { decodeTfjsWeights, encodeTfjsWeights, loadWeightsWithChecksums } from "../../src/lib/storage/tfjs-manifest.js";
 import { loadWeightsFromDisk, readSafetensorsFile, readTfjsWeightsDir, writeSafetensorsFile, writeTfjsWeightsDir } from "../../src/lib/storage/files.node.js";
+import { expectSameTensors } from "../helpers/tensors.js";
 
-async function bits(t: tf.Tensor): Promise<number[]> {
-  const d = await t.data();
-  return Array.from(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-}
-
-async function expectSameTensors(a: ReadonlyMap<string, tf.Tensor>, b: ReadonlyMap<string, tf.Tensor>): Promise<void> {
-  expect([...b.keys()]).toEqual([...a.keys()]);
-  for (const [name, t] of a) {
-    const u = b.get(name)!;
-    expect(u.shape, name).toEqual(t.shape);
-    expect(u.dtype, name).toBe(t.dtype);
-    expect(await bits(u), name).toEqual(await bits(t));
-  }
-}
 
 function disposeAll(m: ReadonlyMap<string, tf.Tensor>): void {
   m.forEach((t) => t.dispose());

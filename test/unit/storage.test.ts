@@ -6,6 +6,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Rng } from "../../src/lib/rng.js";
+import { expectSameTensors } from "../helpers/tensors.js";
 import {
   APP_VERSION,
   FORMAT_VERSION,
@@ -39,20 +40,6 @@ function tinyModule(seed: number): { variables: () => Map<string, tf.Variable>; 
   return { variables: () => vars, dispose: () => vars.forEach((v) => v.dispose()) };
 }
 
-async function bits(t: tf.Tensor): Promise<number[]> {
-  const d = await t.data();
-  return Array.from(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-}
-
-async function expectSameTensors(a: ReadonlyMap<string, tf.Tensor>, b: ReadonlyMap<string, tf.Tensor>): Promise<void> {
-  expect([...b.keys()]).toEqual([...a.keys()]);
-  for (const [name, t] of a) {
-    const u = b.get(name)!;
-    expect(u.shape, name).toEqual(t.shape);
-    expect(u.dtype, name).toBe(t.dtype);
-    expect(await bits(u), name).toEqual(await bits(t));
-  }
-}
 
 /** Loss of a tiny linear regression; its Adam steps exercise every optimizer slot. */
 function lossOf(m: ReturnType<typeof tinyModule>, x: tf.Tensor, y: tf.Tensor): () => tf.Scalar {
