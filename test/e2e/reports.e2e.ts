@@ -25,14 +25,17 @@ function expectCell(got: { value: number; text: string }, want: number, text: st
 
 e2e("reports page: tables equal the loaders' JSON, plots and strip present (or a plain 'nothing yet')", async (t) => {
   const context = await t.newContext();
-  const loaded: Record<string, Json> = {};
-  context.on("response", async (res) => {
-    const m = /\/(training-report|eval-report|bench-history)\.[^/]*json$/.exec(new URL(res.url()).pathname);
-    // A body Playwright cannot hand back (e.g. a cached response) is reported as missing below.
-    if (m) loaded[m[1]] = await res.json().catch(() => loaded[m[1]]);
+  // Note which report files the page requests, then read the same URLs from the server: bodies
+  // of responses a service worker answers are not always available to Playwright.
+  const urls: Record<string, string> = {};
+  context.on("request", (req) => {
+    const m = /\/(training-report|eval-report|bench-history)\.[^/]*json$/.exec(new URL(req.url()).pathname);
+    if (m) urls[m[1]] = req.url();
   });
   const page = await t.open("pages/reports.html", { context });
   await settled(page, 120_000);
+  const loaded: Record<string, Json> = {};
+  for (const [name, url] of Object.entries(urls)) loaded[name] = await (await fetch(url)).json();
   const training = loaded["training-report"];
   const evals = loaded["eval-report"];
   const bench = loaded["bench-history"] as unknown as Json[];
