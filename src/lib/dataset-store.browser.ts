@@ -5,7 +5,7 @@
  * Checksums use WebCrypto.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from "idb";
-import { concatBytes, datasetNotFound, sha256Hex, shardNotFound, type DatasetManifest, type DatasetStore, type ShardWriter } from "./dataset.js";
+import { bufferedShardWriter, datasetNotFound, sha256Hex, shardNotFound, type DatasetManifest, type DatasetStore, type ShardWriter } from "./dataset.js";
 import { GamedreamError } from "./errors.js";
 
 interface DatasetDb extends DBSchema {
@@ -43,21 +43,14 @@ export class IndexedDbDatasetStore implements DatasetStore {
   }
 
   async createShard(file: string): Promise<ShardWriter> {
-    const chunks: Uint8Array[] = [];
-    return {
-      write: async (bytes) => void chunks.push(bytes.slice()),
-      close: async () => {
-        const all = concatBytes(chunks);
-        chunks.length = 0;
-        try {
-          await this.db.put("shards", all, file);
-        } catch (e) {
-          throw new GamedreamError("STORAGE_QUOTA", "storage", `Could not store shard "${file}" (${(all.length / 1e6).toFixed(1)} MB) in ${this.description}: ${(e as Error).message}. Free space or build a smaller dataset.`, { cause: e });
-        }
-        this.cache.delete(file);
-        return { bytes: all.length, sha256: await sha256Hex(all) };
-      },
-    };
+    return bufferedShardWriter(async (all) => {
+      try {
+        await this.db.put("shards", all, file);
+      } catch (e) {
+        throw new GamedreamError("STORAGE_QUOTA", "storage", `Could not store shard "${file}" (${(all.length / 1e6).toFixed(1)} MB) in ${this.description}: ${(e as Error).message}. Free space or build a smaller dataset.`, { cause: e });
+      }
+      this.cache.delete(file);
+    });
   }
 
   private async shard(file: string): Promise<Uint8Array> {

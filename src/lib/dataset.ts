@@ -230,6 +230,23 @@ export function shardNotFound(file: string, where: string): GamedreamError {
   return new GamedreamError("DATASET_SHARD_MISSING", "dataset", `Shard "${file}" is missing from ${where}; the dataset is incomplete.`, { recoverable: false });
 }
 
+/**
+ * A shard writer for stores that keep a shard as one value (memory, IndexedDB): collects the
+ * chunks, then hands the whole shard to `keep` and reports its size and SHA-256.
+ */
+export function bufferedShardWriter(keep: (bytes: Uint8Array) => Promise<void> | void): ShardWriter {
+  const chunks: Uint8Array[] = [];
+  return {
+    write: async (bytes) => void chunks.push(bytes.slice()),
+    close: async () => {
+      const all = concatBytes(chunks);
+      chunks.length = 0;
+      await keep(all);
+      return { bytes: all.length, sha256: await sha256Hex(all) };
+    },
+  };
+}
+
 /** Everything in memory: tests, data loaders, a page's freshly generated dataset. */
 export class MemoryDatasetStore implements DatasetStore {
   readonly description = "memory";
@@ -237,15 +254,7 @@ export class MemoryDatasetStore implements DatasetStore {
   private manifest: DatasetManifest | null = null;
 
   async createShard(file: string): Promise<ShardWriter> {
-    const chunks: Uint8Array[] = [];
-    return {
-      write: async (bytes) => void chunks.push(bytes.slice()),
-      close: async () => {
-        const all = concatBytes(chunks);
-        this.shards.set(file, all);
-        return { bytes: all.length, sha256: await sha256Hex(all) };
-      },
-    };
+    return bufferedShardWriter((all) => void this.shards.set(file, all));
   }
 
   async readShardRange(file: string, offset: number, length: number): Promise<Uint8Array> {
