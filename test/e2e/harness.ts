@@ -40,7 +40,8 @@ export interface TestContext {
   /** Opens a page at `path` (relative to the site root) in a fresh browser context. */
   open(path: string, options?: { viewport?: { width: number; height: number }; context?: BrowserContext }): Promise<Page>;
   /** A new isolated browser context (own storage) whose pages are watched like `open`'s. */
-  newContext(): Promise<BrowserContext>;
+  /** A fresh browser context; `serviceWorkers: "block"` keeps the site's precache from filling storage behind a test's back. */
+  newContext(options?: { serviceWorkers?: "allow" | "block" }): Promise<BrowserContext>;
   /** Saves a screenshot under test-results/. */
   screenshot(page: Page, name: string): Promise<string>;
   /** Declares a problem (console error, failed request...) the test provokes on purpose. */
@@ -113,8 +114,8 @@ export async function runTest(test: E2ETest, browser: Browser, baseUrl: string):
   const expected: RegExp[] = [];
   const contexts: BrowserContext[] = [];
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const newContext = async (): Promise<BrowserContext> => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const newContext = async (options: { serviceWorkers?: "allow" | "block" } = {}): Promise<BrowserContext> => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
     contexts.push(context);
     context.on("page", (p) => watchPage(p, baseUrl, problems));
     return context;
