@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { createServer, request } from "node:http";
 import { connect } from "node:net";
-import { SITE_HEADERS } from "./serve.js";
+import { siteHeaders } from "./serve.js";
 import { patchHtml } from "./site-html.js";
 
 const args = process.argv.slice(2);
@@ -33,7 +33,7 @@ const server = createServer((req, res) => {
   const upstream = request(
     { host: "127.0.0.1", port: INNER, path: req.url, method: req.method, headers: { ...req.headers, host: `127.0.0.1:${INNER}`, "accept-encoding": "identity" } },
     (up) => {
-      const headers = { ...up.headers, ...SITE_HEADERS };
+      const headers = { ...up.headers, ...siteHeaders(new URL(req.url ?? "/", "http://127.0.0.1").pathname) };
       const isHtml = String(up.headers["content-type"] ?? "").includes("text/html");
       if (!isHtml) {
         res.writeHead(up.statusCode ?? 502, headers);

@@ -2,7 +2,8 @@
  * Runs before `dev` and `build`:
  * - bundles the packages whose browser entries Framework cannot resolve offline into src/vendor/
  *   (tfjs-backend-wasm imports Node built-ins), keeping @tensorflow/tfjs-core external so every
- *   page shares one engine;
+ *   page shares one engine; and tfjs-vis's renderers with Vega's expression interpreter swapped
+ *   in for its `new Function` compiler (scripts/vendor/), so charts run under the site's CSP;
  * - copies the tfjs wasm binaries into src/assets/ so pages load them from the site itself;
  * - bundles each Web Worker entry `src/workers/NAME.ts` (with everything it imports, tfjs
  *   included) into `src/assets/workers/NAME.js`, which pages start with
@@ -53,6 +54,20 @@ const nodeBuiltinsAsEmpty = {
   },
 };
 
+/**
+ * Inside the tfjs-vis bundle, "vega-embed" resolves to scripts/vendor/vega-embed-ast.ts and
+ * vega-embed's "vega" to scripts/vendor/vega-with-interpreter.ts: Vega then interprets its
+ * expressions instead of compiling them with `new Function`, which the site's CSP refuses.
+ */
+const vegaWithoutEval = {
+  name: "vega-without-eval",
+  setup(b: import("esbuild").PluginBuild) {
+    const shim = (file: string) => resolve("scripts/vendor", file);
+    b.onResolve({ filter: /^vega-embed$/ }, (args) => (args.importer === shim("vega-embed-ast.ts") ? undefined : { path: shim("vega-embed-ast.ts") }));
+    b.onResolve({ filter: /^vega$/ }, (args) => (/[\\/]vega-embed[\\/]/.test(args.importer) ? { path: shim("vega-with-interpreter.ts") } : undefined));
+  },
+};
+
 /** One minified ES module for browsers: Node built-ins stubbed, production React/Vega paths. */
 function browserBundle(entry: string, outfile: string, options: { external?: string[] } = {}): Promise<unknown> {
   return build({
@@ -64,7 +79,7 @@ function browserBundle(entry: string, outfile: string, options: { external?: str
     target: "es2022",
     minify: true,
     external: options.external,
-    plugins: [nodeBuiltinsAsEmpty],
+    plugins: [nodeBuiltinsAsEmpty, vegaWithoutEval],
     logLevel: "error",
     define: { "process.env.NODE_ENV": '"production"' },
   });
@@ -72,10 +87,12 @@ function browserBundle(entry: string, outfile: string, options: { external?: str
 
 const vendored: { entry: string; out: string }[] = [
   { entry: "@tensorflow/tfjs-backend-wasm", out: "tfjs-backend-wasm.js" },
+  { entry: "./scripts/vendor/tfjs-vis.ts", out: "tfjs-vis.js" },
 ];
 mkdirSync("src/vendor", { recursive: true });
 for (const { entry, out } of vendored) {
-  await browserBundle(require.resolve(entry.startsWith("@tensorflow/tfjs-backend-wasm") ? `${wasmDist}/index.js` : entry), join("src/vendor", out), {
+  const path = entry.startsWith("@tensorflow/tfjs-backend-wasm") ? `${wasmDist}/index.js` : entry.startsWith("./") ? resolve(entry) : require.resolve(entry);
+  await browserBundle(path, join("src/vendor", out), {
     external: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-core/*"],
   });
 }

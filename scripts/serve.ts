@@ -35,33 +35,50 @@ const MIME: Record<string, string> = {
 /**
  * The site's Content Security Policy. `'wasm-unsafe-eval'` is needed to compile the tfjs wasm
  * backend; `'unsafe-inline'` for scripts is needed because Framework inlines each page's module
- * script; no `'unsafe-eval'`. `blob:` workers are allowed for tfjs' threaded wasm and our workers.
+ * script; no `'unsafe-eval'` (tfjs-vis charts run without it: scripts/vendor/). `blob:` workers
+ * are allowed for tfjs' threaded wasm and our workers.
  */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval' blob:",
-  "worker-src 'self' blob:",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "media-src 'self' blob:",
-  "connect-src 'self' blob: data:",
-  "font-src 'self' data:",
-  "object-src 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-].join("; ");
+export function contentSecurityPolicy({ allowEval = false }: { allowEval?: boolean } = {}): string {
+  return [
+    "default-src 'self'",
+    `script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'${allowEval ? " 'unsafe-eval'" : ""} blob:`,
+    "worker-src 'self' blob:",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob:",
+    "connect-src 'self' blob: data:",
+    "font-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+  ].join("; ");
+}
 
-/** Headers every response carries, in the dev proxy and the static server alike. */
-export const SITE_HEADERS: Record<string, string> = {
-  "Cross-Origin-Opener-Policy": "same-origin",
-  "Cross-Origin-Embedder-Policy": "require-corp",
-  "Cross-Origin-Resource-Policy": "same-origin",
-  "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-  "X-Content-Type-Options": "nosniff",
-};
+/** The policy every page and file gets. */
+export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
+
+/**
+ * The one exception: the script of the worker that computes the per-episode tables with arquero
+ * (src/workers/episode-table.ts). Arquero compiles every table expression with `Function()`, so
+ * that worker's own policy (a worker takes the policy sent with its script) allows
+ * `'unsafe-eval'`. The worker has no DOM, no storage and no network beyond this origin; it gets
+ * episode rows and posts table rows back. Pages keep the policy above.
+ */
+export const EVAL_ALLOWED_SCRIPTS = /\/workers\/episode-table(\.[0-9a-f]{8})?\.js$/;
+
+/** Headers a response for `pathname` carries, in the dev proxy and the static server alike. */
+export function siteHeaders(pathname: string): Record<string, string> {
+  return {
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Content-Security-Policy": contentSecurityPolicy({ allowEval: EVAL_ALLOWED_SCRIPTS.test(pathname) }),
+    "X-Content-Type-Options": "nosniff",
+  };
+}
 
 function send(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8", ...SITE_HEADERS });
+  res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8", ...siteHeaders("/") });
   res.end(body);
 }
 
@@ -78,7 +95,7 @@ export function serveStatic(dir: string, port = 0): Promise<{ server: Server; ur
     const headers: Record<string, string> = {
       "Content-Type": MIME[extname(path)] ?? "application/octet-stream",
       "Content-Length": String(statSync(path).size),
-      ...SITE_HEADERS,
+      ...siteHeaders(url.pathname),
     };
     // Hashed files never change; pages and the service worker must be revalidated.
     headers["Cache-Control"] = /\.[0-9a-f]{8}\.\w+$/.test(path) ? "public, max-age=31536000, immutable" : "no-cache";

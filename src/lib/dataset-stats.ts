@@ -1,7 +1,8 @@
 /**
  * What the data exploration page shows about a set of episodes (frames + per-frame actions):
  * recording episodes of the built-in game one frame at a time (so a page can show progress and
- * stay responsive), action histograms, motion over time and a per-episode summary row.
+ * stay responsive), action histograms and motion over time (the per-episode table is in
+ * episode-table.ts).
  *
  * Alignment: `actions[t]` is the action taken while frame t was on screen (it produces frame
  * t + 1), so an episode has as many actions as frames. Frames are RGB bytes `[T, 256, 256, 3]`,
@@ -130,45 +131,3 @@ export function actionHistograms(actionLists: readonly (readonly Action[])[]): A
   return { frames, movement, camera, interaction };
 }
 
-export interface EpisodeSummary {
-  name: string;
-  frames: number;
-  /** Fraction of frames with any movement key held. */
-  moving: number;
-  /** Mean |yaw| and |pitch| rate. */
-  meanAbsYaw: number;
-  meanAbsPitch: number;
-  uses: number;
-  jumps: number;
-  /** Mean of `motionSeries` over frames 1..T-1, in [0, 1]. */
-  meanMotion: number;
-}
-
-/** One row of the per-episode table. Pass `motion` when already computed. */
-export function summarizeEpisode(episode: Episode, motion: Float64Array = motionSeries(episode)): EpisodeSummary {
-  const n = episode.actions.length || 1;
-  let moving = 0;
-  let yaw = 0;
-  let pitch = 0;
-  let uses = 0;
-  let jumps = 0;
-  for (const a of episode.actions) {
-    if (a.movement.some((m) => m > 0.5)) moving++;
-    yaw += Math.abs(a.camera[0]);
-    pitch += Math.abs(a.camera[1]);
-    if (INTERACTIONS[a.interaction] === "use") uses++;
-    if (INTERACTIONS[a.interaction] === "jump") jumps++;
-  }
-  let motionSum = 0;
-  for (let t = 1; t < motion.length; t++) motionSum += motion[t];
-  return {
-    name: episode.name,
-    frames: episode.frameCount,
-    moving: moving / n,
-    meanAbsYaw: yaw / n,
-    meanAbsPitch: pitch / n,
-    uses,
-    jumps,
-    meanMotion: motion.length > 1 ? motionSum / (motion.length - 1) : 0,
-  };
-}

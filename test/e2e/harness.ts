@@ -9,8 +9,9 @@
  */
 import AxeBuilder from "@axe-core/playwright";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { DIST_DIR } from "../../scripts/dist-dir.js";
 
 export const RESULTS_DIR = "test-results";
 
@@ -198,4 +199,13 @@ export async function waitForCanvasChange(page: Page, selector: string, before: 
     if (Date.now() > deadline) throw new Error(`${selector} did not change within ${timeoutMs} ms`);
     await page.waitForTimeout(100);
   }
+}
+
+/** Every HTML page of the built site, as paths relative to its root (e.g. "pages/train.html"). */
+export function htmlPages(dir = DIST_DIR): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name.startsWith("_") ? [] : htmlPages(path);
+    return name.endsWith(".html") ? [relative(DIST_DIR, path).split("\\").join("/")] : [];
+  });
 }

@@ -27,6 +27,14 @@ async function until(page: Page, fn: (arg: number) => boolean, arg: number | und
     throw new Error(`timed out waiting for ${what}; the page shows ${shown}`);
   }
 }
+/** The loss line tfjs-vis drew (SVG path data), once the chart with at least `points` points has rendered. */
+async function lossLine(page: Page, points: number): Promise<string> {
+  await until(page, (n) => {
+    const figure = document.querySelector<HTMLElement>("#chart-loss figure");
+    return Number(figure?.dataset.points ?? 0) >= n && figure?.dataset.rendered === "true";
+  }, points, `a rendered loss chart with ${points} points`, 60_000);
+  return (await page.locator("#chart-loss g.mark-line path").first().getAttribute("d")) ?? "";
+}
 const checkpointRows = (page: Page) => page.locator("#checkpoint-table tbody tr").count();
 
 e2e(
@@ -72,12 +80,12 @@ e2e(
 
     await waitFor(page, () => Number(document.querySelector<HTMLElement>("#chart-loss figure")?.dataset.points ?? 0) >= 2, 120_000);
     const before = await lossPoints(page);
-    const pathBefore = await page.locator("#chart-loss path").last().getAttribute("d");
-    await until(page, (n) => Number(document.querySelector<HTMLElement>("#chart-loss figure")?.dataset.points ?? 0) > n, before, "more loss points", 60_000);
-    const pathAfter = await page.locator("#chart-loss path").last().getAttribute("d");
+    const pathBefore = await lossLine(page, before);
+    if (!pathBefore) throw new Error("tfjs-vis drew no loss line");
+    const pathAfter = await lossLine(page, before + 1);
     if (pathAfter === pathBefore) throw new Error("the loss curve's path did not change as points came in");
     for (const id of ["chart-lr", "chart-grad", "chart-ms"]) {
-      if ((await page.locator(`#${id} svg`).count()) === 0) throw new Error(`#${id} has no chart`);
+      if ((await page.locator(`#${id} g.mark-line path`).count()) === 0) throw new Error(`#${id} has no line`);
     }
 
     await page.click("#train-pause");
@@ -119,7 +127,9 @@ e2e(
 
     await page.getByLabel("First run", { exact: true }).selectOption("e2e-run");
     await page.getByLabel("Second run", { exact: true }).selectOption(restored);
-    await until(page, () => Number(document.querySelector<HTMLElement>("#overlay figure")?.dataset.points ?? 0) > 0, undefined, "the overlay chart", 60_000);
+    await until(page, () => Number(document.querySelector<HTMLElement>("#overlay figure")?.dataset.points ?? 0) > 0 && document.querySelector<HTMLElement>("#overlay figure")?.dataset.rendered === "true", undefined, "the overlay chart", 60_000);
+    const overlayLines = await page.locator("#overlay g.mark-line path").count();
+    if (overlayLines < 2) throw new Error(`the overlay draws ${overlayLines} line(s), expected one per run`);
     const legend = await page.locator("#overlay").textContent();
     if (!legend?.includes(restored)) throw new Error("the overlay does not show the second run");
     await expectNoAxeViolations(page);

@@ -7,9 +7,8 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { PATTERN_CLIPS, encodePatternClip } from "../fixtures/make-fixtures.js";
-import { e2e, expectNoAxeViolations, settled } from "./harness.js";
-
-const DIST = "dist";
+import { DIST_DIR as DIST } from "../../scripts/dist-dir.js";
+import { e2e, expectNoAxeViolations, htmlPages, settled } from "./harness.js";
 
 /** Site path of a built library module, e.g. "storage-manager.browser" -> "/_import/lib/storage-manager.browser.1a2b3c4d.js". */
 function libModule(name: string): string {
@@ -31,13 +30,6 @@ async function controlled(page: Page): Promise<void> {
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 60_000 });
 }
 
-function htmlPages(dir = DIST): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return name.startsWith("_") ? [] : htmlPages(path);
-    return name.endsWith(".html") ? [relative(DIST, path).split("\\").join("/")] : [];
-  });
-}
 
 e2e("webapp: offline reload after a first visit serves every page, the wasm binaries and the weights", async (t) => {
   const context = await t.newContext();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { INTERACTIONS, MOVEMENT_KEYS, type Action } from "../../src/lib/actions.js";
 import { RGB_FRAME_BYTES } from "../../src/lib/frames.js";
-import { CAMERA_BINS, actionHistograms, cameraBin, episodeFrame, motionSeries, playEpisode, recordEpisode, summarizeEpisode } from "../../src/lib/dataset-stats.js";
+import { CAMERA_BINS, actionHistograms, cameraBin, episodeFrame, motionSeries, playEpisode, recordEpisode } from "../../src/lib/dataset-stats.js";
 
 const act = (movement: number[], yaw: number, pitch: number, interaction: number): Action => ({ movement: movement as Action["movement"], camera: [yaw, pitch], interaction });
 
@@ -54,14 +54,5 @@ describe("dataset stats", () => {
     const pitch = h.camera.filter((c) => c.axis === "pitch").map((c) => c.count);
     expect(yaw).toEqual([0, 0, 1, 0, 1, 0, 0, 0, 1]);
     expect(pitch).toEqual([1, 0, 0, 0, 2, 0, 0, 0, 0]);
-  });
-
-  it("summarises an episode", () => {
-    const ep = recordEpisode({ seed: 2, agent: "random", frames: 20 });
-    const s = summarizeEpisode(ep);
-    expect(s.frames).toBe(20);
-    expect(s.moving).toBeGreaterThan(0);
-    expect(s.meanMotion).toBeGreaterThan(0);
-    expect(s.uses + s.jumps).toBe(ep.actions.filter((a) => a.interaction !== 0).length);
   });
 });
