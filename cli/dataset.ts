@@ -7,19 +7,34 @@
  * Writes DIR/manifest.json and DIR/shard-NNNN.bin (replacing a dataset already there), shows
  * progress on stderr and ends with a one-line summary on stdout. Bad flags exit with status 2
  * and `error[CODE]: message`; other failures with status 1.
+ *
+ *   npm run dataset -- --summary /tmp/ds [--no-motion]
+ *
+ * prints the summary of a stored dataset as JSON on stdout (src/lib/dataset-summary.ts): totals,
+ * one row per episode, action histograms and per-frame motion (--no-motion reads only actions).
  */
 import { readdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { AGENT_NAMES } from "../src/lib/game/agents.js";
-import { DEFAULT_SHARD_FRAMES, buildDataset, gameEpisodeSources } from "../src/lib/dataset.js";
+import { DEFAULT_SHARD_FRAMES, DatasetReader, buildDataset, gameEpisodeSources } from "../src/lib/dataset.js";
+import { summarizeDataset } from "../src/lib/dataset-summary.js";
 import { DirectoryDatasetStore } from "../src/lib/dataset.node.js";
 import { badFlag, parseFlags, runCli } from "./args.js";
 import { createProgress, formatBytes, formatDuration, summaryLine } from "./progress.js";
 
 const USAGE = `usage: npm run dataset -- --episodes N --frames M --seed S --out DIR
-         [--agents ${AGENT_NAMES.join(",")}] [--heldout-fraction 0.25] [--shard-frames ${DEFAULT_SHARD_FRAMES}]`;
+         [--agents ${AGENT_NAMES.join(",")}] [--heldout-fraction 0.25] [--shard-frames ${DEFAULT_SHARD_FRAMES}]
+       npm run dataset -- --summary DIR [--no-motion]`;
+
+async function summary(argv: string[]): Promise<void> {
+  const values = parseFlags(argv, { summary: { type: "string", required: true }, "no-motion": { type: "boolean" } }, USAGE);
+  if (!values) return;
+  const reader = await DatasetReader.open(new DirectoryDatasetStore(resolve(values.summary)));
+  console.log(JSON.stringify(await summarizeDataset(reader, { motion: !values["no-motion"] }), null, 2));
+}
 
 async function main(argv: string[]): Promise<void> {
+  if (argv.includes("--summary")) return summary(argv);
   const values = parseFlags(
     argv,
     {

@@ -29,5 +29,5 @@ for (const file of htmlFiles(DIST_DIR)) {
 console.log(`finish-dist: patched ${patched} page(s)`);
 
 // Last: the service worker's file list and version hash cover the finished files.
-const app = await writeWebApp("dist");
+const app = await writeWebApp(DIST_DIR);
 console.log(`finish-dist: service worker precaches ${app.files} files (${(app.bytes / 1e6).toFixed(1)} MB), version ${app.version}`);

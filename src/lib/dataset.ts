@@ -18,7 +18,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ACTION_DIM, INTERACTIONS, MOVEMENT_KEYS, decodeActions, encodeActionInto, validateAction, type Action } from "./actions.js";
 import { GamedreamError } from "./errors.js";
-import { FRAME_CHANNELS, FRAME_SIZE, RGB_FRAME_BYTES, meanAbsDiff, rgbToUnit, rgbaToRgb } from "./frames.js";
+import { FRAME_CHANNELS, FRAME_SIZE, RGB_FRAME_BYTES, rgbToUnit, rgbaToRgb } from "./frames.js";
 import { createAgent } from "./game/agents.js";
 import { createGame } from "./game/game.js";
 import { Rng } from "./rng.js";
@@ -580,115 +580,5 @@ export function batchToTensors(batch: ClipBatch): { frames: tf.Tensor5D; actions
   return {
     frames: tf.tensor5d(rgbToUnit(batch.frames), [B, T, FRAME_SIZE, FRAME_SIZE, FRAME_CHANNELS]),
     actions: tf.tensor3d(batch.actions, [B, T, ACTION_DIM]),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Summary for the exploration page and reports
-
-export interface HistogramBin {
-  lo: number;
-  hi: number;
-  count: number;
-}
-
-export interface DatasetSummary {
-  format: string;
-  version: number;
-  frames: number;
-  episodes: number;
-  bytes: number;
-  frameSize: [number, number];
-  splits: DatasetManifest["split"];
-  /** One row per episode (tidy, for arquero / Plot). */
-  episodeTable: {
-    id: string;
-    seed: number;
-    source: string;
-    agent: string | null;
-    split: Split;
-    frameCount: number;
-    shard: string;
-    uses: number;
-    jumps: number;
-    moving: number;
-    meanMotion: number | null;
-  }[];
-  histograms: {
-    /** Frames with each movement key down (several can be down at once); `none` = no key. */
-    movement: { key: string; count: number }[];
-    yaw: HistogramBin[];
-    pitch: HistogramBin[];
-    interactions: { name: string; count: number }[];
-  };
-  /** Mean absolute change from the previous frame, in [0, 1] (first frames omitted). */
-  motion: { episode: string; frame: number; motion: number }[];
-}
-
-/** Odd bin count so that 0 (no camera input) sits in the middle bin. */
-function cameraBins(values: number[], bins: number): HistogramBin[] {
-  const width = 2 / bins;
-  const out = Array.from({ length: bins }, (_, i) => ({ lo: -1 + i * width, hi: -1 + (i + 1) * width, count: 0 }));
-  for (const v of values) out[Math.min(bins - 1, Math.max(0, Math.floor((v + 1) / width)))].count++;
-  return out;
-}
-
-/**
- * Frames, episodes, per-episode rows, action histograms and per-frame motion of a dataset.
- * Motion reads every frame (one episode at a time); pass `motion: false` for big datasets.
- */
-export async function summarizeDataset(reader: DatasetReader, options: { motion?: boolean; cameraBins?: number } = {}): Promise<DatasetSummary> {
-  const m = reader.manifest;
-  const bins = options.cameraBins ?? 9;
-  const movement = new Array(MOVEMENT_KEYS.length + 1).fill(0);
-  const interactions = new Array(INTERACTIONS.length).fill(0);
-  const yaw: number[] = [];
-  const pitch: number[] = [];
-  const motion: DatasetSummary["motion"] = [];
-  const episodeTable: DatasetSummary["episodeTable"] = [];
-  for (const e of m.episodes) {
-    const actions = await reader.readEpisodeActions(e.id);
-    let uses = 0;
-    let jumps = 0;
-    let moving = 0;
-    for (const a of actions) {
-      a.movement.forEach((v, i) => (movement[i] += v));
-      if (a.movement.every((v) => v === 0)) movement[MOVEMENT_KEYS.length]++;
-      else moving++;
-      interactions[a.interaction]++;
-      if (INTERACTIONS[a.interaction] === "use") uses++;
-      if (INTERACTIONS[a.interaction] === "jump") jumps++;
-      yaw.push(a.camera[0]);
-      pitch.push(a.camera[1]);
-    }
-    let meanMotion: number | null = null;
-    if (options.motion ?? true) {
-      const frames = await reader.readFrames(e.id);
-      let sum = 0;
-      for (let t = 1; t < e.frameCount; t++) {
-        const d = meanAbsDiff(frames.subarray((t - 1) * RGB_FRAME_BYTES, t * RGB_FRAME_BYTES), frames.subarray(t * RGB_FRAME_BYTES, (t + 1) * RGB_FRAME_BYTES));
-        motion.push({ episode: e.id, frame: t, motion: d });
-        sum += d;
-      }
-      meanMotion = e.frameCount > 1 ? sum / (e.frameCount - 1) : 0;
-    }
-    episodeTable.push({ id: e.id, seed: e.seed, source: e.source, agent: e.agent ?? null, split: e.split, frameCount: e.frameCount, shard: e.shard, uses, jumps, moving, meanMotion });
-  }
-  return {
-    format: m.format,
-    version: m.version,
-    frames: m.totals.frames,
-    episodes: m.totals.episodes,
-    bytes: m.totals.bytes,
-    frameSize: [m.frame.width, m.frame.height],
-    splits: m.split,
-    episodeTable,
-    histograms: {
-      movement: [...MOVEMENT_KEYS, "none"].map((key, i) => ({ key, count: movement[i] })),
-      yaw: cameraBins(yaw, bins),
-      pitch: cameraBins(pitch, bins),
-      interactions: INTERACTIONS.map((name, i) => ({ name, count: interactions[i] })),
-    },
-    motion,
   };
 }

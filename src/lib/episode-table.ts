@@ -21,8 +21,8 @@ export interface EpisodeTableInput {
   name: string;
   frameCount: number;
   actions: Action[];
-  /** `motionSeries(episode)`: length `frameCount`. */
-  motion: ArrayLike<number>;
+  /** `motionSeries(episode)`: length `frameCount`. Absent: motion not measured (null in the table). */
+  motion?: ArrayLike<number>;
 }
 
 /** One row of the per-episode table. */
@@ -37,7 +37,7 @@ export interface EpisodeSummary {
   meanAbsPitch: number;
   uses: number;
   jumps: number;
-  /** Mean frame-to-frame motion over frames 1..T-1, in [0, 1]; null with fewer than 2 frames. */
+  /** Mean frame-to-frame motion over frames 1..T-1, in [0, 1]; null with fewer than 2 frames or no motion given. */
   meanMotion: number | null;
 }
 
@@ -62,8 +62,9 @@ export function stepTable(episodes: EpisodeTableInput[]): ColumnTable {
     motion: [] as (number | null)[],
   };
   episodes.forEach((e, order) => {
-    if (e.motion.length !== e.frameCount) {
-      throw new GamedreamError("DATA_MISMATCH", "validation", `Episode "${e.name}" has ${e.frameCount} frames but ${e.motion.length} motion values.`, {
+    const motion = e.motion;
+    if (motion && motion.length !== e.frameCount) {
+      throw new GamedreamError("DATA_MISMATCH", "validation", `Episode "${e.name}" has ${e.frameCount} frames but ${motion.length} motion values.`, {
         recoverable: false,
       });
     }
@@ -79,7 +80,7 @@ export function stepTable(episodes: EpisodeTableInput[]): ColumnTable {
       columns.absPitch.push(a ? Math.abs(a.camera[1]) : null);
       columns.use.push(a ? (a.interaction === USE ? 1 : 0) : null);
       columns.jump.push(a ? (a.interaction === JUMP ? 1 : 0) : null);
-      columns.motion.push(t > 0 && t < e.frameCount ? e.motion[t] : null);
+      columns.motion.push(motion && t > 0 && t < e.frameCount ? motion[t] : null);
     }
   });
   return table(columns);

@@ -15,11 +15,11 @@ import {
   episodeFromFrames,
   gameEpisodeSources,
   heldoutSeeds,
-  summarizeDataset,
   type DatasetManifest,
   type EpisodeSource,
 } from "../../src/lib/dataset.js";
 import { IndexedDbDatasetStore } from "../../src/lib/dataset-store.browser.js";
+import { summarizeDataset } from "../../src/lib/dataset-summary.js";
 import { DirectoryDatasetStore } from "../../src/lib/dataset.node.js";
 import { GamedreamError } from "../../src/lib/errors.js";
 import { RGB_FRAME_BYTES } from "../../src/lib/frames.js";
@@ -209,14 +209,28 @@ describe("summary", () => {
     const s = await summarizeDataset(await DatasetReader.open(memory));
     expect(s.frames).toBe(48);
     expect(s.episodeTable.length).toBe(4);
-    expect(s.histograms.interactions.reduce((n, b) => n + b.count, 0)).toBe(48);
-    expect(s.histograms.yaw.reduce((n, b) => n + b.count, 0)).toBe(48);
-    expect(s.histograms.pitch.length).toBe(9);
+    expect(s.histograms.frames).toBe(48);
+    expect(s.histograms.interaction.reduce((n, b) => n + b.count, 0)).toBe(48);
+    const yaw = s.histograms.camera.filter((c) => c.axis === "yaw");
+    expect(yaw.reduce((n, b) => n + b.count, 0)).toBe(48);
+    expect(yaw.length).toBe(9);
     const allActions = [...truth.values()].flatMap((t) => t.actions);
     expect(s.histograms.movement.find((m) => m.key === "forward")!.count).toBe(allActions.filter((a) => a.movement[0] === 1).length);
     expect(s.motion.length).toBe(4 * 11);
     expect(s.motion.every((m) => m.motion >= 0 && m.motion <= 1)).toBe(true);
     expect(s.motion.some((m) => m.motion > 0)).toBe(true);
+    // Per-episode rows agree with the motion rows and the actions they summarise.
+    for (const row of s.episodeTable) {
+      const own = s.motion.filter((m) => m.episode === row.id).map((m) => m.motion);
+      expect(row.meanMotion).toBeCloseTo(own.reduce((a, b) => a + b, 0) / own.length, 12);
+      const acts = truth.get(row.id)!.actions;
+      expect(row.actions).toBe(acts.length);
+      expect(row.uses + row.jumps).toBe(acts.filter((a) => a.interaction !== 0).length);
+    }
+    const quick = await summarizeDataset(await DatasetReader.open(memory), { motion: false });
+    expect(quick.motion).toEqual([]);
+    expect(quick.episodeTable.every((r) => r.meanMotion === null)).toBe(true);
+    expect(quick.episodeTable.map((r) => r.moving)).toEqual(s.episodeTable.map((r) => r.moving));
   });
 });
 
@@ -231,6 +245,14 @@ describe("dataset CLI", () => {
     expect(stdout).toMatch(/^dataset: .*episodes=2 .*frames=6 /);
     const m = JSON.parse(await readFile(join(out, "manifest.json"), "utf8"));
     expect(m.totals.frames).toBe(6);
+    // The same directory summarised: JSON with one row per episode of the manifest.
+    const summary = JSON.parse((await cli(["--summary", out])).stdout);
+    expect(summary.episodeTable.map((r: { id: string }) => r.id)).toEqual(m.episodes.map((e: { id: string }) => e.id));
+    expect(summary.episodeTable.map((r: { frames: number }) => r.frames)).toEqual([3, 3]);
+    expect(summary.motion).toHaveLength(2 * 2);
+    const missing = await cli(["--summary", join(dir, "none")]).catch((e) => e);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^error\[DATASET_NOT_FOUND\]/);
   });
 
   it("rejects bad flags with exit status 2 and error[CODE]", async () => {
