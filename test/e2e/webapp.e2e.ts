@@ -74,6 +74,14 @@ e2e("webapp: offline reload after a first visit serves every page, the wasm bina
   const status = await storage.locator("#offline-status").textContent();
   if (!/served by the offline copy/.test(status ?? "")) throw new Error(`storage page offline status: ${status}`);
   await t.screenshot(storage, "webapp-offline-storage");
+
+  // Offline, the data page's table worker still gets its own policy (the cached response keeps
+  // its headers), so arquero computes the per-episode table.
+  const data = await context.newPage();
+  await data.goto(new URL("pages/data.html", t.baseUrl + "/").href);
+  await data.waitForFunction(() => document.querySelectorAll("#episodes-table tbody tr").length > 0 || document.querySelector("#episodes-box [role=alert]"), undefined, { timeout: 60_000 });
+  const alert = await data.locator("#episodes-box [role=alert]").count();
+  if (alert) throw new Error(`offline, the per-episode table failed: ${await data.locator("#episodes-box").textContent()}`);
   await context.setOffline(false);
 });
 
