@@ -116,3 +116,48 @@ e2e("play page: a lost WebGL context is recovered and play goes on (?backend=web
   t.log(`after recovery: frame ${await frameIndex(page)}; ${notices}`);
   await t.screenshot(page, "play-context-restored");
 }, { timeoutMs: 300_000 });
+
+e2e("play page: a gamepad and the on-screen pads reach the world model like the keyboard", async (t) => {
+  // A standard-mapping gamepad the page polls through navigator.getGamepads(); the test moves its
+  // sticks and buttons. (A string, not a function: tsx's helpers do not exist in the page.)
+  const context = await t.newContext();
+  await context.addInitScript(`
+    const pad = { id: "e2e pad (STANDARD GAMEPAD)", index: 0, connected: true, mapping: "standard", timestamp: 0,
+      axes: [0, 0, 0, 0], buttons: Array.from({ length: 17 }, () => ({ pressed: false, touched: false, value: 0 })) };
+    window.__e2ePad = pad;
+    Object.defineProperty(Navigator.prototype, "getGamepads", { value: () => [pad, null, null, null], configurable: true });
+  `);
+  const page = await t.open("pages/play.html", { context });
+  await settled(page, 120_000);
+  await waitForFrames(page, 5);
+  // #play-action is what the worker says it applied to the frame it generated.
+  const applied = async (text: string) => {
+    await page.waitForFunction((want) => document.querySelector("#play-action")?.textContent === want, text, { timeout: 10_000 }).catch(async () => {
+      const pads = await page.evaluate("JSON.stringify(navigator.getGamepads().map((p) => p && p.axes))");
+      throw new Error(`waiting for "${text}", the worker applied "${await page.locator("#play-action").textContent()}" (gamepads: ${pads})`);
+    });
+    const at = await frameIndex(page);
+    await waitForFrames(page, at + 3);
+    const now = await page.locator("#play-action").textContent();
+    if (now !== text) throw new Error(`the action did not hold: "${now}" instead of "${text}"`);
+  };
+  await page.evaluate("window.__e2ePad.axes = [0, -0.9, 0, 0]");
+  await applied("forward");
+  await page.evaluate("window.__e2ePad.axes = [0, 0, 0.8, 0]; window.__e2ePad.buttons[0] = { pressed: true, touched: true, value: 1 }");
+  await applied("turn right + jump");
+  await page.evaluate("window.__e2ePad.axes = [0.1, -0.1, 0.15, 0]; window.__e2ePad.buttons[0] = { pressed: false, touched: false, value: 0 }");
+  await applied("none"); // inside the dead zone
+  await page.evaluate("window.__e2ePad.connected = false");
+
+  // The on-screen pad: pressing "Strafe left" with the pointer holds it until released.
+  const strafe = page.getByRole("button", { name: "Strafe left" });
+  await strafe.scrollIntoViewIfNeeded();
+  const box = (await strafe.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await applied("left");
+  if ((await strafe.getAttribute("aria-pressed")) !== "true") throw new Error("the pad button does not show that it is held");
+  await page.mouse.up();
+  await applied("none");
+  t.log("gamepad: forward, turn right + jump, dead zone; touch pad: strafe left");
+}, { timeoutMs: 180_000 });
