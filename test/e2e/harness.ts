@@ -43,6 +43,8 @@ export interface TestContext {
   /** A new isolated browser context (own storage) whose pages are watched like `open`'s. */
   /** A fresh browser context; `serviceWorkers: "block"` keeps the site's precache from filling storage behind a test's back. */
   newContext(options?: { serviceWorkers?: "allow" | "block" }): Promise<BrowserContext>;
+  /** A context in a browser of its own, started with extra Chromium flags (closed when the test ends). */
+  newBrowserContext(extraArgs: string[]): Promise<BrowserContext>;
   /** Saves a screenshot under test-results/. */
   screenshot(page: Page, name: string): Promise<string>;
   /** Declares a problem (console error, failed request...) the test provokes on purpose. */
@@ -114,9 +116,10 @@ export async function runTest(test: E2ETest, browser: Browser, baseUrl: string):
   currentProblems = problems;
   const expected: RegExp[] = [];
   const contexts: BrowserContext[] = [];
+  const ownBrowsers: Browser[] = [];
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const newContext = async (options: { serviceWorkers?: "allow" | "block" } = {}): Promise<BrowserContext> => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+  const newContext = async (options: { serviceWorkers?: "allow" | "block" } = {}, from: Browser = browser): Promise<BrowserContext> => {
+    const context = await from.newContext({ viewport: { width: 1280, height: 800 }, ...options });
     contexts.push(context);
     context.on("page", (p) => watchPage(p, baseUrl, problems));
     return context;
@@ -124,7 +127,12 @@ export async function runTest(test: E2ETest, browser: Browser, baseUrl: string):
   const t: TestContext = {
     baseUrl,
     browser,
-    newContext,
+    newContext: (options) => newContext(options),
+    async newBrowserContext(extraArgs) {
+      const own = await chromium.launch({ executablePath: chromiumPath(), args: [...CHROMIUM_ARGS, ...extraArgs] });
+      ownBrowsers.push(own);
+      return newContext({}, own);
+    },
     async open(path, options = {}) {
       const context = options.context ?? (await newContext());
       const page = await context.newPage();
@@ -154,6 +162,7 @@ export async function runTest(test: E2ETest, browser: Browser, baseUrl: string):
     error = e;
   }
   for (const context of contexts) await context.close().catch(() => {});
+  for (const own of ownBrowsers) await own.close().catch(() => {});
   currentProblems = null;
   const unexpected = problems.filter((p) => !expected.some((re) => re.test(p)));
   if (error) unexpected.unshift(`threw: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);

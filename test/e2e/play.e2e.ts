@@ -161,3 +161,27 @@ e2e("play page: a gamepad and the on-screen pads reach the world model like the 
   await applied("none");
   t.log("gamepad: forward, turn right + jump, dead zone; touch pad: strafe left");
 }, { timeoutMs: 180_000 });
+
+e2e("play page: without WebGL, ?backend=webgl falls back to another backend with a visible notice", async (t) => {
+  // --disable-webgl alone leaves WebGL on OffscreenCanvas (and so in workers); without a GPU
+  // process and without the software rasteriser there is none anywhere.
+  const context = await t.newBrowserContext(["--disable-webgl", "--disable-webgl2", "--disable-gpu", "--disable-software-rasterizer"]);
+  const page = await context.newPage();
+  await page.goto(new URL("pages/play.html?backend=webgl", t.baseUrl + "/").href, { waitUntil: "load" });
+  await settled(page, 120_000);
+  await waitForFrames(page, 5);
+  const hasWebgl = await page.evaluate(() => new OffscreenCanvas(1, 1).getContext("webgl2") !== null || document.createElement("canvas").getContext("webgl") !== null);
+  if (hasWebgl) throw new Error("this Chromium still offers WebGL; the test cannot take it away");
+  const notices = (await page.locator("#play-notices").textContent()) ?? "";
+  const backend = await page.locator(".card code").first().textContent();
+  if (!/webgl is not available here; the world model runs on (wasm|cpu|webgpu) instead\./.test(notices)) throw new Error(`no fallback notice: "${notices}" (backend ${backend})`);
+  if (backend === "webgl") throw new Error("the page claims to run on webgl");
+  await expectNoAxeViolations(page);
+  // Without an override the page says why it runs where it runs, WebGL's absence included.
+  await page.goto(new URL("pages/play.html", t.baseUrl + "/").href, { waitUntil: "load" });
+  await settled(page, 120_000);
+  await waitForFrames(page, 2);
+  const main = (await page.locator("#observablehq-main").textContent()) ?? "";
+  if (!/webgl \(webgl is not available in this browser\)/.test(main)) throw new Error("the backend reason does not mention that WebGL is missing");
+  t.log(`without WebGL: runs on ${backend}; notice shown; the reason names the missing WebGL`);
+}, { timeoutMs: 180_000 });
