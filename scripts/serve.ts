@@ -42,11 +42,12 @@ export function contentSecurityPolicy({ allowEval = false }: { allowEval?: boole
   return [
     "default-src 'self'",
     `script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'${allowEval ? " 'unsafe-eval'" : ""} blob:`,
-    "worker-src 'self' blob:",
+    // Code that may evaluate strings gets no network and no workers of its own.
+    allowEval ? "worker-src 'none'" : "worker-src 'self' blob:",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
     "media-src 'self' blob:",
-    "connect-src 'self' blob: data:",
+    allowEval ? "connect-src 'none'" : "connect-src 'self' blob: data:",
     "font-src 'self' data:",
     "object-src 'none'",
     "base-uri 'self'",
@@ -61,8 +62,8 @@ export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
  * The one exception: the script of the worker that computes the per-episode tables with arquero
  * (src/workers/episode-table.ts). Arquero compiles every table expression with `Function()`, so
  * that worker's own policy (a worker takes the policy sent with its script) allows
- * `'unsafe-eval'`. The worker has no DOM, no storage and no network beyond this origin; it gets
- * episode rows and posts table rows back. Pages keep the policy above.
+ * `'unsafe-eval'`, and no network (`connect-src 'none'`) and no workers of its own. It has no DOM;
+ * it gets episode rows and posts table rows back. Pages keep the policy above.
  */
 export const EVAL_ALLOWED_SCRIPTS = /\/workers\/episode-table(\.[0-9a-f]{8})?\.js$/;
 

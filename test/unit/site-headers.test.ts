@@ -18,7 +18,11 @@ describe("site headers", () => {
 
   it("allow 'unsafe-eval' only for the arquero table worker's script, hashed or not", () => {
     for (const path of ["/_file/assets/workers/episode-table.a2c2c35e.js", "/_file/assets/workers/episode-table.js"]) {
-      expect(siteHeaders(path)["Content-Security-Policy"]).toMatch(/script-src [^;]*'unsafe-eval'/);
+      const policy = siteHeaders(path)["Content-Security-Policy"];
+      expect(policy).toMatch(/script-src [^;]*'unsafe-eval'/);
+      // ...and, in exchange, no network and no workers.
+      expect(policy).toMatch(/connect-src 'none'/);
+      expect(policy).toMatch(/worker-src 'none'/);
     }
     for (const path of ["/_file/assets/workers/episode-table.js.map", "/pages/episode-table.html", "/workers/episode-table-x.js", "/_file/assets/workers/episode-table.a2c2c35e.js/x"]) {
       expect(EVAL_ALLOWED_SCRIPTS.test(path), path).toBe(false);
