@@ -4,6 +4,7 @@
 // play-session's `combineActions`, and `onAction` hears every change.
 import {KEYMAP, KEYMAP_LABELS, actionFromGamepad, actionFromKeyboard, actionFromTouch, actionsEqual} from "../lib/actions.js";
 import {combineActions} from "../lib/play-session.js";
+import {injectStyle} from "./style.js";
 
 const STYLE = `
 .touch-pad { display: grid; grid-template-columns: repeat(3, 3.2rem); grid-auto-rows: 3.2rem; gap: 4px; }
@@ -17,11 +18,7 @@ const STYLE = `
 `;
 
 function ensureStyle() {
-  if (document.getElementById("controls-style")) return;
-  const style = document.createElement("style");
-  style.id = "controls-style";
-  style.textContent = STYLE;
-  document.head.append(style);
+  injectStyle("controls-style", STYLE);
 }
 
 const KEY_NAMES = {ArrowUp: "↑", ArrowDown: "↓", ArrowLeft: "←", ArrowRight: "→", Space: "Space", Enter: "Enter"};

@@ -2,6 +2,7 @@
 // with `image-rendering: pixelated`, so a pixel stays a crisp square (no smoothing hides noise or
 // compression). Every canvas is an accessible image labelled with its frame index.
 import {unitToRgba} from "../lib/frames.js";
+import {injectStyle} from "./style.js";
 
 const STYLE = `
 .frame-strip { display: flex; flex-wrap: wrap; gap: 6px; margin: 0.5rem 0; }
@@ -12,11 +13,7 @@ const STYLE = `
 `;
 
 function ensureStyle() {
-  if (document.getElementById("frame-strip-style")) return;
-  const style = document.createElement("style");
-  style.id = "frame-strip-style";
-  style.textContent = STYLE;
-  document.head.append(style);
+  injectStyle("frame-strip-style", STYLE);
 }
 
 /**

@@ -2,6 +2,7 @@
 // `image-rendering: pixelated` so every generated pixel stays a crisp square. Where the browser
 // can, both canvases hand their drawing to a worker (`transferControlToOffscreen`) and frames never
 // touch the page's thread; otherwise the page draws the RGBA bytes the worker posts.
+import {injectStyle} from "./style.js";
 
 const STYLE = `
 .player { display: flex; gap: 12px; margin: 0.5rem 0; max-width: calc(2 * var(--player-size, 384px) + 12px); }
@@ -11,11 +12,7 @@ const STYLE = `
 `;
 
 function ensureStyle() {
-  if (document.getElementById("player-style")) return;
-  const style = document.createElement("style");
-  style.id = "player-style";
-  style.textContent = STYLE;
-  document.head.append(style);
+  injectStyle("player-style", STYLE);
 }
 
 function makeCanvas(id, label) {

@@ -22,6 +22,7 @@ import { FRAME_CHANNELS, FRAME_SIZE, RGB_FRAME_BYTES, rgbToUnit, rgbaToRgb } fro
 import { createAgent } from "./game/agents.js";
 import { createGame } from "./game/game.js";
 import { Rng } from "./rng.js";
+import { concatBytes } from "./typed-arrays.js";
 
 export const DATASET_FORMAT = "gamedream-dataset";
 export const DATASET_VERSION = 1;
@@ -210,16 +211,6 @@ export interface DatasetStore {
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await globalThis.crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
 }
 
 export function datasetNotFound(where: string, cause?: unknown): GamedreamError {

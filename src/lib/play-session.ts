@@ -26,6 +26,7 @@ import { createGame, type Game, type GameState } from "./game/game.js";
 import type { Module } from "./nn/module.js";
 import type { PresetName } from "./presets.js";
 import { assignWeights } from "./storage.js";
+import { concatFloat32 } from "./typed-arrays.js";
 import { createVAE, vaeLatentShape, type VAE, type VAEConfig } from "./vae.js";
 import { createWorldModel, type WorldModel, type WorldModelSettings } from "./worldmodel.js";
 
@@ -326,7 +327,7 @@ export class PlaySession {
       session.log.push(...snapshot.log.map(cloneAction));
       session.frames = snapshot.frames;
       const [h, w, c] = vaeLatentShape(snapshot.vae.config);
-      const latents = tf.tensor4d(concat(session.window.map((k) => k.values)), [session.window.length, h, w, c]);
+      const latents = tf.tensor4d(concatFloat32(session.window.map((k) => k.values)), [session.window.length, h, w, c]);
       try {
         // window[i].action produced latent i, i.e. it was held on frame i - 1.
         session.world.startFromLatents(latents, session.window.slice(1).map((k) => k.action));
@@ -367,14 +368,4 @@ function pickSettings(s: Readonly<WorldModelSettings>): WorldModelSettings {
 
 function now(): number {
   return typeof performance !== "undefined" ? performance.now() : Date.now();
-}
-
-function concat(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -55,6 +55,7 @@ import {
 } from "./train.js";
 import type { DiTTrainSettings } from "./train/dit-task.js";
 import { createVAE, vaeLatentShape, type VAE, type VAEConfig } from "./vae.js";
+import { concatBytes } from "./typed-arrays.js";
 import { createWorldModel } from "./worldmodel.js";
 
 /** Where the training frames come from. */
@@ -508,7 +509,7 @@ export class TrainSession {
     } else {
       const n = clip.rgb.length;
       const out = tf.tidy(() => {
-        const x = tf.tensor4d(rgbToUnit(concat(clip.rgb)), [n, FRAME_SIZE, FRAME_SIZE, 3]);
+        const x = tf.tensor4d(rgbToUnit(concatBytes(clip.rgb)), [n, FRAME_SIZE, FRAME_SIZE, 3]);
         return vae.decode(vae.encode(x).mean);
       });
       const values = (await out.data()) as Float32Array;
@@ -519,7 +520,7 @@ export class TrainSession {
     const real = clip.rgb.map((rgb) => rgbToRgba(rgb));
     const scores = tf.tidy(() => {
       const shape: [number, number, number, number] = [real.length, FRAME_SIZE, FRAME_SIZE, 3];
-      return psnr(tf.tensor4d(rgbaToUnit(concat(real)), shape), tf.tensor4d(rgbaToUnit(concat(generated)), shape));
+      return psnr(tf.tensor4d(rgbaToUnit(concatBytes(real)), shape), tf.tensor4d(rgbaToUnit(concatBytes(generated)), shape));
     });
     const values = Array.from(await scores.data());
     scores.dispose();
@@ -536,16 +537,6 @@ export class TrainSession {
       ms: performance.now() - started,
     });
   }
-}
-
-function concat<T extends Uint8Array | Uint8ClampedArray>(parts: readonly T[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function shippedStep(loaded: LoadedVAE | LoadedDiT): string {
