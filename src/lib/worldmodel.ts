@@ -106,8 +106,12 @@ export function actionVector(action: ActionInput): Float32Array {
   return encodeAction(action);
 }
 
+const SETTING_KEYS = ["sampler", "steps", "eta", "contextNoise", "cacheUpdate"] as const satisfies readonly (keyof WorldModelSettings)[];
+
+/** `base` with the settings of `patch` that are defined; anything else in `patch` (the models, a seed) is ignored. */
 function resolveSettings(base: WorldModelSettings, patch: Partial<WorldModelSettings>, T: number): WorldModelSettings {
-  const next = { ...base, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) } as WorldModelSettings;
+  const next = { ...base };
+  for (const key of SETTING_KEYS) if (patch[key] !== undefined) (next as Record<string, unknown>)[key] = patch[key];
   samplerInfo(next.sampler);
   samplerTimesteps(T, next.steps); // throws SAMPLER_STEPS when out of range
   if (!(next.eta >= 0)) throw inputError(`DDIM's eta must be >= 0, got ${next.eta}.`);

@@ -132,6 +132,17 @@ describe("world model (tiny VAE + DiT)", () => {
     wm.dispose();
   });
 
+  it("reports only its sampling settings (what eval reports record), not the models it was given", () => {
+    const wm = createWorldModel({ vae, dit, schedule: SCHEDULE, seed: 3, steps: 2, contextNoise: 0.1 });
+    expect(Object.keys(wm.settings).sort()).toEqual(["cacheUpdate", "contextNoise", "eta", "sampler", "steps"]);
+    expect(wm.settings.steps).toBe(2);
+    expect(wm.settings.contextNoise).toBe(0.1);
+    wm.configure({ steps: 1, ...({ dit } as object) });
+    expect(Object.keys(wm.settings)).not.toContain("dit");
+    expect(JSON.stringify(wm.settings).length).toBeLessThan(200);
+    wm.dispose();
+  });
+
   it("keeps numTensors flat over 1000 generated frames while settings change", () => {
     const wm = createWorldModel({ vae, dit, schedule: SCHEDULE, seed: 5, steps: 1 });
     wm.start(start, [actionAt(0), actionAt(1)]);
