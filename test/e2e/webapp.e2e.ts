@@ -85,7 +85,7 @@ e2e("webapp: offline reload after a first visit serves every page, the wasm bina
   await context.setOffline(false);
 });
 
-e2e("webapp: no request leaves the origin while every page loads (with the service worker in charge)", async (t) => {
+e2e("webapp: no request leaves the origin while every page loads, a video is uploaded, a model trains and plays (service worker in charge)", async (t) => {
   const context = await t.newContext();
   const first = await t.open("index.html", { context });
   await settled(first);
@@ -100,6 +100,43 @@ e2e("webapp: no request leaves the origin while every page loads (with the servi
     await settled(page);
     await page.close();
   }
+
+  // What a user does with their data, in the same context: upload a video, train, play.
+  const dir = mkdtempSync(join(tmpdir(), "gamedream-privacy-"));
+  try {
+    const clip = PATTERN_CLIPS.vp8;
+    const video = join(dir, clip.file);
+    await encodePatternClip(video, clip);
+    const data = await context.newPage();
+    await data.goto(new URL("pages/data.html", t.baseUrl + "/").href, { waitUntil: "load" });
+    await settled(data);
+    await data.getByRole("radio", { name: "Upload a video and/or an action log" }).check();
+    await data.getByLabel("Video (MP4 or WebM)", { exact: true }).setInputFiles(video);
+    await data.waitForFunction(() => document.querySelectorAll("#frame-strip canvas").length > 0 && document.querySelectorAll("#episodes-table tbody tr").length === 1, undefined, { timeout: 60_000 });
+    await data.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const train = await context.newPage();
+  await train.goto(new URL("pages/train.html", t.baseUrl + "/").href, { waitUntil: "load" });
+  await settled(train, 120_000);
+  for (const [label, value] of [["Run name", "privacy-run"], ["Episodes", "1"], ["Frames per episode", "16"], ["Batch size", "1"], ["Clip length (DiT)", "3"], ["Train until step", "2"]]) {
+    const input = train.getByLabel(label, { exact: true }).first();
+    await input.fill(value);
+    await input.dispatchEvent("input");
+  }
+  await train.click("#train-start");
+  await train.waitForFunction(() => Number(document.querySelector<HTMLElement>("#train-status")?.dataset.step ?? 0) >= 2, undefined, { timeout: 180_000 });
+  await train.close();
+  const play = await context.newPage();
+  await play.goto(new URL("pages/play.html", t.baseUrl + "/").href, { waitUntil: "load" });
+  await settled(play, 120_000);
+  await play.locator("h1").click();
+  await play.keyboard.down("w");
+  await play.waitForFunction(() => Number(document.querySelector("#play-frame")?.getAttribute("data-frame") ?? 0) >= 10, undefined, { timeout: 60_000 });
+  await play.keyboard.up("w");
+  t.log("every page loaded, a video uploaded, 2 training steps, 10 frames played: no request to another origin");
+
   if (outside.length) throw new Error(`requests to other origins: ${outside.join(", ")}`);
   const offOrigin = t.problems().filter((p) => p.includes("another origin"));
   if (offOrigin.length) throw new Error(offOrigin.join("\n"));
