@@ -4,7 +4,11 @@
  *   npm run train -- --preset realtime --data DIR --steps N --out RUN
  *        [--model dit|vae] [--vae weights/realtime/vae] [--batch 4] [--lr 3e-4] [--warmup 100]
  *        [--seed 0] [--clip-length 5] [--checkpoint-every 100] [--keep 3] [--minutes M]
- *        [--override '{"hidden":64}']
+ *        [--override '{"hidden":64}'] [--init weights/realtime]
+ *
+ * --init fine-tunes a trained model instead of a seeded one: a weights folder (its dit/ or vae/
+ * model.json), a run's model/ folder or a model.json, checksums verified; its architecture wins
+ * over the preset (no --override with it), and a DiT keeps the noise schedule it was trained with.
  *
  * RUN/run.json records the run's settings; when RUN exists the run resumes from its newest good
  * checkpoint (RUN/checkpoints) with those settings, so `npm run train -- --out RUN` alone carries
@@ -13,7 +17,7 @@
  * RUN/model (model.json + shards with SHA-256). Progress on stderr, one summary line on stdout.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { DatasetReader } from "../src/lib/dataset.js";
 import { DirectoryDatasetStore } from "../src/lib/dataset.node.js";
@@ -26,15 +30,15 @@ import { assignWeights } from "../src/lib/storage.js";
 import { FsCheckpointStore } from "../src/lib/storage/store-fs.node.js";
 import { Trainer, createDiTTask, createVAETask, datasetFrameSource, modelExport, recentMean, type TrainTask } from "../src/lib/train.js";
 import { loadOrEncodeLatents, writeModelDir } from "../src/lib/train/files.node.js";
-import { loadVAE } from "../src/lib/model-loader.js";
+import { loadDiT, loadVAE, type ModelSource } from "../src/lib/model-loader.js";
 import { readFileBytes } from "../src/lib/storage/files.node.js";
-import { createVAE, estimateLatentScale, vaeLatentShape, type VAEConfig } from "../src/lib/vae.js";
+import { createVAE, estimateLatentScale, vaeLatentShape, type VAE, type VAEConfig } from "../src/lib/vae.js";
 import { badFlag, jsonFlag, parseFlags, runCli } from "./args.js";
 import { createProgress, formatDuration, summaryLine } from "./progress.js";
 
 const USAGE = `usage: npm run train -- --preset ${PRESET_NAMES.join("|")} --data DIR --steps N --out RUN
          [--model dit|vae] [--vae DIR] [--batch 4] [--lr 3e-4] [--warmup 100] [--seed 0]
-         [--clip-length 5] [--checkpoint-every 100] [--keep 3] [--minutes M] [--override JSON]
+         [--clip-length 5] [--checkpoint-every 100] [--keep 3] [--minutes M] [--override JSON] [--init DIR]
   Resumes when RUN exists (its run.json holds the settings).`;
 
 /** Settings that define a run; stored in RUN/run.json and reused on resume. */
@@ -49,9 +53,19 @@ interface RunSettings {
   seed: number;
   clipLength: number;
   override: Record<string, unknown>;
+  /** The model.json the run started from (--init), or null for a seeded start. */
+  init: string | null;
 }
 
-const DEFAULTS: Omit<RunSettings, "data" | "vae"> = { model: "dit", preset: "realtime", batch: 4, lr: 3e-4, warmup: 100, seed: 0, clipLength: 5, override: {} };
+const DEFAULTS: Omit<RunSettings, "data" | "vae"> = { model: "dit", preset: "realtime", batch: 4, lr: 3e-4, warmup: 100, seed: 0, clipLength: 5, override: {}, init: null };
+
+/** The model.json --init names for a model of `kind`: the file itself, DIR/model.json or DIR/KIND/model.json. */
+function resolveInit(given: string, kind: RunSettings["model"]): string {
+  const candidates = given.endsWith(".json") ? [given] : [path.join(given, "model.json"), path.join(given, kind, "model.json")];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw badFlag(`--init ${given} holds no ${kind === "dit" ? "DiT" : "VAE"} model: looked for ${candidates.join(" and ")}.`, USAGE);
+  return path.resolve(found);
+}
 
 async function readRunSettings(runDir: string): Promise<RunSettings | null> {
   try {
@@ -81,6 +95,7 @@ async function main(argv: string[]): Promise<void> {
       keep: { type: "int", min: 1, default: 3 },
       minutes: { type: "number", min: 0 },
       override: { type: "string" },
+      init: { type: "string" },
     },
     USAGE,
   );
@@ -98,6 +113,7 @@ async function main(argv: string[]): Promise<void> {
     seed: flags.seed,
     clipLength: flags["clip-length"],
     override: flags.override === undefined ? undefined : jsonFlag("override", flags.override, USAGE),
+    init: flags.init === undefined ? undefined : resolveInit(flags.init, (flags.model as RunSettings["model"] | undefined) ?? DEFAULTS.model),
   };
   if (stored) {
     for (const [key, value] of Object.entries(given)) {
@@ -117,6 +133,9 @@ async function main(argv: string[]): Promise<void> {
     data: given.data ?? stored?.data ?? path.resolve("data/game"),
     vae: model === "vae" ? null : (given.vae ?? stored?.vae ?? path.resolve(`weights/${preset.name}/vae`)),
   };
+  if (settings.init && Object.keys(settings.override).length) {
+    throw badFlag(`--init takes the architecture of ${settings.init}; --override cannot change it.`, USAGE);
+  }
   if (!existsSync(path.join(settings.data, "manifest.json"))) {
     throw badFlag(`There is no dataset in ${settings.data}; build one with \`npm run dataset -- --episodes 8 --frames 128 --out ${path.relative(".", settings.data) || "."}\` or pass --data DIR.`, USAGE);
   }
@@ -127,11 +146,26 @@ async function main(argv: string[]): Promise<void> {
   const dataStore = new DirectoryDatasetStore(settings.data);
   const reader = await DatasetReader.open(dataStore);
 
+  // --init gives the architecture (and a DiT's schedule) on every start of the run; its weights
+  // matter only to a new run: a resumed one overwrites them with its checkpoint's.
+  const resuming = existsSync(path.join(runDir, "checkpoints")) && (await readdir(path.join(runDir, "checkpoints"))).some((n) => /^step-\d+$/.test(n));
+  const initial = settings.init;
+  const startsFrom = (source: ModelSource) => {
+    if (!resuming) process.stderr.write(`init: fine-tuning ${initial} (${source.weights ?? "raw"} weights of step ${source.step ?? "?"})\n`);
+  };
+
   let task: TrainTask<unknown>;
   let vaeConfig: VAEConfig | null = null;
   if (settings.model === "vae") {
-    const config = { ...preset.vae, ...settings.override } as VAEConfig;
-    task = createVAETask(createVAE(config, settings.seed), datasetFrameSource(reader, "train")) as TrainTask<unknown>;
+    let vae: VAE;
+    if (initial) {
+      const loaded = await loadVAE(initial, { readFile: readFileBytes });
+      startsFrom(loaded.source);
+      vae = loaded.vae;
+    } else {
+      vae = createVAE({ ...preset.vae, ...settings.override } as VAEConfig, settings.seed);
+    }
+    task = createVAETask(vae, datasetFrameSource(reader, "train")) as TrainTask<unknown>;
   } else {
     if (!existsSync(path.join(settings.vae!, "model.json"))) {
       throw badFlag(`The DiT trains on latents of a VAE, and ${settings.vae} has no model.json; train one with --model vae, or pass --vae DIR.`, USAGE);
@@ -143,8 +177,19 @@ async function main(argv: string[]): Promise<void> {
     bar.done(cached ? "(cached)" : undefined);
     vae.dispose();
     const [h, w, c] = vaeLatentShape(vaeConfig);
-    const config: DiTConfig = { ...preset.dit, latentHeight: h, latentWidth: w, latentChannels: c, ...settings.override } as DiTConfig;
-    task = createDiTTask(createDiT(config, settings.seed), latents, { clipLength: settings.clipLength }) as TrainTask<unknown>;
+    if (initial) {
+      const loaded = await loadDiT(initial, { readFile: readFileBytes });
+      const { latentHeight, latentWidth, latentChannels } = loaded.dit.config;
+      if (`${latentHeight},${latentWidth},${latentChannels}` !== `${h},${w},${c}`) {
+        loaded.dit.dispose();
+        throw new GamedreamError("WEIGHTS_MISMATCH", "model", `${initial} is a DiT for ${latentHeight}x${latentWidth}x${latentChannels} latents, but the VAE ${settings.vae} makes ${h}x${w}x${c}; pass the VAE it was trained with (--vae).`, { recoverable: false });
+      }
+      startsFrom(loaded.source);
+      task = createDiTTask(loaded.dit, latents, { clipLength: settings.clipLength, schedule: loaded.schedule }) as TrainTask<unknown>;
+    } else {
+      const config: DiTConfig = { ...preset.dit, latentHeight: h, latentWidth: w, latentChannels: c, ...settings.override } as DiTConfig;
+      task = createDiTTask(createDiT(config, settings.seed), latents, { clipLength: settings.clipLength }) as TrainTask<unknown>;
+    }
   }
 
   const store = await FsCheckpointStore.open(runDir);

@@ -13,6 +13,10 @@ import { DirectoryDatasetStore } from "../../src/lib/dataset.node.js";
 import { modelExport } from "../../src/lib/train.js";
 import { writeModelDir } from "../../src/lib/train/files.node.js";
 import { VAE_PRESETS, createVAE } from "../../src/lib/vae.js";
+import { createDiT, type DiTConfig } from "../../src/lib/dit.js";
+import { loadDiT } from "../../src/lib/model-loader.js";
+import { PRESETS } from "../../src/lib/presets.js";
+import { readFileBytes } from "../../src/lib/storage/files.node.js";
 
 let dir: string;
 const TINY_DIT = JSON.stringify({ hidden: 16, depth: 1, heads: 2, frequencyDim: 16 });
@@ -76,6 +80,58 @@ describe("npm run train", () => {
     await run(process.execPath, ["--import", "tsx", "cli/sample.ts", "--run", out, "--frames", "4", "--out", webm]);
     const probe = await run("ffprobe", ["-v", "error", "-count_frames", "-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "json", webm]);
     expect(JSON.parse(probe.stdout).streams[0]).toMatchObject({ codec_name: "vp9", width: 512, height: 256, nb_read_frames: "4" });
+  });
+
+  it("fine-tunes an exported model with --init (its weights, its schedule), and refuses one that does not fit", async () => {
+    // A tiny DiT for the test VAE's 16x16x4 latents, exported the way training exports models.
+    const config = { ...PRESETS.realtime.dit, latentHeight: 16, latentWidth: 16, latentChannels: 4, ...JSON.parse(TINY_DIT) } as DiTConfig;
+    const start = createDiT(config, 99);
+    await writeModelDir(join(dir, "init"), modelExport("dit", start, 7, { settings: { schedule: { kind: "linear", T: 500 } } }));
+    start.dispose();
+    // With a learning rate of 0 the run's exported model must be the --init model itself (up to the
+    // float32 rounding of the EMA), not the seeded DiT the run would otherwise start from.
+    const out = join(dir, "fine-tune");
+    const args = ["--import", "tsx", "cli/train.ts", "--data", join(dir, "data"), "--vae", join(dir, "vae"), "--out", out, "--steps", "2", "--clip-length", "3", "--lr", "0"];
+    const { stderr } = await run(process.execPath, [...args, "--init", join(dir, "init")]);
+    expect(stderr).toMatch(/init: fine-tuning .*init[\/]model\.json \(raw weights of step 7\)/);
+    expect(JSON.parse(await readFile(join(out, "run.json"), "utf8")).init).toBe(join(dir, "init", "model.json"));
+    const before = await loadDiT(join(dir, "init", "model.json"), { readFile: readFileBytes });
+    const after = await loadDiT(join(out, "model", "model.json"), { readFile: readFileBytes });
+    expect(after.schedule).toEqual({ kind: "linear", T: 500 });
+    const a = before.dit.variables();
+    const b = after.dit.variables();
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    const seeded = createDiT(config, 0).variables();
+    let toInit = 0;
+    let toSeeded = 0;
+    for (const [name, t] of a) {
+      const got = b.get(name)!.dataSync();
+      const want = t.dataSync();
+      const other = seeded.get(name)!.dataSync();
+      for (let i = 0; i < want.length; i++) {
+        toInit = Math.max(toInit, Math.abs(got[i] - want[i]));
+        toSeeded = Math.max(toSeeded, Math.abs(got[i] - other[i]));
+      }
+    }
+    expect(toInit).toBeLessThan(1e-6);
+    expect(toSeeded).toBeGreaterThan(1e-2);
+    for (const t of seeded.values()) t.dispose();
+    before.dit.dispose();
+    after.dit.dispose();
+
+    // A DiT for other latents than the VAE makes: a typed error, exit 1. --override with --init: exit 2.
+    const wide = createDiT({ ...config, latentChannels: 8 }, 1);
+    await writeModelDir(join(dir, "wide"), modelExport("dit", wide, 1));
+    wide.dispose();
+    const mismatch = await run(process.execPath, [...args.map((a) => (a === out ? join(dir, "wide-run") : a)), "--init", join(dir, "wide")]).catch((e) => e);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.stderr).toMatch(/^error\[WEIGHTS_MISMATCH\]: .*16x16x8 latents, but the VAE .* makes 16x16x4/m);
+    const both = await run(process.execPath, [...args.map((a) => (a === out ? join(dir, "both") : a)), "--init", join(dir, "init"), "--override", TINY_DIT]).catch((e) => e);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--override cannot change it/);
+    const nothing = await run(process.execPath, [...args.map((a) => (a === out ? join(dir, "none") : a)), "--init", join(dir, "data")]).catch((e) => e);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toMatch(/holds no DiT model/);
   });
 
   it("rejects bad flags and settings that contradict the run with exit status 2", async () => {
