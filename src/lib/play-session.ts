@@ -142,7 +142,6 @@ export class PlaySession {
   private readonly world: WorldModel;
   private readonly game: Game;
   private readonly options: PlaySessionOptions;
-  private settingsNow: WorldModelSettings;
   private vaeWeights: HostWeights = new Map();
   private ditWeights: HostWeights = new Map();
   /** The session made its models (`restore`) and frees them. */
@@ -160,7 +159,6 @@ export class PlaySession {
     this.dit = options.model.dit;
     this.game = createGame({ seed: options.gameSeed });
     this.world = this.newWorldModel(options.settings ?? {});
-    this.settingsNow = pickSettings(this.world.settings);
   }
 
   /** A session started from the game's first frame. The caller still owns `options.model`. */
@@ -183,7 +181,7 @@ export class PlaySession {
   }
 
   get settings(): Readonly<WorldModelSettings> {
-    return this.settingsNow;
+    return this.world.settings;
   }
 
   get frameIndex(): number {
@@ -208,7 +206,6 @@ export class PlaySession {
   configure(patch: Partial<WorldModelSettings>): void {
     this.checkAlive();
     this.world.configure(patch);
-    this.settingsNow = pickSettings(this.world.settings);
   }
 
   /** Back to the game's first frame; the dream starts from it and the action log empties. */
@@ -297,7 +294,7 @@ export class PlaySession {
       preset: this.options.model.preset ?? null,
       gameSeed: this.options.gameSeed,
       seed: this.options.seed,
-      settings: { ...this.settingsNow },
+      settings: { ...this.world.settings },
       game: this.game.state,
       realHistory: this.realHistory.map((h) => ({ frame: h.frame, action: cloneAction(h.action) })),
       window: this.window.map((k) => ({ values: k.values, action: cloneAction(k.action) })),
@@ -359,11 +356,6 @@ export class PlaySession {
   private checkAlive(): void {
     if (this.disposed) throw new GamedreamError("PLAY_DISPOSED", "model", "This play session has ended; start a new one.", { recoverable: false });
   }
-}
-
-/** Only the settings' own fields (the world model's settings object also carries its options). */
-function pickSettings(s: Readonly<WorldModelSettings>): WorldModelSettings {
-  return { sampler: s.sampler, steps: s.steps, eta: s.eta, contextNoise: s.contextNoise, cacheUpdate: s.cacheUpdate };
 }
 
 function now(): number {
