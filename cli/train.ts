@@ -17,7 +17,7 @@
  * RUN/model (model.json + shards with SHA-256). Progress on stderr, one summary line on stdout.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { DatasetReader } from "../src/lib/dataset.js";
 import { DirectoryDatasetStore } from "../src/lib/dataset.node.js";
@@ -26,7 +26,7 @@ import { createDiT, type DiTConfig } from "../src/lib/dit.js";
 import { GamedreamError } from "../src/lib/errors.js";
 import { PRESET_NAMES, getPreset } from "../src/lib/presets.js";
 import { Rng } from "../src/lib/rng.js";
-import { assignWeights } from "../src/lib/storage.js";
+import { assignWeights, listCheckpoints } from "../src/lib/storage.js";
 import { FsCheckpointStore } from "../src/lib/storage/store-fs.node.js";
 import { Trainer, createDiTTask, createVAETask, datasetFrameSource, modelExport, recentMean, type TrainTask } from "../src/lib/train.js";
 import { loadOrEncodeLatents, writeModelDir } from "../src/lib/train/files.node.js";
@@ -148,18 +148,18 @@ async function main(argv: string[]): Promise<void> {
 
   // --init gives the architecture (and a DiT's schedule) on every start of the run; its weights
   // matter only to a new run: a resumed one overwrites them with its checkpoint's.
-  const resuming = existsSync(path.join(runDir, "checkpoints")) && (await readdir(path.join(runDir, "checkpoints"))).some((n) => /^step-\d+$/.test(n));
-  const initial = settings.init;
+  const store = await FsCheckpointStore.open(runDir);
+  const resuming = (await listCheckpoints(store)).length > 0;
   const startsFrom = (source: ModelSource) => {
-    if (!resuming) process.stderr.write(`init: fine-tuning ${initial} (${source.weights ?? "raw"} weights of step ${source.step ?? "?"})\n`);
+    if (!resuming) process.stderr.write(`init: fine-tuning ${settings.init} (${source.weights ?? "raw"} weights of step ${source.step ?? "?"})\n`);
   };
 
   let task: TrainTask<unknown>;
   let vaeConfig: VAEConfig | null = null;
   if (settings.model === "vae") {
     let vae: VAE;
-    if (initial) {
-      const loaded = await loadVAE(initial, { readFile: readFileBytes });
+    if (settings.init) {
+      const loaded = await loadVAE(settings.init, { readFile: readFileBytes });
       startsFrom(loaded.source);
       vae = loaded.vae;
     } else {
@@ -177,12 +177,12 @@ async function main(argv: string[]): Promise<void> {
     bar.done(cached ? "(cached)" : undefined);
     vae.dispose();
     const [h, w, c] = vaeLatentShape(vaeConfig);
-    if (initial) {
-      const loaded = await loadDiT(initial, { readFile: readFileBytes });
+    if (settings.init) {
+      const loaded = await loadDiT(settings.init, { readFile: readFileBytes });
       const { latentHeight, latentWidth, latentChannels } = loaded.dit.config;
       if (`${latentHeight},${latentWidth},${latentChannels}` !== `${h},${w},${c}`) {
         loaded.dit.dispose();
-        throw new GamedreamError("WEIGHTS_MISMATCH", "model", `${initial} is a DiT for ${latentHeight}x${latentWidth}x${latentChannels} latents, but the VAE ${settings.vae} makes ${h}x${w}x${c}; pass the VAE it was trained with (--vae).`, { recoverable: false });
+        throw new GamedreamError("WEIGHTS_MISMATCH", "model", `${settings.init} is a DiT for ${latentHeight}x${latentWidth}x${latentChannels} latents, but the VAE ${settings.vae} makes ${h}x${w}x${c}; pass the VAE it was trained with (--vae).`, { recoverable: false });
       }
       startsFrom(loaded.source);
       task = createDiTTask(loaded.dit, latents, { clipLength: settings.clipLength, schedule: loaded.schedule }) as TrainTask<unknown>;
@@ -192,7 +192,6 @@ async function main(argv: string[]): Promise<void> {
     }
   }
 
-  const store = await FsCheckpointStore.open(runDir);
   const trainer = new Trainer(task, {
     steps: flags.steps,
     batchSize: settings.batch,
