@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodePatternClip, PATTERN_CLIPS } from "../fixtures/make-fixtures.js";
-import { e2e, expectNoAxeViolations, settled } from "./harness.js";
+import { e2e, expectNoAxeViolations, fillInput, settled } from "./harness.js";
 
 /** A checksum of every canvas in the frame strip, so any redrawn frame shows. */
 async function stripChecksum(page: Page): Promise<number[]> {
@@ -41,12 +41,6 @@ async function generated(page: Page): Promise<void> {
   await settled(page);
 }
 
-async function setNumber(page: Page, label: string, value: number): Promise<void> {
-  const box = page.getByLabel(label, { exact: true }).first();
-  await box.fill(String(value));
-  await box.dispatchEvent("input");
-}
-
 /** The per-episode table's cells, row by row, once the table worker has answered with `rows` rows containing `text`. */
 async function tableRows(page: Page, rows: number, text = ""): Promise<string[][]> {
   await page.waitForFunction(
@@ -79,7 +73,7 @@ e2e("data: built-in episodes redraw with seed, agent and frame; histograms and t
   // Another seed: other levels, so other frames and other action counts.
   const movement0 = await svgText(page, "#movement-histogram");
   const camera0 = await svgText(page, "#camera-histogram");
-  await setNumber(page, "Seed", 5);
+  await fillInput(page, "Seed", 5);
   await changed(page, () => stripChecksum(page), strip0, "frame strip after a new seed");
   await generated(page);
   const strip1 = await stripChecksum(page);
@@ -88,7 +82,7 @@ e2e("data: built-in episodes redraw with seed, agent and frame; histograms and t
 
   // Scrubbing moves the strip's window, the outline and the timeline's cursor.
   const timeline0 = await svgText(page, "#timeline");
-  await setNumber(page, "Frame", 60);
+  await fillInput(page, "Frame", 60);
   await changed(page, () => stripChecksum(page), strip1, "frame strip after scrubbing");
   await changed(page, () => svgText(page, "#timeline"), timeline0, "timeline cursor after scrubbing");
   const selected = await page.locator("#frame-strip figure.selected canvas").getAttribute("data-index");
@@ -101,12 +95,12 @@ e2e("data: built-in episodes redraw with seed, agent and frame; histograms and t
   await changed(page, () => svgText(page, "#movement-histogram"), movement1, "movement histogram after choosing the wall follower");
   await generated(page);
   if ((await svgText(page, "#movement-histogram")) === movement0) throw new Error("movement histogram equals the first one");
-  await setNumber(page, "Frame", 60);
+  await fillInput(page, "Frame", 60);
   await page.locator("#frame-strip figure.selected canvas[data-index='60']").waitFor();
   if (JSON.stringify(await stripChecksum(page)) === JSON.stringify(explorerAt60)) throw new Error("frames 57-64 did not change with the agent");
 
   // More episodes: more rows.
-  await setNumber(page, "Episodes", 3);
+  await fillInput(page, "Episodes", 3);
   await page.waitForFunction(() => document.querySelectorAll("#episodes-table tbody tr").length === 3, undefined, { timeout: 60_000 });
   await generated(page);
   await expectNoAxeViolations(page);

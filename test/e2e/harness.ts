@@ -169,6 +169,16 @@ export async function runTest(test: E2ETest, browser: Browser, baseUrl: string):
   return { ok: unexpected.length === 0, problems: unexpected, ms: Date.now() - started };
 }
 
+/**
+ * Types `value` into the input labelled exactly `label` and fires "input", as Observable Inputs
+ * listen for it (fill alone does not reach a range slider's paired number box).
+ */
+export async function fillInput(page: Page, label: string, value: string | number): Promise<void> {
+  const input = page.getByLabel(label, { exact: true }).first();
+  await input.fill(String(value));
+  await input.dispatchEvent("input");
+}
+
 /** Polls `predicate` in the page until it returns a truthy value. */
 export async function waitFor<T>(page: Page, predicate: () => T | Promise<T>, timeoutMs = 60_000): Promise<T> {
   const handle = await page.waitForFunction(predicate, undefined, { timeout: timeoutMs, polling: 100 });

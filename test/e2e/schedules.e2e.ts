@@ -1,7 +1,7 @@
 // Noise schedules page: every control changes what is drawn (SVG paths, canvas pixels, table
 // cells), axe finds nothing, and screenshots are saved.
 import type { Page } from "playwright-core";
-import { e2e, expectNoAxeViolations, settled } from "./harness.js";
+import { e2e, expectNoAxeViolations, fillInput, settled } from "./harness.js";
 
 /** The `d` attributes of every line in a chart container. */
 async function paths(page: Page, selector: string): Promise<string[]> {
@@ -16,12 +16,6 @@ async function canvasChecksum(page: Page, selector: string): Promise<number> {
     for (let i = 0; i < data.length; i += 7) s = (s + data[i] * (i % 9973)) % 1e12;
     return s;
   });
-}
-
-async function setRange(page: Page, label: string, value: number): Promise<void> {
-  const box = page.getByLabel(label, { exact: true }).first();
-  await box.fill(String(value));
-  await box.dispatchEvent("input");
 }
 
 async function changed<T>(page: Page, read: () => Promise<T>, before: T, what: string): Promise<T> {
@@ -60,13 +54,13 @@ e2e("noise schedules: kinds, T, zero-terminal-SNR, t and the comparison redraw",
   // A per-kind parameter changes its own curve.
   const sigma0 = await paths(page, "#sigma-plot");
   await page.getByText("Parameters of each kind").click();
-  await setRange(page, "Cosine: offset s", 0.15);
+  await fillInput(page, "Cosine: offset s", 0.15);
   await changed(page, () => paths(page, "#sigma-plot"), sigma0, "sigma paths after changing cosine s");
 
   // Moving t re-noises the frame: the noised canvases' pixels change, the clean one does not.
   const clean0 = await canvasChecksum(page, "#noised-frames canvas >> nth=0");
   const noisy0 = await canvasChecksum(page, "#noised-frames canvas >> nth=1");
-  await setRange(page, "Timestep t / (T - 1)", 0.9);
+  await fillInput(page, "Timestep t / (T - 1)", 0.9);
   await changed(page, () => canvasChecksum(page, "#noised-frames canvas >> nth=1"), noisy0, "noised frame pixels after moving t");
   const clean1 = await canvasChecksum(page, "#noised-frames canvas >> nth=0");
   if (clean1 !== clean0) throw new Error("the clean frame changed when only t moved");
@@ -87,8 +81,8 @@ e2e("noise schedules: kinds, T, zero-terminal-SNR, t and the comparison redraw",
   await changed(page, () => canvasChecksum(page, "#terminal-frames canvas >> nth=0"), terminal, "last-step frame after choosing karras");
 
   // An invalid parameter set is reported in words, not thrown.
-  await setRange(page, "Linear (DDPM): beta start", 0.05);
-  await setRange(page, "Linear (DDPM): beta end", 0.001);
+  await fillInput(page, "Linear (DDPM): beta start", 0.05);
+  await fillInput(page, "Linear (DDPM): beta end", 0.001);
   await page.locator("#schedule-problems .schedule-error").first().waitFor();
   const problem = await page.locator("#schedule-problems").textContent();
   if (!/betaStart <= betaEnd/.test(problem ?? "")) throw new Error(`no plain-language problem shown: ${problem}`);

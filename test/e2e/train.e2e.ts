@@ -4,13 +4,7 @@
 // the shipped weights do not load (e.g. saved for an older architecture), the page says why in
 // plain words and the run starts seeded.
 import type { Page } from "playwright-core";
-import { e2e, expectNoAxeViolations, settled, waitFor } from "./harness.js";
-
-async function setInput(page: Page, label: string, value: string): Promise<void> {
-  const input = page.getByLabel(label, { exact: true }).first();
-  await input.fill(value);
-  await input.dispatchEvent("input");
-}
+import { e2e, expectNoAxeViolations, fillInput, settled, waitFor } from "./harness.js";
 
 const status = (page: Page) =>
   page.evaluate(() => {
@@ -51,14 +45,14 @@ e2e(
     if (!shipped.value?.startsWith("shipped weights") || !shippedVae?.startsWith("shipped weights")) {
       throw new Error(`the shipped weights are not the default start (model: ${shipped.value}, VAE: ${shippedVae})`);
     }
-    await setInput(page, "Run name", "e2e-run");
-    await setInput(page, "Episodes", "1");
-    await setInput(page, "Frames per episode", "16");
-    await setInput(page, "Batch size", "1");
-    await setInput(page, "Clip length (DiT)", "3");
-    await setInput(page, "Checkpoint every N steps", "3");
-    await setInput(page, "Preview every N steps (0: never)", "4");
-    await setInput(page, "Train until step", "400");
+    await fillInput(page, "Run name", "e2e-run");
+    await fillInput(page, "Episodes", "1");
+    await fillInput(page, "Frames per episode", "16");
+    await fillInput(page, "Batch size", "1");
+    await fillInput(page, "Clip length (DiT)", "3");
+    await fillInput(page, "Checkpoint every N steps", "3");
+    await fillInput(page, "Preview every N steps (0: never)", "4");
+    await fillInput(page, "Train until step", "400");
     await page.click("#train-start");
 
     // The run starts from the shipped weights, or says in plain words why it could not.

@@ -8,7 +8,7 @@ import { join, relative } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { PATTERN_CLIPS, encodePatternClip } from "../fixtures/make-fixtures.js";
 import { DIST_DIR as DIST } from "../../scripts/dist-dir.js";
-import { e2e, expectNoAxeViolations, htmlPages, settled } from "./harness.js";
+import { e2e, expectNoAxeViolations, fillInput, htmlPages, settled } from "./harness.js";
 
 /** Site path of a built library module, e.g. "storage-manager.browser" -> "/_import/lib/storage-manager.browser.1a2b3c4d.js". */
 function libModule(name: string): string {
@@ -121,9 +121,7 @@ e2e("webapp: no request leaves the origin while every page loads, a video is upl
   await train.goto(new URL("pages/train.html", t.baseUrl + "/").href, { waitUntil: "load" });
   await settled(train, 120_000);
   for (const [label, value] of [["Run name", "privacy-run"], ["Episodes", "1"], ["Frames per episode", "16"], ["Batch size", "1"], ["Clip length (DiT)", "3"], ["Train until step", "2"]]) {
-    const input = train.getByLabel(label, { exact: true }).first();
-    await input.fill(value);
-    await input.dispatchEvent("input");
+    await fillInput(train, label, value);
   }
   await train.click("#train-start");
   await train.waitForFunction(() => Number(document.querySelector<HTMLElement>("#train-status")?.dataset.step ?? 0) >= 2, undefined, { timeout: 180_000 });
