@@ -18,6 +18,7 @@ import { runBrowserSuite } from "./browser.js";
 import { makeIngestFixture } from "./ingest-fixture.js";
 import { measureIngestMsPerFrame } from "../src/lib/video/ingest.node.js";
 import { runPytorchComparison } from "./pytorch.js";
+import { relativizeReport } from "../src/lib/report-paths.js";
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -98,7 +99,8 @@ const report = {
   results,
 };
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify(report, null, 2) + "\n");
+// Paths relative to the repository (src/lib/report-paths.ts): results are committed.
+writeFileSync(out, JSON.stringify(relativizeReport(report, process.cwd()), null, 2) + "\n");
 console.log(`bench: ${results.length} results in ${report.durationS} s -> ${out}`);
 for (const r of results.filter((r) => !r.name.endsWith("-tensors"))) {
   const params = r.params ? Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(" ") : "";

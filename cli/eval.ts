@@ -21,6 +21,7 @@ import { DirectoryDatasetStore } from "../src/lib/dataset.node.js";
 import { SAMPLERS } from "../src/lib/diffusion/index.js";
 import { GamedreamError, formatErrorLine } from "../src/lib/errors.js";
 import { loadDiT, loadDiTFromCheckpoints, loadModel, loadModelFromWeights, loadVAE, type LoadedModel } from "../src/lib/model-loader.js";
+import { relativizeReport } from "../src/lib/report-paths.js";
 import { readFileBytes } from "../src/lib/storage/files.node.js";
 import { FsCheckpointStore } from "../src/lib/storage/store-fs.node.js";
 import { evaluateModel } from "../src/lib/worldmodel/eval.js";
@@ -152,7 +153,8 @@ async function main(argv: string[]): Promise<void> {
       },
     });
     for (const bar of Object.values(bars)) bar.done();
-    const document = { ...report, backend: backend.backend, run, data, command: ["npm run eval --", ...argv].join(" ") };
+    // Paths relative to the repository (src/lib/report-paths.ts): the report is committed and shared.
+    const document = relativizeReport({ ...report, backend: backend.backend, run, data, command: ["npm run eval --", ...argv].join(" ") }, process.cwd());
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, toJson(document) + "\n");
     const db = (x: number) => `${x.toFixed(2)}dB`;

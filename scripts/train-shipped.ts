@@ -35,6 +35,7 @@ import { FsCheckpointStore } from "../src/lib/storage/store-fs.node.js";
 import { Trainer, createDiTTask, createVAETask, datasetFrameSource, modelExport, recentMean, type TrainTask, type TrainerOptions } from "../src/lib/train.js";
 import { loadOrEncodeLatents, writeModelDir } from "../src/lib/train/files.node.js";
 import { createVAE, estimateLatentScale, vaeLatentShape } from "../src/lib/vae.js";
+import { relativizeReport } from "../src/lib/report-paths.js";
 import { evaluateModel } from "../src/lib/worldmodel/eval.js";
 import { parseFlags, runCli } from "../cli/args.js";
 import { createProgress, formatDuration, type Progress } from "../cli/progress.js";
@@ -210,7 +211,8 @@ async function main(argv: string[]): Promise<void> {
       rollout: evaluation.rollout && { frames: evaluation.rollout.frames, collapse: evaluation.rollout.collapse, msPerFrame: evaluation.rollout.msPerFrame, buckets: evaluation.rollout.buckets },
     },
   };
-  await writeFile(path.join(out, "report.json"), `${JSON.stringify(report, (_, v) => (typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v), 1)}\n`);
+  // Paths relative to the repository (src/lib/report-paths.ts): report.json is committed.
+  await writeFile(path.join(out, "report.json"), `${JSON.stringify(relativizeReport(report, process.cwd()), (_, v) => (typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v), 1)}\n`);
   console.log(
     `train-shipped: out=${out} vaeSteps=${vaeRecord.steps} ditSteps=${ditRecord.steps} nextFramePsnr=${evaluation.nextFramePsnr.toFixed(2)} copyLastFramePsnr=${evaluation.copyLastFramePsnr.toFixed(2)} vaeReconPsnr=${evaluation.vaeReconPsnr.toFixed(2)} time=${formatDuration(report.totalSeconds)}`,
   );
