@@ -61,11 +61,49 @@ export interface DiTConfig {
   spatialPositions: "sincos" | "learned";
   /** What the network predicts; samplers convert with the parameterisation module. */
   parameterization: Parameterization;
+  /**
+   * The action pathway (each field defaults to the first, weakest form when absent, as in
+   * configs saved before it existed):
+   * - `actionEmbedder`: "linear" = one Linear(A -> D); "mlp" = Linear(A -> D), SiLU, Linear(D -> D).
+   * - `actionToTokens`: the action embedding is also added to every token of its frame, so it
+   *   reaches attention directly and not only through the zero-initialised adaLN gates.
+   * - `nullAction`: a learned "no action given" embedding that replaces a frame's action embedding
+   *   where the action-keep mask is 0 (action dropout in training, classifier-free guidance).
+   */
+  actionEmbedder?: "linear" | "mlp";
+  actionToTokens?: boolean;
+  nullAction?: boolean;
+  /**
+   * The patch embedder also sees the previous frame's input latent, stacked on the channels
+   * (DIAMOND, GameNGen): a small camera turn is then a pixel-aligned shift of a picture the
+   * network holds, not something to recover through attention. Zeros for a clip's first frame.
+   */
+  contextLatentInput?: boolean;
+}
+
+/** The action-pathway fields with their defaults filled in. */
+export function actionPathway(config: DiTConfig): Required<Pick<DiTConfig, "actionEmbedder" | "actionToTokens" | "nullAction" | "contextLatentInput">> {
+  return {
+    actionEmbedder: config.actionEmbedder ?? "linear",
+    actionToTokens: config.actionToTokens ?? false,
+    nullAction: config.nullAction ?? false,
+    contextLatentInput: config.contextLatentInput ?? false,
+  };
 }
 
 export type DiTPresetName = "realtime" | "small" | "base";
 
-const COMMON = { mlpRatio: 4, actionDim: ACTION_DIM, frequencyDim: 256, spatialPositions: "sincos", parameterization: "v" } as const;
+const COMMON = {
+  mlpRatio: 4,
+  actionDim: ACTION_DIM,
+  frequencyDim: 256,
+  spatialPositions: "sincos",
+  parameterization: "v",
+  actionEmbedder: "mlp",
+  actionToTokens: true,
+  nullAction: true,
+  contextLatentInput: true,
+} as const;
 
 /** The shared shape contract: latent sizes must match `VAE_PRESETS` of the same name. */
 export const DIT_PRESETS: Readonly<Record<DiTPresetName, Readonly<DiTConfig>>> = {
@@ -96,6 +134,9 @@ export function validateDiTConfig(config: DiTConfig): void {
   if (hidden % heads !== 0) throw invalid(`The hidden width ${hidden} is not divisible by the ${heads} attention heads.`);
   if (hidden % 4 !== 0) throw invalid(`The hidden width ${hidden} must be a multiple of 4 for 2D sin-cos positions.`);
   if (config.frequencyDim % 2 !== 0) throw invalid(`The noise-level feature width ${config.frequencyDim} must be even.`);
+  if (config.actionEmbedder !== undefined && config.actionEmbedder !== "linear" && config.actionEmbedder !== "mlp") {
+    throw invalid(`The DiT setting "actionEmbedder" must be "linear" or "mlp", got "${String(config.actionEmbedder)}".`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -326,26 +367,32 @@ class TemporalAttention {
 
   /**
    * One new frame against cached frames (oldest first, at most K): `x [B*N, D] -> [B*N, D]`, plus
-   * this frame's keys and values `[B*N, D]` (returned so a caller may cache them).
+   * this frame's keys and values `[B*N, D]` (returned so a caller may cache them). Cached frames
+   * may hold one batch item for all B queries (`[N, D]`, broadcast): classifier-free guidance
+   * runs the conditional and unconditional frame as a batch of 2 against one cache.
    */
-  applyFrame(x: tf.Tensor2D, pastKeys: tf.Tensor2D[], pastValues: tf.Tensor2D[]): { y: tf.Tensor2D; key: tf.Tensor2D; value: tf.Tensor2D } {
+  applyFrame(x: tf.Tensor2D, pastKeys: tf.Tensor2D[], pastValues: tf.Tensor2D[], batch = 1): { y: tf.Tensor2D; key: tf.Tensor2D; value: tf.Tensor2D } {
     return tf.tidy(() => {
       const [rows, d] = x.shape;
       const h = this.heads;
       const dh = d / h;
-      const q = tf.reshape(tf.mul(this.q.apply(x), 1 / Math.sqrt(dh)), [rows, h, dh]);
+      const n = rows / batch;
+      // Same rows as the query: [rows, H, dh]; otherwise [items, N, H, dh] so batches broadcast.
+      const broadcast = pastKeys.some((k) => k.shape[0] !== rows);
+      const view = (t: tf.Tensor2D) => (broadcast ? tf.reshape(t, [t.shape[0] / n, n, h, dh]) : tf.reshape(t, [t.shape[0], h, dh]));
+      const q = view(tf.mul(this.q.apply(x), 1 / Math.sqrt(dh)) as tf.Tensor2D);
       const key = this.k.apply(x);
       const value = this.v.apply(x);
       const keys = [...pastKeys, key];
       const values = [...pastValues, value];
       const length = keys.length;
-      // Per key frame: [B*N, H] scores, stacked to [B*N, H, L]; the bias column is the distance.
-      const scores = tf.stack(keys.map((k) => tf.sum(tf.mul(q, tf.reshape(k, [rows, h, dh])), -1)), -1);
+      // Per key frame: [.., H] scores, stacked to [.., H, L]; the bias column is the distance.
+      const scores = tf.stack(keys.map((k) => tf.sum(tf.mul(q, view(k)), -1)), -1);
       const distances = Array.from({ length }, (_, j) => length - 1 - j);
       const bias = tf.gather(this.distanceBias, distances, 1); // [H, L]
-      const p = tf.softmax(tf.add(scores, bias)); // [B*N, H, L]
-      const weights = tf.unstack(p, 2);
-      const mixed = tf.addN(values.map((v, j) => tf.mul(tf.reshape(weights[j], [rows, h, 1]), tf.reshape(v, [rows, h, dh]))));
+      const p = tf.softmax(tf.add(scores, bias)); // [.., H, L]
+      const weights = tf.unstack(p, p.rank - 1);
+      const mixed = tf.addN(values.map((v, j) => tf.mul(tf.expandDims(weights[j], -1), view(v))));
       return { y: this.out.apply(tf.reshape(mixed, [rows, d]) as tf.Tensor2D), key, value };
     });
   }
@@ -408,7 +455,7 @@ export class DiTBlock {
       const f = cond.shape[0];
       const [sShift, sScale, sGate, tShift, tScale, tGate, mShift, mScale, mGate] = this.adaLN.apply(cond);
       x = gatedResidual(x, sGate, this.spatial.apply(modulate(x, sShift, sScale, f), f), f);
-      const t = this.temporal.applyFrame(modulate(x, tShift, tScale, f), pastKeys, pastValues);
+      const t = this.temporal.applyFrame(modulate(x, tShift, tScale, f), pastKeys, pastValues, f);
       x = gatedResidual(x, tGate, t.y, f);
       x = gatedResidual(x, mGate, this.mlp(modulate(x, mShift, mScale, f)), f);
       return { x, key: t.key, value: t.value };
@@ -428,12 +475,14 @@ export class DiTBlock {
 // KV cache
 
 /**
- * Temporal keys/values of the last K clean context frames, per block, for live play. Frames are
+ * Temporal keys/values of the last K clean context frames, per block, for live play, and the
+ * newest frame's input latent (what `contextLatentInput` stacks onto the next frame). Frames are
  * kept as separate tensors (oldest first) so appending never concatenates: tfjs wasm copies
  * concat/slice inputs out of the heap.
  */
 export class KVCache {
   private frames: FrameKV[] = [];
+  private latest: tf.Tensor4D | null = null;
 
   constructor(readonly capacity: number) {}
 
@@ -441,10 +490,22 @@ export class KVCache {
     return this.frames.length;
   }
 
-  /** Takes ownership of `kv`; drops (and frees) the oldest frame beyond the window. */
-  push(kv: FrameKV): void {
+  /**
+   * Takes ownership of `kv` (and of `latent [B, h, w, c]`, the frame's input latent, when given);
+   * drops (and frees) the oldest frame beyond the window.
+   */
+  push(kv: FrameKV, latent?: tf.Tensor4D): void {
     this.frames.push(kv);
     while (this.frames.length > this.capacity) disposeFrameKV(this.frames.shift()!);
+    if (latent) {
+      this.latest?.dispose();
+      this.latest = latent;
+    }
+  }
+
+  /** The newest frame's input latent `[B, h, w, c]`, or null before the first push with one. */
+  get lastLatent(): tf.Tensor4D | null {
+    return this.latest;
   }
 
   /** Cached keys of one block, oldest first, each `[B*N, D]`. */
@@ -459,6 +520,8 @@ export class KVCache {
   clear(): void {
     for (const f of this.frames) disposeFrameKV(f);
     this.frames = [];
+    this.latest?.dispose();
+    this.latest = null;
   }
 
   dispose(): void {
@@ -491,13 +554,34 @@ function inputError(message: string, details?: Record<string, unknown>): Gamedre
   return new GamedreamError("DIT_INPUT_SHAPE", "model", message, { recoverable: true, details });
 }
 
+/** Options of a full-clip `forward`. */
+export interface ForwardOptions {
+  /** Return the attention probabilities of every layer and head. */
+  attention?: boolean;
+  /** `[B, T]` in {0, 1}: 0 replaces the frame's action by the learned null action (`nullAction`). */
+  actionKeep?: tf.Tensor2D;
+}
+
+/** Options of `forwardFrame`. */
+export interface FrameOptions {
+  /** Also return this frame's keys/values. */
+  returnKv?: boolean;
+  /** `[B]` in {0, 1}: 0 gives that batch item the learned null action (`nullAction`). */
+  actionKeep?: tf.Tensor1D;
+}
+
 export class DiT implements Module<DiTConfig> {
   readonly config: DiTConfig;
   readonly blocks: DiTBlock[] = [];
+  private readonly pathway: ReturnType<typeof actionPathway>;
   private readonly patchEmbed: Linear;
   private readonly noiseMlp1: Linear;
   private readonly noiseMlp2: Linear;
+  /** "linear": the only action layer; "mlp": the first of two. */
   private readonly actionEmbed: Linear;
+  private readonly actionEmbed2: Linear | null;
+  /** `[1, D]`: the embedding of "no action given". */
+  private readonly nullEmbedding: tf.Variable<tf.Rank.R2> | null;
   /** `[N, D]`: a variable when positions are learned, a constant otherwise. */
   private readonly positions: tf.Tensor2D;
   /** Final adaLN: shift, scale. */
@@ -507,14 +591,21 @@ export class DiT implements Module<DiTConfig> {
   constructor(config: DiTConfig, seed: number) {
     validateDiTConfig(config);
     this.config = { ...config };
+    this.pathway = actionPathway(config);
     const rng = new Rng(seed);
     const d = config.hidden;
     const p = config.patchSize;
     const patchDim = p * p * config.latentChannels;
-    this.patchEmbed = new Linear(rng, patchDim, d);
+    this.patchEmbed = new Linear(rng, this.pathway.contextLatentInput ? 2 * patchDim : patchDim, d);
     this.noiseMlp1 = new Linear(rng, config.frequencyDim, d, { init: { normal: 0.02 } });
     this.noiseMlp2 = new Linear(rng, d, d, { init: { normal: 0.02 } });
-    this.actionEmbed = new Linear(rng, config.actionDim, d, { init: { normal: 0.02 } });
+    const mlp = this.pathway.actionEmbedder === "mlp";
+    // A Linear from the 9 action values starts near 0.02-scale (DiT's label-embedding init) when it
+    // is the whole pathway; as the first layer of an MLP it gets Xavier so the action is not
+    // drowned at the start (measured on the shipped weights: 0.078 rms against 0.98 for noise).
+    this.actionEmbed = new Linear(rng, config.actionDim, d, { init: mlp ? "xavier" : { normal: 0.02 } });
+    this.actionEmbed2 = mlp ? new Linear(rng, d, d) : null;
+    this.nullEmbedding = this.pathway.nullAction ? variableOf(tf.zeros([1, d])) : null;
     const table = tf.tensor2d(sinCosPositions(config.latentHeight / p, config.latentWidth / p, d), [tokensPerFrame(config), d]);
     this.positions = config.spatialPositions === "learned" ? variableOf(table) : table;
     for (let i = 0; i < config.depth; i++) this.blocks.push(new DiTBlock(rng, config));
@@ -529,7 +620,13 @@ export class DiT implements Module<DiTConfig> {
     if (this.positions instanceof tf.Variable) vars.set("pos_embed", this.positions);
     this.noiseMlp1.collect("t_embedder.mlp.0", vars);
     this.noiseMlp2.collect("t_embedder.mlp.2", vars);
-    this.actionEmbed.collect("a_embedder.proj", vars);
+    if (this.actionEmbed2) {
+      this.actionEmbed.collect("a_embedder.mlp.0", vars);
+      this.actionEmbed2.collect("a_embedder.mlp.2", vars);
+    } else {
+      this.actionEmbed.collect("a_embedder.proj", vars);
+    }
+    if (this.nullEmbedding) vars.set("a_embedder.null", this.nullEmbedding);
     this.blocks.forEach((b, i) => b.collect(`blocks.${i}`, vars));
     this.finalAdaLN.linear.collect("final_layer.adaLN_modulation", vars);
     this.finalLinear.collect("final_layer.linear", vars);
@@ -546,21 +643,39 @@ export class DiT implements Module<DiTConfig> {
     return new KVCache(this.config.contextFrames);
   }
 
-  /** Frame conditioning, SiLU applied: `levels [F]`, `actions [F, A]` -> `[F, D]`. */
-  private condition(levels: tf.Tensor1D, actions: tf.Tensor2D): tf.Tensor2D {
+  /** Action embedding `[F, D]` of `actions [F, A]`; where `keep [F]` is 0, the null action's. */
+  private embedActions(actions: tf.Tensor2D, keep?: tf.Tensor1D): tf.Tensor2D {
     return tf.tidy(() => {
-      const noise = this.noiseMlp2.apply(silu(this.noiseMlp1.apply(noiseLevelFeatures(levels, this.config.frequencyDim))));
-      return silu(tf.add(noise, this.actionEmbed.apply(actions)) as tf.Tensor2D);
+      let e = this.actionEmbed.apply(actions);
+      if (this.actionEmbed2) e = this.actionEmbed2.apply(silu(e));
+      if (!keep) return e;
+      if (!this.nullEmbedding) throw inputError("This DiT has no learned null action (nullAction is off), so actions cannot be dropped or guided.");
+      const k = tf.reshape(keep, [-1, 1]);
+      return tf.add(tf.mul(e, k), tf.mul(this.nullEmbedding, tf.sub(1, k))) as tf.Tensor2D;
     });
   }
 
-  /** `latents [F, h, w, c] -> tokens [F*N, D]` with spatial positions added. */
-  private embed(latents: tf.Tensor4D): tf.Tensor2D {
+  /** Frame conditioning, SiLU applied: `levels [F]`, action embedding `[F, D]` -> `[F, D]`. */
+  private condition(levels: tf.Tensor1D, actionEmbedding: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const noise = this.noiseMlp2.apply(silu(this.noiseMlp1.apply(noiseLevelFeatures(levels, this.config.frequencyDim))));
+      return silu(tf.add(noise, actionEmbedding) as tf.Tensor2D);
+    });
+  }
+
+  /**
+   * `latents [F, h, w, c]` (with `previous [F, h, w, c]` stacked on the channels when
+   * `contextLatentInput`) -> tokens `[F*N, D]` with spatial positions and, with `actionToTokens`,
+   * the frame's action embedding `[F, D]` added.
+   */
+  private embed(latents: tf.Tensor4D, previous: tf.Tensor4D | null, actionEmbedding: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const { patchSize: p, hidden: d } = this.config;
       const f = latents.shape[0];
-      const patches = tf.reshape(spaceToDepth(latents, p), [-1, p * p * this.config.latentChannels]) as tf.Tensor2D;
-      const x = tf.add(tf.reshape(this.patchEmbed.apply(patches), [f, -1, d]), this.positions);
+      const input = previous ? tf.concat([latents, previous], 3) : latents;
+      const patches = tf.reshape(spaceToDepth(input, p), [f * tokensPerFrame(this.config), -1]) as tf.Tensor2D;
+      let x = tf.add(tf.reshape(this.patchEmbed.apply(patches), [f, -1, d]), this.positions);
+      if (this.pathway.actionToTokens) x = tf.add(x, tf.reshape(actionEmbedding, [f, 1, d]));
       return tf.reshape(x, [-1, d]) as tf.Tensor2D;
     });
   }
@@ -588,19 +703,26 @@ export class DiT implements Module<DiTConfig> {
    * Full clip (training, teacher-forced evaluation, attention maps).
    * `latents [B, T, h, w, c]` noisy latents, `noiseLevels [B, T]` in [0, 1], `actions [B, T, A]`
    * -> prediction `[B, T, h, w, c]`; with `attention`, the probabilities of every layer and head.
+   * With `contextLatentInput`, frame t also sees `latents[:, t-1]` (zeros for t = 0).
    */
-  forward(latents: tf.Tensor5D, noiseLevels: tf.Tensor2D, actions: tf.Tensor3D, options: { attention?: boolean } = {}): DiTOutput {
+  forward(latents: tf.Tensor5D, noiseLevels: tf.Tensor2D, actions: tf.Tensor3D, options: ForwardOptions = {}): DiTOutput {
     this.checkFrame(latents, "latents [B, T, h, w, c]", 2);
     const [batch, frames] = latents.shape;
     if (noiseLevels.shape.join(",") !== `${batch},${frames}`) throw inputError(`Noise levels must have shape [${batch}, ${frames}], got [${noiseLevels.shape}].`);
     if (actions.shape.join(",") !== `${batch},${frames},${this.config.actionDim}`) {
       throw inputError(`Actions must have shape [${batch}, ${frames}, ${this.config.actionDim}], got [${actions.shape}].`);
     }
+    if (options.actionKeep && options.actionKeep.shape.join(",") !== `${batch},${frames}`) {
+      throw inputError(`The action-keep mask must have shape [${batch}, ${frames}], got [${options.actionKeep.shape}].`);
+    }
     return tf.tidy(() => {
       const { latentHeight: h, latentWidth: w, latentChannels: c, actionDim } = this.config;
       const f = batch * frames;
-      let x = this.embed(tf.reshape(latents, [f, h, w, c]));
-      const cond = this.condition(tf.reshape(noiseLevels, [f]), tf.reshape(actions, [f, actionDim]));
+      const flat = tf.reshape(latents, [f, h, w, c]) as tf.Tensor4D;
+      const previous = this.pathway.contextLatentInput ? previousFrames(latents) : null;
+      const actionEmbedding = this.embedActions(tf.reshape(actions, [f, actionDim]), options.actionKeep ? tf.reshape(options.actionKeep, [f]) : undefined);
+      let x = this.embed(flat, previous, actionEmbedding);
+      const cond = this.condition(tf.reshape(noiseLevels, [f]), actionEmbedding);
       const maps: AttentionMaps | undefined = options.attention ? { spatial: [], temporal: [] } : undefined;
       for (const block of this.blocks) x = block.forward(x, cond, batch, frames, maps);
       const prediction = tf.reshape(this.head(x, cond), [batch, frames, h, w, c]) as tf.Tensor5D;
@@ -611,11 +733,12 @@ export class DiT implements Module<DiTConfig> {
   /**
    * One new frame per batch item against the cache (live play): computes only the new frame's
    * tokens. `latent [B, h, w, c]`, `noiseLevel` a number or `[B]`, `action [B, A]` -> `[B, h, w, c]`.
-   * Equals the last frame of `forward` on (cached frames..., this frame). With `returnKv`, also
-   * returns this frame's keys/values; `cache.push(kv)` then makes it context for the next frame
-   * (meaningful when the pass ran at the context noise level).
+   * Equals the last frame of `forward` on (cached frames..., this frame). The cache may hold one
+   * batch item for all B (classifier-free guidance: B = 2, conditional and unconditional). With
+   * `returnKv`, also returns this frame's keys/values; `cache.push(kv, latent)` then makes it
+   * context for the next frame (meaningful when the pass ran at the context noise level).
    */
-  forwardFrame(cache: KVCache, latent: tf.Tensor4D, noiseLevel: number | tf.Tensor1D, action: tf.Tensor2D, options: { returnKv?: boolean } = {}): FrameOutput {
+  forwardFrame(cache: KVCache, latent: tf.Tensor4D, noiseLevel: number | tf.Tensor1D, action: tf.Tensor2D, options: FrameOptions = {}): FrameOutput {
     this.checkFrame(latent, "a latent [B, h, w, c]", 1);
     const batch = latent.shape[0];
     if (action.shape.join(",") !== `${batch},${this.config.actionDim}`) {
@@ -626,8 +749,14 @@ export class DiT implements Module<DiTConfig> {
     }
     return tf.tidy(() => {
       const levels = typeof noiseLevel === "number" ? tf.fill([batch], noiseLevel) as tf.Tensor1D : noiseLevel;
-      let x = this.embed(latent);
-      const cond = this.condition(levels, action);
+      let previous: tf.Tensor4D | null = null;
+      if (this.pathway.contextLatentInput) {
+        const last = cache.lastLatent;
+        previous = last === null ? tf.zerosLike(latent) : last.shape[0] === batch ? last : (tf.tile(last, [batch / last.shape[0], 1, 1, 1]) as tf.Tensor4D);
+      }
+      const actionEmbedding = this.embedActions(action, options.actionKeep);
+      let x = this.embed(latent, previous, actionEmbedding);
+      const cond = this.condition(levels, actionEmbedding);
       const keys: tf.Tensor2D[] = [];
       const values: tf.Tensor2D[] = [];
       this.blocks.forEach((block, i) => {
@@ -641,12 +770,21 @@ export class DiT implements Module<DiTConfig> {
     });
   }
 
-  /** Runs the frame at `noiseLevel` (the context level) and appends its keys/values to the cache. */
+  /** Runs the frame at `noiseLevel` (the context level) and appends its keys/values and latent to the cache. */
   appendFrame(cache: KVCache, latent: tf.Tensor4D, noiseLevel: number | tf.Tensor1D, action: tf.Tensor2D): void {
     const out = this.forwardFrame(cache, latent, noiseLevel, action, { returnKv: true });
     out.prediction.dispose();
-    cache.push(out.kv!);
+    cache.push(out.kv!, this.pathway.contextLatentInput ? latent.clone() : undefined);
   }
+}
+
+/** `[B, T, h, w, c]` -> `[B*T, h, w, c]` where frame t holds frame t-1 of its clip, zeros for t = 0. */
+function previousFrames(latents: tf.Tensor5D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, t, h, w, c] = latents.shape;
+    const shifted = t === 1 ? tf.zerosLike(latents) : tf.concat([tf.zeros([b, 1, h, w, c]), tf.slice(latents, [0, 0, 0, 0, 0], [b, t - 1, h, w, c])], 1);
+    return tf.reshape(shifted, [b * t, h, w, c]) as tf.Tensor4D;
+  });
 }
 
 /** A DiT with weights drawn from `seed` (adaLN-Zero: every block starts as the identity). */

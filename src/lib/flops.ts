@@ -4,7 +4,7 @@
  * attention scores and mixing); not counted: elementwise work (norms, softmax, GELU, adaLN
  * modulation, residuals), a few percent at these widths.
  */
-import { tokensPerFrame, type DiTConfig } from "./dit.js";
+import { actionPathway, tokensPerFrame, type DiTConfig } from "./dit.js";
 import { samplerInfo } from "./diffusion/samplers.js";
 import { PRESETS, type Preset, type PresetName } from "./presets.js";
 import { vaeDecoderFlops, vaeParameterCounts } from "./vae.js";
@@ -20,7 +20,9 @@ export function ditParameterCount(config: DiTConfig): number {
   const adaLN = 9 * linear(d, d);
   const block = spatial + temporal + mlp + adaLN;
   const positions = config.spatialPositions === "learned" ? tokensPerFrame(config) * d : 0;
-  const embed = linear(patchDim, d) + positions + linear(config.frequencyDim, d) + linear(d, d) + linear(config.actionDim, d);
+  const pathway = actionPathway(config);
+  const actions = linear(config.actionDim, d) + (pathway.actionEmbedder === "mlp" ? linear(d, d) : 0) + (pathway.nullAction ? d : 0);
+  const embed = linear(pathway.contextLatentInput ? 2 * patchDim : patchDim, d) + positions + linear(config.frequencyDim, d) + linear(d, d) + actions;
   const final = 2 * linear(d, d) + linear(d, patchDim);
   return embed + config.depth * block + final;
 }
@@ -33,7 +35,9 @@ export function ditFrameFlops(config: DiTConfig, cachedFrames = config.contextFr
   const d = config.hidden;
   const n = tokensPerFrame(config);
   const patchDim = config.patchSize * config.patchSize * config.latentChannels;
-  const conditioning = 2 * (config.frequencyDim * d + d * d + config.actionDim * d);
+  const pathway = actionPathway(config);
+  const inputDim = pathway.contextLatentInput ? 2 * patchDim : patchDim;
+  const conditioning = 2 * (config.frequencyDim * d + d * d + config.actionDim * d + (pathway.actionEmbedder === "mlp" ? d * d : 0));
   const perBlock =
     2 * 9 * d * d + // adaLN modulations (one row per frame)
     2 * 4 * n * d * d + // spatial q, k, v, out
@@ -42,7 +46,7 @@ export function ditFrameFlops(config: DiTConfig, cachedFrames = config.contextFr
     2 * 2 * n * (cachedFrames + 1) * d + // temporal scores and mixing
     2 * 2 * n * d * config.mlpRatio * d; // MLP
   const final = 2 * (2 * d * d + n * d * patchDim);
-  return 2 * n * patchDim * d + conditioning + config.depth * perBlock + final;
+  return 2 * n * inputDim * d + conditioning + config.depth * perBlock + final;
 }
 
 /** Denoiser evaluations for `steps` steps of a sampler (Heun: 2 per step except the last). */

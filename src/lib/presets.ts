@@ -24,6 +24,8 @@ export interface SamplingDefaults {
    * free, but they carry that step's noise level).
    */
   cacheUpdate: "context-pass" | "reuse-last-step";
+  /** Classifier-free guidance scale on the action (1 = off; see `WorldModelSettings.guidanceScale`). */
+  guidanceScale: number;
 }
 
 export interface Preset {
@@ -39,19 +41,19 @@ export const PRESETS: Readonly<Record<PresetName, Readonly<Preset>>> = {
     name: "realtime",
     dit: DIT_PRESETS.realtime,
     vae: VAE_PRESETS.realtime,
-    sampling: { sampler: "ddim", steps: 2, eta: 0, contextNoiseLevel: 0.02, cacheUpdate: "reuse-last-step" },
+    sampling: { sampler: "ddim", steps: 2, eta: 0, contextNoiseLevel: 0.02, cacheUpdate: "reuse-last-step", guidanceScale: 1 },
   },
   small: {
     name: "small",
     dit: DIT_PRESETS.small,
     vae: VAE_PRESETS.small,
-    sampling: { sampler: "ddim", steps: 8, eta: 0, contextNoiseLevel: 0.02, cacheUpdate: "context-pass" },
+    sampling: { sampler: "ddim", steps: 8, eta: 0, contextNoiseLevel: 0.02, cacheUpdate: "context-pass", guidanceScale: 1 },
   },
   base: {
     name: "base",
     dit: DIT_PRESETS.base,
     vae: VAE_PRESETS.base,
-    sampling: { sampler: "ddim", steps: 25, eta: 0, contextNoiseLevel: 0.02, cacheUpdate: "context-pass" },
+    sampling: { sampler: "ddim", steps: 25, eta: 0, contextNoiseLevel: 0.02, cacheUpdate: "context-pass", guidanceScale: 1 },
   },
 };
 

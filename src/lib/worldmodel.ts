@@ -24,7 +24,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ACTION_DIM, NO_ACTION, encodeAction, type Action } from "./actions.js";
 import { alphaBarAt, makeSchedule, qSample, samplerInfo, samplerStep, samplerTimesteps, type SamplerName, type Schedule, type ScheduleConfig } from "./diffusion/index.js";
-import type { DiT, FrameKV, KVCache } from "./dit.js";
+import { actionPathway, type DiT, type FrameKV, type KVCache } from "./dit.js";
 import { GamedreamError } from "./errors.js";
 import { rgbaToUnit, unitToRgba, type RgbaImage } from "./frames.js";
 import { gaussianNoise } from "./nn/noise.js";
@@ -43,6 +43,12 @@ export interface WorldModelSettings {
   contextNoise: number;
   /** How a finished frame enters the KV cache (see `SamplingDefaults.cacheUpdate`). */
   cacheUpdate: SamplingDefaults["cacheUpdate"];
+  /**
+   * Classifier-free guidance on the action: prediction = uncond + scale * (cond - uncond), the
+   * unconditional pass given the learned null action. 1 = off (one pass); above 1 exaggerates
+   * what the action changes, at the cost of a batch of 2 per DiT pass. Needs a DiT with `nullAction`.
+   */
+  guidanceScale: number;
 }
 
 export interface WorldModelOptions extends Partial<WorldModelSettings> {
@@ -106,10 +112,10 @@ export function actionVector(action: ActionInput): Float32Array {
   return encodeAction(action);
 }
 
-const SETTING_KEYS = ["sampler", "steps", "eta", "contextNoise", "cacheUpdate"] as const satisfies readonly (keyof WorldModelSettings)[];
+const SETTING_KEYS = ["sampler", "steps", "eta", "contextNoise", "cacheUpdate", "guidanceScale"] as const satisfies readonly (keyof WorldModelSettings)[];
 
 /** `base` with the settings of `patch` that are defined; anything else in `patch` (the models, a seed) is ignored. */
-function resolveSettings(base: WorldModelSettings, patch: Partial<WorldModelSettings>, T: number): WorldModelSettings {
+function resolveSettings(base: WorldModelSettings, patch: Partial<WorldModelSettings>, T: number, dit: DiT): WorldModelSettings {
   const next = { ...base };
   for (const key of SETTING_KEYS) if (patch[key] !== undefined) (next as Record<string, unknown>)[key] = patch[key];
   samplerInfo(next.sampler);
@@ -118,6 +124,10 @@ function resolveSettings(base: WorldModelSettings, patch: Partial<WorldModelSett
   if (!(next.contextNoise >= 0 && next.contextNoise <= 1)) throw inputError(`The context noise level must lie in [0, 1], got ${next.contextNoise}.`);
   if (next.cacheUpdate !== "context-pass" && next.cacheUpdate !== "reuse-last-step") {
     throw inputError(`cacheUpdate must be "context-pass" or "reuse-last-step", got "${String(next.cacheUpdate)}".`);
+  }
+  if (!(next.guidanceScale >= 0 && next.guidanceScale <= 20)) throw inputError(`The guidance scale must lie in [0, 20], got ${next.guidanceScale}.`);
+  if (next.guidanceScale !== 1 && !actionPathway(dit.config).nullAction) {
+    throw inputError(`Guidance needs a DiT trained with a null action (nullAction); this one has none, so use a guidance scale of 1.`);
   }
   return next;
 }
@@ -158,8 +168,15 @@ class LiveWorldModel implements WorldModel {
     this.dit = dit;
     this.schedule = "alphaBar" in options.schedule ? options.schedule : makeSchedule(options.schedule);
     const defaults = PRESETS[options.preset ?? "realtime"].sampling;
-    const base: WorldModelSettings = { sampler: defaults.sampler, steps: defaults.steps, eta: defaults.eta, contextNoise: defaults.contextNoiseLevel, cacheUpdate: defaults.cacheUpdate };
-    this.current = resolveSettings(base, options, this.schedule.T);
+    const base: WorldModelSettings = {
+      sampler: defaults.sampler,
+      steps: defaults.steps,
+      eta: defaults.eta,
+      contextNoise: defaults.contextNoiseLevel,
+      cacheUpdate: defaults.cacheUpdate,
+      guidanceScale: actionPathway(dit.config).nullAction ? defaults.guidanceScale : 1,
+    };
+    this.current = resolveSettings(base, options, this.schedule.T, dit);
     this.seed = options.seed ?? 0;
     this.rng = new Rng(this.seed);
     this.cache = dit.createCache();
@@ -178,7 +195,7 @@ class LiveWorldModel implements WorldModel {
   }
 
   configure(patch: Partial<WorldModelSettings>): void {
-    const next = resolveSettings(this.current, patch, this.schedule.T);
+    const next = resolveSettings(this.current, patch, this.schedule.T, this.dit);
     // Cached keys/values were computed at the old context level: recompute them once.
     if (next.contextNoise !== this.current.contextNoise) this.stale = true;
     this.current = next;
@@ -272,8 +289,11 @@ class LiveWorldModel implements WorldModel {
     if (this.stale) this.rebuildCache();
     const { latentHeight: h, latentWidth: w, latentChannels: c } = this.dit.config;
     const vector = actionVector(action).slice();
-    const cond = tf.tensor2d(vector, [1, ACTION_DIM]);
-    const { sampler, steps, eta, cacheUpdate } = this.current;
+    const { sampler, steps, eta, cacheUpdate, guidanceScale } = this.current;
+    const guided = guidanceScale !== 1;
+    // Guidance: one pass over a batch of 2, the action and the null action, against one cache.
+    const cond = guided ? tf.tensor2d([...vector, ...vector], [2, ACTION_DIM]) : tf.tensor2d(vector, [1, ACTION_DIM]);
+    const keep = guided ? tf.tensor1d([1, 0]) : undefined;
     const T = this.schedule.T;
     const timesteps = samplerTimesteps(T, steps);
     const samplerConfig = { sampler, schedule: this.schedule, parameterization: this.dit.config.parameterization, eta };
@@ -286,9 +306,22 @@ class LiveWorldModel implements WorldModel {
         const keepKv = cacheUpdate === "reuse-last-step" && tNext === -1;
         const denoiser = (xt: tf.Tensor, timestep: number): tf.Tensor => {
           const withKv = keepKv && timestep === t;
-          const out = this.dit.forwardFrame(this.cache, xt as tf.Tensor4D, timestep / (T - 1), cond, { returnKv: withKv });
-          if (out.kv) lastKv = { keys: out.kv.keys.map((k) => tf.keep(k)), values: out.kv.values.map((v) => tf.keep(v)) };
-          return out.prediction;
+          const input = guided ? tf.concat([xt, xt]) as tf.Tensor4D : (xt as tf.Tensor4D);
+          const out = this.dit.forwardFrame(this.cache, input, timestep / (T - 1), cond, { returnKv: withKv, actionKeep: keep });
+          if (input !== xt) input.dispose();
+          if (out.kv) {
+            // The conditional half (rows of batch item 0) is the frame's context.
+            const rows = out.kv.keys[0].shape[0] / (guided ? 2 : 1);
+            const first = (t: tf.Tensor2D) => tf.keep(guided ? (tf.slice(t, [0, 0], [rows, -1]) as tf.Tensor2D) : t);
+            lastKv = { keys: out.kv.keys.map(first), values: out.kv.values.map(first) };
+            if (guided) tf.dispose([...out.kv.keys, ...out.kv.values]);
+          }
+          if (!guided) return out.prediction;
+          return tf.tidy(() => {
+            const [withAction, without] = tf.split(out.prediction, 2);
+            out.prediction.dispose();
+            return tf.add(without, tf.mul(tf.sub(withAction, without), guidanceScale));
+          });
         };
         // Every step draws its seed, stochastic sampler or not, so the noise stream never depends on the sampler.
         const next = samplerStep(denoiser, x, t, tNext, { ...samplerConfig, seed: this.rng.seed() }) as tf.Tensor4D;
@@ -297,10 +330,11 @@ class LiveWorldModel implements WorldModel {
       }
     } catch (e) {
       x.dispose();
-      cond.dispose();
+      tf.dispose([cond, ...(keep ? [keep] : [])]);
       if (lastKv) disposeKv(lastKv);
       throw e;
     }
+    keep?.dispose();
     cond.dispose();
     const frame = tf.tidy(() => {
       const size = this.vae.config.imageSize;
@@ -326,7 +360,7 @@ class LiveWorldModel implements WorldModel {
   /** Adds a finished frame to the window and the cache, dropping the oldest beyond K. */
   private pushContext(frame: ContextFrame, kv: FrameKV | undefined): void {
     const capacity = this.dit.config.contextFrames;
-    if (kv) this.cache.push(kv);
+    if (kv) this.cache.push(kv, actionPathway(this.dit.config).contextLatentInput ? frame.latent.clone() : undefined);
     else this.appendToCache(frame);
     this.window.push(frame);
     while (this.window.length > capacity) this.window.shift()!.latent.dispose();

@@ -7,7 +7,8 @@ import { assignVariables, countParameters, type NamedTensors } from "../../src/l
 import { Rng } from "../../src/lib/rng.js";
 import { tinyDiTConfig } from "../helpers/tiny-models.js";
 
-const TINY = tinyDiTConfig({ depth: 2, mlpRatio: 4, spatialPositions: "learned" });
+const PATHWAY = { actionEmbedder: "mlp", actionToTokens: true, nullAction: true, contextLatentInput: true } as const;
+const TINY = tinyDiTConfig({ depth: 2, mlpRatio: 4, spatialPositions: "learned", ...PATHWAY });
 
 /** Moves every weight (zero-initialised ones included) by seeded noise, so no gate is zero. */
 function perturb(model: DiT, seed: number, std = 0.2): void {
@@ -90,7 +91,7 @@ describe("DiT (tiny config)", () => {
         expect(maxAbsDiff(out.prediction, frameOf(full, t))).toBeLessThan(1e-4);
         const kv = out.kv!;
         for (const t of [...kv.keys, ...kv.values]) tf.keep(t);
-        cache.push(kv);
+        cache.push(kv, tf.keep(latent.clone()));
       });
       expect(cache.length).toBe(Math.min(t + 1, TINY.contextFrames));
     }
@@ -105,6 +106,53 @@ describe("DiT (tiny config)", () => {
     again.dispose();
     full.dispose();
     tf.dispose([latents, levels, actions]);
+  });
+
+  it("guidance: a batch of (action, null action) against one cache equals two separate passes", () => {
+    const { latents, levels, actions } = clip(TINY, 1, 4, 21);
+    const cache = model.createCache();
+    tf.tidy(() => {
+      for (let t = 0; t < 3; t++) model.appendFrame(cache, frameOf(latents, t) as tf.Tensor4D, 0.02, frameOf(actions, t) as tf.Tensor2D);
+      const latent = frameOf(latents, 3) as tf.Tensor4D;
+      const action = frameOf(actions, 3) as tf.Tensor2D;
+      const batched = model.forwardFrame(cache, tf.concat([latent, latent]), 0.7, tf.concat([action, action]), { actionKeep: tf.tensor1d([1, 0]) }).prediction;
+      const withAction = model.forwardFrame(cache, latent, 0.7, action).prediction;
+      const dropped = model.forwardFrame(cache, latent, 0.7, action, { actionKeep: tf.tensor1d([0]) }).prediction;
+      expect(maxAbsDiff(tf.slice(batched, [0], [1]), withAction)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(tf.slice(batched, [1], [1]), dropped)).toBeLessThan(1e-5);
+      // The null action ignores the action given, and differs from it.
+      const otherAction = tf.sub(1, action) as tf.Tensor2D;
+      const droppedOther = model.forwardFrame(cache, latent, 0.7, otherAction, { actionKeep: tf.tensor1d([0]) }).prediction;
+      expect(maxAbsDiff(droppedOther, dropped)).toBeLessThan(1e-6);
+      expect(maxAbsDiff(withAction, dropped)).toBeGreaterThan(1e-4);
+    });
+    cache.dispose();
+    tf.dispose([latents, levels, actions]);
+  });
+
+  it("stacks the previous frame's latent: frame t changes with frame t-1's latent even without temporal attention", () => {
+    const noTemporal = createDiT({ ...TINY, contextFrames: 0 }, 4);
+    perturb(noTemporal, 5);
+    tf.tidy(() => {
+      const { latents, levels, actions } = clip(TINY, 1, 3, 22);
+      const base = noTemporal.forward(latents, levels, actions).prediction;
+      const bump = tf.mul(tf.oneHot(tf.tensor1d([1], "int32"), 3).reshape([1, 3, 1, 1, 1]), 0.5);
+      const moved = noTemporal.forward(tf.add(latents, bump) as tf.Tensor5D, levels, actions).prediction;
+      expect(maxAbsDiff(frameOf(moved, 0), frameOf(base, 0))).toBeLessThan(1e-6);
+      expect(maxAbsDiff(frameOf(moved, 2), frameOf(base, 2))).toBeGreaterThan(1e-4);
+    });
+    noTemporal.dispose();
+  });
+
+  it("loads configs saved before the action pathway existed: one linear action layer, no null action", () => {
+    const legacy = createDiT(tinyDiTConfig(), 1);
+    const names = [...legacy.variables().keys()];
+    expect(names).toContain("a_embedder.proj.weight");
+    expect(names.some((n) => n.startsWith("a_embedder.mlp") || n === "a_embedder.null")).toBe(false);
+    expect(legacy.variables().get("x_embedder.proj.weight")!.shape).toEqual([2 * 2 * 2, 16]);
+    expect(model.variables().get("x_embedder.proj.weight")!.shape).toEqual([2 * 2 * 2 * 2, TINY.hidden]);
+    expect(() => tf.tidy(() => legacy.forwardFrame(legacy.createCache(), tf.zeros([1, 4, 4, 2]), 0.5, tf.zeros([1, ACTION_DIM]), { actionKeep: tf.tensor1d([0]) }))).toThrow(/null action/);
+    legacy.dispose();
   });
 
   it("returns attention maps: rows sum to 1, temporal maps are causal", () => {
@@ -133,7 +181,9 @@ describe("DiT (tiny config)", () => {
     tf.tidy(() => {
       const { latents, levels, actions } = clip(TINY, 2, 3, 9);
       const target = tf.randomNormal(latents.shape, 0, 1, "float32", 10);
-      const { grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(model.forward(latents, levels, actions).prediction, target))) as tf.Scalar);
+      // Some frames dropped to the null action, so it gets a gradient too.
+      const actionKeep = tf.tensor2d([1, 0, 1, 1, 1, 0], [2, 3]);
+      const { grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(model.forward(latents, levels, actions, { actionKeep }).prediction, target))) as tf.Scalar);
       const names = [...model.variables().keys()];
       const byVariable = new Map([...model.variables()].map(([name, v]) => [v.name, name]));
       const reached = new Set(Object.entries(grads).filter(([, g]) => tf.max(tf.abs(g)).dataSync()[0] > 0).map(([id]) => byVariable.get(id)));

@@ -108,15 +108,45 @@ describe("optimisation pieces", () => {
 
   it("diffusion forcing: context frames lightly noised and unmasked, the rest noised anywhere and masked in", () => {
     const schedule = makeSchedule({ kind: "cosine", T: 1000 });
-    const { timesteps, mask } = drawFrameNoise(new Rng(1), 64, 5, schedule, 0.1);
+    const settings = { contextNoiseMax: 0.1, lastFrameShare: 0, samplerTimestepShare: 0, samplerSteps: 2, actionDropout: 0 };
+    const { timesteps, mask, actionKeep } = drawFrameNoise(new Rng(1), 64, 5, schedule, settings);
+    const contexts = new Set<number>();
     for (let b = 0; b < 64; b++) {
       const m = Array.from(mask.subarray(b * 5, b * 5 + 5));
       const k = m.indexOf(1);
+      contexts.add(k);
       expect(k).toBeGreaterThanOrEqual(1); // at least one context frame, at least one predicted
       expect(m.slice(k).every((x) => x === 1) && m.slice(0, k).every((x) => x === 0)).toBe(true);
       for (let t = 0; t < k; t++) expect(timesteps[b * 5 + t]).toBeLessThanOrEqual(0.1 * 999);
     }
+    expect(contexts.size).toBe(4);
     expect(Math.max(...timesteps)).toBeGreaterThan(500);
+    expect(actionKeep.every((x) => x === 1)).toBe(true);
+  });
+
+  it("last-frame clips, sampler timesteps and action dropout come in the asked shares", () => {
+    const schedule = makeSchedule({ kind: "cosine", T: 1000 });
+    const settings = { contextNoiseMax: 0.1, lastFrameShare: 0.75, samplerTimestepShare: 0.5, samplerSteps: 2, actionDropout: 0.2 };
+    const B = 4000;
+    const { timesteps, mask, actionKeep } = drawFrameNoise(new Rng(2), B, 3, schedule, settings);
+    let lastOnly = 0;
+    let targets = 0;
+    let onSampler = 0;
+    for (let b = 0; b < B; b++) {
+      const m = Array.from(mask.subarray(b * 3, b * 3 + 3));
+      if (m.join() === "0,0,1") lastOnly++;
+      for (let t = 0; t < 3; t++) {
+        if (!m[t]) continue;
+        targets++;
+        const ts = timesteps[b * 3 + t];
+        if (ts === 999 || ts === 499) onSampler++;
+      }
+    }
+    // Diffusion-forcing clips of 3 frames end with "0,0,1" half the time: 0.75 + 0.25 * 0.5.
+    expect(lastOnly / B).toBeCloseTo(0.875, 1);
+    expect(onSampler / targets).toBeCloseTo(0.5, 1);
+    const dropped = actionKeep.reduce((n, k) => n + (k === 0 ? 1 : 0), 0) / actionKeep.length;
+    expect(dropped).toBeCloseTo(0.2, 1);
   });
 
   it("recognises allocation failures", () => {

@@ -134,7 +134,7 @@ describe("world model (tiny VAE + DiT)", () => {
 
   it("reports only its sampling settings (what eval reports record), not the models it was given", () => {
     const wm = createWorldModel({ vae, dit, schedule: SCHEDULE, seed: 3, steps: 2, contextNoise: 0.1 });
-    expect(Object.keys(wm.settings).sort()).toEqual(["cacheUpdate", "contextNoise", "eta", "sampler", "steps"]);
+    expect(Object.keys(wm.settings).sort()).toEqual(["cacheUpdate", "contextNoise", "eta", "guidanceScale", "sampler", "steps"]);
     expect(wm.settings.steps).toBe(2);
     expect(wm.settings.contextNoise).toBe(0.1);
     wm.configure({ steps: 1, ...({ dit } as object) });

@@ -1,15 +1,28 @@
 /**
  * The DiT's training task: diffusion forcing on latent clips with context-noise augmentation.
  *
- * For each clip of T frames, the first k frames (k drawn uniformly from 1..T-1) are context: clean
- * latents with a small random noise level in [0, contextNoiseMax], the level given to the model
- * as it will be at generation time (GameNGen's noise augmentation, which keeps long rollouts from
- * drifting). The remaining T-k frames are the ones to predict: each gets its own noise level,
- * uniform over the schedule (diffusion forcing), and only they count in the loss.
+ * A clip of T frames splits into context frames (clean latents with a small random noise level in
+ * [0, contextNoiseMax], the level given to the model as it will be at generation time: GameNGen's
+ * noise augmentation, which keeps long rollouts from drifting) and target frames, the only ones
+ * in the loss. Two split patterns:
+ * - diffusion forcing: the first k frames are context (k uniform in 1..T-1), each later frame a
+ *   target with its own noise level;
+ * - last frame: frames 0..T-2 are context and only frame T-1 is a target, which is exactly the
+ *   play-time situation (clean context, one noisy frame).
+ * `lastFrameShare` of the clips use the second pattern.
+ *
+ * Target noise levels are uniform over the schedule, except that `samplerTimestepShare` of them
+ * sit exactly on the timesteps a `samplerSteps`-step sampler visits (trailing spacing: 999 and 499
+ * for 2 steps). The first of those, pure noise, is where the layout of the next frame must come
+ * from the context and the action; uniform levels under min-SNR weighting almost never train it.
+ *
+ * Action dropout replaces a frame's action by the DiT's learned null action with probability
+ * `actionDropout`, so one model also predicts without the action (classifier-free guidance).
  */
 import * as tf from "@tensorflow/tfjs";
-import type { DiT } from "../dit.js";
-import { alphaBarTensor, diffusionLoss, makeSchedule, qSample, type Schedule, type ScheduleConfig } from "../diffusion/index.js";
+import { actionPathway, type DiT } from "../dit.js";
+import { alphaBarTensor, diffusionLoss, makeSchedule, qSample, samplerTimesteps, type Schedule, type ScheduleConfig } from "../diffusion/index.js";
+import { GamedreamError } from "../errors.js";
 import { gaussianNoise } from "../nn/noise.js";
 import type { Rng } from "../rng.js";
 import type { TrainTask } from "./loop.js";
@@ -20,15 +33,36 @@ export interface DiTTrainSettings {
   schedule: ScheduleConfig;
   /** Context frames get a noise level uniform in [0, contextNoiseMax] (0 = always clean). */
   contextNoiseMax: number;
-  /** Min-SNR-gamma loss weighting; null = plain MSE. */
+  /** Min-SNR-gamma loss weighting; null = plain MSE of the parameterisation's target. */
   minSnrGamma: number | null;
+  /** Share of clips in [0, 1] whose only target is the last frame (the rest: diffusion forcing). */
+  lastFrameShare: number;
+  /** Share of targets in [0, 1] whose timestep is one the sampler visits (the rest: uniform). */
+  samplerTimestepShare: number;
+  /** The sampler those timesteps come from: its number of steps (trailing spacing). */
+  samplerSteps: number;
+  /** Probability in [0, 1) that a frame's action is replaced by the null action. */
+  actionDropout: number;
 }
 
 export const DEFAULT_DIT_TRAIN: Readonly<DiTTrainSettings> = {
-  clipLength: 5,
+  clipLength: 3,
   schedule: { kind: "cosine", T: 1000 },
   contextNoiseMax: 0.1,
+  minSnrGamma: null,
+  lastFrameShare: 0.8,
+  samplerTimestepShare: 0.5,
+  samplerSteps: 2,
+  actionDropout: 0.1,
+};
+
+/** The recipe before the action-conditioning work: diffusion forcing, uniform levels, min-SNR-5. */
+export const DIFFUSION_FORCING_TRAIN: Readonly<Partial<DiTTrainSettings>> = {
+  clipLength: 5,
   minSnrGamma: 5,
+  lastFrameShare: 0,
+  samplerTimestepShare: 0,
+  actionDropout: 0,
 };
 
 /** A batch of latent clips: `latents [B, T, h, w, c]` (scaled), `actions [B, T, A]` (conditioning). */
@@ -42,39 +76,57 @@ export interface LatentClipSource {
   sampleClips(rng: Rng, batchSize: number, clipLength: number): LatentClipBatch;
 }
 
-/** Per-frame timesteps (fractional, in [0, T-1]) and the loss mask, drawn for B clips of T frames. */
-export function drawFrameNoise(rng: Rng, batch: number, frames: number, schedule: Schedule, contextNoiseMax: number): { timesteps: Float32Array; mask: Float32Array } {
+/** What `drawFrameNoise` needs of the settings. */
+export type FrameNoiseSettings = Pick<DiTTrainSettings, "contextNoiseMax" | "lastFrameShare" | "samplerTimestepShare" | "samplerSteps" | "actionDropout">;
+
+/**
+ * Per-frame timesteps (fractional, in [0, T-1]), the loss mask and the action-keep mask (0 = null
+ * action), drawn for B clips of T frames.
+ */
+export function drawFrameNoise(
+  rng: Rng,
+  batch: number,
+  frames: number,
+  schedule: Schedule,
+  settings: FrameNoiseSettings,
+): { timesteps: Float32Array; mask: Float32Array; actionKeep: Float32Array } {
   const last = schedule.T - 1;
+  const samplerLevels = settings.samplerTimestepShare > 0 ? samplerTimesteps(schedule.T, settings.samplerSteps) : [];
   const timesteps = new Float32Array(batch * frames);
   const mask = new Float32Array(batch * frames);
+  const actionKeep = new Float32Array(batch * frames).fill(1);
   for (let b = 0; b < batch; b++) {
-    const context = frames > 1 ? 1 + rng.int(frames - 1) : 0;
+    const lastFrameOnly = settings.lastFrameShare > 0 && rng.next() < settings.lastFrameShare;
+    const context = frames <= 1 ? 0 : lastFrameOnly ? frames - 1 : 1 + rng.int(frames - 1);
     for (let t = 0; t < frames; t++) {
       const i = b * frames + t;
       if (t < context) {
-        timesteps[i] = rng.next() * contextNoiseMax * last;
+        timesteps[i] = rng.next() * settings.contextNoiseMax * last;
       } else {
-        timesteps[i] = rng.next() * last;
+        const onSampler = samplerLevels.length > 0 && rng.next() < settings.samplerTimestepShare;
+        timesteps[i] = onSampler ? samplerLevels[rng.int(samplerLevels.length)] : rng.next() * last;
         mask[i] = 1;
       }
+      if (settings.actionDropout > 0 && rng.next() < settings.actionDropout) actionKeep[i] = 0;
     }
   }
-  return { timesteps, mask };
+  return { timesteps, mask, actionKeep };
 }
 
 /**
  * Masked diffusion loss of one batch: `latents [B, T, h, w, c]`, `actions [B, T, A]` -> scalar.
- * Noise levels, noise and the context split are drawn from `rng`.
+ * Noise levels, noise, the context split and dropped actions are drawn from `rng`.
  */
 export function ditLoss(dit: DiT, batch: LatentClipBatch, schedule: Schedule, settings: DiTTrainSettings, rng: Rng): tf.Scalar {
   const [B, T] = batch.latents.shape;
-  const { timesteps, mask } = drawFrameNoise(rng, B, T, schedule, settings.contextNoiseMax);
+  const { timesteps, mask, actionKeep } = drawFrameNoise(rng, B, T, schedule, settings);
   return tf.tidy(() => {
     const eps = gaussianNoise(batch.latents.shape, rng);
     const alphaBar = alphaBarTensor(schedule, timesteps, [B, T, 1, 1, 1]);
     const xt = qSample(batch.latents, eps, alphaBar) as tf.Tensor5D;
     const levels = tf.tensor2d(timesteps.map((t) => t / (schedule.T - 1)), [B, T]);
-    const { prediction } = dit.forward(xt, levels, batch.actions);
+    const keep = settings.actionDropout > 0 ? tf.tensor2d(actionKeep, [B, T]) : undefined;
+    const { prediction } = dit.forward(xt, levels, batch.actions, { actionKeep: keep });
     return diffusionLoss({
       prediction,
       x0: batch.latents,
@@ -87,8 +139,28 @@ export function ditLoss(dit: DiT, batch: LatentClipBatch, schedule: Schedule, se
   });
 }
 
+function settingsError(message: string): GamedreamError {
+  return new GamedreamError("TRAIN_SETTINGS_INVALID", "validation", message, { recoverable: true });
+}
+
+/** Throws a typed error when the settings cannot train `dit`. */
+export function validateDiTTrainSettings(settings: DiTTrainSettings, dit: DiT): void {
+  const share = (key: "lastFrameShare" | "samplerTimestepShare") => {
+    if (!(settings[key] >= 0 && settings[key] <= 1)) throw settingsError(`The training setting "${key}" must lie in [0, 1], got ${settings[key]}.`);
+  };
+  share("lastFrameShare");
+  share("samplerTimestepShare");
+  if (!Number.isInteger(settings.clipLength) || settings.clipLength < 1) throw settingsError(`"clipLength" must be a positive whole number of frames, got ${settings.clipLength}.`);
+  if (!Number.isInteger(settings.samplerSteps) || settings.samplerSteps < 1) throw settingsError(`"samplerSteps" must be a positive whole number, got ${settings.samplerSteps}.`);
+  if (!(settings.actionDropout >= 0 && settings.actionDropout < 1)) throw settingsError(`"actionDropout" must lie in [0, 1), got ${settings.actionDropout}.`);
+  if (settings.actionDropout > 0 && !actionPathway(dit.config).nullAction) {
+    throw settingsError(`Action dropout needs a DiT with a learned null action (nullAction); this one has none: set actionDropout to 0.`);
+  }
+}
+
 export function createDiTTask(dit: DiT, source: LatentClipSource, settings: Partial<DiTTrainSettings> = {}): TrainTask<LatentClipBatch> {
   const full: DiTTrainSettings = { ...DEFAULT_DIT_TRAIN, ...settings };
+  validateDiTTrainSettings(full, dit);
   const schedule = makeSchedule(full.schedule);
   return {
     kind: "dit",
