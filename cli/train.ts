@@ -140,11 +140,13 @@ async function main(argv: string[]): Promise<void> {
     throw badFlag(`There is no dataset in ${settings.data}; build one with \`npm run dataset -- --episodes 8 --frames 128 --out ${path.relative(".", settings.data) || "."}\` or pass --data DIR.`, USAGE);
   }
 
+  // Opening checks every shard's SHA-256: a damaged dataset stops here (DATASET_CORRUPT), before
+  // the run folder is created or touched.
+  const dataStore = new DirectoryDatasetStore(settings.data);
+  const reader = await DatasetReader.open(dataStore);
   const backend = await initBackend();
   await mkdir(runDir, { recursive: true });
   await writeFile(path.join(runDir, "run.json"), `${JSON.stringify(settings, null, 2)}\n`);
-  const dataStore = new DirectoryDatasetStore(settings.data);
-  const reader = await DatasetReader.open(dataStore);
 
   // --init gives the architecture (and a DiT's schedule) on every start of the run; its weights
   // matter only to a new run: a resumed one overwrites them with its checkpoint's.

@@ -421,8 +421,20 @@ export class DatasetReader {
     for (const s of manifest.shards) this.shardByFile.set(s.file, s);
   }
 
-  /** Reads and checks the manifest (format, version, frame size, action size). */
-  static async open(store: DatasetStore): Promise<DatasetReader> {
+  /**
+   * What opening checked: shards hashed, their bytes and the milliseconds it took (null when
+   * opened with `verify: false`).
+   */
+  verification: { shards: number; bytes: number; ms: number } | null = null;
+
+  /**
+   * Reads and checks the manifest (format, version, frame size, action size), then verifies every
+   * shard's SHA-256 against it (`verify()`), as checkpoints are: a damaged dataset throws
+   * DATASET_CORRUPT here, before anything trains or is evaluated on it. Hashed once, at open;
+   * reads after that trust the bytes (the hot path never hashes). `verify: false` skips the check
+   * for callers that only read the manifest's numbers.
+   */
+  static async open(store: DatasetStore, options: { verify?: boolean } = {}): Promise<DatasetReader> {
     const m = await store.readManifest();
     if (m.format !== DATASET_FORMAT || m.version !== DATASET_VERSION) {
       throw new GamedreamError("DATASET_BAD_VERSION", "dataset", `${store.description} holds "${m.format}" version ${m.version}; this build reads ${DATASET_FORMAT} version ${DATASET_VERSION}.`, { recoverable: false });
@@ -430,7 +442,9 @@ export class DatasetReader {
     if (m.frame.width !== FRAME_SIZE || m.frame.height !== FRAME_SIZE || m.frame.channels !== FRAME_CHANNELS || m.action.dim !== ACTION_DIM) {
       throw new GamedreamError("DATASET_BAD_VERSION", "dataset", `${store.description} has ${m.frame.width}x${m.frame.height}x${m.frame.channels} frames and ${m.action.dim}-d actions; expected ${FRAME_SIZE}x${FRAME_SIZE}x${FRAME_CHANNELS} and ${ACTION_DIM}.`, { recoverable: false });
     }
-    return new DatasetReader(store, m);
+    const reader = new DatasetReader(store, m);
+    if (options.verify ?? true) await reader.verify();
+    return reader;
   }
 
   episodes(split: SplitFilter = "all"): EpisodeEntry[] {
@@ -551,15 +565,37 @@ export class DatasetReader {
     }
   }
 
-  /** Recomputes every shard's SHA-256; throws DATASET_CORRUPT on the first mismatch. */
+  /**
+   * Recomputes every shard's SHA-256; throws DATASET_CORRUPT on the first mismatch, naming the
+   * shard and what to do (`datasetCorrupt`). Records what it checked in `verification`.
+   */
   async verify(): Promise<void> {
+    const started = performance.now();
+    let bytes = 0;
     for (const s of this.manifest.shards) {
       const actual = await this.store.hashShard(s.file);
-      if (actual !== s.sha256) {
-        throw new GamedreamError("DATASET_CORRUPT", "dataset", `Shard "${s.file}" in ${this.store.description} does not match its checksum (expected ${s.sha256.slice(0, 12)}..., got ${actual.slice(0, 12)}...); rebuild the dataset.`, { recoverable: false });
-      }
+      if (actual !== s.sha256) throw datasetCorrupt(this.manifest, s, actual, this.store.description);
+      bytes += s.bytes;
     }
+    this.verification = { shards: this.manifest.shards.length, bytes, ms: performance.now() - started };
   }
+}
+
+/**
+ * The error for a shard whose bytes no longer match its manifest checksum: which shard, where,
+ * and the fix (a game dataset is rebuilt, a video one re-ingested; the bytes cannot be repaired).
+ */
+export function datasetCorrupt(manifest: DatasetManifest, shard: ShardEntry, actual: string, where: string): GamedreamError {
+  const sources = new Set(manifest.episodes.filter((e) => e.shard === shard.file).map((e) => e.source));
+  const fixes: string[] = [];
+  if (sources.has("game") || sources.size === 0) fixes.push("rebuild it (`npm run dataset -- --out DIR`, or the data page)");
+  if (sources.has("video")) fixes.push("re-ingest the video (`npm run ingest -- VIDEO --out DIR`, or upload it again)");
+  return new GamedreamError(
+    "DATASET_CORRUPT",
+    "dataset",
+    `Shard "${shard.file}" of the dataset in ${where} is damaged: its SHA-256 is ${actual.slice(0, 12)}… but the manifest recorded ${shard.sha256.slice(0, 12)}… when it was written. Nothing was trained or evaluated on it; ${fixes.join(" or ")}.`,
+    { recoverable: false, details: { shard: shard.file, expected: shard.sha256, actual } },
+  );
 }
 
 /**

@@ -181,7 +181,9 @@ export class LatentDataset implements LatentClipSource {
 
 /**
  * Key of an encoding: SHA-256 over the dataset's shard checksums, the split, the VAE config and
- * the VAE's weight bytes. Any change to data or encoder gives a new key.
+ * the VAE's weight bytes. Any change to data or encoder gives a new key. The checksums are the
+ * ones `DatasetReader.open` verified against the shards' bytes, so cached latents are keyed by
+ * the data they really came from.
  */
 export async function latentCacheKey(reader: DatasetReader, vae: VAE, split: SplitFilter = "train"): Promise<string> {
   const { data } = await encodeTensors(vae.variables());

@@ -3,7 +3,7 @@
 // Then `npm run sample` on that run writes a PNG strip and a playable WebM.
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -132,6 +132,21 @@ describe("npm run train", () => {
     const nothing = await run(process.execPath, [...args.map((a) => (a === out ? join(dir, "none") : a)), "--init", join(dir, "data")]).catch((e) => e);
     expect(nothing.code).toBe(2);
     expect(nothing.stderr).toMatch(/holds no DiT model/);
+  });
+
+  it("refuses a dataset whose shard was damaged: error[DATASET_CORRUPT] naming the shard, and no run folder", async () => {
+    const data = join(dir, "damaged");
+    const manifest = await buildDataset(new DirectoryDatasetStore(data), gameEpisodeSources({ seed: 2, episodes: 2, frames: 4 }), { heldoutFraction: 0 });
+    const shard = join(data, manifest.shards[0].file);
+    const bytes = await readFile(shard);
+    // Four bytes in the middle of the shard, as a flaky disk or a stray write would leave them.
+    bytes.writeUInt32LE(0xdeadbeef, bytes.length >> 1);
+    await writeFile(shard, bytes);
+    const out = join(dir, "damaged-run");
+    const failed = await run(process.execPath, ["--import", "tsx", "cli/train.ts", "--data", data, "--model", "vae", "--out", out, "--steps", "2"]).catch((e) => e);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/^error\[DATASET_CORRUPT\]: Shard "shard-0000\.bin" of the dataset in .*damaged is damaged: .* rebuild it \(`npm run dataset/m);
+    expect(existsSync(out)).toBe(false);
   });
 
   it("rejects bad flags and settings that contradict the run with exit status 2", async () => {

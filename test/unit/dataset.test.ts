@@ -137,6 +137,41 @@ describe("build and read back", () => {
   });
 });
 
+describe("opening verifies every shard once", () => {
+  it("records what it hashed, and refuses a damaged shard in memory or IndexedDB with DATASET_CORRUPT naming it", async () => {
+    const reader = await DatasetReader.open(memory);
+    expect(reader.verification).toMatchObject({ shards: manifest.shards.length, bytes: manifest.totals.bytes });
+    expect((await DatasetReader.open(memory, { verify: false })).verification).toBeNull();
+
+    const idb = await IndexedDbDatasetStore.open("gamedream-test-damaged");
+    const built = await buildDataset(idb, gameEpisodeSources(config), { heldoutFraction: 0.25, splitSeed: 1, shardFrames: 24 });
+    // Damage the second shard's stored value, as a faulty disk or another tab's stray write would.
+    const raw = await new Promise<IDBDatabase>((resolve, reject) => {
+      const r = indexedDB.open("gamedream-test-damaged");
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const file = built.shards[1].file;
+    const bytes = await new Promise<Uint8Array>((resolve) => {
+      const get = raw.transaction("shards").objectStore("shards").get(file);
+      get.onsuccess = () => resolve(get.result as Uint8Array);
+    });
+    bytes[bytes.length >> 1] ^= 0x01;
+    await new Promise<void>((resolve) => {
+      const tx = raw.transaction("shards", "readwrite");
+      tx.objectStore("shards").put(bytes, file);
+      tx.oncomplete = () => resolve();
+    });
+    raw.close();
+    idb.close();
+    const reopened = await IndexedDbDatasetStore.open("gamedream-test-damaged");
+    const error = await DatasetReader.open(reopened).catch((e) => e);
+    expect(error).toMatchObject({ code: "DATASET_CORRUPT", details: { shard: file, expected: built.shards[1].sha256 } });
+    expect(error.message).toMatch(new RegExp(`^Shard "${file}" of the dataset in IndexedDB gamedream-test-damaged is damaged: .* rebuild it`));
+    reopened.close();
+  });
+});
+
 describe("clips", () => {
   it("samples clips [B,T,...] from the chosen split and converts them to tensors without leaking", async () => {
     const reader = await DatasetReader.open(memory);

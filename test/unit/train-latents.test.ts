@@ -44,6 +44,10 @@ describe("latents", () => {
     expect(Array.from(await a.actions.data())).toEqual(Array.from(await b.actions.data()));
     tf.dispose([a.latents, a.actions, b.latents, b.actions]);
 
+    // The key is made of the shard checksums the latents came from (verified when the reader
+    // opened): another shard's bytes, another key.
+    const rebuilt = Object.create(reader, { manifest: { value: { ...reader.manifest, shards: reader.manifest.shards.map((s, i) => (i === 0 ? { ...s, sha256: "0".repeat(64) } : s)) } } });
+    expect(await latentCacheKey(rebuilt, vae)).not.toBe(key);
     // New VAE weights, new key: a stale cache is never reused.
     const other = createVAE(TINY_VAE, 2);
     expect(await latentCacheKey(reader, other)).not.toBe(key);
