@@ -212,6 +212,46 @@ describe("agents", () => {
     expect([...seen].sort()).toEqual(["back", "forward", "jump", "left", "none", "pitch+", "pitch-", "right", "use", "yaw+", "yaw-"]);
   });
 
+  it("jitter agents decorrelate actions: fewer repeats, lower yaw autocorrelation, each kind alone covered", () => {
+    const stats = (name: string) => {
+      let repeats = 0;
+      const yaws: number[] = [];
+      const seen = new Set<string>();
+      for (const seed of [3, 4, 5]) {
+        const game = createGame({ seed });
+        const agent = createAgent(name, seed);
+        let previous = "";
+        for (let t = 0; t < 400; t++) {
+          const a = agent.act(game);
+          const key = JSON.stringify(a);
+          if (key === previous) repeats++;
+          previous = key;
+          yaws.push(a.camera[0]);
+          a.movement.forEach((m, i) => m && seen.add(`key${i}`));
+          if (a.camera[1] !== 0) seen.add("pitch");
+          if (a.interaction) seen.add(`i${a.interaction}`);
+          game.step(a);
+        }
+      }
+      const mean = yaws.reduce((x, y) => x + y, 0) / yaws.length;
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < yaws.length; i++) {
+        den += (yaws[i] - mean) ** 2;
+        if (i > 0) num += (yaws[i] - mean) * (yaws[i - 1] - mean);
+      }
+      return { repeatShare: repeats / 1200, yawAutocorrelation: num / den, kinds: seen.size };
+    };
+    for (const base of ["random", "wall", "explorer"]) {
+      const plain = stats(base);
+      const jitter = stats(`${base}-jitter`);
+      expect(jitter.yawAutocorrelation).toBeLessThan(plain.yawAutocorrelation - 0.1);
+      expect(jitter.yawAutocorrelation).toBeLessThan(0.8);
+      expect(jitter.kinds).toBe(7); // four keys, pitch, use, jump
+      expect(jitter.repeatShare).toBeLessThan(0.5);
+    }
+  });
+
   it("the explorer opens doors and covers ground", () => {
     const game = createGame({ seed: 1 });
     const agent = createAgent("explorer", 1);

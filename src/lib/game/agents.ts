@@ -10,6 +10,11 @@
  * - `explorer`: walks to the nearest unvisited cell (breadth-first search), opens closed doors on
  *   its way with `use`, jumps now and then and looks up and down.
  *
+ * - `<agent>-jitter` (any of the above): the same player, but on about 30% of frames a burst of
+ *   1-3 frames of a random action (every key, both camera axes, use and jump) takes over. Scripted
+ *   players hold their keys and turn smoothly, so a world model can predict their next frame from
+ *   past motion and ignore the action; random bursts break that shortcut.
+ *
  * Agents read the game's state (they are scripted, not learned), so they need the Game object.
  * Camera values are multiples of 1/64: they survive float32 storage and CSV text exactly.
  */
@@ -19,8 +24,13 @@ import { Rng } from "../rng.js";
 import { GAME_TUNING, type Game, type PlayerState } from "./game.js";
 import { CELL, cellAt } from "./map.js";
 
-export const AGENT_NAMES = ["random", "wall", "explorer"] as const;
+const BASE_AGENTS = ["random", "wall", "explorer"] as const;
+type BaseAgentName = (typeof BASE_AGENTS)[number];
+export const AGENT_NAMES = [...BASE_AGENTS, "random-jitter", "wall-jitter", "explorer-jitter"] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
+
+/** Per-frame chance that a random burst starts (when none is running). */
+export const JITTER_RATE = 0.3;
 
 export interface Agent {
   readonly name: AgentName;
@@ -29,6 +39,13 @@ export interface Agent {
 }
 
 export function createAgent(name: string, seed: number): Agent {
+  if (name.endsWith("-jitter") && (BASE_AGENTS as readonly string[]).includes(name.slice(0, -7))) {
+    return new Jitter(createBaseAgent(name.slice(0, -7) as BaseAgentName, seed), name as AgentName, seed);
+  }
+  return createBaseAgent(name, seed);
+}
+
+function createBaseAgent(name: string, seed: number): Agent {
   switch (name) {
     case "random":
       return new RandomWalker(seed);
@@ -282,4 +299,42 @@ class Explorer implements Agent {
     }
     return action(s.aligned ? 1 : 0, 0, s.strafe < 0 ? 1 : 0, s.strafe > 0 ? 1 : 0, s.yaw, pitch, interaction);
   }
+}
+
+/** A scripted player whose actions are broken up by bursts of random actions (see the file comment). */
+class Jitter implements Agent {
+  private readonly rng: Rng;
+  private burst: Action | null = null;
+  private left = 0;
+
+  constructor(
+    private readonly inner: Agent,
+    readonly name: AgentName,
+    seed: number,
+  ) {
+    this.rng = new Rng((seed ^ 0x6a697474) >>> 0);
+  }
+
+  act(game: Game): Action {
+    // The inner player acts every frame so its own plan (and random stream) moves on.
+    const planned = this.inner.act(game);
+    if (this.left === 0 && this.rng.next() < JITTER_RATE) {
+      this.burst = randomAction(this.rng);
+      this.left = 1 + this.rng.int(3);
+    }
+    if (this.left === 0) return planned;
+    this.left--;
+    return this.burst!;
+  }
+}
+
+/** A random action: each movement key, a yaw (mostly a full turn), sometimes pitch, use or jump. */
+function randomAction(rng: Rng): Action {
+  const key = (p: number) => (rng.next() < p ? 1 : 0);
+  const yawChoices = [-1, -1, -0.5, 0, 0.5, 1, 1];
+  const yaw = yawChoices[rng.int(yawChoices.length)];
+  const pitch = rng.next() < 0.3 ? (rng.next() < 0.5 ? -1 : 1) * (rng.next() < 0.5 ? 0.5 : 1) : 0;
+  const r = rng.next();
+  const interaction = r < 0.06 ? INTERACTION_ID.use : r < 0.12 ? INTERACTION_ID.jump : INTERACTION_ID.none;
+  return action(key(0.4), key(0.2), key(0.2), key(0.2), yaw, pitch, interaction);
 }
