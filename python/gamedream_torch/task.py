@@ -1,0 +1,117 @@
+"""The DiT training task of src/lib/train/dit-task.ts: which frames of a clip are context and which
+are targets, their noise levels, action dropout, and the masked diffusion loss.
+
+A clip of T frames splits into context frames (clean latents at a small random noise level in
+[0, contextNoiseMax], as at generation time) and target frames, the only ones in the loss:
+diffusion forcing (the first k frames are context, k uniform in 1..T-1) or, for `lastFrameShare`
+of the clips, only the last frame is a target. Target levels are uniform over the schedule, except
+`samplerTimestepShare` of them sit on the timesteps a `samplerSteps`-step sampler visits. With
+probability `actionDropout` a frame's action is replaced by the DiT's learned null action.
+The draws come from `Rng` (rng.py, the same generator as TypeScript), in the same order.
+"""
+from __future__ import annotations
+
+import torch
+
+from .config import DEFAULT_DIT_TRAIN, dit_option
+from .diffusion import alpha_bar_tensor, make_schedule, q_sample
+from .diffusion.loss import diffusion_loss, diffusion_loss_terms
+from .diffusion.schedules import Schedule
+from .errors import GamedreamError
+from .rng import Rng, gaussian_noise
+
+# Settings older runs saved before a field existed read as the recipe they trained with.
+_ABSENT_MEANS = {"lastFrameShare": 0, "samplerTimestepShare": 0, "samplerSteps": 2, "actionDropout": 0}
+
+
+def train_settings(overrides: dict | None = None) -> dict:
+    """DEFAULT_DIT_TRAIN (from presets.json) with `overrides` on top."""
+    return {**DEFAULT_DIT_TRAIN, **(overrides or {})}
+
+
+def _get(settings: dict, key: str):
+    return settings.get(key, _ABSENT_MEANS.get(key))
+
+
+def sampler_timesteps(T: int, steps: int) -> list[float]:
+    """`samplerTimesteps` of src/lib/diffusion/samplers.ts: trailing spacing, T*(steps-i)/steps - 1."""
+    if not isinstance(steps, int) or steps < 1 or steps > T:
+        raise GamedreamError("SAMPLER_STEPS", f"The number of sampling steps must be an integer from 1 to {T} (got {steps}).")
+    return [(T * (steps - i)) / steps - 1 for i in range(steps)]
+
+
+def draw_frame_noise(rng: Rng, batch: int, frames: int, schedule: Schedule, settings: dict):
+    """Per-frame timesteps (fractional, [0, T-1]), loss mask and action-keep mask, each float32 [B*T]."""
+    last = schedule.T - 1
+    share = _get(settings, "samplerTimestepShare")
+    last_share = _get(settings, "lastFrameShare")
+    dropout = _get(settings, "actionDropout")
+    sampler_levels = sampler_timesteps(schedule.T, _get(settings, "samplerSteps")) if share > 0 else []
+    timesteps = [0.0] * (batch * frames)
+    mask = [0.0] * (batch * frames)
+    keep = [1.0] * (batch * frames)
+    for b in range(batch):
+        last_only = last_share > 0 and rng.next() < last_share
+        context = 0 if frames <= 1 else (frames - 1 if last_only else 1 + rng.int(frames - 1))
+        for t in range(frames):
+            i = b * frames + t
+            if t < context:
+                timesteps[i] = rng.next() * settings["contextNoiseMax"] * last
+            else:
+                on_sampler = len(sampler_levels) > 0 and rng.next() < share
+                timesteps[i] = sampler_levels[rng.int(len(sampler_levels))] if on_sampler else rng.next() * last
+                mask[i] = 1.0
+            if dropout > 0 and rng.next() < dropout:
+                keep[i] = 0.0
+    as32 = lambda xs: torch.tensor(xs, dtype=torch.float32)  # noqa: E731
+    return as32(timesteps), as32(mask), as32(keep)
+
+
+def validate_train_settings(settings: dict, dit_config: dict) -> None:
+    """`validateDiTTrainSettings`."""
+    def err(message: str) -> GamedreamError:
+        return GamedreamError("TRAIN_SETTINGS_INVALID", message)
+
+    for key in ("lastFrameShare", "samplerTimestepShare"):
+        if not 0 <= _get(settings, key) <= 1:
+            raise err(f"The training setting \"{key}\" must lie in [0, 1], got {settings[key]}.")
+    if not isinstance(settings["clipLength"], int) or settings["clipLength"] < 1:
+        raise err(f"\"clipLength\" must be a positive whole number of frames, got {settings['clipLength']}.")
+    steps = _get(settings, "samplerSteps")
+    if not isinstance(steps, int) or steps < 1:
+        raise err(f"\"samplerSteps\" must be a positive whole number, got {steps}.")
+    dropout = _get(settings, "actionDropout")
+    if not 0 <= dropout < 1:
+        raise err(f"\"actionDropout\" must lie in [0, 1), got {dropout}.")
+    if dropout > 0 and not dit_option(dit_config, "nullAction"):
+        raise err("Action dropout needs a DiT with a learned null action (nullAction); this one has none: set actionDropout to 0.")
+
+
+def loss_inputs(dit, latents: torch.Tensor, actions: torch.Tensor, schedule: Schedule, settings: dict, timesteps, mask, keep, eps):
+    """Everything `ditLoss` feeds `diffusionLoss`, from drawn noise: prediction, alpha-bar, mask."""
+    b, t = latents.shape[:2]
+    alpha_bar = alpha_bar_tensor(schedule, timesteps.tolist(), [b, t, 1, 1, 1])
+    xt = q_sample(latents, eps, alpha_bar)
+    levels = (timesteps / (schedule.T - 1)).reshape(b, t)
+    action_keep = keep.reshape(b, t) if _get(settings, "actionDropout") > 0 else None
+    prediction = dit(xt, levels, actions, action_keep)
+    return prediction, alpha_bar, mask.reshape(b, t)
+
+
+def dit_loss(dit, latents: torch.Tensor, actions: torch.Tensor, schedule: Schedule, settings: dict, rng: Rng) -> torch.Tensor:
+    """`ditLoss`: levels, the split and dropped actions, then the noise, all from `rng` in TS order."""
+    b, t = latents.shape[:2]
+    timesteps, mask, keep = draw_frame_noise(rng, b, t, schedule, settings)
+    eps = gaussian_noise(list(latents.shape), rng)
+    prediction, alpha_bar, frame_mask = loss_inputs(dit, latents, actions, schedule, settings, timesteps, mask, keep, eps)
+    return diffusion_loss(prediction, latents, eps, alpha_bar, dit.config["parameterization"], settings.get("minSnrGamma"), frame_mask)
+
+
+def dit_loss_terms(dit, latents, actions, schedule: Schedule, settings: dict, timesteps, mask, keep, eps):
+    """Numerator and denominator of the masked loss (data-parallel ranks divide by the global count)."""
+    prediction, alpha_bar, frame_mask = loss_inputs(dit, latents, actions, schedule, settings, timesteps, mask, keep, eps)
+    return diffusion_loss_terms(prediction, latents, eps, alpha_bar, dit.config["parameterization"], settings.get("minSnrGamma"), frame_mask)
+
+
+def schedule_of(settings: dict) -> Schedule:
+    return make_schedule(settings["schedule"])
