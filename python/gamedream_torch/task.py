@@ -90,9 +90,9 @@ def validate_train_settings(settings: dict, dit_config: dict) -> None:
 def loss_inputs(dit, latents: torch.Tensor, actions: torch.Tensor, schedule: Schedule, settings: dict, timesteps, mask, keep, eps):
     """Everything `ditLoss` feeds `diffusionLoss`, from drawn noise: prediction, alpha-bar, mask."""
     b, t = latents.shape[:2]
-    alpha_bar = alpha_bar_tensor(schedule, timesteps.tolist(), [b, t, 1, 1, 1])
+    alpha_bar = alpha_bar_tensor(schedule, timesteps.tolist(), [b, t, 1, 1, 1]).to(latents.device)
     xt = q_sample(latents, eps, alpha_bar)
-    levels = (timesteps / (schedule.T - 1)).reshape(b, t)
+    levels = (timesteps / (schedule.T - 1)).reshape(b, t).to(latents.device)
     action_keep = keep.reshape(b, t) if _get(settings, "actionDropout") > 0 else None
     prediction = dit(xt, levels, actions, action_keep)
     return prediction, alpha_bar, mask.reshape(b, t)
@@ -110,7 +110,8 @@ def dit_loss(dit, latents: torch.Tensor, actions: torch.Tensor, schedule: Schedu
 def dit_loss_terms(dit, latents, actions, schedule: Schedule, settings: dict, timesteps, mask, keep, eps):
     """Numerator and denominator of the masked loss (data-parallel ranks divide by the global count)."""
     prediction, alpha_bar, frame_mask = loss_inputs(dit, latents, actions, schedule, settings, timesteps, mask, keep, eps)
-    return diffusion_loss_terms(prediction, latents, eps, alpha_bar, dit.config["parameterization"], settings.get("minSnrGamma"), frame_mask)
+    config = getattr(dit, "module", dit).config  # a DistributedDataParallel wrapper holds the DiT as .module
+    return diffusion_loss_terms(prediction, latents, eps, alpha_bar, config["parameterization"], settings.get("minSnrGamma"), frame_mask)
 
 
 def schedule_of(settings: dict) -> Schedule:
