@@ -3,6 +3,10 @@
  * "dream" side) stepped in lockstep by the same actions. A Web Worker (src/workers/generate.ts)
  * runs it for the play page; tests run it in Node.
  *
+ * Starting points. The dream starts from the built-in game at a level (`gameSeed`), or from the
+ * first frames of stored data (`startFrames`: e.g. an uploaded video's), where there is no game
+ * to play beside it: `step` then returns `real: null` and only the dream moves.
+ *
  * Per `step(action)`: the game applies the action and renders the next real frame; the world model
  * generates the next dream frame from its window of past latents; both come back as RGBA bytes
  * (transferable) with timings. The dream starts from the real game's current frames (`start`,
@@ -21,7 +25,7 @@ import { NO_ACTION, cloneAction, type Action } from "./actions.js";
 import type { ScheduleConfig } from "./diffusion/index.js";
 import { createDiT, type DiT, type DiTConfig } from "./dit.js";
 import { GamedreamError } from "./errors.js";
-import { rgbaToUnit, unitToRgba } from "./frames.js";
+import { FRAME_SIZE, rgbToRgba, rgbaToUnit, unitToRgba } from "./frames.js";
 import { createGame, type Game, type GameState } from "./game/game.js";
 import type { Module } from "./nn/module.js";
 import type { PresetName } from "./presets.js";
@@ -42,10 +46,24 @@ export interface PlayModel {
   preset?: PresetName | null;
 }
 
+/** Stored frames to dream from instead of the built-in game (e.g. the start of an uploaded video). */
+export interface StartFrames {
+  /** Words for messages: the dataset and episode. */
+  name: string;
+  /** RGB uint8 frames `[256, 256, 3]`, oldest first; the last K seed the dream. */
+  frames: Uint8Array[];
+  /** `actions[t]` was held while `frames[t]` was on screen (the dataset alignment). */
+  actions: Action[];
+}
+
 export interface PlaySessionOptions {
   model: PlayModel;
-  /** Seed of the built-in game's level. */
+  /** Seed of the built-in game's level (ignored with `startFrames`). */
   gameSeed: number;
+  /** Dream from these frames, with no game beside it. */
+  startFrames?: StartFrames | null;
+  /** Keep a host copy of the weights for `snapshot` (default true; a one-off preview skips it). */
+  keepHostWeights?: boolean;
   /** Seed of the world model's noise. */
   seed: number;
   settings?: Partial<WorldModelSettings>;
@@ -71,7 +89,8 @@ export interface PlayFrame {
   index: number;
   /** The action held on the previous frame, which produced these two. */
   action: Action;
-  real: RgbaFrame;
+  /** The built-in game's frame; null when the session dreams from stored frames (no game). */
+  real: RgbaFrame | null;
   dream: RgbaFrame;
   timings: PlayTimings;
 }
@@ -90,9 +109,11 @@ export interface PlaySnapshot {
   schedule: ScheduleConfig;
   preset: PresetName | null;
   gameSeed: number;
+  startFrames: StartFrames | null;
   seed: number;
   settings: WorldModelSettings;
-  game: GameState;
+  /** Null when dreaming from stored frames. */
+  game: GameState | null;
   realHistory: { frame: Uint8ClampedArray; action: Action }[];
   window: KeptLatent[];
   log: Action[];
@@ -140,7 +161,8 @@ export class PlaySession {
   private readonly vae: VAE;
   private readonly dit: DiT;
   private readonly world: WorldModel;
-  private readonly game: Game;
+  /** The built-in game, or null when the dream starts from stored frames. */
+  private readonly game: Game | null;
   private readonly options: PlaySessionOptions;
   private vaeWeights: HostWeights = new Map();
   private ditWeights: HostWeights = new Map();
@@ -157,7 +179,10 @@ export class PlaySession {
     this.options = options;
     this.vae = options.model.vae;
     this.dit = options.model.dit;
-    this.game = createGame({ seed: options.gameSeed });
+    this.game = options.startFrames ? null : createGame({ seed: options.gameSeed });
+    if (options.startFrames && options.startFrames.frames.length === 0) {
+      throw new GamedreamError("PLAY_NO_FRAMES", "validation", `${options.startFrames.name} holds no frames to start a dream from.`, { recoverable: true });
+    }
     this.world = this.newWorldModel(options.settings ?? {});
   }
 
@@ -165,8 +190,10 @@ export class PlaySession {
   static async create(options: PlaySessionOptions): Promise<PlaySession> {
     const session = new PlaySession(options);
     try {
-      session.vaeWeights = await captureHostWeights(session.vae);
-      session.ditWeights = await captureHostWeights(session.dit);
+      if (options.keepHostWeights ?? true) {
+        session.vaeWeights = await captureHostWeights(session.vae);
+        session.ditWeights = await captureHostWeights(session.dit);
+      }
       await session.reset();
     } catch (e) {
       session.dispose();
@@ -197,10 +224,15 @@ export class PlaySession {
     return { vae: this.vae.config, dit: this.dit.config };
   }
 
-  /** The current real frame (a copy). */
+  /** Whether the built-in game plays beside the dream (false when dreaming from stored frames). */
+  get hasGame(): boolean {
+    return this.game !== null;
+  }
+
+  /** The current real frame (a copy): the game's, or the last start frame without a game. */
   realFrame(): RgbaFrame {
     const last = this.realHistory[this.realHistory.length - 1];
-    return { data: last.frame.slice(), width: this.game.width, height: this.game.height };
+    return { data: last.frame.slice(), width: FRAME_SIZE, height: FRAME_SIZE };
   }
 
   configure(patch: Partial<WorldModelSettings>): void {
@@ -208,11 +240,18 @@ export class PlaySession {
     this.world.configure(patch);
   }
 
-  /** Back to the game's first frame; the dream starts from it and the action log empties. */
+  /** Back to the game's first frame (or the start frames); the dream starts from it and the action log empties. */
   async reset(): Promise<void> {
     this.checkAlive();
-    const first = this.game.reset();
-    this.realHistory = [{ frame: first.data.slice(), action: cloneAction(NO_ACTION) }];
+    const start = this.options.startFrames;
+    if (this.game) {
+      const first = this.game.reset();
+      this.realHistory = [{ frame: first.data.slice(), action: cloneAction(NO_ACTION) }];
+    } else {
+      const K = Math.max(1, this.dit.config.contextFrames);
+      const from = Math.max(0, start!.frames.length - K);
+      this.realHistory = start!.frames.slice(from).map((rgb, i) => ({ frame: rgbToRgba(rgb), action: cloneAction(start!.actions[from + i] ?? NO_ACTION) }));
+    }
     this.log.length = 0;
     this.frames = 0;
     await this.resync();
@@ -220,13 +259,13 @@ export class PlaySession {
 
   /**
    * Restarts the dream from the real game's last K frames (K = the DiT's context window) and the
-   * actions between them: "dream from here".
+   * actions between them: "dream from here". Without a game, from the start frames again.
    */
   async resync(): Promise<void> {
     this.checkAlive();
     const size = this.vae.config.imageSize;
-    if (this.game.width !== size) {
-      throw new GamedreamError("PLAY_FRAME_SIZE", "model", `The VAE takes ${size}x${size} frames but the game renders ${this.game.width}x${this.game.height}.`, { recoverable: false });
+    if (FRAME_SIZE !== size) {
+      throw new GamedreamError("PLAY_FRAME_SIZE", "model", `The VAE takes ${size}x${size} frames but the game and datasets hold ${FRAME_SIZE}x${FRAME_SIZE}.`, { recoverable: false });
     }
     const history = this.realHistory.slice(-Math.max(1, this.dit.config.contextFrames));
     const latents = tf.tidy(() => {
@@ -250,8 +289,7 @@ export class PlaySession {
     this.checkAlive();
     const held = cloneAction(action);
     const t0 = now();
-    const real = this.game.step(held);
-    const realData = real.data.slice();
+    const realData = this.game ? this.game.step(held).data.slice() : null;
     const t1 = now();
     const { frame, latent } = this.world.step(held);
     let dreamData: Uint8ClampedArray;
@@ -265,20 +303,22 @@ export class PlaySession {
     }
     const t2 = now();
     // The action held on the previous real frame is the one that produced this frame.
-    this.realHistory[this.realHistory.length - 1].action = held;
-    this.realHistory.push({ frame: realData, action: cloneAction(NO_ACTION) });
-    const keepReal = Math.max(1, this.dit.config.contextFrames);
-    if (this.realHistory.length > keepReal) this.realHistory.splice(0, this.realHistory.length - keepReal);
+    if (realData) {
+      this.realHistory[this.realHistory.length - 1].action = held;
+      this.realHistory.push({ frame: realData, action: cloneAction(NO_ACTION) });
+      const keepReal = Math.max(1, this.dit.config.contextFrames);
+      if (this.realHistory.length > keepReal) this.realHistory.splice(0, this.realHistory.length - keepReal);
+    }
     this.window.push({ values: latentValues, action: held });
     const keep = Math.max(1, this.dit.config.contextFrames);
     if (this.window.length > keep) this.window.splice(0, this.window.length - keep);
     this.log.push(held);
     this.frames++;
-    const size = this.game.width;
+    const size = FRAME_SIZE;
     return {
       index: this.frames,
       action: held,
-      real: { data: realData.slice(), width: size, height: size },
+      real: realData ? { data: realData.slice(), width: size, height: size } : null,
       dream: { data: dreamData, width: size, height: size },
       timings: { realMs: t1 - t0, dreamMs: t2 - t1, totalMs: t2 - t0 },
     };
@@ -293,9 +333,10 @@ export class PlaySession {
       schedule: this.options.model.schedule,
       preset: this.options.model.preset ?? null,
       gameSeed: this.options.gameSeed,
+      startFrames: this.options.startFrames ?? null,
       seed: this.options.seed,
       settings: { ...this.world.settings },
-      game: this.game.state,
+      game: this.game ? this.game.state : null,
       realHistory: this.realHistory.map((h) => ({ frame: h.frame, action: cloneAction(h.action) })),
       window: this.window.map((k) => ({ values: k.values, action: cloneAction(k.action) })),
       log: this.log.map(cloneAction),
@@ -314,11 +355,11 @@ export class PlaySession {
     let session: PlaySession | null = null;
     try {
       dit = restoreModule(() => createDiT(snapshot.dit.config, 0), snapshot.dit.weights, "The kept DiT weights");
-      session = new PlaySession({ model: { vae, dit, schedule: snapshot.schedule, preset: snapshot.preset }, gameSeed: snapshot.gameSeed, seed: snapshot.seed, settings: snapshot.settings });
+      session = new PlaySession({ model: { vae, dit, schedule: snapshot.schedule, preset: snapshot.preset }, gameSeed: snapshot.gameSeed, startFrames: snapshot.startFrames, seed: snapshot.seed, settings: snapshot.settings });
       session.ownsModels = true;
       session.vaeWeights = snapshot.vae.weights;
       session.ditWeights = snapshot.dit.weights;
-      session.game.setState(snapshot.game);
+      if (session.game && snapshot.game) session.game.setState(snapshot.game);
       session.realHistory = snapshot.realHistory.map((h) => ({ frame: h.frame, action: cloneAction(h.action) }));
       session.window = snapshot.window.map((k) => ({ values: k.values, action: cloneAction(k.action) }));
       session.log.push(...snapshot.log.map(cloneAction));

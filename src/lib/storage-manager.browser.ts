@@ -79,6 +79,11 @@ async function datasetSummaries(): Promise<DatasetSummaryRow[]> {
   return out;
 }
 
+/** The datasets stored in this browser (recordings, saved uploads, built datasets), from their manifests. */
+export function listDatasets(): Promise<DatasetSummaryRow[]> {
+  return datasetSummaries();
+}
+
 async function siteVersions(): Promise<{ version: string; files: number }[]> {
   if (typeof caches === "undefined") return [];
   const out: { version: string; files: number }[] = [];

@@ -230,6 +230,21 @@ async function readVerified(store: CheckpointStore, id: string): Promise<{ meta:
   return { meta, shards };
 }
 
+/**
+ * What a checkpoint describes (step, config, when it was made) from its meta.json alone: no shard
+ * is read or verified, so listings stay cheap. Load the checkpoint before trusting its weights.
+ */
+export async function readCheckpointSummary<Config = unknown>(store: CheckpointStore, id: string): Promise<{ id: string; step: number; config: Config; createdAt: string }> {
+  let meta: CheckpointMeta;
+  try {
+    meta = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(await store.read(id, META_FILE)));
+  } catch (e) {
+    throw corrupt(id, META_FILE, "is missing or unreadable", {}, e);
+  }
+  if (typeof meta !== "object" || meta === null || meta.format !== CHECKPOINT_FORMAT) throw corrupt(id, META_FILE, "is not a gamedream checkpoint description");
+  return { id, step: meta.step, config: meta.config as Config, createdAt: meta.createdAt };
+}
+
 /** Checks a checkpoint's version and every checksum without loading tensors; throws what `loadCheckpoint` would. */
 export async function verifyCheckpoint(store: CheckpointStore, id: string): Promise<void> {
   await readVerified(store, id);

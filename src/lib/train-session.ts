@@ -21,7 +21,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { EpisodeSource } from "./dataset.js";
-import { DatasetReader, MemoryDatasetStore, buildDataset, gameEpisodeSources } from "./dataset.js";
+import { DatasetReader, MemoryDatasetStore, buildDataset, gameEpisodeSources, type DatasetStore } from "./dataset.js";
+import { TURN_SCRIPT, scriptedDream } from "./action-script.js";
 import { createDiT, type DiT, type DiTConfig } from "./dit.js";
 import { GamedreamError, isGamedreamError } from "./errors.js";
 import { bundleToTar, exportRun, safeFileName } from "./export.js";
@@ -63,7 +64,9 @@ export type TrainDataSpec =
   /** Built-in game episodes (src/lib/dataset.ts `gameEpisodeSources`). */
   | { kind: "game"; seed: number; episodes: number; frames: number }
   /** Episodes the host decoded from an uploaded video and action log (passed as `host.uploaded`). */
-  | { kind: "upload"; name: string; frames: number };
+  | { kind: "upload"; name: string; frames: number }
+  /** A dataset stored on this device (a recording of the built-in game, a saved upload), read through `host.openDataset`. */
+  | { kind: "stored"; name: string };
 
 /**
  * Weights to start from: the seeded initialisation, the latest checkpoint of a stored run, or the
@@ -133,8 +136,24 @@ export interface SessionPreview {
   ms: number;
 }
 
+/** The dream and the real game playing the same fixed action script (action-script.ts), RGBA 256x256 each. */
+export interface ScriptPreview {
+  type: "script-preview";
+  step: number;
+  /** The game level both start from. */
+  level: number;
+  /** Words for each scripted action ("turn left"). */
+  labels: string[];
+  real: Uint8ClampedArray[];
+  dream: Uint8ClampedArray[];
+  width: number;
+  height: number;
+  ms: number;
+}
+
 export type SessionEvent =
   | TrainEvent
+  | ScriptPreview
   | { type: "phase"; phase: "data" | "encode"; done: number; total: number }
   | { type: "ready"; config: TrainSessionConfig; parameters: number; episodes: number; frames: number; notes: string[]; continued: boolean }
   | SessionPreview
@@ -145,6 +164,8 @@ export type SessionListener = (event: SessionEvent) => void;
 export interface TrainSessionHost {
   /** The checkpoint store of a run (IndexedDB in a worker, memory in tests). */
   openStore(run: string): Promise<CheckpointStore>;
+  /** A stored dataset by name (IndexedDB in a worker); needed when `data.kind` is "stored". */
+  openDataset?(name: string): Promise<DatasetStore>;
   /** Episodes of uploaded data, decoded by the host; needed when `data.kind` is "upload". */
   uploaded?: readonly EpisodeSource[] | null;
   /**
@@ -386,6 +407,16 @@ export class TrainSession {
 
   private async buildData(config: TrainSessionConfig): Promise<DatasetReader> {
     let sources: readonly EpisodeSource[];
+    if (config.data.kind === "stored") {
+      if (!this.host.openDataset) {
+        throw new GamedreamError("TRAIN_DATA_MISSING", "dataset", `Run "${config.run}" trains on the stored dataset "${config.data.name}", which this host cannot open.`, { recoverable: false });
+      }
+      const reader = await DatasetReader.open(await this.host.openDataset(config.data.name));
+      if (reader.episodes("train").length === 0) {
+        throw new GamedreamError("TRAIN_DATA_MISSING", "dataset", `The stored dataset "${config.data.name}" has no training episodes (all of it is held out).`, { recoverable: true });
+      }
+      return reader;
+    }
     if (config.data.kind === "game") {
       sources = gameEpisodeSources({ seed: config.data.seed, episodes: config.data.episodes, frames: config.data.frames });
     } else {
@@ -489,6 +520,25 @@ export class TrainSession {
     };
   }
 
+  /** The fixed action script (turn left, then right) in the game and in the dream, with the current weights. */
+  private async makeScriptPreview(step: number, vae: VAE, dit: DiT): Promise<void> {
+    const started = performance.now();
+    const level = this.config.data.kind === "game" ? this.config.data.seed : 1;
+    const schedule = (this.trainer!.task.settings as { schedule: never }).schedule;
+    const out = await scriptedDream({ vae, dit, schedule, preset: this.config.preset }, { level, seed: this.config.seed, script: TURN_SCRIPT });
+    this.emit({
+      type: "script-preview",
+      step,
+      level,
+      labels: out.actions.map((a) => (a.camera[0] < 0 ? "turn left" : a.camera[0] > 0 ? "turn right" : "none")),
+      real: out.real,
+      dream: out.dream,
+      width: FRAME_SIZE,
+      height: FRAME_SIZE,
+      ms: performance.now() - started,
+    });
+  }
+
   /** Rollout (DiT) or reconstruction (VAE) of the preview clip with the current weights. */
   private async makePreview(step: number, vae: VAE, dit: DiT | null): Promise<void> {
     const clip = this.previewClip!;
@@ -517,6 +567,7 @@ export class TrainSession {
       const size = FRAME_SIZE * FRAME_SIZE * 3;
       for (let i = 0; i < n; i++) generated.push(unitToRgba(values.subarray(i * size, (i + 1) * size)));
     }
+    if (dit && vae.config.imageSize === FRAME_SIZE) await this.makeScriptPreview(step, vae, dit);
     const real = clip.rgb.map((rgb) => rgbToRgba(rgb));
     const scores = tf.tidy(() => {
       const shape: [number, number, number, number] = [real.length, FRAME_SIZE, FRAME_SIZE, 3];

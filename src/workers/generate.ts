@@ -8,26 +8,33 @@ import * as tf from "@tensorflow/tfjs";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import { NO_ACTION, cloneAction, type Action } from "../lib/actions.js";
 import { initBackend, type BackendChoice } from "../lib/backend.js";
-import { createDiT } from "../lib/dit.js";
 import { GamedreamError, isGamedreamError } from "../lib/errors.js";
-import { fetchWeightsArchive, loadModelFromCheckpoints, loadModelFromWeights } from "../lib/model-loader.js";
-import { PlaySession, type PlayFrame, type PlayModel, type PlaySnapshot, type RgbaFrame } from "../lib/play-session.js";
-import { getPreset } from "../lib/presets.js";
+import { fetchWeightsArchive } from "../lib/model-loader.js";
+import { importModelFiles, loadPlayModel, type ImportedFile, type PlayModelChoice, type PlayModelHost } from "../lib/play-model.js";
+import { PlaySession, type PlayFrame, type PlayModel, type PlaySnapshot, type RgbaFrame, type StartFrames } from "../lib/play-session.js";
 import { IdbCheckpointStore } from "../lib/storage/store-idb.browser.js";
-import { DEFAULT_DIT_TRAIN } from "../lib/train/dit-task.js";
-import { createVAE } from "../lib/vae.js";
+import { GameplayRecorder, type RecordedEpisode } from "../lib/user-data.js";
+import { readUserDatasetStart, storeUserDataset } from "../lib/user-datasets.browser.js";
 import type { WorldModelSettings } from "../lib/worldmodel.js";
 
 /**
- * Where the model comes from: the shipped weights archive (URL from src/components/weights.js),
- * training runs in this browser's IndexedDB (a VAE run and a DiT run), a seeded initialisation, or
- * the snapshot of a session that lost its WebGL context in another worker.
+ * Where the model comes from: a choice of play-model.ts (the shipped weights archive, whose URL
+ * comes from src/components/weights.js; a training run in this browser's IndexedDB; a seeded
+ * initialisation), or the snapshot of a session that lost its WebGL context in another worker.
  */
 export type ModelSource =
-  | { kind: "weights"; url: string }
-  | { kind: "checkpoint"; vaeRun: string; ditRun: string }
-  | { kind: "untrained"; preset: string; seed: number }
+  | { kind: "choice"; choice: PlayModelChoice; shippedUrl: string | null }
   | { kind: "snapshot"; snapshot: PlaySnapshot; description: string };
+
+/** Where the dream starts: the built-in game at a level, or a stored dataset's first frames (no game beside it). */
+export type StartSource = { kind: "game"; level: number } | { kind: "dataset"; name: string };
+
+/** Questions the page asks about stored data, answered with a `reply` of the same id. */
+export type WorkerRequest =
+  /** Stores imported model files as a new run (play-model.ts `importModelFiles`). */
+  | { type: "import"; files: ImportedFile[] }
+  /** Ends the recording; with a name, saves it as a dataset in IndexedDB. */
+  | { type: "record-stop"; save: string | null };
 
 export type ToWorker =
   | {
@@ -35,7 +42,7 @@ export type ToWorker =
       wasmPaths: Record<string, string>;
       backend: string | null;
       model: ModelSource;
-      gameSeed: number;
+      start: StartSource;
       seed: number;
       settings: Partial<WorldModelSettings>;
       fps: number;
@@ -48,7 +55,10 @@ export type ToWorker =
   | { type: "reset" }
   | { type: "pixels"; on: boolean }
   | { type: "action-log"; id: number }
-  | { type: "lose-context" };
+  | { type: "lose-context" }
+  /** Starts recording the real game as a dataset (frames and the actions held on them). */
+  | { type: "record-start" }
+  | { type: "request"; id: number; request: WorkerRequest };
 
 export interface FrameStats {
   index: number;
@@ -59,16 +69,28 @@ export interface FrameStats {
   /** Median ms of the dream (world model step + decode + readback) over the last 30 frames. */
   dreamMs: number;
   numTensors: number;
+  /** Frames recorded for a dataset so far (null when not recording). */
+  recorded: number | null;
 }
 
 export type FromWorker =
-  | { type: "ready"; backend: BackendChoice; model: { kind: ModelSource["kind"]; description: string }; settings: WorldModelSettings }
+  | {
+      type: "ready";
+      backend: BackendChoice;
+      model: { kind: "shipped" | "untrained" | "run" | "snapshot"; name: string; description: string; notes: string[] };
+      /** Null when the dream starts from stored frames: then `why` says why no game is shown. */
+      game: { level: number } | null;
+      start: { description: string; why: string | null };
+      settings: WorldModelSettings;
+    }
   | { type: "frame"; stats: FrameStats; real?: Uint8ClampedArray; dream?: Uint8ClampedArray }
   | { type: "settings"; settings: WorldModelSettings }
   | { type: "notice"; level: "info" | "warning"; code: string; message: string; backend?: BackendChoice }
   | { type: "action-log"; id: number; actions: Action[] }
   | { type: "lost"; at: number; snapshot: PlaySnapshot }
-  | { type: "error"; error: ReturnType<GamedreamError["toJSON"]> };
+  | { type: "reply"; id: number; result?: unknown; error?: ReturnType<GamedreamError["toJSON"]> }
+  /** `fatal`: nothing can be played (e.g. a mismatched pair); the page shows the error instead of canvases. */
+  | { type: "error"; error: ReturnType<GamedreamError["toJSON"]>; fatal?: boolean };
 
 // tsconfig's libs describe a page (DOM), not a worker: name what this entry uses of its scope.
 const scope = self as unknown as {
@@ -92,10 +114,22 @@ const tasks: (() => Promise<void> | void)[] = [];
 const shown: number[] = [];
 const dreamTimes: number[] = [];
 
-function fail(e: unknown): void {
-  const error = isGamedreamError(e) ? e : new GamedreamError("PLAY_INTERNAL", "internal", e instanceof Error ? e.message : String(e), { recoverable: false });
-  post({ type: "error", error: error.toJSON() });
+function typed(e: unknown): GamedreamError {
+  return isGamedreamError(e) ? (e as GamedreamError) : new GamedreamError("PLAY_INTERNAL", "internal", e instanceof Error ? e.message : String(e), { recoverable: false });
 }
+
+function fail(e: unknown, fatal = false): void {
+  post({ type: "error", error: typed(e).toJSON(), fatal });
+}
+
+let recorder: GameplayRecorder | null = null;
+/** The last recording, until it is saved. */
+let unsaved: { level: number; episode: RecordedEpisode } | null = null;
+const playHost = (shippedUrl: string | null): PlayModelHost => ({
+  openStore: (run) => IdbCheckpointStore.open(run),
+  shippedWeights: shippedUrl ? () => fetchWeightsArchive(shippedUrl) : null,
+  listRuns: async () => (await IdbCheckpointStore.listRuns()).map((r) => r.run),
+});
 
 /** The WebGL context tfjs renders with, when the active backend is webgl. */
 function webglContext(): WebGL2RenderingContext | null {
@@ -124,24 +158,19 @@ async function startBackend(override: string | null): Promise<BackendChoice> {
   return choice;
 }
 
-async function loadModel(source: Exclude<ModelSource, { kind: "snapshot" }>): Promise<{ model: PlayModel & { dispose(): void }; description: string }> {
-  if (source.kind === "weights") {
-    const loaded = await loadModelFromWeights(".", { readFile: await fetchWeightsArchive(source.url) });
-    return { model: loaded, description: `shipped weights (${loaded.preset ?? "custom"} preset, DiT step ${loaded.sources.dit.step ?? "?"})` };
+/** The chosen model; the shipped weights fall back to untrained ones with a notice, anything else fails. */
+async function loadModel(source: Extract<ModelSource, { kind: "choice" }>, seed: number): Promise<{ model: PlayModel & { dispose(): void }; kind: "shipped" | "untrained" | "run"; name: string; description: string; notes: string[] }> {
+  const host = playHost(source.shippedUrl);
+  try {
+    const loaded = await loadPlayModel(source.choice, host);
+    return { ...loaded, kind: source.choice.kind };
+  } catch (e) {
+    if (source.choice.kind !== "shipped") throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    post({ type: "notice", level: "warning", code: "PLAY_UNTRAINED", message: `The shipped weights could not be loaded (${why}); playing with untrained weights instead.` });
+    const loaded = await loadPlayModel({ kind: "untrained", preset: "realtime", seed }, host);
+    return { ...loaded, kind: "untrained" };
   }
-  if (source.kind === "checkpoint") {
-    const stores = { vae: await IdbCheckpointStore.open(source.vaeRun), dit: await IdbCheckpointStore.open(source.ditRun) };
-    const loaded = await loadModelFromCheckpoints(stores);
-    return { model: loaded, description: `training runs in this browser (VAE "${source.vaeRun}" step ${loaded.sources.vae.step}, DiT "${source.ditRun}" step ${loaded.sources.dit.step})` };
-  }
-  const preset = getPreset(source.preset);
-  const vae = createVAE(preset.vae, source.seed);
-  const dit = createDiT(preset.dit, source.seed + 1);
-  const schedule = { ...DEFAULT_DIT_TRAIN.schedule };
-  return {
-    model: { vae, dit, schedule, preset: preset.name, dispose: () => (vae.dispose(), dit.dispose()) },
-    description: `untrained weights (${preset.name} preset, seeded initialisation ${source.seed})`,
-  };
 }
 
 /** Steps the session, or resolves to null when the GPU context is lost meanwhile (a lost context may never answer a readback). */
@@ -169,7 +198,7 @@ function image(frame: RgbaFrame): ImageData {
 
 function draw(frame: PlayFrame): void {
   if (!contexts) return;
-  contexts.real.putImageData(image(frame.real), 0, 0);
+  if (frame.real) contexts.real.putImageData(image(frame.real), 0, 0);
   contexts.dream.putImageData(image(frame.dream), 0, 0);
 }
 
@@ -209,14 +238,18 @@ async function loop(): Promise<void> {
       return;
     }
     draw(frame);
+    // Before the frame's bytes are transferred to the page.
+    if (recorder && frame.real) recorder.add(frame.action, frame.real.data);
     const t = performance.now();
     shown.push(t);
     while (shown.length && shown[0] < t - 1000) shown.shift();
     dreamTimes.push(frame.timings.dreamMs);
     if (dreamTimes.length > 30) dreamTimes.shift();
-    const stats: FrameStats = { index: frame.index, action: frame.action, timings: frame.timings, fps: shown.length, dreamMs: median(dreamTimes), numTensors: tf.memory().numTensors };
-    if (wantPixels || !contexts) post({ type: "frame", stats, real: frame.real.data, dream: frame.dream.data }, [frame.real.data.buffer, frame.dream.data.buffer]);
-    else post({ type: "frame", stats });
+    const stats: FrameStats = { index: frame.index, action: frame.action, timings: frame.timings, fps: shown.length, dreamMs: median(dreamTimes), numTensors: tf.memory().numTensors, recorded: recorder ? recorder.count : null };
+    if (wantPixels || !contexts) {
+      const buffers = [frame.dream.data.buffer, ...(frame.real ? [frame.real.data.buffer] : [])];
+      post({ type: "frame", stats, real: frame.real?.data, dream: frame.dream.data }, buffers);
+    } else post({ type: "frame", stats });
     // Wait out the rest of the frame's budget; at least yield so messages (input) get through.
     await new Promise((r) => setTimeout(r, Math.max(0, interval - (performance.now() - started))));
   }
@@ -224,6 +257,33 @@ async function loop(): Promise<void> {
 
 function between(task: () => Promise<void> | void): void {
   tasks.push(task);
+}
+
+async function answer(id: number, request: WorkerRequest): Promise<void> {
+  try {
+    if (request.type === "import") {
+      const host = playHost(null);
+      const result = await importModelFiles(request.files, { openStore: host.openStore, listRuns: host.listRuns! });
+      post({ type: "reply", id, result });
+    } else {
+      // The frames stay here until they are saved, so a refused name (taken, bad) can be retried.
+      if (recorder) {
+        unsaved = { level: recorder.level, episode: recorder.finish() };
+        recorder = null;
+      }
+      const frames = unsaved?.episode.frames.length ?? 0;
+      if (request.save === null || !unsaved) {
+        post({ type: "reply", id, result: { frames, saved: null } });
+        return;
+      }
+      const { level, episode } = unsaved;
+      const saved = await storeUserDataset(request.save, { ...episode, source: "game", name: `played on level ${level}`, level });
+      unsaved = null;
+      post({ type: "reply", id, result: { frames, saved } });
+    }
+  } catch (e) {
+    post({ type: "reply", id, error: typed(e).toJSON() });
+  }
 }
 
 scope.addEventListener("message", (event: MessageEvent<ToWorker>) => {
@@ -234,31 +294,46 @@ scope.addEventListener("message", (event: MessageEvent<ToWorker>) => {
       void (async () => {
         try {
           const backend = await startBackend(msg.backend);
-          let description: string;
+          let ready: Extract<FromWorker, { type: "ready" }>["model"];
           if (msg.model.kind === "snapshot") {
             session = PlaySession.restore(msg.model.snapshot);
-            description = msg.model.description;
+            ready = { kind: "snapshot", name: "", description: msg.model.description, notes: [] };
           } else {
             let loaded;
             try {
-              loaded = await loadModel(msg.model);
+              loaded = await loadModel(msg.model, msg.seed);
             } catch (e) {
-              if (msg.model.kind === "untrained") throw e;
-              const why = e instanceof Error ? e.message : String(e);
-              post({ type: "notice", level: "warning", code: "PLAY_UNTRAINED", message: `The model could not be loaded (${why}); playing with untrained weights instead.` });
-              loaded = await loadModel({ kind: "untrained", preset: "realtime", seed: msg.seed });
+              fail(e, true);
+              return;
             }
             model = loaded.model;
-            description = loaded.description;
-            session = await PlaySession.create({ model, gameSeed: msg.gameSeed, seed: msg.seed, settings: msg.settings });
+            ready = { kind: loaded.kind, name: loaded.name, description: loaded.description, notes: loaded.notes };
+            let startFrames: StartFrames | null = null;
+            if (msg.start.kind === "dataset") {
+              try {
+                startFrames = await readUserDatasetStart(msg.start.name, Math.max(1, model.dit.config.contextFrames));
+              } catch (e) {
+                fail(e, true);
+                return;
+              }
+            }
+            session = await PlaySession.create({ model, gameSeed: msg.start.kind === "game" ? msg.start.level : 0, startFrames, seed: msg.seed, settings: msg.settings });
           }
           if (msg.canvases) contexts = { real: msg.canvases.real.getContext("2d")!, dream: msg.canvases.dream.getContext("2d")! };
           const first = session.realFrame();
           if (contexts) {
-            contexts.real.putImageData(image(first), 0, 0);
+            if (session.hasGame) contexts.real.putImageData(image(first), 0, 0);
             contexts.dream.putImageData(image(first), 0, 0);
           }
-          post({ type: "ready", backend, model: { kind: msg.model.kind, description }, settings: { ...session.settings } });
+          const snapshotStart = msg.model.kind === "snapshot" ? msg.model.snapshot.startFrames : null;
+          const frames = session.hasGame ? null : (snapshotStart ?? null);
+          const start = session.hasGame
+            ? { description: `the built-in game, level ${msg.start.kind === "game" ? msg.start.level : session.snapshot().gameSeed}`, why: null }
+            : {
+                description: frames?.name ?? (msg.start.kind === "dataset" ? `dataset “${msg.start.name}”` : "stored frames"),
+                why: "The dream starts from stored frames (recorded or uploaded data), so there is no game to play beside it: only the dream is shown, and it answers your keys from those frames on.",
+              };
+          post({ type: "ready", backend, model: ready, game: session.hasGame ? { level: msg.start.kind === "game" ? msg.start.level : 0 } : null, start, settings: { ...session.settings } });
           await loop();
         } catch (e) {
           fail(e);
@@ -295,5 +370,18 @@ scope.addEventListener("message", (event: MessageEvent<ToWorker>) => {
       else post({ type: "notice", level: "info", code: "WEBGL_NOT_ACTIVE", message: `There is no WebGL context to lose: play runs on ${tf.getBackend()}.` });
       break;
     }
+    case "record-start":
+      between(() => {
+        if (!session!.hasGame) {
+          post({ type: "notice", level: "warning", code: "RECORD_NO_GAME", message: "Recording saves the built-in game as you play it; this dream starts from stored frames, with no game to record. Start from the built-in game to record." });
+          return;
+        }
+        recorder = new GameplayRecorder(init!.start.kind === "game" ? init!.start.level : 0);
+        recorder.begin(session!.realFrame().data);
+      });
+      break;
+    case "request":
+      void answer(msg.id, msg.request);
+      break;
   }
 });

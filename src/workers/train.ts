@@ -13,6 +13,8 @@ import { GamedreamError } from "../lib/errors.js";
 import { fetchWeightsArchive } from "../lib/model-loader.js";
 import { deleteCheckpoint, listCheckpoints } from "../lib/storage.js";
 import { IdbCheckpointStore } from "../lib/storage/store-idb.browser.js";
+import { IndexedDbDatasetStore } from "../lib/dataset-store.browser.js";
+import { datasetDbName, listDatasets } from "../lib/storage-manager.browser.js";
 import { TrainSession, branchCheckpoint, exportCheckpoint, readStoredRun, sessionError, type SessionEvent, type TrainSessionConfig } from "../lib/train-session.js";
 import { extractRgbBatches } from "../lib/video/ingest.browser.js";
 import { pairFramesWithActions } from "../lib/video/pairing.js";
@@ -104,9 +106,19 @@ async function train(config: TrainSessionConfig, upload: UploadedData | null): P
   const uploaded = upload ? await uploadedEpisodes(upload) : null;
   const url = shippedUrl;
   const shippedWeights = url ? () => fetchWeightsArchive(url) : null;
-  const current = new TrainSession(config, { openStore, uploaded, shippedWeights }, (event) => {
-    const transfer = event.type === "preview" ? [...new Set([...event.real, ...event.generated].map((a) => a.buffer))] : [];
-    post({ type: "event", event }, transfer);
+  const datasets: IndexedDbDatasetStore[] = [];
+  const openDataset = async (name: string) => {
+    // Checked first: opening a database that does not exist would create an empty one.
+    if (!(await listDatasets()).some((d) => d.name === name)) {
+      throw new GamedreamError("TRAIN_DATA_MISSING", "dataset", `There is no stored dataset "${name}" in this browser any more; record or save it again, or choose other data.`, { recoverable: true });
+    }
+    const store = await IndexedDbDatasetStore.open(datasetDbName(name));
+    datasets.push(store);
+    return store;
+  };
+  const current = new TrainSession(config, { openStore, openDataset, uploaded, shippedWeights }, (event) => {
+    const frames = event.type === "preview" ? [...event.real, ...event.generated] : event.type === "script-preview" ? [...event.real, ...event.dream] : [];
+    post({ type: "event", event }, [...new Set(frames.map((a) => a.buffer))]);
   });
   session = current;
   if (pending === "pause") current.pause();
@@ -117,6 +129,7 @@ async function train(config: TrainSessionConfig, upload: UploadedData | null): P
   } finally {
     current.dispose();
     session = null;
+    for (const store of datasets) store.close();
   }
 }
 

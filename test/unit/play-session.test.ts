@@ -53,7 +53,7 @@ describe("play session (tiny VAE + DiT)", () => {
         expect(f.dream.data.length).toBe(256 * 256 * 4);
         expect(f.timings.totalMs).toBeGreaterThanOrEqual(f.timings.dreamMs);
         dream.push(checksum(f.dream.data));
-        real.push(checksum(f.real.data));
+        real.push(checksum(f.real!.data));
       }
       return { dream, real, log: session.actionLog.slice() };
     } finally {
@@ -139,7 +139,7 @@ describe("play session (tiny VAE + DiT)", () => {
       // The real game went on from its kept state: the same frames as a session never interrupted.
       const straight = await PlaySession.create({ model, gameSeed: 4, seed: 9 });
       let last = 0;
-      for (let t = 0; t < 7; t++) last = checksum((await straight.step(actionAt(t))).real.data);
+      for (let t = 0; t < 7; t++) last = checksum((await straight.step(actionAt(t))).real!.data);
       straight.dispose();
       expect(checksum(r1.realFrame().data)).toBe(last);
     } finally {
