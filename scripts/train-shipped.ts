@@ -2,18 +2,24 @@
  * Produces the shipped realtime weights: weights/realtime/{vae,dit}/model.json + shards (SHA-256 in
  * each manifest) and weights/realtime/report.json.
  *
- *   npx tsx scripts/train-shipped.ts --minutes 20
- *        [--episodes 16] [--frames 160] [--seed 7] [--vae-share 0.35] [--rollout-frames 300]
+ *   npx tsx scripts/train-shipped.ts --minutes 100 --vae weights/realtime/vae
+ *        [--episodes 160] [--frames 200] [--seed 7] [--agents random-jitter,wall-jitter,explorer-jitter]
+ *        [--batch 8] [--lr 5e-4] [--probe-every 200] [--vae-share 0.35] [--rollout-frames 300]
  *        [--out weights/realtime] [--work runs/shipped]
  *
  * 1. A dataset of built-in game episodes played by the scripted agents (fixed seeds; a quarter of
- *    the level seeds held out, never trained on) in WORK/data.
- * 2. The realtime VAE trained for `vae-share` of the budget, its EMA weights exported with the
- *    latent scale fitted on training frames.
- * 3. The training frames encoded once to latents; the realtime DiT trained on them for the rest.
- * 4. Held-out evaluation with src/lib/worldmodel/eval.ts (teacher-forced next-frame PSNR beside
- *    copy-last-frame and shuffled-action baselines, VAE reconstruction, a rollout), written with
- *    the training record to report.json.
+ *    the level seeds held out, never trained on) in WORK/data. The default agents break their
+ *    scripted action streams with random bursts (src/lib/game/agents.ts), so the next frame cannot
+ *    be told from past motion alone.
+ * 2. The realtime VAE: `--vae DIR` reuses a trained one (its latents stay valid for the DiT);
+ *    without it a VAE is trained for `vae-share` of the budget and exported with the latent scale
+ *    fitted on training frames.
+ * 3. The training frames encoded once to latents (cached in WORK/dit); the realtime DiT trained on
+ *    them for the rest of the budget with the default recipe (src/lib/train/dit-task.ts). Every
+ *    `probe-every` steps the latent action sensitivity S on held-out branches of the real game is
+ *    logged (src/lib/worldmodel/action-control.ts), so a run that ignores its actions shows it.
+ * 4. Held-out evaluation with src/lib/worldmodel/eval.ts, written with the training record to
+ *    report.json.
  * Step counts come from the budget and a measured step time (a few probe steps), so the learning
  * rate schedule ends when the time does. Both phases checkpoint to WORK (resumable: rerunning with
  * the same flags continues from the last checkpoint, with the step counts planned the first time).
@@ -26,7 +32,8 @@ import { countParameters } from "../src/lib/nn/module.js";
 import { DatasetReader, buildDataset, gameEpisodeSources } from "../src/lib/dataset.js";
 import { DirectoryDatasetStore } from "../src/lib/dataset.node.js";
 import { createDiT } from "../src/lib/dit.js";
-import { loadModelFromWeights } from "../src/lib/model-loader.js";
+import { DEFAULT_DIT_TRAIN } from "../src/lib/train/dit-task.js";
+import { loadModelFromWeights, loadVAE } from "../src/lib/model-loader.js";
 import { PRESETS } from "../src/lib/presets.js";
 import { Rng } from "../src/lib/rng.js";
 import { assignWeights } from "../src/lib/storage.js";
@@ -34,13 +41,16 @@ import { readFileBytes } from "../src/lib/storage/files.node.js";
 import { FsCheckpointStore } from "../src/lib/storage/store-fs.node.js";
 import { Trainer, createDiTTask, createVAETask, datasetFrameSource, modelExport, recentMean, type TrainTask, type TrainerOptions } from "../src/lib/train.js";
 import { loadOrEncodeLatents, writeModelDir } from "../src/lib/train/files.node.js";
-import { createVAE, estimateLatentScale, vaeLatentShape } from "../src/lib/vae.js";
+import { createVAE, estimateLatentScale, vaeLatentShape, type VAE } from "../src/lib/vae.js";
+import { disposeBranchProbe, encodeBranchProbe, latentActionSensitivity } from "../src/lib/worldmodel/action-control.js";
+import { gameBranches } from "../src/lib/worldmodel/branches.js";
 import { relativizeReport } from "../src/lib/report-paths.js";
 import { evaluateModel } from "../src/lib/worldmodel/eval.js";
 import { parseFlags, runCli } from "../cli/args.js";
 import { createProgress, formatDuration, type Progress } from "../cli/progress.js";
 
-const USAGE = `usage: npx tsx scripts/train-shipped.ts --minutes M [--episodes 16] [--frames 160] [--seed 7]
+const USAGE = `usage: npx tsx scripts/train-shipped.ts --minutes M [--vae DIR] [--episodes 160] [--frames 200] [--seed 7]
+         [--agents random-jitter,wall-jitter,explorer-jitter] [--batch 8] [--lr 5e-4] [--probe-every 200]
          [--vae-share 0.35] [--rollout-frames 300] [--out weights/realtime] [--work runs/shipped]`;
 
 interface Plan {
@@ -64,8 +74,12 @@ async function probeStepMs(makeTask: () => TrainTask<unknown>, batchSize: number
 async function trainPhase(name: string, task: TrainTask<unknown>, options: TrainerOptions, minutes: number): Promise<{ trainer: Trainer<unknown>; seconds: number }> {
   const trainer = new Trainer(task, options);
   const bar = createProgress({ total: options.steps, label: `${name} steps` });
+  let lastS: number | null = null;
   trainer.on((e) => {
-    if (e.type === "metrics") bar.update(e.step, `loss ${e.loss.toFixed(4)} ${e.stepMs.toFixed(0)} ms/step`);
+    if (e.type === "metrics") {
+      if (e.extras.actionS !== undefined) lastS = e.extras.actionS;
+      bar.update(e.step, `loss ${e.loss.toFixed(4)} ${e.stepMs.toFixed(0)} ms/step${lastS === null ? "" : ` S ${lastS.toFixed(3)}`}`);
+    }
     if (e.type === "resumed") process.stderr.write(`${name}: resumed from step ${e.step}\n`);
     if (e.type === "message") process.stderr.write(`${name}: ${e.level}[${e.code}] ${e.text}\n`);
   });
@@ -82,9 +96,14 @@ async function main(argv: string[]): Promise<void> {
     argv,
     {
       minutes: { type: "number", min: 0.1, required: true },
-      episodes: { type: "int", min: 2, default: 16 },
-      frames: { type: "int", min: 8, default: 160 },
+      vae: { type: "string" },
+      episodes: { type: "int", min: 2, default: 160 },
+      frames: { type: "int", min: 8, default: 200 },
       seed: { type: "int", min: 0, default: 7 },
+      agents: { type: "string", default: "random-jitter,wall-jitter,explorer-jitter" },
+      batch: { type: "int", min: 1, default: 8 },
+      lr: { type: "number", min: 0, default: 5e-4 },
+      "probe-every": { type: "int", min: 1, default: 200 },
       "vae-share": { type: "number", min: 0.05, max: 0.95, default: 0.35 },
       "rollout-frames": { type: "int", min: 0, default: 300 },
       out: { type: "string", default: "weights/realtime" },
@@ -103,17 +122,18 @@ async function main(argv: string[]): Promise<void> {
   const plan: Plan = existsSync(planFile) ? JSON.parse(await readFile(planFile, "utf8")) : { flags };
   if (JSON.stringify(plan.flags) !== JSON.stringify(flags)) throw new Error(`${work} was planned with other flags (${JSON.stringify(plan.flags)}); use another --work folder`);
   const savePlan = () => writeFile(planFile, `${JSON.stringify(plan, null, 2)}\n`);
-  const batchSize = 4;
+  const batchSize = flags.batch;
+  const agents = flags.agents.split(",").filter(Boolean);
 
   // 1. Dataset (built once; level seeds drawn from --seed, a quarter held out).
   const dataDir = path.join(work, "data");
   const dataStore = new DirectoryDatasetStore(dataDir);
   if (!existsSync(path.join(dataDir, "manifest.json"))) {
     const bar = createProgress({ total: flags.episodes * flags.frames, label: "frames" });
-    await buildDataset(dataStore, gameEpisodeSources({ seed: flags.seed, episodes: flags.episodes, frames: flags.frames }), {
+    await buildDataset(dataStore, gameEpisodeSources({ seed: flags.seed, episodes: flags.episodes, frames: flags.frames, agents }), {
       heldoutFraction: 0.25,
       splitSeed: flags.seed,
-      createdWith: { tool: "scripts/train-shipped.ts", episodes: flags.episodes, frames: flags.frames, seed: flags.seed },
+      createdWith: { tool: "scripts/train-shipped.ts", episodes: flags.episodes, frames: flags.frames, seed: flags.seed, agents },
       onProgress: (p) => bar.update(p.framesDone),
     });
     bar.done();
@@ -121,24 +141,33 @@ async function main(argv: string[]): Promise<void> {
   const reader = await DatasetReader.open(dataStore);
   const frames = datasetFrameSource(reader, "train");
 
-  // 2. VAE.
-  const vaeMinutes = flags.minutes * flags["vae-share"];
-  const makeVAETask = () => createVAETask(createVAE(preset.vae, flags.seed), frames) as TrainTask<unknown>;
-  if (plan.vaeSteps === undefined) {
-    plan.vaeSteps = Math.max(20, Math.floor((vaeMinutes * 60_000) / (await probeStepMs(makeVAETask, batchSize))));
-    await savePlan();
+  // 2. VAE: a given one, or trained here.
+  const vaeMinutes = flags.vae ? 0 : flags.minutes * flags["vae-share"];
+  let vaeRecord: Record<string, unknown>;
+  let vae: VAE;
+  if (flags.vae) {
+    const loaded = await loadVAE(path.join(path.resolve(flags.vae), "model.json"), { readFile: readFileBytes });
+    vae = loaded.vae;
+    await writeModelDir(path.join(out, "vae"), modelExport("vae", vae, loaded.source.step ?? 0, {}));
+    vaeRecord = { reused: path.resolve(flags.vae), step: loaded.source.step, parameters: countParameters(vae) };
+  } else {
+    const makeVAETask = () => createVAETask(createVAE(preset.vae, flags.seed), frames) as TrainTask<unknown>;
+    if (plan.vaeSteps === undefined) {
+      plan.vaeSteps = Math.max(20, Math.floor((vaeMinutes * 60_000) / (await probeStepMs(makeVAETask, batchSize))));
+      await savePlan();
+    }
+    const vaeTask = makeVAETask();
+    const vaeRun = await trainPhase("vae", vaeTask, { steps: plan.vaeSteps, batchSize, seed: flags.seed, store: await FsCheckpointStore.open(path.join(work, "vae")), checkpointEvery: 200, optim: { lr: 1e-3, warmupSteps: 50 } }, vaeMinutes);
+    vae = createVAE(preset.vae, 0);
+    assignWeights(vae, vaeRun.trainer.emaWeights ?? vaeTask.model.variables());
+    const scaleFrames = await frames.sampleFrames(new Rng(flags.seed), 32);
+    vae.setLatentScale(await estimateLatentScale(vae, scaleFrames));
+    scaleFrames.dispose();
+    await writeModelDir(path.join(out, "vae"), modelExport("vae", vae, vaeRun.trainer.step, { ema: vaeRun.trainer.emaWeights ? vae.variables() : null }));
+    vaeRecord = { ...phaseRecord(vaeRun, countParameters(vae)), settings: vaeTask.settings };
+    vaeRun.trainer.dispose();
+    vaeTask.model.dispose();
   }
-  const vaeTask = makeVAETask();
-  const vaeRun = await trainPhase("vae", vaeTask, { steps: plan.vaeSteps, batchSize, seed: flags.seed, store: await FsCheckpointStore.open(path.join(work, "vae")), checkpointEvery: 200, optim: { lr: 1e-3, warmupSteps: 50 } }, vaeMinutes);
-  const vae = createVAE(preset.vae, 0);
-  assignWeights(vae, vaeRun.trainer.emaWeights ?? vaeTask.model.variables());
-  const scaleFrames = await frames.sampleFrames(new Rng(flags.seed), 32);
-  vae.setLatentScale(await estimateLatentScale(vae, scaleFrames));
-  scaleFrames.dispose();
-  await writeModelDir(path.join(out, "vae"), modelExport("vae", vae, vaeRun.trainer.step, { ema: vaeRun.trainer.emaWeights ? vae.variables() : null }));
-  const vaeRecord = phaseRecord(vaeRun, countParameters(vae));
-  vaeRun.trainer.dispose();
-  vaeTask.model.dispose();
 
   // 3. DiT on latents encoded once.
   const bar = createProgress({ total: reader.episodes("train").reduce((n, e) => n + e.frameCount, 0), label: "frames encoded" });
@@ -146,18 +175,34 @@ async function main(argv: string[]): Promise<void> {
   bar.done();
   const [h, w, c] = vaeLatentShape(vae.config);
   const ditConfig = { ...preset.dit, latentHeight: h, latentWidth: w, latentChannels: c };
-  const makeDiTTask = () => createDiTTask(createDiT(ditConfig, flags.seed), latents) as TrainTask<unknown>;
+  // The action probe: held-out levels branched at a few states, encoded once.
+  const probeBranches = gameBranches({
+    episodes: reader.episodes("heldout").slice(0, 4).map((e) => ({ seed: e.seed!, agent: e.agent ?? "explorer" })),
+    statesPerEpisode: 4,
+    contextFrames: ditConfig.contextFrames,
+  });
+  const probe = encodeBranchProbe(vae, probeBranches);
+  const makeDiTTask = (withProbe: boolean) => {
+    const dit = createDiT(ditConfig, flags.seed);
+    const schedule = DEFAULT_DIT_TRAIN.schedule;
+    const run = () => ({ actionS: latentActionSensitivity(vae, dit, schedule, probe) });
+    return createDiTTask(dit, latents, {}, withProbe ? { every: flags["probe-every"], run } : undefined) as TrainTask<unknown>;
+  };
   const ditMinutes = flags.minutes - vaeMinutes;
   if (plan.ditSteps === undefined) {
-    plan.ditSteps = Math.max(20, Math.floor((ditMinutes * 60_000) / (await probeStepMs(makeDiTTask, batchSize))));
+    plan.ditSteps = Math.max(20, Math.floor((ditMinutes * 60_000) / (await probeStepMs(() => makeDiTTask(false), batchSize))));
     await savePlan();
   }
-  const ditTask = makeDiTTask();
-  const ditRun = await trainPhase("dit", ditTask, { steps: plan.ditSteps, batchSize, seed: flags.seed, store: await FsCheckpointStore.open(path.join(work, "dit")), checkpointEvery: 200, optim: { lr: 5e-4, warmupSteps: 50 } }, ditMinutes);
+  const ditTask = makeDiTTask(true);
+  const ditRun = await trainPhase("dit", ditTask, { steps: plan.ditSteps, batchSize, seed: flags.seed, store: await FsCheckpointStore.open(path.join(work, "dit")), checkpointEvery: 200, optim: { lr: flags.lr, warmupSteps: 100 } }, ditMinutes);
   await writeModelDir(path.join(out, "dit"), modelExport("dit", ditTask.model as ReturnType<typeof createDiT>, ditRun.trainer.step, { ema: ditRun.trainer.emaWeights, settings: ditTask.settings, extra: { vaeLatentScale: vae.config.latentScale } }));
-  const ditRecord = phaseRecord(ditRun, countParameters(ditTask.model));
+  const ditRecord = {
+    ...phaseRecord(ditRun, countParameters(ditTask.model)),
+    actionSensitivityCurve: ditRun.trainer.history.filter((r) => r.extras?.actionS !== undefined).map((r) => [r.step, r.extras!.actionS]),
+  };
   ditRun.trainer.dispose();
   ditTask.model.dispose();
+  disposeBranchProbe(probe);
   vae.dispose();
 
   // 4. Held-out evaluation of the shipped files, loaded back with their checksums verified.
@@ -189,15 +234,16 @@ async function main(argv: string[]): Promise<void> {
       seed: flags.seed,
       episodes: flags.episodes,
       framesPerEpisode: flags.frames,
+      agents,
       train: reader.manifest.split.train,
       heldout: reader.manifest.split.heldout,
       heldoutSeeds: reader.episodes("heldout").map((e) => e.seed),
     },
-    vae: { ...vaeRecord, settings: vaeTask.settings },
+    vae: vaeRecord,
     latentScale: JSON.parse(await readFile(path.join(out, "vae", "model.json"), "utf8")).gamedream.config.latentScale,
     dit: { ...ditRecord, settings: ditTask.settings },
-    steps: { vae: vaeRecord.steps, dit: ditRecord.steps },
-    trainingSeconds: vaeRecord.seconds + ditRecord.seconds,
+    steps: { vae: vaeRecord.steps ?? vaeRecord.step, dit: ditRecord.steps },
+    trainingSeconds: Number(vaeRecord.seconds ?? 0) + ditRecord.seconds,
     totalSeconds: (performance.now() - started) / 1000,
     heldout: {
       source: "src/lib/worldmodel/eval.ts evaluateModel",
@@ -214,7 +260,7 @@ async function main(argv: string[]): Promise<void> {
   // Paths relative to the repository (src/lib/report-paths.ts): report.json is committed.
   await writeFile(path.join(out, "report.json"), `${JSON.stringify(relativizeReport(report, process.cwd()), (_, v) => (typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v), 1)}\n`);
   console.log(
-    `train-shipped: out=${out} vaeSteps=${vaeRecord.steps} ditSteps=${ditRecord.steps} nextFramePsnr=${evaluation.nextFramePsnr.toFixed(2)} copyLastFramePsnr=${evaluation.copyLastFramePsnr.toFixed(2)} vaeReconPsnr=${evaluation.vaeReconPsnr.toFixed(2)} time=${formatDuration(report.totalSeconds)}`,
+    `train-shipped: out=${out} vaeSteps=${vaeRecord.steps ?? vaeRecord.step} ditSteps=${ditRecord.steps} nextFramePsnr=${evaluation.nextFramePsnr.toFixed(2)} copyLastFramePsnr=${evaluation.copyLastFramePsnr.toFixed(2)} vaeReconPsnr=${evaluation.vaeReconPsnr.toFixed(2)} time=${formatDuration(report.totalSeconds)}`,
   );
 }
 

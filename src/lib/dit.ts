@@ -107,7 +107,9 @@ const COMMON = {
 
 /** The shared shape contract: latent sizes must match `VAE_PRESETS` of the same name. */
 export const DIT_PRESETS: Readonly<Record<DiTPresetName, Readonly<DiTConfig>>> = {
-  realtime: { ...COMMON, latentHeight: 16, latentWidth: 16, latentChannels: 8, patchSize: 2, hidden: 128, depth: 4, heads: 4, contextFrames: 4 },
+  // Two context frames: the previous latent is stacked on the input, so the window mostly carries
+  // motion, and training clips of 3 frames then cover every temporal distance play uses.
+  realtime: { ...COMMON, latentHeight: 16, latentWidth: 16, latentChannels: 8, patchSize: 2, hidden: 128, depth: 4, heads: 4, contextFrames: 2 },
   small: { ...COMMON, latentHeight: 32, latentWidth: 32, latentChannels: 8, patchSize: 2, hidden: 256, depth: 8, heads: 4, contextFrames: 4 },
   base: { ...COMMON, latentHeight: 32, latentWidth: 32, latentChannels: 8, patchSize: 2, hidden: 384, depth: 12, heads: 6, contextFrames: 8 },
 };

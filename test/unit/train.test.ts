@@ -182,6 +182,24 @@ describe("Trainer on a tiny DiT", () => {
     dit.dispose();
   });
 
+  it("reports a task's probe in the extras of every N-th step, and the run stays reproducible", async () => {
+    const data = tinyLatents(2, 3);
+    const runWith = async (withProbe: boolean) => {
+      const dit = createDiT(TINY, 7);
+      let calls = 0;
+      const probe = { every: 2, run: () => ({ actionS: ++calls / 10 }) };
+      const trainer = new Trainer(createDiTTask(dit, data, { clipLength: 3 }, withProbe ? probe : undefined), { steps: 5, batchSize: 2, seed: 1, yieldBetweenSteps: false });
+      const result = await trainer.run();
+      trainer.dispose();
+      dit.dispose();
+      return result.history;
+    };
+    const probed = await runWith(true);
+    expect(probed.map((r) => r.extras?.actionS)).toEqual([undefined, 0.1, undefined, 0.2, undefined]);
+    const plain = await runWith(false);
+    expect(plain.map((r) => r.loss)).toEqual(probed.map((r) => r.loss));
+  });
+
   it("streams metrics events with loss, grad norm, lr, timing, memory and state changes", async () => {
     const { trainer, dispose } = tinyTrainer(null, { steps: 3 });
     const events: TrainEvent[] = [];

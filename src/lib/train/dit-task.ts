@@ -158,13 +158,23 @@ export function validateDiTTrainSettings(settings: DiTTrainSettings, dit: DiT): 
   }
 }
 
-export function createDiTTask(dit: DiT, source: LatentClipSource, settings: Partial<DiTTrainSettings> = {}): TrainTask<LatentClipBatch> {
+/**
+ * A DiT task. `probe`, when given, is measured every `probe.every` steps and reported in the
+ * step's extras (for example the action sensitivity, ../worldmodel/action-control.ts).
+ */
+export function createDiTTask(
+  dit: DiT,
+  source: LatentClipSource,
+  settings: Partial<DiTTrainSettings> = {},
+  probe?: { every: number; run(): Record<string, number> },
+): TrainTask<LatentClipBatch> {
   const full: DiTTrainSettings = { ...DEFAULT_DIT_TRAIN, ...settings };
   validateDiTTrainSettings(full, dit);
   const schedule = makeSchedule(full.schedule);
   return {
     kind: "dit",
     model: dit,
+    probe,
     settings: full,
     nextBatch: async (rng, batchSize) => source.sampleClips(rng, batchSize, full.clipLength),
     loss: (batch, rng) => ({ loss: ditLoss(dit, batch, schedule, full, rng) }),

@@ -44,6 +44,11 @@ export interface TrainTask<Batch = unknown> {
   /** Scalar loss of a batch (differentiable in the model's variables), noise from `rng`. */
   loss(batch: Batch, rng: Rng): { loss: tf.Scalar; extras?: Record<string, tf.Scalar> };
   disposeBatch(batch: Batch): void;
+  /**
+   * A measurement taken after every `every`-th step (not part of the loss, no training randomness):
+   * its values join that step's metrics `extras` (DiT: the action sensitivity `actionS`).
+   */
+  readonly probe?: { every: number; run(): Record<string, number> };
   /** Task settings saved with the run (JSON), checked for equality on resume. */
   readonly settings?: unknown;
   /**
@@ -380,6 +385,7 @@ export class Trainer<Batch = unknown> {
         }
         this.currentStep += 1;
         const stepMs = performance.now() - t0;
+        const probe = this.task.probe && this.currentStep % this.task.probe.every === 0 ? this.task.probe.run() : {};
         const metrics: StepMetrics = {
           step: this.currentStep,
           loss: result.loss,
@@ -389,7 +395,7 @@ export class Trainer<Batch = unknown> {
           examplesPerSec: (this.batchSize * 1000) / stepMs,
           batchSize: this.batchSize,
           ...memorySnapshot(),
-          extras: result.extras,
+          extras: { ...result.extras, ...probe },
         };
         this.history.push(toRecord(metrics));
         this.emit({ type: "metrics", ...metrics });
