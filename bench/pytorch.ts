@@ -1,5 +1,9 @@
 /**
- * The optional PyTorch comparison (Node only, never needed by `npm test`): one DiT block of the
+ * The optional PyTorch comparison (Node only, never needed by `npm test`). Two parts:
+ * - the PyTorch trainer's step (python/gamedream_torch/bench.py: the `train_step` of
+ *   gamedream_torch.train, realtime preset, same batch and clip length as the tfjs train-step
+ *   section) on CPU at 1 and 2 threads, as steps/s beside the tfjs trainer in Node and Chromium;
+ * - one DiT block of the
  * realtime preset timed in tfjs (wasm, current backend) and in PyTorch CPU on one thread
  * (bench/pytorch_block.py, OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1)), alternating
  * tfjs, torch, tfjs, torch in the same run so machine load hits both alike. Reports each side and
@@ -13,6 +17,7 @@ import { measureDiTBlock, type BlockBench } from "../src/lib/bench-perf.js";
 import { PRESETS } from "../src/lib/presets.js";
 
 const SCRIPT = fileURLToPath(new URL("./pytorch_block.py", import.meta.url));
+const PYTHON_DIR = fileURLToPath(new URL("../python", import.meta.url));
 
 interface TorchTiming {
   inferenceMs: number;
@@ -38,6 +43,55 @@ function runTorch(exe: string, block: BlockBench, reps: number): TorchTiming {
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+interface TrainerTiming {
+  preset: string;
+  batch: number;
+  frames: number;
+  threads: number;
+  msPerStep: number;
+  stepsPerSec: number;
+  p10Ms: number;
+  p90Ms: number;
+  torch: string;
+}
+
+/**
+ * The PyTorch trainer's step on CPU at `threads` threads: realtime preset, batch and clip length
+ * of the tfjs train-step section (DEFAULT_DIT_TRAIN.clipLength frames).
+ */
+function runTorchTrainer(exe: string, threads: number, steps: number, batch: number, frames: number): TrainerTiming {
+  const args = ["-m", "gamedream_torch.bench", "--preset", "realtime", "--batch", String(batch), "--frames", String(frames), "--steps", String(steps), "--threads", String(threads)];
+  const env = { ...process.env, PYTHONPATH: PYTHON_DIR, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: "PASSIVE" };
+  const out = spawnSync(exe, args, { env, encoding: "utf8" });
+  if (out.status !== 0) throw new Error(`gamedream_torch.bench failed: ${out.stderr.trim().split("\n").pop()}`);
+  return JSON.parse(out.stdout.trim().split("\n").pop()!) as TrainerTiming;
+}
+
+/** PyTorch trainer steps/s on CPU, 1 and 2 threads (skipped with a log line without torch). */
+export async function runPytorchTrainer(options: { quick: boolean; batch: number; frames: number; log: (m: string) => void }): Promise<BenchResult[]> {
+  const exe = python();
+  if (!exe) {
+    options.log("pytorch trainer: python3 with torch not found; skipped (optional)");
+    return [];
+  }
+  const results: BenchResult[] = [];
+  for (const threads of [1, 2]) {
+    const t = runTorchTrainer(exe, threads, options.quick ? 4 : 20, options.batch, options.frames);
+    options.log(`pytorch trainer realtime batch ${t.batch}x${t.frames} on CPU, ${t.threads} thread(s): ${t.msPerStep.toFixed(0)} ms/step, ${t.stepsPerSec.toFixed(2)} steps/s`);
+    results.push({
+      name: "pytorch-train-step",
+      host: "node",
+      backend: "torch-cpu",
+      params: { preset: "realtime", batch: t.batch, frames: t.frames, threads: t.threads },
+      metric: "steps/s",
+      value: t.stepsPerSec,
+      unit: "steps/s",
+      details: { msPerStep: t.msPerStep, p10Ms: t.p10Ms, p90Ms: t.p90Ms, torch: t.torch },
+    });
+  }
+  return results;
+}
 
 export async function runPytorchComparison(options: { quick: boolean; backend: string; log: (m: string) => void }): Promise<BenchResult[]> {
   const exe = python();

@@ -17,7 +17,8 @@ import { runSuite, matmulSection } from "../src/lib/bench-suite.js";
 import { runBrowserSuite } from "./browser.js";
 import { makeIngestFixture } from "./ingest-fixture.js";
 import { measureIngestMsPerFrame } from "../src/lib/video/ingest.node.js";
-import { runPytorchComparison } from "./pytorch.js";
+import { runPytorchComparison, runPytorchTrainer } from "./pytorch.js";
+import { DEFAULT_DIT_TRAIN } from "../src/lib/train/dit-task.js";
 import { relativizeReport } from "../src/lib/report-paths.js";
 
 const args = process.argv.slice(2);
@@ -59,6 +60,10 @@ if (!only || only.includes("pytorch")) {
   // Optional: skipped (with a log line) where python3 has no torch.
   await tf.setBackend("wasm");
   results.push(...(await runPytorchComparison({ quick, backend: "wasm", log })));
+}
+if (!only || only.includes("pytorch") || only.includes("train")) {
+  // The PyTorch trainer at the tfjs train-step section's preset, batch and clip length.
+  results.push(...(await runPytorchTrainer({ quick, batch: 4, frames: DEFAULT_DIT_TRAIN.clipLength, log })));
 }
 
 const wantIngest = !only || only.includes("ingest");
@@ -106,6 +111,15 @@ for (const r of results.filter((r) => !r.name.endsWith("-tensors"))) {
   const params = r.params ? Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(" ") : "";
   console.log(`  ${r.host.padEnd(8)} ${r.backend.padEnd(6)} ${(r.name + " " + params).padEnd(44)} ${r.value.toFixed(2).padStart(10)} ${r.unit}`);
 }
+// The trainers side by side: the same realtime preset, batch and clip length.
+const trainRates = results
+  .filter((r) => (r.name === "train-step" && r.params?.preset === "realtime" && r.backend === "wasm") || r.name === "pytorch-train-step")
+  .map((r) => {
+    const stepsPerSec = r.name === "train-step" ? 1000 / r.value : r.value;
+    const who = r.name === "train-step" ? `tfjs ${r.host} wasm` : `PyTorch CPU ${r.params?.threads} thread${r.params?.threads === 1 ? "" : "s"}`;
+    return `${who} ${stepsPerSec.toFixed(2)}`;
+  });
+if (trainRates.length > 0) console.log(`  trainer steps/s (realtime, batch 4 x ${DEFAULT_DIT_TRAIN.clipLength} frames): ${trainRates.join(", ")}`);
 const leaks = results.filter((r) => r.name.endsWith("-tensors") && r.value !== 0);
 if (leaks.length) console.log(`bench: tensor count changed in ${leaks.map((l) => `${l.host}/${l.backend}/${l.name} (${l.value})`).join(", ")}`);
 if (!existsSync(out)) process.exit(1);

@@ -27,10 +27,10 @@ the global batch's loss (src/lib/diffusion/loss.ts).
 RUN/run.json holds the settings (a resumed run must not change them); rank 0 writes checkpoints
 to RUN/torch/ (model, EMA, optimizer, step, RNG, metrics; SHA-256 checked, newest --keep kept;
 every --checkpoint-every steps, at the end, and on SIGINT/SIGTERM), and at the end exports the EMA
-weights as RUN/model.safetensors (config and training settings in its metadata) and, from that
-file, RUN/weights/{dit,vae}/ (TensorFlow.js manifests: `npm run sample -- --run RUN/weights`,
-`npm run eval -- --run RUN/weights`) and RUN/weights.tar (the Play page's "play weights from a
-file"). Progress on stderr, one JSON summary line on stdout; errors as `error[CODE]: message`.
+weights as RUN/model.safetensors + RUN/config.json (the Play page's "Import a model" takes the
+two) and, read back from that file, RUN/weights/{dit,vae}/ (TensorFlow.js manifests:
+`npm run sample -- --run RUN/weights`, `npm run eval -- --run RUN/weights`). Progress on stderr,
+one JSON summary line on stdout; errors as `error[CODE]: message`.
 """
 from __future__ import annotations
 
@@ -43,7 +43,6 @@ import os
 import shutil
 import signal
 import sys
-import tarfile
 import time
 
 import numpy as np
@@ -336,6 +335,32 @@ class Ema:
             self.shadow[k].mul_(d).add_(v.detach(), alpha=1 - d)
 
 
+def train_step(d: Dist, net, model, params, optimizer: AdamW, ema: Ema | None, latents, actions, schedule, settings: dict, optim: dict, seed: int, step: int, total_steps: int):
+    """One optimiser step on this rank's clips (0-based `step`): noise, masked loss over the global
+    batch, gradients (averaged by DDP), clipping, AdamW, EMA. Returns (global loss, gradient norm,
+    lr); a non-finite loss or gradient skips the update, as src/lib/train/loop.ts does."""
+    lr = learning_rate_at(step, total_steps, optim)
+    b = latents.shape[0]
+    first_index = step * b * d.world + d.rank * b
+    timesteps, mask, keep, eps = draw_noise(seed, first_index, latents, schedule, settings)
+    to = lambda t: t.to(d.device, non_blocking=True)  # noqa: E731
+    total, count = dit_loss_terms(net, to(latents), to(actions), schedule, settings, timesteps, to(mask), to(keep), to(eps))
+    global_count = d.all_sum(count.detach().clone().to(d.device))
+    # Each rank's share of the global masked sum, scaled by the world size: DDP's average of the
+    # ranks' gradients is then the gradient of the global batch's loss.
+    loss = total / torch.clamp(global_count, min=1e-12) * d.world
+    for p in params:
+        p.grad = None
+    loss.backward()
+    grad_norm = clip_by_global_norm(params, optim["clipNorm"])
+    global_loss = float(d.all_sum(total.detach().clone()) / torch.clamp(global_count, min=1e-12))
+    if math.isfinite(global_loss) and math.isfinite(grad_norm):
+        optimizer.step(lr)
+        if ema is not None:
+            ema.update(model, step)
+    return global_loss, grad_norm, lr
+
+
 # ---------------------------------------------------------------------------------------------
 # Checkpoints (rank 0): RUN/torch/step-NNNNNNN.pt + .sha256, newest good one wins
 
@@ -397,30 +422,46 @@ def load_latest_checkpoint(run: str, log_fn) -> dict | None:
 # Export (rank 0): safetensors, then TensorFlow.js manifests read from it, and one archive
 
 
-def export(run: str, dit_config: dict, ema: dict, step: int, settings: dict, run_settings: dict, vae_folder: str, vae_scale: float) -> dict:
-    """RUN/model.safetensors (EMA weights, config + training settings in the metadata), then from
-    that file RUN/weights/dit (tfjs manifest with SHA-256s), RUN/weights/vae (the run's VAE as it
-    is) and RUN/weights.tar, the same layout as the shipped weights/realtime folder."""
+def shipped_vae(vae_folder: str, preset: str) -> bool:
+    """Whether the run's VAE is the repository's shipped one for its preset (same manifest bytes)."""
+    shipped = os.path.join(REPO_ROOT, "weights", preset, "vae", "model.json")
+    try:
+        with open(os.path.join(vae_folder, "model.json"), "rb") as a, open(shipped, "rb") as b:
+            return a.read() == b.read()
+    except OSError:
+        return False
+
+
+def export(run: str, dit_config: dict, ema: dict, step: int, settings: dict, run_settings: dict) -> dict:
+    """RUN/model.safetensors (EMA weights; kind, step, config and training settings in the metadata)
+    and RUN/config.json (`{kind, model, settings, runInfo}`, a checkpoint's config as src/lib/train/loop.ts
+    writes it): the pair the Play page imports. Then, read back from that safetensors file,
+    RUN/weights/dit (TensorFlow.js manifest with SHA-256s, as `npm run train` writes) beside
+    RUN/weights/vae (the run's VAE as it is): a weights folder for `npm run sample` / `npm run eval`."""
+    vae_folder = run_settings["vae"]
+    run_info: dict = {"trainer": "pytorch", "preset": run_settings["preset"], "data": run_settings["data"], "vae": vae_folder}
+    if shipped_vae(vae_folder, run_settings["preset"]):
+        # The Play page pairs a run with the VAE its session names (src/lib/play-model.ts).
+        run_info["session"] = {"model": "dit", "preset": run_settings["preset"], "vae": {"kind": "shipped"}}
     st_path = os.path.join(run, "model.safetensors")
-    extra = {"kind": "dit", "weights": "ema", "settings": settings, "vae": vae_folder, "vaeLatentScale": vae_scale, "trainer": "pytorch"}
-    save_safetensors(st_path, ema, {"format": "gamedream", "kind": "dit", "step": str(step), "weights": "ema", "config": json.dumps(dit_config), "settings": json.dumps(settings), "extra": json.dumps(extra)})
+    save_safetensors(st_path, ema, {"format": "gamedream", "kind": "dit", "step": str(step), "weights": "ema", "config": json.dumps(dit_config), "settings": json.dumps(settings), "trainer": "pytorch"})
+    config_path = os.path.join(run, "config.json")
+    with open(f"{config_path}.tmp", "w", encoding="utf-8") as f:
+        json.dump({"kind": "dit", "model": dit_config, "settings": settings, "runInfo": run_info}, f, indent=1)
+    os.replace(f"{config_path}.tmp", config_path)
+
     tensors, metadata = load_safetensors(st_path)
+    with open(os.path.join(vae_folder, "model.json"), encoding="utf-8") as f:
+        vae_scale = json.load(f).get("gamedream", {}).get("config", {}).get("latentScale")
+    extra = {"kind": "dit", "weights": metadata["weights"], "settings": json.loads(metadata["settings"]), "vae": vae_folder, "vaeLatentScale": vae_scale, "trainer": "pytorch"}
     weights = os.path.join(run, "weights")
     tmp = f"{weights}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    write_tfjs_weights_dir(os.path.join(tmp, "dit"), tensors, config=json.loads(metadata["config"]), step=int(metadata["step"]), extra=json.loads(metadata["extra"]))
+    write_tfjs_weights_dir(os.path.join(tmp, "dit"), tensors, config=json.loads(metadata["config"]), step=int(metadata["step"]), extra=extra)
     shutil.copytree(vae_folder, os.path.join(tmp, "vae"), ignore=shutil.ignore_patterns("*.tmp-*"))
-    with open(os.path.join(tmp, "run.json"), "w", encoding="utf-8") as f:
-        json.dump({"trainer": "pytorch", "step": step, "settings": run_settings}, f, indent=1)
     shutil.rmtree(weights, ignore_errors=True)
     os.replace(tmp, weights)
-    archive = os.path.join(run, "weights.tar")
-    with tarfile.open(f"{archive}.tmp", "w", format=tarfile.USTAR_FORMAT) as tar:
-        for part in ("vae", "dit"):
-            for fname in sorted(os.listdir(os.path.join(weights, part))):
-                tar.add(os.path.join(weights, part, fname), arcname=f"{part}/{fname}", recursive=False)
-    os.replace(f"{archive}.tmp", archive)
-    return {"safetensors": st_path, "weights": weights, "archive": archive}
+    return {"safetensors": st_path, "config": config_path, "weights": weights}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -473,7 +514,6 @@ def train(args: argparse.Namespace, run: str, rs: dict, d: Dist) -> int:
         os.replace(f"{cache}.tmp", cache)
     d.barrier()
     windows = ClipWindows(torch.load(cache), settings["clipLength"])
-    vae_scale = vae.config["latentScale"]
     del vae
 
     params = list(model.parameters())
@@ -528,26 +568,10 @@ def train(args: argparse.Namespace, run: str, rs: dict, d: Dist) -> int:
            f"batch {B} x {d.world} process(es) on {d.device} ({d.backend}, {torch.get_num_threads()} threads each), steps {step}->{args.steps}")
     while step < args.steps:
         t0 = time.time()
-        lr = learning_rate_at(step, args.steps, optim)
         positions = windows.positions(step, global_batch, rs["seed"])
-        mine = positions[d.rank * B : (d.rank + 1) * B]
-        latents, actions = windows.batch(mine)
-        first_index = step * global_batch + d.rank * B
-        timesteps, mask, keep, eps = draw_noise(rs["seed"], first_index, latents, schedule, settings)
-        to = lambda t: t.to(d.device, non_blocking=True)  # noqa: E731
-        total, count = dit_loss_terms(net, to(latents), to(actions), schedule, settings, timesteps, to(mask), to(keep), to(eps))
-        global_count = d.all_sum(count.detach().clone().to(d.device))
-        loss = total / torch.clamp(global_count, min=1e-12) * d.world
-        for p in params:
-            p.grad = None
-        loss.backward()
-        grad_norm = clip_by_global_norm(params, optim["clipNorm"])
-        global_loss = float(d.all_sum(total.detach().clone()) / torch.clamp(global_count, min=1e-12))
-        if math.isfinite(global_loss) and math.isfinite(grad_norm):
-            optimizer.step(lr)
-            if ema is not None:
-                ema.update(model, step)
-        else:
+        latents, actions = windows.batch(positions[d.rank * B : (d.rank + 1) * B])
+        global_loss, grad_norm, lr = train_step(d, net, model, params, optimizer, ema, latents, actions, schedule, settings, optim, rs["seed"], step, args.steps)
+        if not (math.isfinite(global_loss) and math.isfinite(grad_norm)):
             log(d, f"warning[TRAIN_NON_FINITE]: step {step + 1} gave a non-finite loss or gradient (loss {global_loss}, gradient norm {grad_norm}); the update was skipped.")
         step += 1
         ms = (time.time() - t0) * 1000
@@ -568,7 +592,7 @@ def train(args: argparse.Namespace, run: str, rs: dict, d: Dist) -> int:
     exported = None
     if done and d.main:
         weights = ema.shadow if ema is not None else model.state_dict()
-        exported = export(run, dit_config, {k: v.cpu() for k, v in weights.items()}, step, settings, rs, rs["vae"], vae_scale)
+        exported = export(run, dit_config, {k: v.cpu() for k, v in weights.items()}, step, settings, rs)
     d.barrier()
     if d.main:
         recent = history[-20:]

@@ -87,7 +87,9 @@ def test_training_task_draws_and_loss(reference, case):
         assert keep.tolist() == draws.get("actionKeep", [1.0] * len(keep)), f"{variant}: action-keep mask differs"
         with torch.no_grad():
             loss = dit_loss(dit, inputs["latents"][:, :clip], inputs["actions"][:, :clip], schedule, settings, Rng(ref["seed"]))
-        assert abs(float(loss) - ref["loss"]) <= TOL * max(1.0, abs(ref["loss"])), f"{variant}: loss {float(loss)} vs tfjs {ref['loss']}"
+        # The 1e-4: a loss sums many squared errors of outputs that agree to ~1e-6, so it
+        # agrees to ~1e-5 (base, min-SNR); a wrong weighting or mask moves it by percents.
+        assert abs(float(loss) - ref["loss"]) <= 1e-4 * max(1.0, abs(ref["loss"])), f"{variant}: loss {float(loss)} vs tfjs {ref['loss']}"
 
 
 @pytest.mark.parametrize("case", VAE_CASES)

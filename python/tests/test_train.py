@@ -1,6 +1,8 @@
 """The torchrun trainer on CPU: a 2-process gloo DDP run equals a 1-process run of the same global
 batch, a killed run resumes to the same weights as an uninterrupted one, and the export loads in
-tfjs (the model loader of `npm run sample` / `npm run eval` and the Play page) with PyTorch's outputs."""
+tfjs with PyTorch's outputs: the weights folder through the model loader of `npm run sample` /
+`npm run eval` (and `npm run eval` itself), model.safetensors + config.json through the Play page's
+import (src/lib/play-model.ts)."""
 from __future__ import annotations
 
 import json
@@ -156,6 +158,23 @@ def test_export_loads_in_tfjs_with_the_same_outputs(ddp_runs, tmp_path):
     assert result["ok"], result
     assert result["report"]["export/steps"] == 3
     assert {"export/forward", "export/frame"} <= set(result["report"])
+
+    # The Play page: "Import a model" with model.safetensors + config.json, played with the VAE
+    # the run records (the shipped one), the same outputs.
+    with open(exported["config"], encoding="utf-8") as f:
+        saved = json.load(f)
+    assert saved["kind"] == "dit" and saved["model"] == config and saved["settings"] == json.loads(metadata["settings"])
+    assert saved["runInfo"]["session"]["vae"] == {"kind": "shipped"}
+    play_dir = tmp_path / "play"
+    play_dir.mkdir()
+    shutil.copy(exported["safetensors"], play_dir / "model.safetensors")
+    shutil.copy(exported["config"], play_dir / "config.json")
+    shutil.copy(tmp_path / "export.inputs.safetensors", play_dir / "check.inputs.safetensors")
+    shutil.copy(tmp_path / "export.outputs.safetensors", play_dir / "check.outputs.safetensors")
+    played = json.loads(tsx("test/python/reference.ts", "play", str(play_dir)).stdout.strip().splitlines()[-1])
+    assert played["ok"], played
+    assert played["imported"] == {"run": "model", "kind": "dit", "step": 3}
+    assert played["schedule"] == saved["settings"]["schedule"]
 
 
 def test_export_evaluates_with_npm_run_eval(ddp_runs, data, tmp_path):

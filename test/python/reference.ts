@@ -15,6 +15,11 @@
  *       inputs in tfjs and compares with PyTorch's outputs; with DIR/weights (an exported
  *       weights folder) also loads it through the model loader the CLI and the Play page use.
  *       Prints one JSON line; exits 1 when anything differs by more than the tolerance.
+ *   npx tsx test/python/reference.ts play DIR
+ *       the Play page's path for a PyTorch run: imports DIR/model.safetensors + DIR/config.json
+ *       as the page's "Import a model" does (src/lib/play-model.ts), loads the run to play with the
+ *       VAE it records (the shipped one: weights/realtime), and compares the DiT's outputs on
+ *       DIR/check.inputs.safetensors with DIR/check.outputs.safetensors. One JSON line.
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import * as path from "node:path";
@@ -34,6 +39,8 @@ import {
 } from "../../src/lib/diffusion/index.js";
 import { conditioningActions } from "../../src/lib/latents.js";
 import { loadModelFromWeights } from "../../src/lib/model-loader.js";
+import { importModelFiles, loadPlayModel } from "../../src/lib/play-model.js";
+import { MemoryCheckpointStore } from "../../src/lib/storage/store-memory.js";
 import { gaussianNoise, uniformNoise } from "../../src/lib/nn/noise.js";
 import { PRESETS, PRESET_NAMES } from "../../src/lib/presets.js";
 import { Rng } from "../../src/lib/rng.js";
@@ -351,6 +358,28 @@ async function check(dir: string): Promise<void> {
   if (!(worst <= TOLERANCE) || Object.keys(report).length === 0) process.exitCode = 1;
 }
 
+async function play(dir: string): Promise<void> {
+  const stores = new Map<string, MemoryCheckpointStore>();
+  const openStore = async (run: string) => {
+    if (!stores.has(run)) stores.set(run, new MemoryCheckpointStore());
+    return stores.get(run)!;
+  };
+  const files = ["model.safetensors", "config.json"].map((name) => ({ name, bytes: new Uint8Array(readFileSync(path.join(dir, name))) }));
+  const imported = await importModelFiles(files, { openStore, listRuns: async () => [...stores.keys()] });
+  const shipped = path.resolve("weights/realtime");
+  const playable = await loadPlayModel(
+    { kind: "run", run: imported.run, checkpoint: null, vae: null },
+    { openStore, listRuns: async () => [...stores.keys()], shippedWeights: async () => (p: string) => readFileBytes(path.join(shipped, p)) },
+  );
+  const report: Record<string, number> = {};
+  const inputs = load(path.join(dir, "check.inputs.safetensors")).tensors;
+  compare(tidyMap(() => ditOutputs(playable.model.dit, inputs)), load(path.join(dir, "check.outputs.safetensors")).tensors, "play", report);
+  const worst = Math.max(...Object.values(report));
+  console.log(JSON.stringify({ ok: worst <= TOLERANCE, worst, report, imported, name: playable.name, description: playable.description, notes: playable.notes, vae: playable.model.sources.vae, schedule: playable.model.schedule }));
+  playable.model.dispose();
+  if (!(worst <= TOLERANCE)) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
   const [command, dir] = process.argv.slice(2);
   if (command === "presets") {
@@ -361,6 +390,7 @@ async function main(): Promise<void> {
   await initBackend();
   if (command === "make") await make(dir);
   else if (command === "check") await check(dir);
+  else if (command === "play") await play(dir);
   else throw new Error(`unknown command ${command}`);
 }
 
