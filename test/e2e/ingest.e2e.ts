@@ -7,6 +7,7 @@ import { build } from "esbuild";
 import type { BrowserContext, Page } from "playwright-core";
 import { e2e, type TestContext } from "./harness.js";
 import { makeFixtures, PATTERN_CLIPS, type Fixtures } from "../fixtures/make-fixtures.js";
+import { collectRgbFrames } from "../../src/lib/video/ingest.node.js";
 
 const PREFIX = "__video-test";
 
@@ -170,6 +171,15 @@ e2e("video ingestion: bad files get typed errors, nothing crashes", async (t) =>
     if (got[name].code !== code || got[name].type !== "video") throw new Error(`${name}: want ${code}, got ${JSON.stringify(got[name])}`);
   }
   t.log(Object.entries(got).map(([n, e]) => `${n} -> ${e.code}`).join("; "));
+
+  // One truncation policy: every whole frame of a cut WebM is decoded here as in Node (ffmpeg),
+  // and the same rule refuses it with the same count and the same words.
+  const { fixtures } = await prepare();
+  const node = await collectRgbFrames(fixtures.path("truncated.webm")).then(() => null, (e: { message: string }) => e);
+  const counts = node?.message.match(/only (\d+) of its (\d+) frames/);
+  if (!counts || Number(counts[1]) === 0) throw new Error(`Node read the truncated WebM as: ${node?.message ?? "whole"}`);
+  if (got["truncated.webm"].message !== node!.message) throw new Error(`truncated.webm: Chromium says "${got["truncated.webm"].message}", Node says "${node!.message}"`);
+  t.log(`truncated.webm in both hosts: ${node!.message}`);
 });
 
 e2e("video ingestion in a Web Worker, cancellable; the <video> fallback", async (t) => {

@@ -14,12 +14,12 @@ afterAll(() => fx?.cleanup());
 const expectedIndices = (fps: number, frames: number): number[] =>
   Array.from({ length: Math.round((frames / fps) * 30) }, (_, i) => Math.min(frames - 1, Math.floor(((i + 0.5) / 30) * fps + 1e-9)));
 
-async function errorOf(p: Promise<unknown>): Promise<{ code: string; type: string; recoverable: boolean; message: string }> {
+async function errorOf(p: Promise<unknown>): Promise<{ code: string; type: string; recoverable: boolean; message: string; details?: Record<string, number> }> {
   try {
     await p;
   } catch (e) {
     if (!isGamedreamError(e)) throw e;
-    return { code: e.code, type: e.type, recoverable: e.recoverable, message: e.message };
+    return { code: e.code, type: e.type, recoverable: e.recoverable, message: e.message, details: e.details as Record<string, number> | undefined };
   }
   throw new Error("expected a GamedreamError");
 }
@@ -106,6 +106,15 @@ describe("Node video ingestion (ffprobe + ffmpeg)", () => {
       expect(err.message).toContain(file);
     });
   }
+
+  it("truncated.webm: every whole frame is read, and the count is in the refusal", async () => {
+    const err = await errorOf(collectRgbFrames(fx.path("truncated.webm")));
+    // Half of a 36-frame clip was cut: the frames before the cut are decoded, none after it.
+    expect(err.details).toMatchObject({ expected: 36 });
+    expect(err.details!.got).toBeGreaterThan(10);
+    expect(err.details!.got).toBeLessThan(20);
+    expect(err.message).toMatch(new RegExp(`only ${err.details!.got} of its 36 frames could be read`));
+  });
 
   it("says plainly when ffmpeg or ffprobe is missing", async () => {
     const probe = await errorOf(probeVideo(fx.path(PATTERN_CLIPS.vp8.file), { ffprobePath: "/nonexistent/ffprobe" } as never));

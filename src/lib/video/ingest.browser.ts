@@ -10,6 +10,7 @@ import { videoErrors, throwIfAborted } from "./errors.js";
 import { makeIngestApi, resolveLimits, videoInfo, type DecodedFrame, type FrameBatch, type IngestOptions, type RgbBatch, type VideoInfo } from "./ingest.js";
 import { TARGET_FPS, outputFrameCount } from "./resample.js";
 import { checkCodec, checkHeader, checkResolution, normaliseCodec, SNIFF_BYTES } from "./validate.js";
+import { repairTruncatedWebm } from "./webm-truncation.js";
 
 /** What the browser accepts: a File from an input or a drop, any Blob, or bytes. */
 export type VideoSource = Blob | ArrayBuffer | Uint8Array;
@@ -27,6 +28,19 @@ const nameOf = (source: VideoSource): string => (typeof File !== "undefined" && 
 
 const hasWebCodecs = (): boolean => typeof VideoDecoder !== "undefined";
 const hasVideoElement = (): boolean => typeof document !== "undefined";
+
+/**
+ * A WebM cut short, made readable up to its last whole block (webm-truncation.ts), so the frames
+ * it holds decode here as they do in Node; `truncated` says it was cut. Other files as they are.
+ * The truncation is then reported by the shared rule in ingest.ts, with the same count as Node.
+ */
+async function readable(blob: Blob, container: string): Promise<{ blob: Blob; truncated: boolean }> {
+  if (container !== "webm") return { blob, truncated: false };
+  const read = async (start: number, end: number) => new Uint8Array(await blob.slice(start, end).arrayBuffer());
+  const repair = await repairTruncatedWebm(read, blob.size).catch(() => null);
+  if (!repair) return { blob, truncated: false };
+  return { blob: new Blob(repair.parts.map((p) => (p instanceof Uint8Array ? (p as Uint8Array<ArrayBuffer>) : blob.slice(p[0], p[1])))), truncated: true };
+}
 
 /** Opens the demuxer (30-60 ms); the caller disposes `input`. */
 async function open(blob: Blob, name: string): Promise<{ input: Input; track: InputVideoTrack }> {
@@ -54,7 +68,8 @@ async function probe(source: VideoSource, options: BrowserIngestOptions = {}): P
   const head = new Uint8Array(await blob.slice(0, SNIFF_BYTES).arrayBuffer());
   const container = checkHeader(name, blob.size, head, limits);
   throwIfAborted(options.signal, name);
-  const { input, track } = await open(blob, name);
+  const whole = await readable(blob, container);
+  const { input, track } = await open(whole.blob, name);
   try {
     const codecName = (await track.getCodec()) ?? String((await track.getInternalCodecId()) ?? "unknown");
     const codec = checkCodec(name, codecName);
@@ -73,7 +88,10 @@ async function probe(source: VideoSource, options: BrowserIngestOptions = {}): P
       throw videoErrors.empty(name, "no video frames");
     }
     const first = await track.getFirstTimestamp();
-    const durationS = (await track.computeDuration()) - first;
+    // A cut file is measured by the duration its header declares (as ffprobe does in Node): the
+    // frames that are missing are counted missing, not silently dropped.
+    const declared = whole.truncated ? ((await track.getDurationFromMetadata()) ?? 0) : 0;
+    const durationS = declared > 0 ? declared : (await track.computeDuration()) - first;
     if (!(durationS > 0)) throw videoErrors.empty(name, "zero duration");
     const fps = stats.averagePacketRate > 0 ? stats.averagePacketRate : TARGET_FPS;
     return videoInfo({ name, byteLength: blob.size, container, codec, width, height, fps, durationS });
@@ -172,7 +190,7 @@ async function* decodeVideoElement(blob: Blob, info: VideoInfo, options: Browser
 }
 
 async function* decode(source: VideoSource, info: VideoInfo, options: BrowserIngestOptions = {}): AsyncGenerator<DecodedFrame> {
-  const blob = asBlob(source);
+  const { blob } = await readable(asBlob(source), info.container);
   const { input, track } = await open(blob, info.name);
   try {
     const decoder = options.decoder ?? "auto";
