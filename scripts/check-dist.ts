@@ -8,12 +8,16 @@
  * - a relative import or a file Framework references is missing from dist/ (Framework's own
  *   client in _observablehq/ lazily imports libraries for implicit globals that are absent on
  *   purpose; a page that uses one fails the browser tests with a 404);
- * - Framework rendered an error into a page.
+ * - Framework rendered an error into a page;
+ * - a page lacks its script policy (`<meta http-equiv>` with the SHA-256 of each of its inline
+ *   scripts, scripts/serve.ts), or its policy allows 'unsafe-inline' scripts;
+ * - a test page (src/pages/tests/) is in the site: the test harness serves those itself.
  * Browser tests (test/e2e) then load every page and fail on any console error or failed request.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
-import { DIST_DIR } from "./dist-dir.js";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { DIST_DIR, TEST_PAGES_PATH } from "./dist-dir.js";
+import { pagePolicy } from "./serve.js";
 
 const DIST = resolve(process.argv[2] ?? DIST_DIR);
 const REMOTE_HOSTS =
@@ -39,6 +43,12 @@ export function checkDist(dist: string): string[] {
     const host = text.match(REMOTE_HOSTS);
     if (host) problems.push(`${where}: mentions remote host ${host[1]}`);
     if (file.endsWith(".html")) {
+      if (where.split(sep).join("/").startsWith(`${TEST_PAGES_PATH}/`)) problems.push(`${where}: a test page is published in the site (scripts/finish-dist.ts moves them out)`);
+      const meta = text.match(/<meta http-equiv="Content-Security-Policy" content="([^"]*)">/);
+      const policy = meta?.[1].replace(/&quot;/g, '"');
+      if (!policy) problems.push(`${where}: has no <meta http-equiv="Content-Security-Policy">`);
+      else if (policy !== pagePolicy(text.replace(meta![0], ""))) problems.push(`${where}: its policy does not list the hashes of its inline scripts as they are now`);
+      if (policy && /script-src[^;]*'unsafe-inline'/.test(policy)) problems.push(`${where}: its policy allows 'unsafe-inline' scripts`);
       const remote = text.match(HTML_REMOTE);
       if (remote) problems.push(`${where}: loads from a remote URL: ${remote[0].slice(0, 120)}`);
       if (/class="observablehq--error"|Error: Unable to load|Failed to resolve/.test(text)) problems.push(`${where}: Framework rendered an error`);

@@ -1,8 +1,9 @@
 /**
  * `npm run dev`: the workbench on http://127.0.0.1:3000 with live reload.
  * Framework's preview server cannot send headers, so it runs on an internal port and this proxy
- * adds COOP/COEP (crossOriginIsolated, so wasm threads work), the Content Security Policy and the
- * HTML accessibility fixes, and passes live-reload WebSocket upgrades through.
+ * adds COOP/COEP (crossOriginIsolated, so wasm threads work), the Content Security Policy (each
+ * page's with the SHA-256 of its own inline scripts) and the HTML accessibility fixes, and passes
+ * live-reload WebSocket upgrades through.
  *   npm run dev -- --port 4000
  */
 import { spawn } from "node:child_process";
@@ -43,9 +44,12 @@ const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       up.on("data", (c: Buffer) => chunks.push(c));
       up.on("end", () => {
-        const body = Buffer.from(patchHtml(Buffer.concat(chunks).toString("utf8")));
+        const html = patchHtml(Buffer.concat(chunks).toString("utf8"));
+        const body = Buffer.from(html);
         delete headers["content-length"];
-        res.writeHead(up.statusCode ?? 502, { ...headers, "content-length": String(body.length) });
+        // The page's policy allows exactly its own inline scripts, by hash (scripts/serve.ts).
+        const pageHeaders = siteHeaders(new URL(req.url ?? "/", "http://127.0.0.1").pathname, html);
+        res.writeHead(up.statusCode ?? 502, { ...headers, ...pageHeaders, "content-length": String(body.length) });
         res.end(body);
       });
     },

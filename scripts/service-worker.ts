@@ -69,6 +69,19 @@ const CACHE = PREFIX + VERSION;
 const FILES = ${JSON.stringify(files)};
 // Content-hashed names (name.0123abcd.js) never change meaning: serve them from the cache first.
 const HASHED = /\\.[0-9a-f]{8}\\.[a-z0-9]+$/i;
+// Cross-origin isolation on any host: a plain static host sends no COOP/COEP, so pages would get
+// no SharedArrayBuffer and wasm would run on one thread. Every response this worker serves carries
+// the headers scripts/serve.ts sends; a page it serves is cross-origin isolated (src/components/app.js
+// reloads a page once when this worker first takes it over). Headers a host already sends are kept.
+const ISOLATION = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp", "Cross-Origin-Resource-Policy": "same-origin"};
+
+function isolated(response) {
+  if (!response || response.status === 0 || response.type === "opaque" || response.type === "opaqueredirect") return response;
+  if (response.headers.has("Cross-Origin-Embedder-Policy")) return response;
+  const headers = new Headers(response.headers);
+  for (const [name, value] of Object.entries(ISOLATION)) headers.set(name, value);
+  return new Response(response.body, {status: response.status, statusText: response.statusText, headers});
+}
 
 self.addEventListener("install", (event) => {
   // All or nothing: a failed download leaves the previous version in charge, untouched.
@@ -111,7 +124,7 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   // Only this site's plain GETs; range requests (media seeking) go to the network as usual.
   if (request.method !== "GET" || url.origin !== self.location.origin || request.headers.has("range")) return;
-  event.respondWith(respond(request, url));
+  event.respondWith(respond(request, url).then(isolated));
 });
 `;
 }
@@ -142,8 +155,12 @@ export function headTags(root: string): string {
   );
 }
 
-/** Writes icons, manifest, registration script, head tags and sw.js into `dist`; returns the version and file count. */
-export async function writeWebApp(dist: string): Promise<{ version: string; files: number; bytes: number }> {
+/**
+ * Writes icons, manifest, registration script, head tags and sw.js into `dist`; returns the version
+ * and file count. `finishPage` runs on every page after its head tags are in and before the
+ * version hash is taken (scripts/finish-dist.ts adds each page's policy there).
+ */
+export async function writeWebApp(dist: string, options: { finishPage?: (html: string) => string } = {}): Promise<{ version: string; files: number; bytes: number }> {
   dist = resolve(dist);
   mkdirSync(join(dist, "icons"), { recursive: true });
   for (const size of [192, 512]) writeFileSync(join(dist, "icons", `icon-${size}.png`), encodePng(iconPixels(size), size, size));
@@ -163,9 +180,10 @@ export async function writeWebApp(dist: string): Promise<{ version: string; file
 
   for (const file of walk(dist).filter((f) => f.endsWith(".html"))) {
     const html = readFileSync(file, "utf8");
-    if (html.includes('name="gamedream-sw"')) continue;
     const root = relative(dirname(file), dist).split(sep).join("/") || ".";
-    writeFileSync(file, html.replace("</head>", `${headTags(root)}\n</head>`));
+    const tagged = html.includes('name="gamedream-sw"') ? html : html.replace("</head>", `${headTags(root)}\n</head>`);
+    const finished = options.finishPage ? options.finishPage(tagged) : tagged;
+    if (finished !== html) writeFileSync(file, finished);
   }
 
   const entries = walk(dist)

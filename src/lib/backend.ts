@@ -255,3 +255,33 @@ function describe(
   if (backend === "wasm") parts.push(threads > 1 ? `${threads} wasm threads` : "single-threaded wasm");
   return parts.join("; ") + ".";
 }
+
+/**
+ * Whether the wasm backend runs single-threaded here, and why, in words (the device page shows
+ * it). Browsers give wasm threads (SharedArrayBuffer) only to cross-origin isolated pages, and
+ * `initBackend` asks for one thread fewer than the logical cores (the page keeps one).
+ */
+export function wasmThreadsReport(
+  choice: Pick<BackendChoice, "backend" | "host" | "threads" | "crossOriginIsolated">,
+  cores: number | null,
+): { singleThreaded: boolean; cause: "not-wasm" | "node" | "not-isolated" | "few-cores" | null; text: string } {
+  if (choice.backend !== "wasm") {
+    return { singleThreaded: false, cause: "not-wasm", text: `The ${choice.backend} backend is in use; wasm threads do not apply to it.` };
+  }
+  if (choice.host === "node") return { singleThreaded: true, cause: "node", text: "wasm runs single-threaded in Node (tfjs builds it without threads there)." };
+  if (choice.threads > 1) {
+    return { singleThreaded: false, cause: null, text: `wasm runs on ${choice.threads} threads: the page is cross-origin isolated and this device reports ${cores ?? "several"} logical cores.` };
+  }
+  if (!choice.crossOriginIsolated) {
+    return {
+      singleThreaded: true,
+      cause: "not-isolated",
+      text: `wasm runs single-threaded: this page is not cross-origin isolated, and browsers give wasm threads only to isolated pages${cores !== null && cores > 2 ? `, so ${cores - 2} of this device's ${cores} logical cores sit idle` : ""}.`,
+    };
+  }
+  return {
+    singleThreaded: true,
+    cause: "few-cores",
+    text: `wasm runs single-threaded although the page is cross-origin isolated: this device reports ${cores ?? "too few"} logical cores and one is kept for the page itself.`,
+  };
+}

@@ -11,7 +11,9 @@ import AxeBuilder from "@axe-core/playwright";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
+import type { Server } from "node:http";
 import { DIST_DIR } from "../../scripts/dist-dir.js";
+import { serveStatic, type ServeOptions } from "../../scripts/serve.js";
 
 export const RESULTS_DIR = "test-results";
 
@@ -38,11 +40,16 @@ export async function launchChromium(): Promise<Browser> {
 export interface TestContext {
   baseUrl: string;
   browser: Browser;
-  /** Opens a page at `path` (relative to the site root) in a fresh browser context. */
-  open(path: string, options?: { viewport?: { width: number; height: number }; context?: BrowserContext }): Promise<Page>;
+  /** Opens a page at `path` (relative to the site root, or to `origin`: another server of the test's) in a fresh browser context. */
+  open(path: string, options?: { viewport?: { width: number; height: number }; context?: BrowserContext; origin?: string }): Promise<Page>;
   /** A new isolated browser context (own storage) whose pages are watched like `open`'s. */
   /** A fresh browser context; `serviceWorkers: "block"` keeps the site's precache from filling storage behind a test's back. */
-  newContext(options?: { serviceWorkers?: "allow" | "block" }): Promise<BrowserContext>;
+  newContext(options?: { serviceWorkers?: "allow" | "block"; origin?: string }): Promise<BrowserContext>;
+  /**
+   * Serves `dir` on a server of this test's (closed when it ends) and returns its base URL; give it
+   * as `origin` to newContext/open. `siteHeaders: false` acts as a plain static host (scripts/serve.ts).
+   */
+  serve(dir: string, options?: ServeOptions): Promise<string>;
   /** A context in a browser of its own, started with extra Chromium flags (closed when the test ends). */
   newBrowserContext(extraArgs: string[]): Promise<BrowserContext>;
   /** Saves a screenshot under test-results/. */
@@ -118,10 +125,11 @@ export async function runTest(test: E2ETest, browser: Browser, baseUrl: string):
   const contexts: BrowserContext[] = [];
   const ownBrowsers: Browser[] = [];
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const newContext = async (options: { serviceWorkers?: "allow" | "block" } = {}, from: Browser = browser): Promise<BrowserContext> => {
+  const servers: Server[] = [];
+  const newContext = async ({ origin, ...options }: { serviceWorkers?: "allow" | "block"; origin?: string } = {}, from: Browser = browser): Promise<BrowserContext> => {
     const context = await from.newContext({ viewport: { width: 1280, height: 800 }, ...options });
     contexts.push(context);
-    context.on("page", (p) => watchPage(p, baseUrl, problems));
+    context.on("page", (p) => watchPage(p, origin ?? baseUrl, problems));
     return context;
   };
   const t: TestContext = {
@@ -134,11 +142,16 @@ export async function runTest(test: E2ETest, browser: Browser, baseUrl: string):
       return newContext({}, own);
     },
     async open(path, options = {}) {
-      const context = options.context ?? (await newContext());
+      const context = options.context ?? (await newContext({ origin: options.origin }));
       const page = await context.newPage();
       if (options.viewport) await page.setViewportSize(options.viewport);
-      await page.goto(new URL(path.replace(/^\//, ""), baseUrl + "/").toString(), { waitUntil: "load" });
+      await page.goto(new URL(path.replace(/^\//, ""), (options.origin ?? baseUrl) + "/").toString(), { waitUntil: "load" });
       return page;
+    },
+    async serve(dir, options) {
+      const { server, url } = await serveStatic(dir, 0, options);
+      servers.push(server);
+      return url;
     },
     async screenshot(page, name) {
       const path = join(RESULTS_DIR, `${name.replace(/[^\w.-]+/g, "_")}.png`);
@@ -163,6 +176,7 @@ export async function runTest(test: E2ETest, browser: Browser, baseUrl: string):
   }
   for (const context of contexts) await context.close().catch(() => {});
   for (const own of ownBrowsers) await own.close().catch(() => {});
+  for (const server of servers) server.close();
   currentProblems = null;
   const unexpected = problems.filter((p) => !expected.some((re) => re.test(p)));
   if (error) unexpected.unshift(`threw: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);

@@ -1,6 +1,6 @@
 /**
  * Runs every browser test against the built site: `npm run test:e2e` (after `npm run build`).
- * Serves dist/, launches Chromium once, runs test/e2e/*.e2e.ts in file order, prints one line per
+ * Serves dist/ (and the tests' own pages, scripts/dist-dir.ts TEST_PAGES_DIR), launches Chromium once, runs test/e2e/*.e2e.ts in file order, prints one line per
  * test and a closing `N passed, N failed` line; exits non-zero on any failure.
  *   npm run test:e2e -- pages      # only tests whose file or name contains "pages"
  */
@@ -8,7 +8,7 @@ import { readdirSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { serveStatic } from "../../scripts/serve.js";
-import { DIST_DIR } from "../../scripts/dist-dir.js";
+import { DIST_DIR, TEST_PAGES_DIR } from "../../scripts/dist-dir.js";
 import { launchChromium, registeredTests, reportStrayError, runTest, setCurrentFile } from "./harness.js";
 
 const filter = process.argv[2];
@@ -31,7 +31,8 @@ if (tests.length === 0) {
 
 process.on("unhandledRejection", reportStrayError);
 process.on("uncaughtException", reportStrayError);
-const { server, url } = await serveStatic(dist);
+// The tests' own pages (/pages/tests/...) are not in the published site; they are served from beside it.
+const { server, url } = await serveStatic(dist, 0, { extraRoots: [TEST_PAGES_DIR] });
 const browser = await launchChromium();
 console.log(`e2e: ${tests.length} browser test(s) against ${url} in Chromium ${browser.version()}`);
 let passed = 0;

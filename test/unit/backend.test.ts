@@ -1,6 +1,6 @@
 import { describe, expect, it, afterEach } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend, parseBackendName } from "../../src/lib/backend.js";
+import { initBackend, parseBackendName, wasmThreadsReport } from "../../src/lib/backend.js";
 import { GamedreamError } from "../../src/lib/errors.js";
 
 describe("backend (Node)", () => {
@@ -45,4 +45,14 @@ describe("backend (Node)", () => {
       expect((e as GamedreamError).code).toBe("BACKEND_UNKNOWN");
     }
   });
+
+  it("says when wasm runs single-threaded and why", () => {
+    const browser = { backend: "wasm" as const, host: "browser" as const };
+    expect(wasmThreadsReport({ ...browser, threads: 1, crossOriginIsolated: false }, 8)).toMatchObject({ singleThreaded: true, cause: "not-isolated" });
+    expect(wasmThreadsReport({ ...browser, threads: 1, crossOriginIsolated: false }, 8).text).toMatch(/not cross-origin isolated.*6 of this device's 8 logical cores sit idle/);
+    expect(wasmThreadsReport({ ...browser, threads: 1, crossOriginIsolated: true }, 2)).toMatchObject({ singleThreaded: true, cause: "few-cores" });
+    expect(wasmThreadsReport({ ...browser, threads: 7, crossOriginIsolated: true }, 8)).toMatchObject({ singleThreaded: false, cause: null, text: expect.stringMatching(/7 threads/) });
+    expect(wasmThreadsReport({ backend: "webgl", host: "browser", threads: 1, crossOriginIsolated: false }, 8).cause).toBe("not-wasm");
+  });
 });
+
