@@ -588,12 +588,12 @@ export class DatasetReader {
 export function datasetCorrupt(manifest: DatasetManifest, shard: ShardEntry, actual: string, where: string): GamedreamError {
   const sources = new Set(manifest.episodes.filter((e) => e.shard === shard.file).map((e) => e.source));
   const fixes: string[] = [];
-  if (sources.has("game") || sources.size === 0) fixes.push("rebuild it (`npm run dataset -- --out DIR`, or the data page)");
-  if (sources.has("video")) fixes.push("re-ingest the video (`npm run ingest -- VIDEO --out DIR`, or upload it again)");
+  if (sources.has("game") || sources.size === 0) fixes.push("rebuild it (`npm run dataset -- --out DIR`; in the browser, delete it on the Storage page and record it again)");
+  if (sources.has("video")) fixes.push("re-ingest the video (`npm run ingest -- VIDEO --out DIR`; in the browser, delete it on the Storage page and save the upload again)");
   return new GamedreamError(
     "DATASET_CORRUPT",
     "dataset",
-    `Shard "${shard.file}" of the dataset in ${where} is damaged: its SHA-256 is ${actual.slice(0, 12)}… but the manifest recorded ${shard.sha256.slice(0, 12)}… when it was written. Nothing was trained or evaluated on it; ${fixes.join(" or ")}.`,
+    `Shard "${shard.file}" of the dataset in ${where} is damaged: its SHA-256 is ${actual.slice(0, 12)}… but the manifest recorded ${shard.sha256.slice(0, 12)}… when it was written. Nothing was trained or evaluated on it; ${fixes.join(", or ")}.`,
     { recoverable: false, details: { shard: shard.file, expected: shard.sha256, actual } },
   );
 }
