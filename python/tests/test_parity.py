@@ -136,6 +136,34 @@ def test_actions_and_generator(reference):
     assert [r.normal() for _ in range(5)] == pytest.approx(summary["rng"]["normal"], rel=1e-15)
 
 
+def test_optimizer_matches_the_tfjs_trainer(reference):
+    """lr schedule, global-norm clipping, AdamW with decay on matrices only, EMA: src/lib/train/optim.ts."""
+    from gamedream_torch.train import AdamW, Ema, clip_by_global_norm, learning_rate_at
+
+    _, summary = reference
+    ref = summary["optim"]
+    optim = ref["config"]
+    assert [learning_rate_at(i, ref["totalSteps"], optim) for i in range(12)] == pytest.approx(ref["schedule"], rel=1e-12)
+    module = torch.nn.Module()
+    for name, v in ref["initial"].items():
+        module.register_parameter(name, torch.nn.Parameter(torch.tensor(v["values"]).reshape(v["shape"])))
+    params = list(module.parameters())
+    opt = AdamW(params, optim)
+    ema = Ema(module, optim["emaDecay"])
+    for step, s in enumerate(ref["steps"]):
+        for name, p in module.named_parameters():
+            p.grad = torch.tensor(s["grads"][name]).reshape(p.shape)
+        norm = clip_by_global_norm(params, optim["clipNorm"])
+        assert norm == pytest.approx(s["norm"], rel=1e-5)
+        lr = learning_rate_at(step, ref["totalSteps"], optim)
+        assert lr == pytest.approx(s["lr"], rel=1e-12)
+        opt.step(lr)
+        ema.update(module, step)
+    for name, p in module.named_parameters():
+        assert p.detach().reshape(-1).tolist() == pytest.approx(ref["final"][name], abs=1e-6), name
+        assert ema.shadow[name].reshape(-1).tolist() == pytest.approx(ref["ema"][name], abs=1e-6), name
+
+
 def _perturbed(model: torch.nn.Module, seed: int, only_bias: bool = False) -> torch.nn.Module:
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():

@@ -49,7 +49,7 @@ import { decodeSafetensors, encodeSafetensors } from "../../src/lib/storage/safe
 import { APP_VERSION, FORMAT_VERSION } from "../../src/lib/storage/version.js";
 import { assignWeights } from "../../src/lib/storage.js";
 import * as ditTask from "../../src/lib/train/dit-task.js";
-import { DEFAULT_OPTIM } from "../../src/lib/train/optim.js";
+import { DEFAULT_OPTIM, Ema, adamWStep, clipByGlobalNorm, createAdamW, learningRateAt } from "../../src/lib/train/optim.js";
 import { VAE_PRESETS, createVAE, vaeLatentShape, type VAE, type VAEConfig } from "../../src/lib/vae.js";
 
 /**
@@ -315,6 +315,38 @@ async function make(dir: string): Promise<void> {
     }
   }
   summary.diffusionLoss = lossValues;
+
+  // Optimiser: lr schedule, clipping, AdamW (decay on matrices only) and EMA over three steps.
+  const optim = { ...DEFAULT_OPTIM, lr: 1e-2, warmupSteps: 2, weightDecay: 0.1, clipNorm: 0.5, emaDecay: 0.9 };
+  const optimVars = new Map<string, tf.Variable>([
+    ["w", tf.variable(gaussianNoise([3, 4], rng))],
+    ["b", tf.variable(gaussianNoise([4], rng))],
+  ]);
+  const initial = new Map([...optimVars].map(([k, v]) => [k, v.clone()]));
+  const adam = createAdamW(optim);
+  const ema = new Ema(optimVars, optim.emaDecay);
+  const optimSteps: { grads: Record<string, number[]>; lr: number; norm: number }[] = [];
+  for (let step = 0; step < 3; step++) {
+    const raw = new Map<string, tf.Tensor>([...optimVars].map(([k, v]) => [k, gaussianNoise(v.shape, rng)]));
+    const { grads, norm } = clipByGlobalNorm(raw, optim.clipNorm);
+    const lr = learningRateAt(step, 10, optim);
+    adamWStep(adam, optimVars, grads, lr, optim.weightDecay);
+    ema.update(optimVars, step);
+    optimSteps.push({ grads: Object.fromEntries([...raw].map(([k, g]) => [k, Array.from(g.dataSync())])), lr, norm: norm.dataSync()[0] });
+    tf.dispose([...raw.values(), ...grads.values(), norm]);
+  }
+  summary.optim = {
+    config: optim,
+    totalSteps: 10,
+    schedule: Array.from({ length: 12 }, (_, i) => learningRateAt(i, 10, optim)),
+    initial: Object.fromEntries([...initial].map(([k, v]) => [k, { shape: v.shape, values: Array.from(v.dataSync()) }])),
+    steps: optimSteps,
+    final: Object.fromEntries([...optimVars].map(([k, v]) => [k, Array.from(v.dataSync())])),
+    ema: Object.fromEntries([...ema.shadow].map(([k, v]) => [k, Array.from(v.dataSync())])),
+  };
+  ema.dispose();
+  adam.dispose();
+  tf.dispose([...optimVars.values(), ...initial.values()]);
 
   // Actions: encoding and the conditioning shift.
   const held = randomActions(rng, 6);
