@@ -68,8 +68,8 @@ e2e("loop: record 60+ frames of your own play, fine-tune the shipped model on th
   const train = play;
   await settled(train, 120_000);
   const source = await train.getByRole("radio", { name: /A dataset stored in this browser/ }).isChecked();
-  const chosen = await train.getByLabel("Stored dataset", { exact: true }).inputValue();
-  if (!source || chosen !== "loop-data") throw new Error(`the Training page did not preselect the recording (stored: ${source}, dataset: ${chosen})`);
+  const chosen = await train.getByLabel("Stored dataset", { exact: true }).evaluate((el: HTMLSelectElement) => el.selectedOptions[0]?.text ?? "");
+  if (!source || !chosen.startsWith("loop-data (")) throw new Error(`the Training page did not preselect the recording (stored: ${source}, dataset: ${chosen})`);
   await fillInput(train, "Run name", "loop-run");
   await fillInput(train, "Batch size", "1");
   await fillInput(train, "Clip length (DiT)", "3");
