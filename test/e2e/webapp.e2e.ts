@@ -85,7 +85,7 @@ e2e("webapp: offline reload after a first visit serves every page, the wasm bina
   await context.setOffline(false);
 });
 
-e2e("webapp: no request leaves the origin while every page loads, a video is uploaded, a model trains and plays (service worker in charge)", async (t) => {
+e2e("webapp: no request leaves the origin while every page loads, a video is uploaded and saved, your play is recorded, a model trains on stored data and plays (service worker in charge)", async (t) => {
   const context = await t.newContext();
   const first = await t.open("index.html", { context });
   await settled(first);
@@ -113,32 +113,60 @@ e2e("webapp: no request leaves the origin while every page loads, a video is upl
     await data.getByRole("radio", { name: "Upload a video and/or an action log" }).check();
     await data.getByLabel("Video (MP4 or WebM)", { exact: true }).setInputFiles(video);
     await data.waitForFunction(() => document.querySelectorAll("#frame-strip canvas").length > 0 && document.querySelectorAll("#episodes-table tbody tr").length === 1, undefined, { timeout: 60_000 });
+    // Kept as a dataset in this browser (IndexedDB), then exported as video + action log.
+    await fillInput(data, "Dataset name", "privacy-upload");
+    await data.click("#dataset-keep-save");
+    await data.waitForFunction(() => document.querySelector<HTMLElement>("#dataset-keep-status")?.dataset.saved === "privacy-upload", undefined, { timeout: 60_000 });
+    await data.getByRole("radio", { name: "A dataset stored in this browser" }).check();
+    await data.waitForSelector("#dataset-export-video", { timeout: 60_000 });
+    await data.click("#dataset-export-video");
+    await data.waitForFunction(() => /Saved privacy-upload\.webm/.test(document.querySelector("#dataset-keep-status")?.textContent ?? ""), undefined, { timeout: 60_000 });
     await data.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  // Your own play of the built-in game, recorded as a dataset.
+  const record = await context.newPage();
+  await record.goto(new URL("pages/play.html", t.baseUrl + "/").href, { waitUntil: "load" });
+  await settled(record, 120_000);
+  await fillInput(record, "Dataset name", "privacy-play");
+  await record.click("#record-dataset");
+  await record.locator("h1").click();
+  await record.keyboard.down("KeyJ");
+  await record.waitForFunction(() => Number(/(\d+) frames recorded/.exec(document.querySelector("#record-dataset-count")?.textContent ?? "")?.[1] ?? 0) >= 10, undefined, { timeout: 60_000 });
+  await record.keyboard.up("KeyJ");
+  await record.click("#record-dataset");
+  await record.waitForFunction(() => document.querySelector<HTMLElement>("#record-dataset-status")?.dataset.saved === "privacy-play", undefined, { timeout: 60_000 });
+  await record.close();
+  // Training on a stored dataset (the saved upload).
   const train = await context.newPage();
-  await train.goto(new URL("pages/train.html", t.baseUrl + "/").href, { waitUntil: "load" });
+  await train.goto(new URL("pages/train.html?data=privacy-upload", t.baseUrl + "/").href, { waitUntil: "load" });
   await settled(train, 120_000);
-  for (const [label, value] of [["Run name", "privacy-run"], ["Episodes", "1"], ["Frames per episode", "16"], ["Batch size", "1"], ["Clip length (DiT)", "3"], ["Train until step", "2"]]) {
+  for (const [label, value] of [["Run name", "privacy-run"], ["Episodes", "1"], ["Frames per episode", "16"], ["Batch size", "1"], ["Clip length (DiT)", "3"], ["Train until step", "2"], ["Checkpoint every N steps", "1"], ["Preview every N steps (0: never)", "0"]]) {
     await fillInput(train, label, value);
   }
   await train.click("#train-start");
-  await train.waitForFunction(() => Number(document.querySelector<HTMLElement>("#train-status")?.dataset.step ?? 0) >= 2, undefined, { timeout: 180_000 });
+  await train.waitForFunction(() => /Run “privacy-run” \(step 2/.test(document.querySelector("#play-links")?.textContent ?? ""), undefined, { timeout: 180_000 });
   await train.close();
-  const play = await context.newPage();
-  await play.goto(new URL("pages/play.html", t.baseUrl + "/").href, { waitUntil: "load" });
-  await settled(play, 120_000);
-  await play.locator("h1").click();
-  await play.keyboard.down("w");
-  await play.waitForFunction(() => Number(document.querySelector("#play-frame")?.getAttribute("data-frame") ?? 0) >= 10, undefined, { timeout: 60_000 });
-  await play.keyboard.up("w");
-  t.log("every page loaded, a video uploaded, 2 training steps, 10 frames played: no request to another origin");
+  // That run played, then a dream started from the saved upload's first frames.
+  for (const path of ["pages/play.html?run=privacy-run", "pages/play.html?start=dataset:privacy-upload"]) {
+    const play = await context.newPage();
+    await play.goto(new URL(path, t.baseUrl + "/").href, { waitUntil: "load" });
+    await settled(play, 120_000);
+    await play.locator("h1").click();
+    await play.keyboard.down("w");
+    await play.waitForFunction(() => Number(document.querySelector("#play-frame")?.getAttribute("data-frame") ?? 0) >= 10, undefined, { timeout: 60_000 });
+    await play.keyboard.up("w");
+    const name = await play.locator("#play-model-name").textContent();
+    if (path.includes("run=") && name !== "run “privacy-run”") throw new Error(`${path} plays ${name}`);
+    await play.close();
+  }
+  t.log("every page loaded, a video uploaded, saved and exported, 10 frames of play recorded, 2 training steps on the stored upload, the run and a dream from the upload played: no request to another origin");
 
   if (outside.length) throw new Error(`requests to other origins: ${outside.join(", ")}`);
   const offOrigin = t.problems().filter((p) => p.includes("another origin"));
   if (offOrigin.length) throw new Error(offOrigin.join("\n"));
-});
+}, { timeoutMs: 600_000 });
 
 /** Opens the storage page and waits until its modules and TensorFlow.js are ready. */
 async function storagePage(t: Parameters<Parameters<typeof e2e>[1]>[0], context?: BrowserContext): Promise<Page> {
