@@ -122,6 +122,8 @@ function fail(e: unknown, fatal = false): void {
   post({ type: "error", error: typed(e).toJSON(), fatal });
 }
 
+/** Settles once the backend of the init message has started (or failed to). */
+let backendStarted: Promise<unknown> = Promise.resolve();
 let recorder: GameplayRecorder | null = null;
 /** The last recording, until it is saved. */
 let unsaved: { level: number; episode: RecordedEpisode } | null = null;
@@ -261,6 +263,8 @@ function between(task: () => Promise<void> | void): void {
 
 async function answer(id: number, request: WorkerRequest): Promise<void> {
   try {
+    // Imports decode tensors: wait for the backend the init message is starting.
+    await backendStarted;
     if (request.type === "import") {
       const host = playHost(null);
       const result = await importModelFiles(request.files, { openStore: host.openStore, listRuns: host.listRuns! });
@@ -293,7 +297,9 @@ scope.addEventListener("message", (event: MessageEvent<ToWorker>) => {
       init = msg;
       void (async () => {
         try {
-          const backend = await startBackend(msg.backend);
+          const starting = startBackend(msg.backend);
+          backendStarted = starting.catch(() => {});
+          const backend = await starting;
           let ready: Extract<FromWorker, { type: "ready" }>["model"];
           if (msg.model.kind === "snapshot") {
             session = PlaySession.restore(msg.model.snapshot);
