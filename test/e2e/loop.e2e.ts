@@ -27,11 +27,15 @@ async function until<A>(page: Page, fn: (arg: A) => unknown, arg: A, what: strin
 const PLAY_SHOWN = ["#play-model-name", "#play-error", "#play-notices", "#record-dataset-status", "#record-dataset-count", "#play-start-why"];
 const TRAIN_SHOWN = ["#train-status", "#train-error", "#train-messages", "#play-links"];
 
-/** Holds the keys and waits until the dream canvas differs from before and `frames` more frames were played. */
-async function dreamAnswers(page: Page, keys: string[], frames: number): Promise<void> {
+/**
+ * Holds the keys until the worker reports generating with `action` (its echo of the action it
+ * applied), plays `frames` more frames, and checks the dream canvas changed meanwhile.
+ */
+async function dreamAnswers(page: Page, keys: string[], action: string, frames: number): Promise<void> {
   const before = await page.locator("#play-dream").screenshot();
   await page.locator("h1").click();
   for (const key of keys) await page.keyboard.down(key);
+  await page.waitForFunction((a) => document.querySelector("#play-action")?.textContent === a, action, { timeout: 30_000 });
   await waitForFrames(page, (await frameOf(page)) + frames);
   for (const key of keys) await page.keyboard.up(key);
   const after = await page.locator("#play-dream").screenshot();
@@ -92,8 +96,8 @@ e2e("loop: record 60+ frames of your own play, fine-tune the shipped model on th
   await settled(mine, 120_000);
   await until(mine, () => document.querySelector("#play-model-name")?.textContent === "run “loop-run”", undefined, "the run's name", PLAY_SHOWN);
   await waitForFrames(mine, 3);
-  await dreamAnswers(mine, ["KeyJ"], 15);
-  await dreamAnswers(mine, ["KeyW", "KeyL"], 15);
+  await dreamAnswers(mine, ["KeyJ"], "turn left", 15);
+  await dreamAnswers(mine, ["KeyW", "KeyL"], "forward + turn right", 15);
   const described = (await mine.locator(".card").first().textContent()) ?? "";
   if (!/run “loop-run” \(DiT step 4/.test(described)) throw new Error(`the page does not describe the run it plays: ${described}`);
   await expectNoAxeViolations(mine);
@@ -104,7 +108,7 @@ e2e("loop: record 60+ frames of your own play, fine-tune the shipped model on th
   await settled(mine, 120_000);
   await until(mine, () => document.querySelector("#play-model-name")?.textContent === "run “loop-run”", undefined, "the run's name after a reload", PLAY_SHOWN);
   await waitForFrames(mine, 3);
-  await dreamAnswers(mine, ["KeyJ"], 10);
+  await dreamAnswers(mine, ["KeyJ"], "turn left", 10);
   const selected = await mine.getByLabel("Model", { exact: true }).evaluate((el: HTMLSelectElement) => el.selectedOptions[0]?.text ?? "");
   if (!selected.startsWith("Run “loop-run”")) throw new Error(`after the reload the model picker shows ${selected}`);
 
@@ -159,7 +163,7 @@ e2e("loop: a dream starts from an uploaded video's first frames, shown alone wit
     if (!/dataset “clip-data”/.test(why) || !/no game to play beside it/.test(why)) throw new Error(`the page does not say why only the dream shows: ${why}`);
     if (await play.locator("#play-real").isVisible()) throw new Error("the real-game canvas is shown though there is no game");
     await waitForFrames(play, 3);
-    await dreamAnswers(play, ["KeyW"], 10);
+    await dreamAnswers(play, ["KeyW"], "forward", 10);
     await expectNoAxeViolations(play);
     await t.screenshot(play, "loop-play-from-video");
   } finally {
