@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { NO_ACTION } from "../../src/lib/actions.js";
 import { GamedreamError } from "../../src/lib/errors.js";
-import { importModelFiles, loadPlayModel, playChoiceFromParams, playChoiceToParams, type PlayModelChoice } from "../../src/lib/play-model.js";
+import { describePlayableRun, importModelFiles, loadPlayModel, playChoiceFromParams, playChoiceToParams, type PlayModelChoice } from "../../src/lib/play-model.js";
 import { PlaySession } from "../../src/lib/play-session.js";
 import { MemoryCheckpointStore, type CheckpointStore } from "../../src/lib/storage.js";
 import { encodeSafetensors } from "../../src/lib/storage/safetensors.js";
@@ -74,6 +74,12 @@ describe("loading a stored run to play", () => {
     await train(h, "world");
     await train(h, "codec", { model: "vae" });
     const before = tf.memory().numTensors;
+
+    // What the picker lists, read from checkpoint descriptions only (no tensors made).
+    expect(await describePlayableRun("world", h.map.get("world")!)).toMatchObject({ run: "world", kind: "dit", trainedOn: { kind: "seeded" } });
+    expect((await describePlayableRun("codec", h.map.get("codec")!))?.kind).toBe("vae");
+    expect(await describePlayableRun("empty", new MemoryCheckpointStore())).toBeNull();
+    expect(tf.memory().numTensors).toBe(before);
 
     const played = await loadPlayModel({ kind: "run", run: "world", checkpoint: null, vae: null }, h);
     expect(played.name).toBe("run “world”");
