@@ -9,10 +9,12 @@ import { e2e, settled } from "./harness.js";
 import { decodePng } from "./png.js";
 
 /**
- * The page under test: the shipped model at its default settings, paced at 4 frames a second so
- * that a pause sent on one frame lands before the next and every screenshot is one frame apart.
+ * The page under test: the shipped model at its default settings, paced at 1 frame a second so
+ * that a pause sent on one frame lands before the next even on a loaded machine. Every screenshot
+ * is then one frame apart, and both turns are measured on the same frames: a model that ignores
+ * actions dreams the same frames both ways (same state, same noise) and so cannot pass.
  */
-const PLAY_PAGE = "pages/play.html?fps=4";
+const PLAY_PAGE = "pages/play.html?fps=1";
 /** Frames of turning that must pass between the first and the last screenshot of a turn. */
 const TURN_FRAMES = 10;
 /** How far (in pixels of a 256-px frame) the dream must move over a turn, each way. */
@@ -146,6 +148,12 @@ e2e("play page: from one state, turning left and turning right move the dream op
   const threshold = (DREAM_SHIFT_THRESHOLD_256 * left.width) / 256;
   for (const [name, r] of [["left (J)", left], ["right (L)", right]] as const) {
     t.log(`turn ${name}: frames ${r.frames.join(",")}; real game ${r.real} px [${r.realSteps.join(" ")}], dream ${r.dream} px [${r.dreamSteps.join(" ")}] (screenshots ${r.width} px wide)`);
+  }
+  if (left.frames.join() !== right.frames.join()) {
+    throw new Error(
+      `the two turns were captured on different frames (left ${left.frames.join(",")}, right ${right.frames.join(",")}), so they cannot be compared frame for frame: ` +
+        `a dream frame took ${await page.locator("#play-ms").textContent()}, too close to the page's 1-second pacing`,
+    );
   }
   if (!(left.real > 0 && right.real < 0)) {
     throw new Error(`the real game's view did not move opposite ways (left ${left.real} px, right ${right.real} px): the measurement, not the model, is broken`);
