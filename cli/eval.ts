@@ -2,8 +2,8 @@
  * Measures a world model on a dataset's held-out episodes and writes a JSON report.
  *
  *   npm run eval -- --run RUN_OR_WEIGHTS_DIR --data DIR --out FILE.json
- *     [--rollout-frames 1000] [--samples 48] [--seed 0]
- *     [--sampler ddim] [--steps N] [--context-noise L] [--cache-update context-pass|reuse-last-step]
+ *     [--rollout-frames 1000] [--samples 256] [--branch-states 40] [--seed 0]
+ *     [--sampler ddim] [--steps N] [--context-noise L] [--cache-update context-pass|reuse-last-step] [--guidance W]
  *     [--vae DIR] [--raw]
  *
  * RUN_OR_WEIGHTS_DIR is a weights folder (`vae/model.json` + `dit/model.json`, checksums verified)
@@ -24,13 +24,13 @@ import { loadDiT, loadDiTFromCheckpoints, loadModel, loadModelFromWeights, loadV
 import { relativizeReport } from "../src/lib/report-paths.js";
 import { readFileBytes } from "../src/lib/storage/files.node.js";
 import { FsCheckpointStore } from "../src/lib/storage/store-fs.node.js";
-import { evaluateModel } from "../src/lib/worldmodel/eval.js";
+import { evaluateModel, type EvalPhase } from "../src/lib/worldmodel/eval.js";
 import type { WorldModelSettings } from "../src/lib/worldmodel.js";
 import { createProgress, formatDuration, summaryLine, type Progress } from "./progress.js";
 
 const USAGE = `usage: npm run eval -- --run RUN_OR_WEIGHTS_DIR --data DIR --out FILE.json
-         [--rollout-frames 1000] [--samples 48] [--seed 0] [--sampler ${SAMPLERS.map((s) => s.name).join("|")}]
-         [--steps N] [--context-noise LEVEL] [--cache-update context-pass|reuse-last-step] [--vae DIR] [--raw]`;
+         [--rollout-frames 1000] [--samples 256] [--branch-states 40] [--seed 0] [--sampler ${SAMPLERS.map((s) => s.name).join("|")}]
+         [--steps N] [--context-noise LEVEL] [--cache-update context-pass|reuse-last-step] [--guidance W] [--vae DIR] [--raw]`;
 
 function badFlag(message: string): GamedreamError {
   return new GamedreamError("CLI_BAD_FLAG", "validation", `${message}\n${USAGE}`);
@@ -90,7 +90,9 @@ async function main(argv: string[]): Promise<void> {
         data: { type: "string" },
         out: { type: "string" },
         "rollout-frames": { type: "string", default: "1000" },
-        samples: { type: "string", default: "48" },
+        samples: { type: "string", default: "256" },
+        "branch-states": { type: "string", default: "40" },
+        guidance: { type: "string" },
         seed: { type: "string", default: "0" },
         sampler: { type: "string" },
         steps: { type: "string" },
@@ -111,6 +113,7 @@ async function main(argv: string[]): Promise<void> {
   for (const flag of ["run", "data", "out"] as const) if (!values[flag]) throw badFlag(`--${flag} is required.`);
   const rolloutFrames = integer("rollout-frames", values["rollout-frames"], 0)!;
   const samples = integer("samples", values.samples, 1)!;
+  const branchStates = integer("branch-states", values["branch-states"], 0)!;
   const seed = integer("seed", values.seed, 0)!;
   const settings: Partial<WorldModelSettings> = {};
   if (values.sampler !== undefined) {
@@ -129,6 +132,11 @@ async function main(argv: string[]): Promise<void> {
     }
     settings.cacheUpdate = values["cache-update"];
   }
+  if (values.guidance !== undefined) {
+    const scale = Number(values.guidance);
+    if (!(scale >= 0 && scale <= 20)) throw badFlag(`--guidance must be a scale in [0, 20] (1 = off), got "${values.guidance}".`);
+    settings.guidanceScale = scale;
+  }
 
   const run = resolve(values.run!);
   const data = resolve(values.data!);
@@ -139,16 +147,18 @@ async function main(argv: string[]): Promise<void> {
   const backend = await initBackend();
   const reader = await DatasetReader.open(new DirectoryDatasetStore(data));
   const model = await loadModelFrom(run, values.vae, !values.raw);
-  const bars: Partial<Record<"next-frame" | "rollout", Progress>> = {};
+  const bars: Partial<Record<EvalPhase, Progress>> = {};
+  const labels: Record<EvalPhase, string> = { "next-frame": "next-frame samples", "action-control": "branched states", rollout: "rollout frames" };
   try {
     const report = await evaluateModel(model, reader, {
       samples,
+      branchStates,
       rolloutFrames,
       seed,
       settings,
       onProgress: (phase, done, total) => {
-        if (phase === "rollout") bars["next-frame"]?.done();
-        const bar = (bars[phase] ??= createProgress({ total, label: phase === "rollout" ? "rollout frames" : "next-frame samples" }));
+        if (!bars[phase]) for (const bar of Object.values(bars)) bar.done();
+        const bar = (bars[phase] ??= createProgress({ total, label: labels[phase] }));
         bar.update(done);
       },
     });
@@ -163,6 +173,8 @@ async function main(argv: string[]): Promise<void> {
         nextFramePsnr: db(report.nextFramePsnr),
         copyLastFramePsnr: db(report.copyLastFramePsnr),
         shuffledActionsPsnr: db(report.shuffledActionsPsnr),
+        S: report.actionSensitivity === null ? "-" : report.actionSensitivity.toFixed(3),
+        D: report.actionDiscrimination === null ? "-" : db(report.actionDiscrimination),
         vaeReconPsnr: db(report.vaeReconPsnr),
         rollout: report.rollout ? (report.rollout.collapse.collapsed ? "collapsed" : "stable") : "skipped",
         msPerFrame: report.rollout ? report.rollout.msPerFrame.median.toFixed(1) : "-",

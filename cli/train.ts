@@ -4,7 +4,7 @@
  *   npm run train -- --preset realtime --data DIR --steps N --out RUN
  *        [--model dit|vae] [--vae weights/realtime/vae] [--batch 4] [--lr 3e-4] [--warmup 100]
  *        [--seed 0] [--clip-length 5] [--checkpoint-every 100] [--keep 3] [--minutes M]
- *        [--override '{"hidden":64}'] [--init weights/realtime]
+ *        [--override '{"hidden":64}'] [--init weights/realtime] [--probe-every 100]
  *
  * --init fine-tunes a trained model instead of a seeded one: a weights folder (its dit/ or vae/
  * model.json), a run's model/ folder or a model.json, checksums verified; its architecture wins
@@ -15,6 +15,11 @@
  * on. The DiT trains on latents pre-encoded once by the VAE (cached in RUN). Ctrl-C saves a
  * checkpoint and exits; a second Ctrl-C exits at once. At the end the EMA weights are written to
  * RUN/model (model.json + shards with SHA-256). Progress on stderr, one summary line on stdout.
+ *
+ * A DiT run logs its action sensitivity S every `--probe-every` steps (0 = never) in the progress
+ * line and in the checkpoints' metrics (`extras.actionS`): the latent-space S on a few branches of
+ * the real game from the dataset's held-out levels (src/lib/worldmodel/action-control.ts). 0
+ * means the model ignores its actions; a healthy run climbs within a few hundred steps.
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -22,13 +27,16 @@ import * as path from "node:path";
 import { DatasetReader } from "../src/lib/dataset.js";
 import { DirectoryDatasetStore } from "../src/lib/dataset.node.js";
 import { initBackend } from "../src/lib/backend.js";
-import { createDiT, type DiTConfig } from "../src/lib/dit.js";
+import type { ScheduleConfig } from "../src/lib/diffusion/index.js";
+import { createDiT, type DiT, type DiTConfig } from "../src/lib/dit.js";
 import { GamedreamError } from "../src/lib/errors.js";
 import { PRESET_NAMES, getPreset } from "../src/lib/presets.js";
 import { Rng } from "../src/lib/rng.js";
 import { assignWeights, listCheckpoints } from "../src/lib/storage.js";
 import { FsCheckpointStore } from "../src/lib/storage/store-fs.node.js";
-import { Trainer, createDiTTask, createVAETask, datasetFrameSource, modelExport, recentMean, type TrainTask } from "../src/lib/train.js";
+import { DEFAULT_DIT_TRAIN, Trainer, createDiTTask, createVAETask, datasetFrameSource, modelExport, recentMean, type TrainTask } from "../src/lib/train.js";
+import { encodeBranchProbe, latentActionSensitivity } from "../src/lib/worldmodel/action-control.js";
+import { heldoutBranches } from "../src/lib/worldmodel/eval.js";
 import { loadOrEncodeLatents, writeModelDir } from "../src/lib/train/files.node.js";
 import { loadDiT, loadVAE, type ModelSource } from "../src/lib/model-loader.js";
 import { readFileBytes } from "../src/lib/storage/files.node.js";
@@ -38,7 +46,7 @@ import { createProgress, formatDuration, summaryLine } from "./progress.js";
 
 const USAGE = `usage: npm run train -- --preset ${PRESET_NAMES.join("|")} --data DIR --steps N --out RUN
          [--model dit|vae] [--vae DIR] [--batch 4] [--lr 3e-4] [--warmup 100] [--seed 0]
-         [--clip-length 5] [--checkpoint-every 100] [--keep 3] [--minutes M] [--override JSON] [--init DIR]
+         [--clip-length 3] [--checkpoint-every 100] [--keep 3] [--minutes M] [--override JSON] [--init DIR] [--probe-every 100]
   Resumes when RUN exists (its run.json holds the settings).`;
 
 /** Settings that define a run; stored in RUN/run.json and reused on resume. */
@@ -57,7 +65,7 @@ interface RunSettings {
   init: string | null;
 }
 
-const DEFAULTS: Omit<RunSettings, "data" | "vae"> = { model: "dit", preset: "realtime", batch: 4, lr: 3e-4, warmup: 100, seed: 0, clipLength: 5, override: {}, init: null };
+const DEFAULTS: Omit<RunSettings, "data" | "vae"> = { model: "dit", preset: "realtime", batch: 4, lr: 3e-4, warmup: 100, seed: 0, clipLength: DEFAULT_DIT_TRAIN.clipLength, override: {}, init: null };
 
 /** The model.json --init names for a model of `kind`: the file itself, DIR/model.json or DIR/KIND/model.json. */
 function resolveInit(given: string, kind: RunSettings["model"]): string {
@@ -96,6 +104,7 @@ async function main(argv: string[]): Promise<void> {
       minutes: { type: "number", min: 0 },
       override: { type: "string" },
       init: { type: "string" },
+      "probe-every": { type: "int", min: 0, default: 100 },
     },
     USAGE,
   );
@@ -158,6 +167,19 @@ async function main(argv: string[]): Promise<void> {
 
   let task: TrainTask<unknown>;
   let vaeConfig: VAEConfig | null = null;
+  let probeVae: VAE | null = null;
+  /** The action probe of a DiT run: latent S on branches of held-out levels (none without any). */
+  const actionProbe = (dit: DiT, schedule: ScheduleConfig) => {
+    if (!probeVae || flags["probe-every"] === 0) return undefined;
+    const branches = heldoutBranches(reader, dit.config.contextFrames, 12);
+    if (branches.length === 0) {
+      process.stderr.write("note: the dataset has no held-out game levels, so the action sensitivity S is not logged\n");
+      return undefined;
+    }
+    const probe = encodeBranchProbe(probeVae, branches);
+    const vae = probeVae;
+    return { every: flags["probe-every"], run: () => ({ actionS: latentActionSensitivity(vae, dit, schedule, probe) }) };
+  };
   if (settings.model === "vae") {
     let vae: VAE;
     if (settings.init) {
@@ -177,7 +199,7 @@ async function main(argv: string[]): Promise<void> {
     const bar = createProgress({ total: reader.episodes("train").reduce((n, e) => n + e.frameCount, 0), label: "frames encoded" });
     const { latents, cached } = await loadOrEncodeLatents(runDir, reader, vae, { onProgress: (done) => bar.update(done) });
     bar.done(cached ? "(cached)" : undefined);
-    vae.dispose();
+    probeVae = vae;
     const [h, w, c] = vaeLatentShape(vaeConfig);
     if (settings.init) {
       const loaded = await loadDiT(settings.init, { readFile: readFileBytes });
@@ -187,10 +209,11 @@ async function main(argv: string[]): Promise<void> {
         throw new GamedreamError("WEIGHTS_MISMATCH", "model", `${settings.init} is a DiT for ${latentHeight}x${latentWidth}x${latentChannels} latents, but the VAE ${settings.vae} makes ${h}x${w}x${c}; pass the VAE it was trained with (--vae).`, { recoverable: false });
       }
       startsFrom(loaded.source);
-      task = createDiTTask(loaded.dit, latents, { clipLength: settings.clipLength, schedule: loaded.schedule }) as TrainTask<unknown>;
+      task = createDiTTask(loaded.dit, latents, { clipLength: settings.clipLength, schedule: loaded.schedule }, actionProbe(loaded.dit, loaded.schedule)) as TrainTask<unknown>;
     } else {
       const config: DiTConfig = { ...preset.dit, latentHeight: h, latentWidth: w, latentChannels: c, ...settings.override } as DiTConfig;
-      task = createDiTTask(createDiT(config, settings.seed), latents, { clipLength: settings.clipLength }) as TrainTask<unknown>;
+      const dit = createDiT(config, settings.seed);
+      task = createDiTTask(dit, latents, { clipLength: settings.clipLength }, actionProbe(dit, DEFAULT_DIT_TRAIN.schedule)) as TrainTask<unknown>;
     }
   }
 
@@ -207,6 +230,7 @@ async function main(argv: string[]): Promise<void> {
 
   let bar: ReturnType<typeof createProgress> | null = null;
   let firstStep = 0;
+  let actionS: number | null = null;
   trainer.on((e) => {
     if (e.type === "resumed") {
       process.stderr.write(`resumed ${runDir} from step ${e.step} (${e.id})\n`);
@@ -219,7 +243,9 @@ async function main(argv: string[]): Promise<void> {
     } else if (e.type === "checkpoint") {
       bar?.update(e.step - firstStep, `step ${e.step}/${flags.steps} checkpoint ${e.id}`);
     } else if (e.type === "metrics") {
-      bar?.update(e.step - firstStep, `step ${e.step}/${flags.steps} loss ${e.loss.toFixed(4)} lr ${e.lr.toExponential(1)} ${e.stepMs.toFixed(0)} ms/step`);
+      if (e.extras.actionS !== undefined) actionS = e.extras.actionS;
+      const s = actionS === null ? "" : ` S ${actionS.toFixed(3)}`;
+      bar?.update(e.step - firstStep, `step ${e.step}/${flags.steps} loss ${e.loss.toFixed(4)}${s} lr ${e.lr.toExponential(1)} ${e.stepMs.toFixed(0)} ms/step`);
     }
   });
   let interrupts = 0;
@@ -232,6 +258,8 @@ async function main(argv: string[]): Promise<void> {
   const timer = flags.minutes === undefined ? null : setTimeout(() => trainer.stop(), flags.minutes * 60_000);
   const result = await trainer.run();
   if (timer) clearTimeout(timer);
+  // Set by the metrics listener (TypeScript does not see assignments inside the callback).
+  const lastS = actionS as number | null;
   (bar as ReturnType<typeof createProgress> | null)?.done();
 
   const modelDir = path.join(runDir, "model");
@@ -263,6 +291,7 @@ async function main(argv: string[]): Promise<void> {
       step: result.step,
       resumedFrom: result.resumedFrom,
       loss: Number(recentMean(result.history, 20).toPrecision(4)),
+      ...(lastS === null ? {} : { S: Number(lastS.toPrecision(3)) }),
       msPerStep: Math.round(recentMean(result.history, 20, "stepMs")),
       batch: trainer.currentBatchSize,
       time: formatDuration(result.seconds),
@@ -271,6 +300,7 @@ async function main(argv: string[]): Promise<void> {
   );
   trainer.dispose();
   task.model.dispose();
+  probeVae?.dispose();
   await dataStore.close();
 }
 

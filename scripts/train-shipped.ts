@@ -211,7 +211,7 @@ async function main(argv: string[]): Promise<void> {
   let evalPhase = "";
   const evaluation = await evaluateModel(model, reader, {
     rolloutFrames: flags["rollout-frames"],
-    samples: 32,
+    samples: 128,
     onProgress: (phase, done, total) => {
       if (phase !== evalPhase) {
         evalBar?.done();
@@ -250,6 +250,10 @@ async function main(argv: string[]): Promise<void> {
       nextFramePsnr: evaluation.nextFramePsnr,
       copyLastFramePsnr: evaluation.copyLastFramePsnr,
       shuffledActionsPsnr: evaluation.shuffledActionsPsnr,
+      repeatPreviousActionPsnr: evaluation.repeatPreviousActionPsnr,
+      randomActionsMeanPsnr: evaluation.randomActionsMeanPsnr,
+      actionSensitivity: evaluation.actionSensitivity,
+      actionDiscrimination: evaluation.actionDiscrimination,
       vaeReconPsnr: evaluation.vaeReconPsnr,
       nextFrameSsim: evaluation.nextFrameSsim,
       copyLastFrameSsim: evaluation.copyLastFrameSsim,

@@ -180,7 +180,7 @@ def test_export_loads_in_tfjs_with_the_same_outputs(ddp_runs, tmp_path):
 def test_export_evaluates_with_npm_run_eval(ddp_runs, data, tmp_path):
     _, two, _ = ddp_runs
     out = tmp_path / "eval.json"
-    proc = subprocess.run(["npm", "run", "eval", "--", "--run", two["exported"]["weights"], "--data", data, "--out", str(out), "--rollout-frames", "4", "--samples", "2"],
+    proc = subprocess.run(["npm", "run", "eval", "--", "--run", two["exported"]["weights"], "--data", data, "--out", str(out), "--rollout-frames", "4", "--samples", "2", "--branch-states", "2"],
                           cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())

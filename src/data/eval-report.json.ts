@@ -1,6 +1,6 @@
 /**
  * Data loader for the quality report page: every committed eval report (`weights/<name>/eval.json`,
- * written by `npm run eval`, schema gamedream-eval/1 in src/lib/worldmodel/eval.ts), newest
+ * written by `npm run eval`, schema `EVAL_SCHEMA` of src/lib/worldmodel/eval.ts), newest
  * first, each with the folder name it belongs to. An empty list when none is committed yet.
  * Run alone: `npx tsx src/data/eval-report.json.ts`.
  */

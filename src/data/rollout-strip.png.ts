@@ -16,6 +16,7 @@ import { initBackend } from "../lib/backend.js";
 import { FRAME_SIZE } from "../lib/frames.js";
 import { createAgent } from "../lib/game/agents.js";
 import { createGame } from "../lib/game/game.js";
+import { imageGrid } from "../lib/image-grid.js";
 import { loadModelFromWeights } from "../lib/model-loader.js";
 import { encodePng } from "../lib/png.node.js";
 import { readFileBytes } from "../lib/storage/files.node.js";
@@ -25,22 +26,8 @@ import type { RgbaImage } from "../lib/frames.js";
 
 const FRAMES = 64;
 const STRIDE = 8;
-const TILE = FRAME_SIZE / 2;
-const GAP = 4;
 
 const dir = process.env.GAMEDREAM_WEIGHTS || "weights/realtime";
-
-/** RGBA `[256, 256, 4]` -> RGB tile `[128, 128, 3]` (2x2 box filter) written into `out` at column `x0`, row `y0`. */
-function putTile(rgba: Uint8ClampedArray, out: Uint8Array, outWidth: number, x0: number, y0: number): void {
-  for (let y = 0; y < TILE; y++) {
-    for (let x = 0; x < TILE; x++) {
-      for (let c = 0; c < 3; c++) {
-        const at = (yy: number, xx: number) => rgba[((2 * y + yy) * FRAME_SIZE + 2 * x + xx) * 4 + c];
-        out[((y0 + y) * outWidth + x0 + x) * 3 + c] = (at(0, 0) + at(0, 1) + at(1, 0) + at(1, 1) + 2) >> 2;
-      }
-    }
-  }
-}
 
 function heldoutSeed(): number {
   try {
@@ -58,10 +45,8 @@ async function strip(): Promise<Buffer> {
   const game = createGame({ seed });
   const agent = createAgent("explorer", seed);
   const world = createWorldModel({ vae: model.vae, dit: model.dit, schedule: model.schedule, preset: model.preset ?? "realtime", seed: 0 });
-  const tiles = FRAMES / STRIDE;
-  const width = tiles * TILE + (tiles - 1) * GAP;
-  const height = 2 * TILE + GAP;
-  const rgb = new Uint8Array(width * height * 3).fill(255);
+  const real: RgbaImage[] = [];
+  const dreams: RgbaImage[] = [];
   const rgba = new Uint8ClampedArray(FRAME_SIZE * FRAME_SIZE * 4);
   try {
     // Context: K real frames and the inputs held on them (the convention of worldmodel.ts).
@@ -79,9 +64,8 @@ async function strip(): Promise<Buffer> {
     for (let n = 0; n < FRAMES; n++) {
       const dream = await world.stepRgba(action);
       if (n % STRIDE === STRIDE - 1) {
-        const x0 = Math.floor(n / STRIDE) * (TILE + GAP);
-        putTile(rgba, rgb, width, x0, 0);
-        putTile(dream.data, rgb, width, x0, TILE + GAP);
+        real.push({ data: rgba.slice(), width: FRAME_SIZE, height: FRAME_SIZE });
+        dreams.push(dream);
       }
       action = agent.act(game);
       game.step(action, rgba);
@@ -90,7 +74,8 @@ async function strip(): Promise<Buffer> {
     world.dispose();
     model.dispose();
   }
-  return encodePng(rgb, width, height);
+  const grid = imageGrid([real, dreams]);
+  return encodePng(grid.data, grid.width, grid.height);
 }
 
 let png: Buffer;

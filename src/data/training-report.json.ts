@@ -1,7 +1,8 @@
 /**
  * Data loader for the reports page: the shipped run's training record (weights/realtime/report.json,
  * written by scripts/train-shipped.ts) as the page draws it: one row per training phase (VAE, DiT)
- * with steps, time and losses, the loss curves as {model, step, loss} rows, the held-out numbers
+ * with steps, time and losses, the loss curves as {model, step, loss} rows, the DiT's action
+ * sensitivity S over training as {step, S} rows (`sensitivity`), the held-out numbers
  * recorded with the run, and which weight files exist. Without a report the output says so
  * (`available: false` and a sentence why), so the site builds before any run is shipped.
  * `GAMEDREAM_WEIGHTS` points it at another folder (tests, side builds). Run alone:
@@ -19,7 +20,7 @@ const isRecord = (v: unknown): v is Json => typeof v === "object" && v !== null 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
 const weights = { vae: existsSync(join(dir, "vae", "model.json")), dit: existsSync(join(dir, "dit", "model.json")) };
-let out: Json = { schema: TRAINING_REPORT_SCHEMA, available: false, source: file, weights, message: "", phases: [], curve: [], heldout: null };
+let out: Json = { schema: TRAINING_REPORT_SCHEMA, available: false, source: file, weights, message: "", phases: [], curve: [], sensitivity: [], heldout: null };
 
 if (!existsSync(file)) {
   out.message = `No shipped run yet: ${file} does not exist. Train one with “npx tsx scripts/train-shipped.ts --minutes 20”.`;
@@ -47,6 +48,11 @@ if (!existsSync(file)) {
         if (Array.isArray(point) && num(point[0]) !== null && num(point[1]) !== null) curve.push({ model, step: point[0], loss: point[1] });
       }
     }
+    const sensitivity: Json[] = [];
+    const dit = isRecord(report.dit) ? report.dit : {};
+    for (const point of Array.isArray(dit.actionSensitivityCurve) ? dit.actionSensitivityCurve : []) {
+      if (Array.isArray(point) && num(point[0]) !== null && num(point[1]) !== null) sensitivity.push({ step: point[0], S: point[1] });
+    }
     const heldout = isRecord(report.heldout) ? report.heldout : null;
     out = {
       ...out,
@@ -61,6 +67,7 @@ if (!existsSync(file)) {
       totalSeconds: num(report.totalSeconds),
       phases,
       curve,
+      sensitivity,
       heldout,
     };
   } catch (e) {

@@ -60,12 +60,25 @@ e2e("reports page: tables equal the loaders' JSON, plots and strip present (or a
       ["copy last frame (baseline)", "copyLastFramePsnr", "copyLastFrameSsim"],
       ["shuffled actions (baseline)", "shuffledActionsPsnr", "shuffledActionsSsim"],
       ["VAE reconstruction (ceiling)", "vaeReconPsnr", "vaeReconSsim"],
+      ...(quality.repeatPreviousActionPsnr !== undefined
+        ? ([
+            ["previous action repeated (baseline)", "repeatPreviousActionPsnr", ""],
+            ["mean over random actions (baseline)", "randomActionsMeanPsnr", ""],
+          ] as [string, string, string][])
+        : []),
     ];
     for (const [row, psnr, ssim] of rows) {
       expectCell(await cell(page, "#quality-table", row, "psnr"), quality[psnr], quality[psnr].toFixed(2), `${row} PSNR`);
       if (typeof quality[ssim] === "number") expectCell(await cell(page, "#quality-table", row, "ssim"), quality[ssim], quality[ssim].toFixed(3), `${row} SSIM`);
     }
     if (quality.rollout && (await page.locator("#rollout-plots svg").count()) < 2) throw new Error("rollout plots missing");
+    if (quality.actionControl) {
+      const c = quality.actionControl;
+      expectCell(await cell(page, "#control-table", "all", "S"), c.sensitivity.value, c.sensitivity.value.toFixed(3), "S");
+      expectCell(await cell(page, "#control-table", "all", "D"), c.discrimination.value, c.discrimination.value.toFixed(2), "D");
+      for (const factor of Object.keys(c.perFactor)) expectCell(await cell(page, "#control-table", factor, "S"), c.perFactor[factor].sensitivity.value, c.perFactor[factor].sensitivity.value.toFixed(3), `S ${factor}`);
+      t.log(`action control: S ${c.sensitivity.value}, D ${c.discrimination.value} dB`);
+    } else if (!/not measured yet/.test((await page.textContent("#control-status")) ?? "")) throw new Error("no plain 'not measured yet' note for action control");
     t.log(`quality: next frame ${quality.nextFramePsnr} dB vs copy ${quality.copyLastFramePsnr} dB`);
   } else if (!/No evaluation yet/.test((await page.textContent("#quality-status")) ?? "")) throw new Error("no plain 'no evaluation yet' note");
 
@@ -74,6 +87,9 @@ e2e("reports page: tables equal the loaders' JSON, plots and strip present (or a
     if (stripWidth <= 1 && !(await page.locator("#strip-status").count())) throw new Error("weights exist but neither a strip nor a reason is shown");
   } else if (!/No shipped run yet/.test((await page.textContent("#strip-status")) ?? "")) throw new Error("no 'no shipped run yet' note for the strip");
   t.log(`strip: ${stripWidth > 1 ? `${stripWidth} px wide` : "none"}`);
+  const branchWidth = await page.evaluate(() => document.querySelector<HTMLImageElement>("#branch-figure img")?.naturalWidth ?? 0);
+  if (training.weights.vae && training.weights.dit && branchWidth <= 1 && !(await page.locator("#branch-status").count())) throw new Error("weights exist but neither a branch figure nor a reason is shown");
+  if (training.sensitivity?.length && (await page.locator("#sensitivity-curve svg path").count()) === 0) throw new Error("no S curve drawn");
 
   if (bench.length === 0 && !/No committed benchmark/.test((await page.textContent("#bench-status")) ?? "")) throw new Error("no 'no benchmarks' note");
   if (bench.length && (await page.locator("#bench-table tbody tr").count()) === 0) throw new Error("benchmark rows missing");

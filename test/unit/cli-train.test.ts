@@ -45,6 +45,15 @@ async function checkpointSteps(out: string): Promise<number[]> {
 }
 
 describe("npm run train", () => {
+  it("logs the action sensitivity S of a DiT run on held-out levels in the progress line and the summary", async () => {
+    const out = join(dir, "probe-run");
+    const { stdout, stderr } = await run(process.execPath, [...trainArgs(out, 4), "--probe-every", "2"]);
+    expect(stderr).toMatch(/ S \d\.\d{3} /);
+    const summary = stdout.match(/ S=([\d.e-]+) /);
+    expect(summary).not.toBeNull();
+    expect(Number(summary![1])).toBeGreaterThanOrEqual(0);
+  }, 120_000);
+
   it("resumes from its last checkpoint after being killed with SIGKILL", async () => {
     const out = join(dir, "run");
     const child = spawn(process.execPath, trainArgs(out, 10_000), { stdio: "ignore" });

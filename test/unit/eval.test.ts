@@ -61,14 +61,23 @@ describe("npm run eval", () => {
 
   it("writes a report with every metric, the rollout and the goals", async () => {
     const out = join(dir, "eval.json");
-    const { stdout } = await evalCli("--run", join(dir, "weights"), "--data", join(dir, "data"), "--out", out, "--rollout-frames", "12", "--samples", "4", "--steps", "1");
-    expect(stdout).toMatch(/^eval: nextFramePsnr=[\d.]+dB copyLastFramePsnr=[\d.]+dB shuffledActionsPsnr=[\d.]+dB vaeReconPsnr=[\d.]+dB rollout=(stable|collapsed) msPerFrame=[\d.]+/m);
+    const { stdout } = await evalCli("--run", join(dir, "weights"), "--data", join(dir, "data"), "--out", out, "--rollout-frames", "12", "--samples", "4", "--branch-states", "3", "--steps", "1");
+    expect(stdout).toMatch(/^eval: nextFramePsnr=[\d.]+dB copyLastFramePsnr=[\d.]+dB shuffledActionsPsnr=[\d.]+dB S=[\d.]+ D=-?[\d.]+dB vaeReconPsnr=[\d.]+dB rollout=(stable|collapsed) msPerFrame=[\d.]+/m);
     const report = JSON.parse(await readFile(out, "utf8"));
-    expect(report.schema).toBe("gamedream-eval/1");
-    for (const key of ["nextFramePsnr", "copyLastFramePsnr", "shuffledActionsPsnr", "vaeReconPsnr", "nextFrameSsim", "copyLastFrameSsim", "shuffledActionsSsim", "vaeReconSsim"]) {
+    expect(report.schema).toBe("gamedream-eval/2");
+    const metrics = ["nextFramePsnr", "copyLastFramePsnr", "shuffledActionsPsnr", "repeatPreviousActionPsnr", "randomActionsMeanPsnr", "vaeReconPsnr", "actionSensitivity", "actionDiscrimination"];
+    for (const key of [...metrics, "nextFrameSsim", "copyLastFrameSsim", "shuffledActionsSsim", "vaeReconSsim"]) {
       expect(typeof report[key], key).toBe("number");
     }
     expect(report.nextFrame.samples).toBe(4);
+    const [low, high] = report.nextFrame.nextFrame.psnrInterval;
+    expect(low).toBeLessThanOrEqual(report.nextFramePsnr);
+    expect(high).toBeGreaterThanOrEqual(report.nextFramePsnr);
+    expect(report.nextFrame.gaps.overCopyLast.value).toBeCloseTo(report.nextFramePsnr - report.copyLastFramePsnr, 4);
+    expect(report.actionControl.states).toBe(3);
+    expect(report.actionControl.samples + report.actionControl.skipped).toBe(9);
+    expect(typeof report.goals.sensitivityAtLeastHalf.met).toBe("boolean");
+    expect(typeof report.goals.rolloutStdWithin25Percent.ratio).toBe("number");
     expect(report.settings.steps).toBe(1);
     expect(report.model.scheduleSource).toBe("weights");
     expect(report.model.schedule).toEqual(SCHEDULE);
@@ -104,7 +113,7 @@ describe("npm run eval", () => {
     dit.dispose();
     await writeFile(join(runDir, "run.json"), JSON.stringify({ model: "dit", vae: join(dir, "weights", "vae") }));
     const out = join(dir, "run-eval.json");
-    const result = await evalFails("--run", runDir, "--data", join(dir, "data"), "--out", out, "--rollout-frames", "3", "--samples", "2", "--steps", "1");
+    const result = await evalFails("--run", runDir, "--data", join(dir, "data"), "--out", out, "--rollout-frames", "3", "--samples", "2", "--branch-states", "2", "--steps", "1");
     expect(result.stderr).not.toMatch(/error\[/);
     expect(result.code).toBe(0);
     const report = JSON.parse(await readFile(out, "utf8"));

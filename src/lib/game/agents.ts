@@ -329,7 +329,7 @@ class Jitter implements Agent {
 }
 
 /** A random action: each movement key, a yaw (mostly a full turn), sometimes pitch, use or jump. */
-function randomAction(rng: Rng): Action {
+export function randomAction(rng: Rng): Action {
   const key = (p: number) => (rng.next() < p ? 1 : 0);
   const yawChoices = [-1, -1, -0.5, 0, 0.5, 1, 1];
   const yaw = yawChoices[rng.int(yawChoices.length)];

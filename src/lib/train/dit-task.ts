@@ -168,7 +168,10 @@ export function createDiTTask(
   settings: Partial<DiTTrainSettings> = {},
   probe?: { every: number; run(): Record<string, number> },
 ): TrainTask<LatentClipBatch> {
-  const full: DiTTrainSettings = { ...DEFAULT_DIT_TRAIN, ...settings };
+  // Action dropout needs a learned null action: a DiT without one (saved before it existed)
+  // trains without dropout unless asked for it, which validation then refuses in plain words.
+  const defaults = actionPathway(dit.config).nullAction ? DEFAULT_DIT_TRAIN : { ...DEFAULT_DIT_TRAIN, actionDropout: 0 };
+  const full: DiTTrainSettings = { ...defaults, ...settings };
   validateDiTTrainSettings(full, dit);
   const schedule = makeSchedule(full.schedule);
   return {

@@ -3,6 +3,12 @@
  * all sampling steps, the context update, the VAE decode and the readback to RGBA bytes, with the
  * KV cache full (K context frames). Random weights: the work per frame does not depend on them.
  * Runs the same in Node and in a page (the benchmark suite's `generate` section).
+ *
+ * To be comparable between configurations and between runs on a shared machine, the cases are
+ * measured together: every world model is built and warmed up first (a fixed time of generated
+ * frames: the first frames of a configuration pay for kernel compilation and heap growth), then
+ * rounds of a few frames per case are interleaved, so a slow spell of the machine hits every case
+ * alike. Each case reports its median over all rounds and the spread of its per-round medians.
  */
 import { NO_ACTION, type Action } from "../actions.js";
 import type { BenchSection } from "../bench-suite.js";
@@ -50,70 +56,135 @@ export function generationFlops(dit: DiT["config"], vae: VAE["config"], sampler:
   return { ditPasses, flops: ditPasses * ditFrameFlops(dit) + vaeDecoderFlops(vae) };
 }
 
-/** Times `frames` generated frames of a preset with random weights, readback to RGBA included. */
-export async function measureGenerationMs(options: GenerationBenchOptions): Promise<GenerationBench> {
-  const preset = PRESETS[options.preset];
-  const sampler = options.sampler ?? preset.sampling.sampler;
-  const steps = options.steps ?? preset.sampling.steps;
-  const cacheUpdate = options.cacheUpdate ?? preset.sampling.cacheUpdate;
-  const vae = createVAE(preset.vae, 0);
-  const dit = createDiT(preset.dit, 0);
-  const wm = createWorldModel({ vae, dit, schedule: DEFAULT_DIT_TRAIN.schedule, preset: preset.name, sampler, steps, cacheUpdate, seed: 0 });
+/** One configuration to time. */
+export interface GenerationCase {
+  preset: PresetName;
+  steps?: number;
+  sampler?: SamplerName;
+  cacheUpdate?: SamplingDefaults["cacheUpdate"];
+  /** Classifier-free guidance on the action (default: the preset's; above 1 the DiT runs a batch of 2). */
+  guidanceScale?: number;
+}
+
+export interface InterleavedOptions {
+  /** Untimed generation per case before timing (default 1500 ms, at least K + 3 frames). */
+  warmupMs?: number;
+  /** Interleaved rounds (default 8) of `framesPerRound` frames per case (default 5). */
+  rounds?: number;
+  framesPerRound?: number;
+}
+
+export interface CaseTiming extends GenerationBench {
+  guidanceScale: number;
+  /** (max - min) / median of the per-round medians: how much the machine moved under this case. */
+  roundSpread: number;
+}
+
+/** Times the cases together (see the file comment): warm-up each, then interleaved rounds. */
+export async function measureGenerationCases(cases: readonly GenerationCase[], options: InterleavedOptions = {}): Promise<CaseTiming[]> {
+  const rounds = options.rounds ?? 8;
+  const perRound = options.framesPerRound ?? 5;
+  const action: Action = { ...NO_ACTION, movement: [1, 0, 0, 0] };
+  const out = new Uint8ClampedArray(FRAME_SIZE * FRAME_SIZE * 4);
+  const setups = cases.map((c) => {
+    const preset = PRESETS[c.preset];
+    const vae = createVAE(preset.vae, 0);
+    const dit = createDiT(preset.dit, 0);
+    const settings = {
+      sampler: c.sampler ?? preset.sampling.sampler,
+      steps: c.steps ?? preset.sampling.steps,
+      cacheUpdate: c.cacheUpdate ?? preset.sampling.cacheUpdate,
+      guidanceScale: c.guidanceScale ?? preset.sampling.guidanceScale,
+    };
+    const wm = createWorldModel({ vae, dit, schedule: DEFAULT_DIT_TRAIN.schedule, preset: preset.name, ...settings, seed: 0 });
+    return { preset, vae, dit, wm, settings, samples: [] as number[], roundMedians: [] as number[] };
+  });
   try {
     const game = createGame({ seed: 1 });
-    wm.start([game.render()]);
-    const action: Action = { ...NO_ACTION, movement: [1, 0, 0, 0] };
-    const out = new Uint8ClampedArray(FRAME_SIZE * FRAME_SIZE * 4);
-    for (let i = 0; i < preset.dit.contextFrames + 3; i++) await wm.stepRgba(action, out);
-    const samples: number[] = [];
-    for (let i = 0; i < (options.frames ?? 30); i++) {
-      const t0 = now();
-      await wm.stepRgba(action, out);
-      samples.push(now() - t0);
+    const start = game.render();
+    for (const s of setups) {
+      s.wm.start([start]);
+      const began = now();
+      for (let i = 0; i < s.preset.dit.contextFrames + 3 || now() - began < (options.warmupMs ?? 1500); i++) await s.wm.stepRgba(action, out);
     }
-    const stats = summarize(samples);
-    const { ditPasses, flops } = generationFlops(preset.dit, preset.vae, sampler, steps, cacheUpdate);
-    return {
-      preset: preset.name,
-      steps,
-      sampler,
-      cacheUpdate,
-      stats,
-      msPerFrame: stats.medianMs,
-      fps: 1000 / stats.medianMs,
-      ditPasses,
-      flopsPerFrame: flops,
-      gflops: flops / (stats.medianMs / 1000) / 1e9,
-    };
+    for (let r = 0; r < rounds; r++) {
+      for (const s of setups) {
+        const round: number[] = [];
+        for (let i = 0; i < perRound; i++) {
+          const t0 = now();
+          await s.wm.stepRgba(action, out);
+          round.push(now() - t0);
+        }
+        s.samples.push(...round);
+        s.roundMedians.push(summarize(round).medianMs);
+      }
+    }
+    return setups.map((s) => {
+      const stats = summarize(s.samples);
+      const { ditPasses, flops } = generationFlops(s.preset.dit, s.preset.vae, s.settings.sampler, s.settings.steps, s.settings.cacheUpdate);
+      const batch = s.settings.guidanceScale !== 1 ? 2 : 1;
+      const flopsPerFrame = flops + (batch - 1) * (flops - vaeDecoderFlops(s.preset.vae));
+      return {
+        preset: s.preset.name,
+        steps: s.settings.steps,
+        sampler: s.settings.sampler,
+        cacheUpdate: s.settings.cacheUpdate,
+        guidanceScale: s.settings.guidanceScale,
+        stats,
+        msPerFrame: stats.medianMs,
+        fps: 1000 / stats.medianMs,
+        ditPasses,
+        flopsPerFrame,
+        gflops: flopsPerFrame / (stats.medianMs / 1000) / 1e9,
+        roundSpread: (Math.max(...s.roundMedians) - Math.min(...s.roundMedians)) / stats.medianMs,
+      };
+    });
   } finally {
-    wm.dispose();
-    vae.dispose();
-    dit.dispose();
+    for (const s of setups) {
+      s.wm.dispose();
+      s.vae.dispose();
+      s.dit.dispose();
+    }
   }
 }
 
-/** The configurations the `generate` section times: realtime at 1, 2 and 4 steps, small at 4. */
-export const GENERATION_CASES: readonly { preset: PresetName; steps: number }[] = [
+/** Times one configuration (warm-up, then `frames` frames); see `measureGenerationCases`. */
+export async function measureGenerationMs(options: GenerationBenchOptions): Promise<GenerationBench> {
+  const frames = options.frames ?? 30;
+  const [timing] = await measureGenerationCases([options], { warmupMs: 0, rounds: 1, framesPerRound: frames });
+  return timing;
+}
+
+/**
+ * The configurations the `generate` section times: realtime at 1, 2 and 4 steps, the shipped
+ * realtime settings with guidance 2 (a batch of 2 per DiT pass), and small at 4.
+ */
+export const GENERATION_CASES: readonly GenerationCase[] = [
   { preset: "realtime", steps: 1 },
   { preset: "realtime", steps: 2 },
   { preset: "realtime", steps: 4 },
+  { preset: "realtime", steps: 2, guidanceScale: 2 },
   { preset: "small", steps: 4 },
 ];
 
 export const generateSection: BenchSection = {
   name: "generate",
-  description: "End-to-end generation per frame (all sampling steps + context update + VAE decode + RGBA readback), random weights, full KV cache.",
+  description:
+    "End-to-end generation per frame (all sampling steps + context update + VAE decode + RGBA readback), random weights, full KV cache; realtime cases warmed up and timed in interleaved rounds.",
   async run(ctx) {
     const results: BenchResult[] = [];
-    const cases = ctx.quick ? GENERATION_CASES.filter((c) => c.preset === "realtime" && c.steps <= 2) : GENERATION_CASES;
-    for (const c of cases) {
-      const r = await measureGenerationMs({ ...c, frames: ctx.quick ? 5 : c.preset === "small" ? 8 : 30 });
-      ctx.log(`generate ${r.preset} ${r.steps} step(s) on ${ctx.backend}: ${r.msPerFrame.toFixed(1)} ms/frame (${r.fps.toFixed(1)} FPS), ${(r.flopsPerFrame / 1e9).toFixed(3)} GFLOP/frame, ${r.gflops.toFixed(2)} GFLOP/s`);
+    const realtime = GENERATION_CASES.filter((c) => c.preset === "realtime" && (!ctx.quick || (c.steps ?? 2) <= 2));
+    const timings = await measureGenerationCases(realtime, ctx.quick ? { warmupMs: 300, rounds: 2, framesPerRound: 3 } : {});
+    if (!ctx.quick) timings.push(...(await measureGenerationCases(GENERATION_CASES.filter((c) => c.preset !== "realtime"), { warmupMs: 0, rounds: 2, framesPerRound: 4 })));
+    for (const r of timings) {
+      ctx.log(
+        `generate ${r.preset} ${r.steps} step(s)${r.guidanceScale !== 1 ? ` guidance ${r.guidanceScale}` : ""} on ${ctx.backend}: ${r.msPerFrame.toFixed(1)} ms/frame (${r.fps.toFixed(1)} FPS, p10-p90 ${r.stats.p10Ms.toFixed(1)}-${r.stats.p90Ms.toFixed(1)} ms, round spread ${(100 * r.roundSpread).toFixed(0)}%), ${(r.flopsPerFrame / 1e9).toFixed(3)} GFLOP/frame`,
+      );
       results.push({
         name: "generate-frame",
         host: ctx.host,
         backend: ctx.backend,
-        params: { preset: r.preset, steps: r.steps, sampler: r.sampler, cacheUpdate: r.cacheUpdate },
+        params: { preset: r.preset, steps: r.steps, sampler: r.sampler, cacheUpdate: r.cacheUpdate, guidanceScale: r.guidanceScale },
         metric: "ms/frame",
         value: r.msPerFrame,
         unit: "ms",
@@ -122,6 +193,7 @@ export const generateSection: BenchSection = {
           p10Ms: r.stats.p10Ms,
           p90Ms: r.stats.p90Ms,
           reps: r.stats.reps,
+          roundSpread: r.roundSpread,
           ditPasses: r.ditPasses,
           flopsPerFrame: r.flopsPerFrame,
           gflops: r.gflops,

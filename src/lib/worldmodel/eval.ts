@@ -6,7 +6,12 @@
  *   with the real actions), the real action held on frame t, one generated frame, decoded and
  *   compared with the real frame t+1. Beside it, with the same context and the same noise:
  *   copy-the-last-frame (real frame t), the same model driven by a shuffled action (the action of
- *   another sample), and the VAE's reconstruction of frame t+1 (the ceiling the DiT can reach).
+ *   another sample), by the previous action repeated (the action held on frame t-1), and the mean
+ *   of its frames over random actions (references that need no knowledge of the action taken), and
+ *   the VAE's reconstruction of frame t+1 (the ceiling the DiT can reach). Each figure comes with a
+ *   95% bootstrap interval over samples.
+ * - Action control: S and D on branches of the real game from held-out states
+ *   (./action-control.ts).
  * - Rollout: the real game from a held-out episode's level seed, played by that episode's agent,
  *   and the world model started from its first K frames and driven by the same actions for N
  *   frames. Per frame: PSNR against the real frame, mean/std of both (drift to grey shows as a
@@ -20,30 +25,42 @@ import type { DatasetReader, EpisodeEntry } from "../dataset.js";
 import { makeSchedule } from "../diffusion/index.js";
 import { GamedreamError } from "../errors.js";
 import { FRAME_SIZE, rgbaToTensor, rgbToUnit, type RgbaImage } from "../frames.js";
-import { createAgent } from "../game/agents.js";
+import { createAgent, randomAction } from "../game/agents.js";
 import { createGame } from "../game/game.js";
 import { DEFAULT_DATA_RANGE, average, frameStats, psnr, ssim } from "../metrics.js";
 import { describeModel, type LoadedModel } from "../model-loader.js";
 import { Rng } from "../rng.js";
+import { bootstrapEstimate, mean, type Estimate } from "../statistics.js";
 import { createWorldModel, type WorldModelSettings } from "../worldmodel.js";
+import { evaluateActionControl, type ActionControlReport } from "./action-control.js";
+import { gameBranches } from "./branches.js";
 
-export const EVAL_SCHEMA = "gamedream-eval/1";
+export const EVAL_SCHEMA = "gamedream-eval/2";
+
+/** Random actions whose dreams are averaged for the "mean over random actions" reference. */
+export const RANDOM_ACTION_DRAWS = 4;
 
 export interface EvalOptions {
-  /** Teacher-forced samples, spread evenly over the held-out episodes (default 48). */
+  /** Teacher-forced samples, spread evenly over the held-out episodes (default 256). */
   samples?: number;
+  /** Held-out game states branched for S and D (default 40; 0 skips action control). */
+  branchStates?: number;
   /** Rollout length in generated frames (default 1000; 0 skips the rollout). */
   rolloutFrames?: number;
   /** Seed of the generation noise and the action shuffle (default 0). */
   seed?: number;
   /** Sampling settings; default: the model's preset defaults. */
   settings?: Partial<WorldModelSettings>;
-  onProgress?: (phase: "next-frame" | "rollout", done: number, total: number) => void;
+  onProgress?: (phase: EvalPhase, done: number, total: number) => void;
 }
+
+export type EvalPhase = "next-frame" | "action-control" | "rollout";
 
 export interface PairMetrics {
   psnr: number;
   ssim: number;
+  /** 95% bootstrap interval of the mean PSNR over samples. */
+  psnrInterval: [number, number];
 }
 
 export interface NextFrameReport {
@@ -52,7 +69,11 @@ export interface NextFrameReport {
   nextFrame: PairMetrics;
   copyLastFrame: PairMetrics;
   shuffledActions: PairMetrics;
+  repeatPreviousAction: PairMetrics;
+  randomActionsMean: PairMetrics;
   vaeRecon: PairMetrics;
+  /** Mean per-sample PSNR differences of the model with the true action, with intervals. */
+  gaps: { overCopyLast: Estimate; overShuffled: Estimate; overRepeatPrevious: Estimate; overRandomMean: Estimate };
   /** Share of samples whose shuffled action happened to equal the real one (common: agents hold keys). */
   shuffledSameFraction: number;
   seconds: number;
@@ -104,19 +125,29 @@ export interface EvalReport {
   nextFramePsnr: number;
   copyLastFramePsnr: number;
   shuffledActionsPsnr: number;
+  repeatPreviousActionPsnr: number;
+  randomActionsMeanPsnr: number;
   vaeReconPsnr: number;
+  /** Median action sensitivity S and mean action discrimination D (dB), null when skipped. */
+  actionSensitivity: number | null;
+  actionDiscrimination: number | null;
   nextFrameSsim: number;
   copyLastFrameSsim: number;
   shuffledActionsSsim: number;
   vaeReconSsim: number;
   nextFrame: NextFrameReport;
+  actionControl: ActionControlReport | null;
   rollout: RolloutReport | null;
   goals: {
     beatsCopyBy3dB: { margin: number; met: boolean };
     beatsShuffledBy2dB: { margin: number; met: boolean };
+    sensitivityAtLeastHalf: { value: number | null; met: boolean | null };
+    discriminationAtLeast3dB: { value: number | null; met: boolean | null };
     rolloutNoCollapse: { met: boolean | null };
+    /** The dream's mean pixel std over the rollout within 25% of the game's. */
+    rolloutStdWithin25Percent: { ratio: number | null; met: boolean | null };
   };
-  timings: { totalSeconds: number; nextFrameSeconds: number; rolloutSeconds: number | null };
+  timings: { totalSeconds: number; nextFrameSeconds: number; actionControlSeconds: number | null; rolloutSeconds: number | null };
 }
 
 const FLAT_RATIO = 0.25;
@@ -151,64 +182,82 @@ export async function evaluateNextFrame(model: LoadedModel, reader: DatasetReade
   const { vae, dit } = model;
   const K = Math.max(1, dit.config.contextFrames);
   const seed = options.seed ?? 0;
-  const schedule = makeSchedule(model.schedule);
-  const positions = samplePositions(heldoutEpisodes(reader), options.samples ?? 48);
+  const positions = samplePositions(heldoutEpisodes(reader), options.samples ?? 256);
+  const randomActions = new Rng(seed ^ 0x2545f491);
   // Frames t-K .. t+1: K+1 context frames (the oldest one only supplies the action that made the
-  // next one, as in training), then the target.
-  const windows = await Promise.all(
-    positions.map(async ({ episode, target }) => {
-      const first = Math.max(0, target - 1 - K);
-      const count = target + 1 - first;
-      return { episode, target, first, count, rgb: await reader.readFrames(episode.id, first, count), held: decodeActions(await reader.readActions(episode.id, first, count)) };
-    }),
-  );
-  const driving = windows.map((w) => w.held[w.count - 2]);
+  // next one, as in training), then the target. Read one window at a time: 256 windows of
+  // 256x256 frames would hold a gigabyte.
+  const window = async ({ episode, target }: (typeof positions)[number]) => {
+    const first = Math.max(0, target - 1 - K);
+    const count = target + 1 - first;
+    return { count, rgb: await reader.readFrames(episode.id, first, count), held: decodeActions(await reader.readActions(episode.id, first, count)) };
+  };
+  // The action held on frame t, which made the target t+1.
+  const driving: Action[] = [];
+  for (const p of positions) driving.push(decodeActions(await reader.readActions(p.episode.id, p.target - 1, 1))[0]);
   const shuffled = new Rng(seed ^ 0x5bd1e995).shuffle(driving.map((_, i) => i)).map((i) => driving[i]);
-  const sums = { next: [] as number[][], copy: [] as number[][], shuffled: [] as number[][], recon: [] as number[][] };
+  const rows = { next: [] as number[][], copy: [] as number[][], shuffled: [] as number[][], repeat: [] as number[][], random: [] as number[][], recon: [] as number[][] };
   let same = 0;
   let settings: WorldModelSettings | null = null;
-  for (const [i, w] of windows.entries()) {
-    const wm = createWorldModel({ vae, dit, schedule, preset: model.preset ?? "realtime", ...options.settings, seed: seed + i });
+  for (const [i, position] of positions.entries()) {
+    const w = await window(position);
+    const wm = createWorldModel({ vae, dit, schedule: model.schedule, preset: model.preset ?? "realtime", ...options.settings, seed: seed + i });
     settings = { ...wm.settings };
     const frames = tf.tensor4d(rgbToUnit(w.rgb), [w.count, FRAME_SIZE, FRAME_SIZE, 3]);
     const latents = tf.tidy(() => vae.encodeScaled(frames));
     const context = tf.tidy(() => tf.slice(latents, [0], [w.count - 1]) as tf.Tensor4D);
     const heldOnContext = w.held.slice(0, w.count - 2);
+    // The action held on frame t-1 (for t = 0, which has none, the true one).
+    const previous = w.count >= 3 ? w.held[w.count - 3] : driving[i];
+    const dreams: tf.Tensor3D[] = [];
     try {
       wm.startFromLatents(context, heldOnContext);
-      const real = wm.step(driving[i]);
-      wm.startFromLatents(context, heldOnContext);
-      const other = wm.step(shuffled[i]);
+      for (const action of [driving[i], shuffled[i], previous, ...Array.from({ length: RANDOM_ACTION_DRAWS }, () => randomAction(randomActions))]) {
+        wm.reset();
+        const out = wm.step(action);
+        out.latent.dispose();
+        dreams.push(out.frame);
+      }
       if (sameAction(driving[i], shuffled[i])) same++;
       const values = tf.tidy(() => {
         const target = tf.slice(frames, [w.count - 1], [1]);
         const last = tf.slice(frames, [w.count - 2], [1]);
         const recon = vae.decodeScaled(tf.slice(latents, [w.count - 1], [1]) as tf.Tensor4D);
-        const candidates = tf.concat([tf.expandDims(real.frame, 0), last, tf.expandDims(other.frame, 0), recon], 0);
-        const targets = tf.tile(target, [4, 1, 1, 1]);
+        const randomMean = tf.expandDims(tf.mean(tf.stack(dreams.slice(3)), 0), 0);
+        const candidates = tf.concat([tf.expandDims(dreams[0], 0), last, tf.expandDims(dreams[1], 0), tf.expandDims(dreams[2], 0), randomMean, recon], 0);
+        const targets = tf.tile(target, [6, 1, 1, 1]);
         return tf.concat([psnr(candidates, targets), ssim(candidates, targets)]);
       });
       const v = await values.data();
-      tf.dispose([values, real.frame, real.latent, other.frame, other.latent]);
-      sums.next.push([v[0], v[4]]);
-      sums.copy.push([v[1], v[5]]);
-      sums.shuffled.push([v[2], v[6]]);
-      sums.recon.push([v[3], v[7]]);
+      values.dispose();
+      rows.next.push([v[0], v[6]]);
+      rows.copy.push([v[1], v[7]]);
+      rows.shuffled.push([v[2], v[8]]);
+      rows.repeat.push([v[3], v[9]]);
+      rows.random.push([v[4], v[10]]);
+      rows.recon.push([v[5], v[11]]);
     } finally {
-      tf.dispose([frames, latents, context]);
+      tf.dispose([frames, latents, context, ...dreams]);
       wm.dispose();
     }
-    options.onProgress?.("next-frame", i + 1, windows.length);
+    options.onProgress?.("next-frame", i + 1, positions.length);
   }
-  const pair = (rows: number[][]): PairMetrics => ({ psnr: average(rows.map((r) => r[0])), ssim: average(rows.map((r) => r[1])) });
+  const pair = (r: number[][]): PairMetrics => {
+    const interval = bootstrapEstimate(r.map((x) => [x[0]]), mean, { seed: 3 });
+    return { psnr: average(r.map((x) => x[0])), ssim: average(r.map((x) => x[1])), psnrInterval: [interval.low, interval.high] };
+  };
+  const gap = (other: number[][]) => bootstrapEstimate(rows.next.map((x, i) => [x[0] - other[i][0]]), mean, { seed: 4 });
   return {
-    samples: windows.length,
+    samples: positions.length,
     episodes: [...new Set(positions.map((p) => p.episode.id))],
-    nextFrame: pair(sums.next),
-    copyLastFrame: pair(sums.copy),
-    shuffledActions: pair(sums.shuffled),
-    vaeRecon: pair(sums.recon),
-    shuffledSameFraction: same / windows.length,
+    nextFrame: pair(rows.next),
+    copyLastFrame: pair(rows.copy),
+    shuffledActions: pair(rows.shuffled),
+    repeatPreviousAction: pair(rows.repeat),
+    randomActionsMean: pair(rows.random),
+    vaeRecon: pair(rows.recon),
+    gaps: { overCopyLast: gap(rows.copy), overShuffled: gap(rows.shuffled), overRepeatPrevious: gap(rows.repeat), overRandomMean: gap(rows.random) },
+    shuffledSameFraction: same / positions.length,
     seconds: (now() - started) / 1000,
     settings: settings!,
   };
@@ -327,15 +376,34 @@ export function collapseVerdict(per: RolloutReport["perFrame"], buckets: Rollout
   return { collapsed: reasons.length > 0, reasons, flatRatio: FLAT_RATIO, blowUpRatio: BLOW_UP_RATIO };
 }
 
+/** Held-out game episodes branched for action control: `states` states spread over them. */
+export function heldoutBranches(reader: DatasetReader, contextFrames: number, states: number) {
+  const games = reader.episodes("heldout").filter((e) => e.source === "game" && e.agent !== undefined && e.seed !== undefined);
+  if (games.length === 0 || states === 0) return [];
+  const perEpisode = Math.max(1, Math.ceil(states / games.length));
+  const frames = Math.min(...games.map((e) => e.frameCount));
+  const spacing = Math.max(1, Math.floor((frames - 24) / perEpisode));
+  const branches = gameBranches({ episodes: games.map((e) => ({ seed: e.seed!, agent: e.agent! })), statesPerEpisode: perEpisode, contextFrames, spacing });
+  return branches.slice(0, states);
+}
+
 /** Everything `npm run eval` reports. */
 export async function evaluateModel(model: LoadedModel, reader: DatasetReader, options: EvalOptions = {}): Promise<EvalReport> {
   const started = now();
   const next = await evaluateNextFrame(model, reader, options);
+  const branches = heldoutBranches(reader, Math.max(1, model.dit.config.contextFrames), options.branchStates ?? 40);
+  const control =
+    branches.length > 0
+      ? await evaluateActionControl(model, branches, { seed: options.seed, settings: options.settings, onProgress: (done, total) => options.onProgress?.("action-control", done, total) })
+      : null;
   const frames = options.rolloutFrames ?? 1000;
   const rollout = frames > 0 ? await evaluateRollout(model, rolloutEpisode(reader), frames, options) : null;
   const { settings, ...nextFrame } = next;
   const vsCopy = next.nextFrame.psnr - next.copyLastFrame.psnr;
   const vsShuffled = next.nextFrame.psnr - next.shuffledActions.psnr;
+  const S = control ? control.sensitivity.value : null;
+  const D = control ? control.discrimination.value : null;
+  const stdRatio = rollout ? average(rollout.perFrame.predStd) / average(rollout.perFrame.realStd) : null;
   return {
     schema: EVAL_SCHEMA,
     createdAt: new Date().toISOString(),
@@ -346,18 +414,26 @@ export async function evaluateModel(model: LoadedModel, reader: DatasetReader, o
     nextFramePsnr: next.nextFrame.psnr,
     copyLastFramePsnr: next.copyLastFrame.psnr,
     shuffledActionsPsnr: next.shuffledActions.psnr,
+    repeatPreviousActionPsnr: next.repeatPreviousAction.psnr,
+    randomActionsMeanPsnr: next.randomActionsMean.psnr,
     vaeReconPsnr: next.vaeRecon.psnr,
+    actionSensitivity: S,
+    actionDiscrimination: D,
     nextFrameSsim: next.nextFrame.ssim,
     copyLastFrameSsim: next.copyLastFrame.ssim,
     shuffledActionsSsim: next.shuffledActions.ssim,
     vaeReconSsim: next.vaeRecon.ssim,
     nextFrame,
+    actionControl: control,
     rollout,
     goals: {
       beatsCopyBy3dB: { margin: vsCopy, met: vsCopy >= 3 },
       beatsShuffledBy2dB: { margin: vsShuffled, met: vsShuffled >= 2 },
+      sensitivityAtLeastHalf: { value: S, met: S === null ? null : S >= 0.5 },
+      discriminationAtLeast3dB: { value: D, met: D === null ? null : D >= 3 },
       rolloutNoCollapse: { met: rollout ? !rollout.collapse.collapsed : null },
+      rolloutStdWithin25Percent: { ratio: stdRatio, met: stdRatio === null ? null : Math.abs(stdRatio - 1) <= 0.25 },
     },
-    timings: { totalSeconds: (now() - started) / 1000, nextFrameSeconds: next.seconds, rolloutSeconds: rollout?.seconds ?? null },
+    timings: { totalSeconds: (now() - started) / 1000, nextFrameSeconds: next.seconds, actionControlSeconds: control?.seconds ?? null, rolloutSeconds: rollout?.seconds ?? null },
   };
 }
