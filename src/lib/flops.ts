@@ -49,6 +49,15 @@ export function ditFrameFlops(config: DiTConfig, cachedFrames = config.contextFr
   return 2 * n * inputDim * d + conditioning + config.depth * perBlock + final;
 }
 
+/**
+ * DiT passes (one frame each) per generated frame: every denoiser evaluation, twice with
+ * classifier-free guidance (the action and the null action in one batch of 2), plus one context
+ * pass when the cache update makes one.
+ */
+export function ditPassesPerFrame(sampling: Pick<Preset["sampling"], "sampler" | "steps" | "cacheUpdate" | "guidanceScale">): number {
+  return denoiserEvaluations(sampling.sampler, sampling.steps) * (sampling.guidanceScale !== 1 ? 2 : 1) + (sampling.cacheUpdate === "context-pass" ? 1 : 0);
+}
+
 /** Denoiser evaluations for `steps` steps of a sampler (Heun: 2 per step except the last). */
 export function denoiserEvaluations(sampler: Preset["sampling"]["sampler"], steps: number): number {
   return samplerInfo(sampler).evaluationsPerStep === 2 ? 2 * steps - 1 : steps;
@@ -62,7 +71,7 @@ export interface PresetCostRow {
   vaeDecoderParams: number;
   /** One DiT pass on the new frame with a full cache. */
   ditStepFlops: number;
-  /** DiT passes per generated frame: denoiser evaluations plus a context pass if the preset makes one. */
+  /** DiT passes per generated frame (`ditPassesPerFrame`). */
   ditPasses: number;
   vaeDecoderFlops: number;
   /** Everything per generated frame: all DiT passes plus one VAE decode. */
@@ -74,7 +83,7 @@ export function presetCostTable(presets: Readonly<Record<PresetName, Readonly<Pr
   return (Object.keys(presets) as PresetName[]).map((name) => {
     const { dit, vae, sampling } = presets[name];
     const ditStepFlops = ditFrameFlops(dit);
-    const ditPasses = denoiserEvaluations(sampling.sampler, sampling.steps) + (sampling.cacheUpdate === "context-pass" ? 1 : 0);
+    const ditPasses = ditPassesPerFrame(sampling);
     const decoder = vaeDecoderFlops(vae);
     const vaeParams = vaeParameterCounts(vae);
     return {

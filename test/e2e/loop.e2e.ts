@@ -18,7 +18,7 @@ async function waitForFrames(page: Page, atLeast: number, timeout = 120_000): Pr
 /** Waits for `fn(arg)`; on timeout, says what the page showed. */
 async function until<A>(page: Page, fn: (arg: A) => unknown, arg: A, what: string, shown: string[], timeout = 120_000): Promise<void> {
   try {
-    await page.waitForFunction(fn, arg, { timeout, polling: 200 });
+    await page.waitForFunction(fn as (arg: unknown) => unknown, arg as unknown, { timeout, polling: 200 });
   } catch {
     const text = await page.evaluate((ids) => ids.map((s) => `${s}: ${document.querySelector(s)?.textContent ?? "-"}`).join(" | "), shown);
     throw new Error(`timed out waiting for ${what}; the page shows ${text}`);

@@ -50,7 +50,7 @@ describe("FLOP and parameter counter", () => {
     expect(rows.map((r) => r.preset)).toEqual(["realtime", "small", "base"]);
     for (const row of rows) {
       const { dit, vae, sampling } = PRESETS[row.preset];
-      const passes = sampling.steps + (sampling.cacheUpdate === "context-pass" ? 1 : 0);
+      const passes = sampling.steps * (sampling.guidanceScale !== 1 ? 2 : 1) + (sampling.cacheUpdate === "context-pass" ? 1 : 0);
       expect(row.ditPasses).toBe(passes);
       expect(row.flopsPerFrame).toBe(passes * ditFrameFlops(dit) + vaeDecoderFlops(vae));
       expect(row.ditParams).toBe(ditParameterCount(dit));

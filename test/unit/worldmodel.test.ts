@@ -179,7 +179,7 @@ describe("world model (tiny VAE + DiT)", () => {
   it("measures end-to-end generation of the realtime preset, with FLOPs matching the preset cost table", async () => {
     const { dit: d, vae: v, sampling } = PRESETS.realtime;
     const table = presetCostTable().find((r) => r.preset === "realtime")!;
-    expect(generationFlops(d, v, sampling.sampler, sampling.steps, sampling.cacheUpdate).flops).toBe(table.flopsPerFrame);
+    expect(generationFlops(d, v, sampling).flops).toBe(table.flopsPerFrame);
     const before = tf.memory().numTensors;
     const r = await measureGenerationMs({ preset: "realtime", steps: 1, frames: 3 });
     expect(r.stats.reps).toBe(3);

@@ -14,7 +14,7 @@ import { NO_ACTION, type Action } from "../actions.js";
 import type { BenchSection } from "../bench-suite.js";
 import type { SamplerName } from "../diffusion/index.js";
 import { createDiT, type DiT } from "../dit.js";
-import { denoiserEvaluations, ditFrameFlops } from "../flops.js";
+import { ditFrameFlops, ditPassesPerFrame } from "../flops.js";
 import { FRAME_SIZE } from "../frames.js";
 import { createGame } from "../game/game.js";
 import { PRESETS, type PresetName, type SamplingDefaults } from "../presets.js";
@@ -41,7 +41,7 @@ export interface GenerationBench {
   stats: TimingStats;
   msPerFrame: number;
   fps: number;
-  /** DiT passes per frame: denoiser evaluations, plus one when the cache update is a context pass. */
+  /** DiT passes per frame (one frame each; see `ditPassesPerFrame`). */
   ditPasses: number;
   flopsPerFrame: number;
   /** flopsPerFrame / median time. */
@@ -51,8 +51,8 @@ export interface GenerationBench {
 const now = (): number => (typeof performance !== "undefined" ? performance.now() : Date.now());
 
 /** FLOPs of one generated frame (matrix products and convolutions; see ../flops.ts). */
-export function generationFlops(dit: DiT["config"], vae: VAE["config"], sampler: SamplerName, steps: number, cacheUpdate: SamplingDefaults["cacheUpdate"]): { ditPasses: number; flops: number } {
-  const ditPasses = denoiserEvaluations(sampler, steps) + (cacheUpdate === "context-pass" ? 1 : 0);
+export function generationFlops(dit: DiT["config"], vae: VAE["config"], sampling: Pick<SamplingDefaults, "sampler" | "steps" | "cacheUpdate" | "guidanceScale">): { ditPasses: number; flops: number } {
+  const ditPasses = ditPassesPerFrame(sampling);
   return { ditPasses, flops: ditPasses * ditFrameFlops(dit) + vaeDecoderFlops(vae) };
 }
 
@@ -121,9 +121,7 @@ export async function measureGenerationCases(cases: readonly GenerationCase[], o
     }
     return setups.map((s) => {
       const stats = summarize(s.samples);
-      const { ditPasses, flops } = generationFlops(s.preset.dit, s.preset.vae, s.settings.sampler, s.settings.steps, s.settings.cacheUpdate);
-      const batch = s.settings.guidanceScale !== 1 ? 2 : 1;
-      const flopsPerFrame = flops + (batch - 1) * (flops - vaeDecoderFlops(s.preset.vae));
+      const { ditPasses, flops: flopsPerFrame } = generationFlops(s.preset.dit, s.preset.vae, s.settings);
       return {
         preset: s.preset.name,
         steps: s.settings.steps,
