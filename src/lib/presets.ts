@@ -43,7 +43,7 @@ export const PRESETS: Readonly<Record<PresetName, Readonly<Preset>>> = {
     vae: VAE_PRESETS.realtime,
     // One DDIM step with guidance 2 on the action: as good a next frame as two unguided steps on
     // the shipped weights, with stronger turns, for about the same time (README, Shipped weights).
-    sampling: { sampler: "ddim", steps: 1, eta: 0, contextNoiseLevel: 0.02, cacheUpdate: "reuse-last-step", guidanceScale: 2 },
+    sampling: { sampler: "ddim", steps: 1, eta: 0, contextNoiseLevel: 0.02, cacheUpdate: "context-pass", guidanceScale: 2 },
   },
   small: {
     name: "small",
