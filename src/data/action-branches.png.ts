@@ -8,13 +8,14 @@
  * reason goes to stderr). `GAMEDREAM_WEIGHTS` points it at another folder. Run alone:
  * `npx tsx src/data/action-branches.png.ts > branches.png`.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { initBackend } from "../lib/backend.js";
 import type { RgbaImage } from "../lib/frames.js";
 import { imageGrid } from "../lib/image-grid.js";
 import { loadModelFromWeights } from "../lib/model-loader.js";
 import { encodePng } from "../lib/png.node.js";
+import { figureOrPlaceholder } from "../lib/weights-figure.node.js";
 import { readFileBytes } from "../lib/storage/files.node.js";
 import { createWorldModel } from "../lib/worldmodel.js";
 import { gameBranches } from "../lib/worldmodel/branches.js";
@@ -59,16 +60,4 @@ async function figure(): Promise<Buffer> {
   return encodePng(grid.data, grid.width, grid.height);
 }
 
-let png: Buffer;
-if (!existsSync(join(dir, "dit", "model.json")) || !existsSync(join(dir, "vae", "model.json"))) {
-  process.stderr.write(`action-branches: no shipped run yet (${dir} has no vae/model.json and dit/model.json); writing an empty figure\n`);
-  png = encodePng(new Uint8Array([255, 255, 255]), 1, 1);
-} else {
-  try {
-    png = await figure();
-  } catch (e) {
-    process.stderr.write(`action-branches: the weights in ${dir} could not be run (${(e as Error).message}); writing an empty figure\n`);
-    png = encodePng(new Uint8Array([255, 255, 255]), 1, 1);
-  }
-}
-process.stdout.write(png);
+process.stdout.write(await figureOrPlaceholder("action-branches", dir, figure));

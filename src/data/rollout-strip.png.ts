@@ -10,7 +10,7 @@
  * `GAMEDREAM_WEIGHTS` points it at another folder. Run alone:
  * `npx tsx src/data/rollout-strip.png.ts > strip.png`.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { initBackend } from "../lib/backend.js";
 import { FRAME_SIZE } from "../lib/frames.js";
@@ -19,6 +19,7 @@ import { createGame } from "../lib/game/game.js";
 import { imageGrid } from "../lib/image-grid.js";
 import { loadModelFromWeights } from "../lib/model-loader.js";
 import { encodePng } from "../lib/png.node.js";
+import { figureOrPlaceholder } from "../lib/weights-figure.node.js";
 import { readFileBytes } from "../lib/storage/files.node.js";
 import { createWorldModel } from "../lib/worldmodel.js";
 import type { Action } from "../lib/actions.js";
@@ -78,16 +79,4 @@ async function strip(): Promise<Buffer> {
   return encodePng(grid.data, grid.width, grid.height);
 }
 
-let png: Buffer;
-if (!existsSync(join(dir, "dit", "model.json")) || !existsSync(join(dir, "vae", "model.json"))) {
-  process.stderr.write(`rollout-strip: no shipped run yet (${dir} has no vae/model.json and dit/model.json); writing an empty strip\n`);
-  png = encodePng(new Uint8Array([255, 255, 255]), 1, 1);
-} else {
-  try {
-    png = await strip();
-  } catch (e) {
-    process.stderr.write(`rollout-strip: the weights in ${dir} could not be rolled out (${(e as Error).message}); writing an empty strip\n`);
-    png = encodePng(new Uint8Array([255, 255, 255]), 1, 1);
-  }
-}
-process.stdout.write(png);
+process.stdout.write(await figureOrPlaceholder("rollout-strip", dir, strip));

@@ -26,7 +26,7 @@ import type { LoadedModel } from "../model-loader.js";
 import type { PresetName } from "../presets.js";
 import { bootstrapEstimate, mean, median, type Estimate } from "../statistics.js";
 import type { VAE } from "../vae.js";
-import { createWorldModel, type WorldModelSettings } from "../worldmodel.js";
+import { createWorldModel, type StepOutput, type WorldModel, type WorldModelSettings } from "../worldmodel.js";
 import { BRANCH_FACTORS, type BranchFactor, type BranchState } from "./branches.js";
 
 /** Below this mean squared difference (in [-1, 1] units) the two real frames count as equal. */
@@ -67,6 +67,14 @@ export interface ActionControlOptions {
 
 const now = (): number => (typeof performance !== "undefined" ? performance.now() : Date.now());
 
+/** Both dreams of a pair from the world model's start state: the same context and the same noise. */
+function dreamPair(wm: WorldModel, pair: { a: Action; b: Action }): [StepOutput, StepOutput] {
+  wm.reset();
+  const a = wm.step(pair.a);
+  wm.reset();
+  return [a, wm.step(pair.b)];
+}
+
 /** Medians of S and means of D, overall and per factor, with intervals over states. */
 export function summarizeActionControl(samples: ActionControlSample[], states: number, skipped: number, seconds: number): ActionControlReport {
   const byState = (rows: ActionControlSample[], key: "sensitivity" | "discrimination") => {
@@ -100,10 +108,7 @@ export async function evaluateActionControl(model: LoadedModel, branches: readon
     try {
       wm.start(state.context, state.held);
       for (const pair of state.pairs) {
-        wm.reset();
-        const dreamA = wm.step(pair.a);
-        wm.reset();
-        const dreamB = wm.step(pair.b);
+        const [dreamA, dreamB] = dreamPair(wm, pair);
         const values = tf.tidy(() => {
           const realA = rgbaToTensor(pair.realA);
           const realB = rgbaToTensor(pair.realB);
@@ -173,10 +178,7 @@ export function latentActionSensitivity(
     try {
       wm.startFromLatents(state.context, state.held);
       for (const pair of state.pairs) {
-        wm.reset();
-        const a = wm.step(pair.a);
-        wm.reset();
-        const b = wm.step(pair.b);
+        const [a, b] = dreamPair(wm, pair);
         const diff = tf.tidy(() => tf.mean(tf.squaredDifference(a.latent, b.latent)).dataSync()[0]);
         tf.dispose([a.frame, a.latent, b.frame, b.latent]);
         ratios.push(diff / pair.realDiff);
