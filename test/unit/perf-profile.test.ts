@@ -67,7 +67,7 @@ describe("train benchmark", () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(r.msPerStep).toBeGreaterThan(0);
     expect(r.examplesPerSecond).toBeCloseTo(1000 / r.msPerStep, 6);
-    // 4 blocks x 23 + embedders (patch, noise MLP, action MLP, null action) and the final layer.
+    // 4 blocks x 21, embedders 11 (patch 2, noise MLP 4, action MLP 4, null action 1), final layer 4.
     expect(r.variables).toBe(99);
     expect(r.kernelsPerStep).toBeGreaterThan(1000);
     expect(r.peakBytes).toBeGreaterThan(0);
