@@ -149,7 +149,7 @@ async function main(argv: string[]): Promise<void> {
     const loaded = await loadVAE(path.join(path.resolve(flags.vae), "model.json"), { readFile: readFileBytes });
     vae = loaded.vae;
     await writeModelDir(path.join(out, "vae"), modelExport("vae", vae, loaded.source.step ?? 0, {}));
-    vaeRecord = { reused: path.resolve(flags.vae), step: loaded.source.step, parameters: countParameters(vae) };
+    vaeRecord = { reused: path.resolve(flags.vae), steps: loaded.source.step, parameters: countParameters(vae) };
   } else {
     const makeVAETask = () => createVAETask(createVAE(preset.vae, flags.seed), frames) as TrainTask<unknown>;
     if (plan.vaeSteps === undefined) {
@@ -242,7 +242,7 @@ async function main(argv: string[]): Promise<void> {
     vae: vaeRecord,
     latentScale: JSON.parse(await readFile(path.join(out, "vae", "model.json"), "utf8")).gamedream.config.latentScale,
     dit: { ...ditRecord, settings: ditTask.settings },
-    steps: { vae: vaeRecord.steps ?? vaeRecord.step, dit: ditRecord.steps },
+    steps: { vae: vaeRecord.steps, dit: ditRecord.steps },
     trainingSeconds: Number(vaeRecord.seconds ?? 0) + ditRecord.seconds,
     totalSeconds: (performance.now() - started) / 1000,
     heldout: {
@@ -264,7 +264,7 @@ async function main(argv: string[]): Promise<void> {
   // Paths relative to the repository (src/lib/report-paths.ts): report.json is committed.
   await writeFile(path.join(out, "report.json"), `${JSON.stringify(relativizeReport(report, process.cwd()), (_, v) => (typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v), 1)}\n`);
   console.log(
-    `train-shipped: out=${out} vaeSteps=${vaeRecord.steps ?? vaeRecord.step} ditSteps=${ditRecord.steps} nextFramePsnr=${evaluation.nextFramePsnr.toFixed(2)} copyLastFramePsnr=${evaluation.copyLastFramePsnr.toFixed(2)} vaeReconPsnr=${evaluation.vaeReconPsnr.toFixed(2)} time=${formatDuration(report.totalSeconds)}`,
+    `train-shipped: out=${out} vaeSteps=${vaeRecord.steps} ditSteps=${ditRecord.steps} nextFramePsnr=${evaluation.nextFramePsnr.toFixed(2)} copyLastFramePsnr=${evaluation.copyLastFramePsnr.toFixed(2)} vaeReconPsnr=${evaluation.vaeReconPsnr.toFixed(2)} time=${formatDuration(report.totalSeconds)}`,
   );
 }
 
