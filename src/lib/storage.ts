@@ -192,8 +192,8 @@ export async function listCheckpoints(store: CheckpointStore): Promise<Checkpoin
   return out.sort((a, b) => a.step - b.step);
 }
 
-/** Reads meta.json and every shard, checking version and checksums; makes no tensors. */
-async function readVerified(store: CheckpointStore, id: string): Promise<{ meta: CheckpointMeta; shards: Uint8Array[] }> {
+/** A checkpoint's meta.json, parsed and checked to be a gamedream checkpoint description. */
+async function readMeta(store: CheckpointStore, id: string): Promise<CheckpointMeta> {
   let meta: CheckpointMeta;
   try {
     meta = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(await store.read(id, META_FILE)));
@@ -201,6 +201,12 @@ async function readVerified(store: CheckpointStore, id: string): Promise<{ meta:
     throw corrupt(id, META_FILE, "is missing or unreadable", {}, e);
   }
   if (typeof meta !== "object" || meta === null || meta.format !== CHECKPOINT_FORMAT) throw corrupt(id, META_FILE, "is not a gamedream checkpoint description");
+  return meta;
+}
+
+/** Reads meta.json and every shard, checking version and checksums; makes no tensors. */
+async function readVerified(store: CheckpointStore, id: string): Promise<{ meta: CheckpointMeta; shards: Uint8Array[] }> {
+  const meta = await readMeta(store, id);
   assertFormatCompatible(meta.formatVersion, `Checkpoint ${id}`);
   const { metaSha256, ...rest } = meta;
   if (metaSha256 !== (await sha256Hex(new TextEncoder().encode(JSON.stringify(rest))))) {
@@ -235,13 +241,7 @@ async function readVerified(store: CheckpointStore, id: string): Promise<{ meta:
  * is read or verified, so listings stay cheap. Load the checkpoint before trusting its weights.
  */
 export async function readCheckpointSummary<Config = unknown>(store: CheckpointStore, id: string): Promise<{ id: string; step: number; config: Config; createdAt: string }> {
-  let meta: CheckpointMeta;
-  try {
-    meta = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(await store.read(id, META_FILE)));
-  } catch (e) {
-    throw corrupt(id, META_FILE, "is missing or unreadable", {}, e);
-  }
-  if (typeof meta !== "object" || meta === null || meta.format !== CHECKPOINT_FORMAT) throw corrupt(id, META_FILE, "is not a gamedream checkpoint description");
+  const meta = await readMeta(store, id);
   return { id, step: meta.step, config: meta.config as Config, createdAt: meta.createdAt };
 }
 
