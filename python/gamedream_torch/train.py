@@ -4,11 +4,13 @@
         --preset realtime --data DIR --out RUN [--vae weights/realtime/vae] [--steps 1000] [--batch 4]
         [--lr 3e-4] [--warmup 100] [--seed 0] [--clip-length 3] [--checkpoint-every 100] [--keep 3]
         [--train '{"actionDropout": 0.1, ...}'] [--optim '{"emaDecay": 0.999, ...}'] [--override '{"hidden": 64}']
-        [--device auto|cpu|cuda] [--threads T] [--minutes M]
+        [--device auto|cpu|cuda] [--threads T] [--minutes M] [--init weights/realtime/dit]
 
 One process (plain `python -m gamedream_torch.train`) needs no torchrun. With torchrun, DDP
 (gloo on CPU, nccl on CUDA) averages gradients; multi-node runs use torchrun's own rendezvous
 (`--nnodes 2 --rdzv-backend c10d --rdzv-endpoint HOST:PORT`).
+
+--init starts from existing DiT weights (fine-tuning); the optimiser and EMA start fresh from them.
 
 The recipe is src/lib's: the same DiT config (preset + --override), the training task of
 src/lib/train/dit-task.ts under the same setting names (--train JSON; --clip-length is its
@@ -26,7 +28,8 @@ the global batch's loss (src/lib/diffusion/loss.ts).
 
 RUN/run.json holds the settings (a resumed run must not change them); rank 0 writes checkpoints
 to RUN/torch/ (model, EMA, optimizer, step, RNG, metrics; SHA-256 checked, newest --keep kept;
-every --checkpoint-every steps, at the end, and on SIGINT/SIGTERM), and at the end exports the EMA
+every --checkpoint-every steps, at the end, and on SIGINT/SIGTERM), and at the end (all steps done,
+--minutes up, or stopped by a signal) exports the EMA
 weights as RUN/model.safetensors + RUN/config.json (the Play page's "Import a model" takes the
 two) and, read back from that file, RUN/weights/{dit,vae}/ (TensorFlow.js manifests:
 `npm run sample -- --run RUN/weights`, `npm run eval -- --run RUN/weights`). Progress on stderr,
@@ -82,6 +85,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--train", help="DiT training settings as JSON, names of src/lib/train/dit-task.ts")
     p.add_argument("--optim", help="optimiser settings as JSON, names of src/lib/train/optim.ts")
     p.add_argument("--override", help="DiT config fields as JSON, over the preset")
+    p.add_argument("--init", help="start from these DiT weights (a TensorFlow.js weights folder such as weights/realtime/dit, or a run's model.safetensors) instead of a seeded initialisation")
     p.add_argument("--checkpoint-every", type=int, default=100, dest="checkpoint_every")
     p.add_argument("--keep", type=int, default=3)
     p.add_argument("--minutes", type=float)
@@ -103,7 +107,7 @@ def _json_flag(name: str, value: str | None) -> dict | None:
     return parsed
 
 
-DEFAULTS = {"trainer": "pytorch", "model": "dit", "preset": "realtime", "batch": 4, "lr": DEFAULT_OPTIM["lr"], "warmup": DEFAULT_OPTIM["warmupSteps"], "seed": 0, "train": {}, "optim": {}, "override": {}}
+DEFAULTS = {"trainer": "pytorch", "model": "dit", "preset": "realtime", "batch": 4, "lr": DEFAULT_OPTIM["lr"], "warmup": DEFAULT_OPTIM["warmupSteps"], "seed": 0, "train": {}, "optim": {}, "override": {}, "init": None}
 
 
 def run_settings(args: argparse.Namespace, stored: dict | None) -> dict:
@@ -119,6 +123,7 @@ def run_settings(args: argparse.Namespace, stored: dict | None) -> dict:
         "train": _json_flag("train", args.train),
         "optim": _json_flag("optim", args.optim),
         "override": _json_flag("override", args.override),
+        "init": None if args.init is None else os.path.abspath(args.init),
     }
     if args.clip_length is not None:
         given["train"] = {**(given["train"] or {}), "clipLength": args.clip_length}
@@ -468,6 +473,23 @@ def export(run: str, dit_config: dict, ema: dict, step: int, settings: dict, run
 # Training
 
 
+def init_from(model: DiT, source: str, dit_config: dict) -> None:
+    """Loads the starting weights of a fine-tuning run: a TensorFlow.js DiT folder (its manifest's
+    config must equal this run's) or a safetensors file this trainer exported."""
+    if source.endswith(".safetensors"):
+        if not os.path.exists(source):
+            raise GamedreamError("CLI_BAD_FLAG", f"--init {source}: there is no such file.")
+        tensors, metadata = load_safetensors(source)
+        saved = json.loads(metadata.get("config", "null"))
+    else:
+        tensors, info = read_tfjs_weights(source)
+        saved = info.get("config")
+    if saved is not None and saved != dit_config:
+        changed = sorted(k for k in set(saved) | set(dit_config) if saved.get(k) != dit_config.get(k))
+        raise GamedreamError("CLI_BAD_FLAG", f"--init {source} holds a DiT whose config differs from this run's in {changed}; pass the same --preset/--override it was trained with.")
+    load_into(model, tensors, f"The --init weights {source}")
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     run = os.path.abspath(args.out)
@@ -501,6 +523,8 @@ def train(args: argparse.Namespace, run: str, rs: dict, d: Dist) -> int:
             json.dump(rs, f, indent=2)
     torch.manual_seed(rs["seed"])
     model = DiT(dit_config, seed=rs["seed"]).to(d.device)
+    if rs.get("init"):
+        init_from(model, rs["init"], dit_config)
     validate_train_settings(settings, dit_config)
     schedule = schedule_of(settings)
 
@@ -590,7 +614,7 @@ def train(args: argparse.Namespace, run: str, rs: dict, d: Dist) -> int:
     seconds = time.time() - started
     done = step >= args.steps
     exported = None
-    if done and d.main:
+    if d.main:
         weights = ema.shadow if ema is not None else model.state_dict()
         exported = export(run, dit_config, {k: v.cpu() for k, v in weights.items()}, step, settings, rs)
     d.barrier()
