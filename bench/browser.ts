@@ -4,7 +4,7 @@
  */
 import { existsSync } from "node:fs";
 import { execSync } from "node:child_process";
-import type { BenchResult } from "../src/lib/bench.js";
+import type { BenchResult } from "../src/lib/bench/index.js";
 import { serveStatic } from "../scripts/serve.js";
 import { DIST_DIR } from "../scripts/dist-dir.js";
 import { launchChromium } from "../test/e2e/harness.js";

@@ -12,9 +12,8 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { BenchResult } from "../src/lib/bench.js";
-import { measureDiTBlock, type BlockBench } from "../src/lib/bench-perf.js";
-import { PRESETS } from "../src/lib/presets.js";
+import { type BenchResult, measureDiTBlock, type BlockBench } from "../src/lib/bench/index.js";
+import { PRESETS } from "../src/lib/models/index.js";
 
 const SCRIPT = fileURLToPath(new URL("./pytorch_block.py", import.meta.url));
 const PYTHON_DIR = fileURLToPath(new URL("../python", import.meta.url));

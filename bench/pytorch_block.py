@@ -1,6 +1,6 @@
-"""One gamedream DiT block in PyTorch (CPU), timed like src/lib/bench-perf.ts measureDiTBlock.
+"""One gamedream DiT block in PyTorch (CPU), timed like src/lib/bench/perf.ts measureDiTBlock.
 
-Same computation as src/lib/dit.ts DiTBlock: adaLN-Zero (one Linear D -> 9D), spatial
+Same computation as src/lib/models/dit.ts DiTBlock: adaLN-Zero (one Linear D -> 9D), spatial
 self-attention among the N patches of each frame, causal temporal attention of each patch over
 the same patch in the K + 1 frames of the window with a per-head distance bias, GELU MLP (ratio 4).
   inference: one new frame [N, D] against K cached frames' keys/values (live play's unit);

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- --out FILE.json [--quick] [--only matmul,generate,profile,train,pytorch] [--no-browser]`
  *
- * Runs the suite of src/lib/bench-suite.ts in Node (wasm, and cpu for matmul only) and in headless
+ * Runs the suite of src/lib/bench/suite.ts in Node (wasm, and cpu for matmul only) and in headless
  * Chromium (wasm, webgl, webgpu when present) through the built site's benchmarks page, plus the
  * Node-only sections, and writes one JSON file (schema: bench/README.md). Without --out the file
  * goes to bench/results/<date>-<commit>.json.
@@ -11,15 +11,13 @@ import { cpus, totalmem } from "node:os";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../src/lib/backend.js";
-import type { BenchResult } from "../src/lib/bench.js";
-import { runSuite, matmulSection } from "../src/lib/bench-suite.js";
+import { initBackend, relativizeReport } from "../src/lib/core/index.js";
+import { type BenchResult, runSuite, matmulSection } from "../src/lib/bench/index.js";
 import { runBrowserSuite } from "./browser.js";
 import { makeIngestFixture } from "./ingest-fixture.js";
-import { measureIngestMsPerFrame } from "../src/lib/video/ingest.node.js";
+import { measureIngestMsPerFrame } from "../src/lib/video/node.js";
 import { runPytorchComparison, runPytorchTrainer } from "./pytorch.js";
-import { DEFAULT_DIT_TRAIN } from "../src/lib/train/dit-task.js";
-import { relativizeReport } from "../src/lib/report-paths.js";
+import { DEFAULT_DIT_TRAIN } from "../src/lib/train/index.js";
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -104,7 +102,7 @@ const report = {
   results,
 };
 mkdirSync(dirname(out), { recursive: true });
-// Paths relative to the repository (src/lib/report-paths.ts): results are committed.
+// Paths relative to the repository (src/lib/core/report-paths.ts): results are committed.
 writeFileSync(out, JSON.stringify(relativizeReport(report, process.cwd()), null, 2) + "\n");
 console.log(`bench: ${results.length} results in ${report.durationS} s -> ${out}`);
 for (const r of results.filter((r) => !r.name.endsWith("-tensors"))) {

@@ -7,7 +7,7 @@
  *   if (!flags) return;            // --help printed the usage
  */
 import { parseArgs } from "node:util";
-import { GamedreamError, formatErrorLine } from "../src/lib/errors.js";
+import { GamedreamError, formatErrorLine } from "../src/lib/core/index.js";
 
 export type FlagSpec =
   | { type: "string"; default?: string; required?: boolean; choices?: readonly string[] }

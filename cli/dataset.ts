@@ -10,15 +10,14 @@
  *
  *   npm run dataset -- --summary /tmp/ds [--no-motion]
  *
- * prints the summary of a stored dataset as JSON on stdout (src/lib/dataset-summary.ts): totals,
+ * prints the summary of a stored dataset as JSON on stdout (src/lib/data/summary.ts): totals,
  * one row per episode, action histograms and per-frame motion (--no-motion reads only actions).
  */
 import { readdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { AGENT_NAMES } from "../src/lib/game/agents.js";
-import { DEFAULT_SHARD_FRAMES, DatasetReader, buildDataset, gameEpisodeSources } from "../src/lib/dataset.js";
-import { summarizeDataset } from "../src/lib/dataset-summary.js";
-import { DirectoryDatasetStore } from "../src/lib/dataset.node.js";
+import { AGENT_NAMES } from "../src/lib/game/index.js";
+import { DEFAULT_SHARD_FRAMES, DatasetReader, buildDataset, gameEpisodeSources, summarizeDataset } from "../src/lib/data/index.js";
+import { DirectoryDatasetStore } from "../src/lib/data/node.js";
 import { badFlag, parseFlags, runCli } from "./args.js";
 import { createProgress, formatBytes, formatDuration, summaryLine } from "./progress.js";
 

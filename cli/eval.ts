@@ -8,24 +8,20 @@
  *
  * RUN_OR_WEIGHTS_DIR is a weights folder (`vae/model.json` + `dit/model.json`, checksums verified)
  * or a DiT training run of `npm run train` (its latest good checkpoint, EMA weights unless --raw,
- * or its exported model/), paired with the VAE it trained on (run.json's `vae`, or --vae DIR). Report fields: src/lib/worldmodel/eval.ts. Progress on stderr, a one-line
+ * or its exported model/), paired with the VAE it trained on (run.json's `vae`, or --vae DIR). Report fields: src/lib/play/eval.ts. Progress on stderr, a one-line
  * summary on stdout; bad flags exit 2 with `error[CODE]: message`, other failures exit 1.
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { initBackend } from "../src/lib/backend.js";
-import { DatasetReader } from "../src/lib/dataset.js";
-import { DirectoryDatasetStore } from "../src/lib/dataset.node.js";
+import { initBackend, GamedreamError, formatErrorLine, relativizeReport } from "../src/lib/core/index.js";
+import { DatasetReader } from "../src/lib/data/index.js";
+import { DirectoryDatasetStore } from "../src/lib/data/node.js";
 import { SAMPLERS } from "../src/lib/diffusion/index.js";
-import { GamedreamError, formatErrorLine } from "../src/lib/errors.js";
-import { loadDiT, loadDiTFromCheckpoints, loadModel, loadModelFromWeights, loadVAE, type LoadedModel } from "../src/lib/model-loader.js";
-import { relativizeReport } from "../src/lib/report-paths.js";
-import { readFileBytes } from "../src/lib/storage/files.node.js";
-import { FsCheckpointStore } from "../src/lib/storage/store-fs.node.js";
-import { evaluateModel, type EvalPhase } from "../src/lib/worldmodel/eval.js";
-import type { WorldModelSettings } from "../src/lib/worldmodel.js";
+import { loadDiT, loadDiTFromCheckpoints, loadModel, loadModelFromWeights, loadVAE, type LoadedModel } from "../src/lib/models/index.js";
+import { readFileBytes, FsCheckpointStore } from "../src/lib/storage/node.js";
+import { evaluateModel, type EvalPhase, type WorldModelSettings } from "../src/lib/play/index.js";
 import { createProgress, formatDuration, summaryLine, type Progress } from "./progress.js";
 
 const USAGE = `usage: npm run eval -- --run RUN_OR_WEIGHTS_DIR --data DIR --out FILE.json
@@ -163,7 +159,7 @@ async function main(argv: string[]): Promise<void> {
       },
     });
     for (const bar of Object.values(bars)) bar.done();
-    // Paths relative to the repository (src/lib/report-paths.ts): the report is committed and shared.
+    // Paths relative to the repository (src/lib/core/report-paths.ts): the report is committed and shared.
     const document = relativizeReport({ ...report, backend: backend.backend, run, data, command: ["npm run eval --", ...argv].join(" ") }, process.cwd());
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, toJson(document) + "\n");

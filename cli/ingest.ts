@@ -14,14 +14,12 @@
 import { readFile, readdir, rm } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { NO_ACTION, cloneAction, parseActionLog, type Action } from "../src/lib/actions.js";
-import { DEFAULT_SHARD_FRAMES, buildDataset, episodeFromFrames, seedFromId } from "../src/lib/dataset.js";
-import { DirectoryDatasetStore } from "../src/lib/dataset.node.js";
-import { GamedreamError, formatErrorLine } from "../src/lib/errors.js";
-import { RGB_FRAME_BYTES } from "../src/lib/frames.js";
-import { extractRgbBatches, probeVideo } from "../src/lib/video/ingest.node.js";
-import { pairFramesWithActions, type MismatchPolicy, type Pairing } from "../src/lib/video/pairing.js";
-import type { Fit } from "../src/lib/video/resize.js";
+import { NO_ACTION, cloneAction, parseActionLog, type Action } from "../src/lib/actions/index.js";
+import { DEFAULT_SHARD_FRAMES, buildDataset, episodeFromFrames, seedFromId } from "../src/lib/data/index.js";
+import { DirectoryDatasetStore } from "../src/lib/data/node.js";
+import { GamedreamError, formatErrorLine, RGB_FRAME_BYTES } from "../src/lib/core/index.js";
+import { extractRgbBatches, probeVideo } from "../src/lib/video/node.js";
+import { pairFramesWithActions, type MismatchPolicy, type Pairing, type Fit } from "../src/lib/video/index.js";
 import { createProgress, formatBytes, formatDuration, summaryLine } from "./progress.js";
 
 const USAGE = `usage: npm run ingest -- VIDEO [--actions LOG] --out DIR

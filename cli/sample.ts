@@ -7,7 +7,7 @@
  * RUN_OR_WEIGHTS_DIR: a DiT run of `npm run train` (newest good checkpoint, EMA weights, with the
  * VAE named in its run.json or --vae) or a weights folder (vae/ + dit/, e.g. weights/realtime).
  * The game (level `--seed`, a scripted `--agent`) gives the first K context frames and the
- * actions; the model generates the next N frames with the world model (src/lib/worldmodel.ts).
+ * actions; the model generates the next N frames with the world model (src/lib/play/world-model.ts).
  * `.png`: a strip, real frames on top, dreamed below, every `--every`th frame. `.webm`: real | dream
  * side by side at 30 fps (VP9 through ffmpeg). One summary line on stdout.
  */
@@ -16,17 +16,13 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import type { Action } from "../src/lib/actions.js";
-import { initBackend } from "../src/lib/backend.js";
-import { GamedreamError } from "../src/lib/errors.js";
-import { FRAME_SIZE, rgbaToRgb, rgbaToUnit, unitToRgb } from "../src/lib/frames.js";
-import { AGENT_NAMES, createAgent } from "../src/lib/game/agents.js";
-import { createGame } from "../src/lib/game/game.js";
-import { loadDiTFromCheckpoints, loadModel, loadModelFromWeights, loadVAE, type LoadedModel } from "../src/lib/model-loader.js";
-import { encodePng } from "../src/lib/png.node.js";
-import { readFileBytes } from "../src/lib/storage/files.node.js";
-import { FsCheckpointStore } from "../src/lib/storage/store-fs.node.js";
-import { createWorldModel } from "../src/lib/worldmodel.js";
+import type { Action } from "../src/lib/actions/index.js";
+import { initBackend, GamedreamError, FRAME_SIZE, rgbaToRgb, rgbaToUnit, unitToRgb } from "../src/lib/core/index.js";
+import { AGENT_NAMES, createAgent, createGame } from "../src/lib/game/index.js";
+import { loadDiTFromCheckpoints, loadModel, loadModelFromWeights, loadVAE, type LoadedModel } from "../src/lib/models/index.js";
+import { encodePng } from "../src/lib/core/node.js";
+import { readFileBytes, FsCheckpointStore } from "../src/lib/storage/node.js";
+import { createWorldModel } from "../src/lib/play/index.js";
 import { badFlag, parseFlags, runCli } from "./args.js";
 import { createProgress, formatBytes, formatDuration, summaryLine } from "./progress.js";
 

@@ -18,29 +18,22 @@
  *
  * A DiT run logs its action sensitivity S every `--probe-every` steps (0 = never) in the progress
  * line and in the checkpoints' metrics (`extras.actionS`): the latent-space S on a few branches of
- * the real game from the dataset's held-out levels (src/lib/worldmodel/action-control.ts). 0
+ * the real game from the dataset's held-out levels (src/lib/play/action-control.ts). 0
  * means the model ignores its actions; a healthy run climbs within a few hundred steps.
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import * as path from "node:path";
-import { DatasetReader } from "../src/lib/dataset.js";
-import { DirectoryDatasetStore } from "../src/lib/dataset.node.js";
-import { initBackend } from "../src/lib/backend.js";
+import { DatasetReader } from "../src/lib/data/index.js";
+import { DirectoryDatasetStore } from "../src/lib/data/node.js";
+import { initBackend, GamedreamError, Rng } from "../src/lib/core/index.js";
 import type { ScheduleConfig } from "../src/lib/diffusion/index.js";
-import { createDiT, type DiT, type DiTConfig } from "../src/lib/dit.js";
-import { GamedreamError } from "../src/lib/errors.js";
-import { PRESET_NAMES, getPreset } from "../src/lib/presets.js";
-import { Rng } from "../src/lib/rng.js";
-import { assignWeights, listCheckpoints } from "../src/lib/storage.js";
-import { FsCheckpointStore } from "../src/lib/storage/store-fs.node.js";
-import { DEFAULT_DIT_TRAIN, Trainer, createDiTTask, createVAETask, datasetFrameSource, modelExport, recentMean, type TrainTask } from "../src/lib/train.js";
-import { encodeBranchProbe, latentActionSensitivity } from "../src/lib/worldmodel/action-control.js";
-import { heldoutBranches } from "../src/lib/worldmodel/eval.js";
-import { loadOrEncodeLatents, writeModelDir } from "../src/lib/train/files.node.js";
-import { loadDiT, loadVAE, type ModelSource } from "../src/lib/model-loader.js";
-import { readFileBytes } from "../src/lib/storage/files.node.js";
-import { createVAE, estimateLatentScale, vaeLatentShape, type VAE, type VAEConfig } from "../src/lib/vae.js";
+import { createDiT, type DiT, type DiTConfig, PRESET_NAMES, getPreset, loadDiT, loadVAE, type ModelSource, createVAE, estimateLatentScale, vaeLatentShape, type VAE, type VAEConfig } from "../src/lib/models/index.js";
+import { assignWeights, listCheckpoints } from "../src/lib/storage/index.js";
+import { FsCheckpointStore, readFileBytes } from "../src/lib/storage/node.js";
+import { DEFAULT_DIT_TRAIN, Trainer, createDiTTask, createVAETask, datasetFrameSource, modelExport, recentMean, type TrainTask } from "../src/lib/train/index.js";
+import { encodeBranchProbe, latentActionSensitivity, heldoutBranches } from "../src/lib/play/index.js";
+import { loadOrEncodeLatents, writeModelDir } from "../src/lib/train/node.js";
 import { badFlag, jsonFlag, parseFlags, runCli } from "./args.js";
 import { createProgress, formatDuration, summaryLine } from "./progress.js";
 

@@ -8,27 +8,21 @@
  *
  * WORK is a folder of scripts/train-shipped.ts (its dataset and cached latents are reused; the
  * VAE named in its plan). Each variant trains in WORK/ablation/NAME (resumable) and is evaluated
- * with the raw weights: S and D on branches of the real game (src/lib/worldmodel/action-control.ts),
- * next-frame PSNR and its gaps over shuffled actions and copy-last (src/lib/worldmodel/eval.ts).
+ * with the raw weights: S and D on branches of the real game (src/lib/play/action-control.ts),
+ * next-frame PSNR and its gaps over shuffled actions and copy-last (src/lib/play/eval.ts).
  * Writes OUT.json (every number) and OUT.md (the table linked from the README).
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import * as path from "node:path";
-import { initBackend } from "../src/lib/backend.js";
-import { DatasetReader } from "../src/lib/dataset.js";
-import { DirectoryDatasetStore } from "../src/lib/dataset.node.js";
-import { createDiT, DIT_PRESETS, type DiTConfig } from "../src/lib/dit.js";
-import { loadVAE, type LoadedModel } from "../src/lib/model-loader.js";
-import { PRESETS } from "../src/lib/presets.js";
-import { readFileBytes } from "../src/lib/storage/files.node.js";
-import { FsCheckpointStore } from "../src/lib/storage/store-fs.node.js";
-import { Trainer, createDiTTask, DEFAULT_DIT_TRAIN, DIFFUSION_FORCING_TRAIN, type DiTTrainSettings } from "../src/lib/train.js";
-import { loadOrEncodeLatents } from "../src/lib/train/files.node.js";
-import { vaeLatentShape } from "../src/lib/vae.js";
-import type { WorldModelSettings } from "../src/lib/worldmodel.js";
-import { evaluateActionControl } from "../src/lib/worldmodel/action-control.js";
-import { evaluateNextFrame, heldoutBranches } from "../src/lib/worldmodel/eval.js";
+import { initBackend } from "../src/lib/core/index.js";
+import { DatasetReader } from "../src/lib/data/index.js";
+import { DirectoryDatasetStore } from "../src/lib/data/node.js";
+import { createDiT, DIT_PRESETS, type DiTConfig, loadVAE, type LoadedModel, PRESETS, vaeLatentShape } from "../src/lib/models/index.js";
+import { readFileBytes, FsCheckpointStore } from "../src/lib/storage/node.js";
+import { Trainer, createDiTTask, DEFAULT_DIT_TRAIN, DIFFUSION_FORCING_TRAIN, type DiTTrainSettings } from "../src/lib/train/index.js";
+import { loadOrEncodeLatents } from "../src/lib/train/node.js";
+import { type WorldModelSettings, evaluateActionControl, evaluateNextFrame, heldoutBranches } from "../src/lib/play/index.js";
 import { parseFlags, runCli } from "../cli/args.js";
 import { createProgress, formatDuration } from "../cli/progress.js";
 
@@ -155,7 +149,7 @@ function markdownTable(document: { command: string; states: number; samples: num
   const lines = [
     "# Action-conditioning ablation",
     "",
-    `Made by \`${document.command}\` (scripts/ablate-actions.ts). Every row trains the realtime DiT from the same seed for the same number of steps on the same latents (the shipped training set), adding one change to the row above; measured on held-out levels with the raw weights at the shipped sampling settings: S and D over ${document.states} branched states (src/lib/worldmodel/action-control.ts), next-frame PSNR and its gaps over ${document.samples} samples (src/lib/worldmodel/eval.ts). Brackets: 95% bootstrap intervals.`,
+    `Made by \`${document.command}\` (scripts/ablate-actions.ts). Every row trains the realtime DiT from the same seed for the same number of steps on the same latents (the shipped training set), adding one change to the row above; measured on held-out levels with the raw weights at the shipped sampling settings: S and D over ${document.states} branched states (src/lib/play/action-control.ts), next-frame PSNR and its gaps over ${document.samples} samples (src/lib/play/eval.ts). Brackets: 95% bootstrap intervals.`,
     "",
     "| variant | change | steps x batch | ms/step | S (median) | D (dB) | true - shuffled (dB) | true - copy-last (dB) | next frame (dB) |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",

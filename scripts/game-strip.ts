@@ -1,16 +1,15 @@
 /**
  * Writes docs/game-strip.png, the strip of built-in game frames shown in the README: an
  * explorer agent plays a fixed seed and every Nth frame goes into one row. The PNG is encoded
- * by src/lib/png.node.ts, so no image dependency is needed.
+ * by src/lib/core/png.node.ts, so no image dependency is needed.
  *
  *   npx tsx scripts/game-strip.ts [--seed 3] [--frames 6] [--every 24] [--out docs/game-strip.png]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { createAgent } from "../src/lib/game/agents.js";
-import { createGame, type Frame } from "../src/lib/game/game.js";
-import { encodePng } from "../src/lib/png.node.js";
+import { createAgent, createGame, type Frame } from "../src/lib/game/index.js";
+import { encodePng } from "../src/lib/core/node.js";
 
 /** Frames side by side with a `gap`-pixel dark seam, as one RGB image. */
 function tile(frames: Frame[], gap: number): { rgb: Uint8Array; width: number; height: number } {

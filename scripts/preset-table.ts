@@ -1,17 +1,14 @@
 /**
- * Prints the README's preset table: parameters and FLOPs per generated frame (src/lib/flops.ts)
+ * Prints the README's preset table: parameters and FLOPs per generated frame (src/lib/models/flops.ts)
  * and a measured forward time in Node wasm (median of 3 after a warm-up): one DiT pass for a new
  * frame against a full KV cache, and one VAE decode of a latent frame.
  *   npx tsx scripts/preset-table.ts
  */
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../src/lib/backend.js";
-import { timeIt } from "../src/lib/bench.js";
-import { createDiT } from "../src/lib/dit.js";
-import { presetCostTable } from "../src/lib/flops.js";
-import { gaussianNoise } from "../src/lib/nn/noise.js";
-import { PRESETS, type PresetName } from "../src/lib/presets.js";
-import { createVAE, vaeLatentShape } from "../src/lib/vae.js";
+import { initBackend } from "../src/lib/core/index.js";
+import { timeIt } from "../src/lib/bench/index.js";
+import { createDiT, presetCostTable, PRESETS, type PresetName, createVAE, vaeLatentShape } from "../src/lib/models/index.js";
+import { gaussianNoise } from "../src/lib/nn/index.js";
 
 await initBackend({ override: "wasm" });
 const rows = presetCostTable();

@@ -18,7 +18,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { build } from "esbuild";
-import { encodePng } from "../src/lib/png.node.js";
+import { encodePng } from "../src/lib/core/node.js";
 
 export const SW_FILE = "sw.js";
 export const REGISTER_FILE = "sw-register.js";
@@ -34,7 +34,7 @@ function walk(dir: string): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Icons: a small maze in the accent colour on the theme colour (PNG by src/lib/png.node.ts).
+// Icons: a small maze in the accent colour on the theme colour (PNG by src/lib/core/png.node.ts).
 
 /** 8x8 maze walls (1 = wall), drawn inside a margin so maskable icons keep it whole. */
 const MAZE = ["11111111", "10000101", "10110101", "10100001", "10101111", "10001001", "11100011", "11111111"];

@@ -17,8 +17,8 @@
  * 3. The training frames encoded once to latents (cached in WORK/dit); the realtime DiT trained on
  *    them for the rest of the budget with the default recipe (src/lib/train/dit-task.ts). Every
  *    `probe-every` steps the latent action sensitivity S on held-out branches of the real game is
- *    logged (src/lib/worldmodel/action-control.ts), so a run that ignores its actions shows it.
- * 4. Held-out evaluation with src/lib/worldmodel/eval.ts, written with the training record to
+ *    logged (src/lib/play/action-control.ts), so a run that ignores its actions shows it.
+ * 4. Held-out evaluation with src/lib/play/eval.ts, written with the training record to
  *    report.json.
  * Step counts come from the budget and a measured step time (a few probe steps), so the learning
  * rate schedule ends when the time does. Both phases checkpoint to WORK (resumable: rerunning with
@@ -27,25 +27,16 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import * as path from "node:path";
-import { initBackend } from "../src/lib/backend.js";
-import { countParameters } from "../src/lib/nn/module.js";
-import { DatasetReader, buildDataset, gameEpisodeSources } from "../src/lib/dataset.js";
-import { DirectoryDatasetStore } from "../src/lib/dataset.node.js";
-import { createDiT } from "../src/lib/dit.js";
-import { DEFAULT_DIT_TRAIN } from "../src/lib/train/dit-task.js";
-import { loadModelFromWeights, loadVAE } from "../src/lib/model-loader.js";
-import { PRESETS } from "../src/lib/presets.js";
-import { Rng } from "../src/lib/rng.js";
-import { assignWeights } from "../src/lib/storage.js";
-import { readFileBytes } from "../src/lib/storage/files.node.js";
-import { FsCheckpointStore } from "../src/lib/storage/store-fs.node.js";
-import { Trainer, createDiTTask, createVAETask, datasetFrameSource, modelExport, recentMean, type TrainTask, type TrainerOptions } from "../src/lib/train.js";
-import { loadOrEncodeLatents, writeModelDir } from "../src/lib/train/files.node.js";
-import { createVAE, estimateLatentScale, vaeLatentShape, type VAE } from "../src/lib/vae.js";
-import { disposeBranchProbe, encodeBranchProbe, latentActionSensitivity } from "../src/lib/worldmodel/action-control.js";
-import { gameBranches } from "../src/lib/worldmodel/branches.js";
-import { relativizeReport } from "../src/lib/report-paths.js";
-import { evaluateModel } from "../src/lib/worldmodel/eval.js";
+import { initBackend, Rng, relativizeReport } from "../src/lib/core/index.js";
+import { countParameters } from "../src/lib/nn/index.js";
+import { DatasetReader, buildDataset, gameEpisodeSources } from "../src/lib/data/index.js";
+import { DirectoryDatasetStore } from "../src/lib/data/node.js";
+import { createDiT, loadModelFromWeights, loadVAE, PRESETS, createVAE, estimateLatentScale, vaeLatentShape, type VAE } from "../src/lib/models/index.js";
+import { DEFAULT_DIT_TRAIN, Trainer, createDiTTask, createVAETask, datasetFrameSource, modelExport, recentMean, type TrainTask, type TrainerOptions } from "../src/lib/train/index.js";
+import { assignWeights } from "../src/lib/storage/index.js";
+import { readFileBytes, FsCheckpointStore } from "../src/lib/storage/node.js";
+import { loadOrEncodeLatents, writeModelDir } from "../src/lib/train/node.js";
+import { disposeBranchProbe, encodeBranchProbe, latentActionSensitivity, gameBranches, evaluateModel } from "../src/lib/play/index.js";
 import { parseFlags, runCli } from "../cli/args.js";
 import { createProgress, formatDuration, type Progress } from "../cli/progress.js";
 
@@ -246,7 +237,7 @@ async function main(argv: string[]): Promise<void> {
     trainingSeconds: Number(vaeRecord.seconds ?? 0) + ditRecord.seconds,
     totalSeconds: (performance.now() - started) / 1000,
     heldout: {
-      source: "src/lib/worldmodel/eval.ts evaluateModel",
+      source: "src/lib/play/eval.ts evaluateModel",
       nextFramePsnr: evaluation.nextFramePsnr,
       copyLastFramePsnr: evaluation.copyLastFramePsnr,
       shuffledActionsPsnr: evaluation.shuffledActionsPsnr,
@@ -261,7 +252,7 @@ async function main(argv: string[]): Promise<void> {
       rollout: evaluation.rollout && { frames: evaluation.rollout.frames, collapse: evaluation.rollout.collapse, msPerFrame: evaluation.rollout.msPerFrame, buckets: evaluation.rollout.buckets },
     },
   };
-  // Paths relative to the repository (src/lib/report-paths.ts): report.json is committed.
+  // Paths relative to the repository (src/lib/core/report-paths.ts): report.json is committed.
   await writeFile(path.join(out, "report.json"), `${JSON.stringify(relativizeReport(report, process.cwd()), (_, v) => (typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v), 1)}\n`);
   console.log(
     `train-shipped: out=${out} vaeSteps=${vaeRecord.steps} ditSteps=${ditRecord.steps} nextFramePsnr=${evaluation.nextFramePsnr.toFixed(2)} copyLastFramePsnr=${evaluation.copyLastFramePsnr.toFixed(2)} vaeReconPsnr=${evaluation.vaeReconPsnr.toFixed(2)} time=${formatDuration(report.totalSeconds)}`,

@@ -1,4 +1,4 @@
-"""Action encoding of src/lib/actions.ts and the DiT's conditioning convention of src/lib/latents.ts.
+"""Action encoding of src/lib/actions/schema.ts and the DiT's conditioning convention of src/lib/data/latents.ts.
 
 An action `{movement: [forward, back, left, right], camera: [yaw, pitch], interaction: id}` is the
 vector movement multi-hot (4) | camera clamped to [-1, 1] (2) | one-hot interaction (3).

@@ -1,6 +1,6 @@
 """Steps per second of the PyTorch trainer's step (gamedream_torch.train `train_step`: noise draws,
 masked loss, backward, clipping, AdamW, EMA) on random latents, one process, as
-src/lib/bench-perf.ts `measureTrainStep` times the tfjs one. `npm run bench` (bench/pytorch.ts)
+src/lib/bench/perf.ts `measureTrainStep` times the tfjs one. `npm run bench` (bench/pytorch.ts)
 runs it at 1 and 2 threads beside the tfjs trainer.
 
     python3 -m gamedream_torch.bench --preset realtime --batch 4 --frames 3 --steps 10 --threads 1

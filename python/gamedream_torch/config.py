@@ -24,7 +24,7 @@ FORMAT_VERSION: str = SHARED["formatVersion"]
 APP_VERSION: str = SHARED["appVersion"]
 
 # DiT fields added after the first configs were saved, with the value that keeps older configs
-# meaning what they meant (src/lib/dit.ts reads an absent field the same way).
+# meaning what they meant (src/lib/models/dit.ts reads an absent field the same way).
 DIT_FIELD_DEFAULTS = {"actionEmbedder": "linear", "actionToTokens": False, "contextLatentInput": False, "nullAction": False}
 
 
@@ -39,7 +39,7 @@ def dit_option(config: dict, key: str):
 
 
 def validate_dit_config(config: dict) -> None:
-    """`validateDiTConfig` of src/lib/dit.ts."""
+    """`validateDiTConfig` of src/lib/models/dit.ts."""
     def invalid(message: str) -> GamedreamError:
         return GamedreamError("DIT_CONFIG_INVALID", message)
 
@@ -77,7 +77,7 @@ def vae_latent_shape(config: dict) -> tuple[int, int, int]:
 
 
 def validate_vae_config(config: dict) -> None:
-    """`validateVAEConfig` of src/lib/vae/config.ts."""
+    """`validateVAEConfig` of src/lib/models/vae-config.ts."""
     for field in ("encoder", "decoder"):
         part = config[field]
         if not part["channels"] or len(part["channels"]) != len(part["blocks"]):

@@ -1,5 +1,5 @@
-"""Reads the dataset directory written by `npm run dataset` / `npm run ingest` (src/lib/dataset.ts,
-src/lib/dataset.node.ts): `DIR/manifest.json` and `DIR/shard-NNNN.bin`, each shard
+"""Reads the dataset directory written by `npm run dataset` / `npm run ingest` (src/lib/data/dataset.ts,
+src/lib/data/store-dir.node.ts): `DIR/manifest.json` and `DIR/shard-NNNN.bin`, each shard
 `[frames: uint8 RGB, n x 256 x 256 x 3][actions: float32 little-endian, n x ACTION_DIM]`.
 Shards are memory-mapped, so nothing is read until a frame is.
 """
@@ -98,6 +98,6 @@ class DatasetReader:
 
 
 def rgb_to_unit(rgb: np.ndarray) -> np.ndarray:
-    """uint8 -> float32 in [-1, 1] (i / 127.5 - 1, as src/lib/frames.ts)."""
+    """uint8 -> float32 in [-1, 1] (i / 127.5 - 1, as src/lib/core/frames.ts)."""
     table = (np.arange(256, dtype=np.float64) / 127.5 - 1).astype(np.float32)
     return table[rgb]

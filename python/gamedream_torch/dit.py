@@ -1,4 +1,4 @@
-"""The video DiT of src/lib/dit.ts in PyTorch, with the same config JSON, parameter names and layouts.
+"""The video DiT of src/lib/models/dit.ts in PyTorch, with the same config JSON, parameter names and layouts.
 
 A clip [B, T, h, w, c] becomes F = B*T frames of N = (h/p)*(w/p) tokens held as [F*N, D] rows in
 (b, t, n) order. Each block: adaLN-Zero (one Linear D -> 9D: shift, scale, gate for spatial

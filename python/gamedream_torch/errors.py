@@ -1,4 +1,4 @@
-"""Errors a user can cause, with a code, like src/lib/errors.ts GamedreamError; the trainer prints
+"""Errors a user can cause, with a code, like src/lib/core/errors.ts GamedreamError; the trainer prints
 `error[CODE]: message` and exits non-zero."""
 
 

@@ -1,4 +1,4 @@
-"""The seedable generator of src/lib/rng.ts (sfc32 seeded through splitmix32), bit for bit.
+"""The seedable generator of src/lib/core/rng.ts (sfc32 seeded through splitmix32), bit for bit.
 
 Training draws per-frame noise levels and the context split from it (task.py), so the same seed
 gives the same draws on both sides; the parity tests compare them exactly.

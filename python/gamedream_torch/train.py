@@ -446,7 +446,7 @@ def export(run: str, dit_config: dict, ema: dict, step: int, settings: dict, run
     vae_folder = run_settings["vae"]
     run_info: dict = {"trainer": "pytorch", "preset": run_settings["preset"], "data": run_settings["data"], "vae": vae_folder}
     if shipped_vae(vae_folder, run_settings["preset"]):
-        # The Play page pairs a run with the VAE its session names (src/lib/play-model.ts).
+        # The Play page pairs a run with the VAE its session names (src/lib/play/model-choice.ts).
         run_info["session"] = {"model": "dit", "preset": run_settings["preset"], "vae": {"kind": "shipped"}}
     st_path = os.path.join(run, "model.safetensors")
     save_safetensors(st_path, ema, {"format": "gamedream", "kind": "dit", "step": str(step), "weights": "ema", "config": json.dumps(dit_config), "settings": json.dumps(settings), "trainer": "pytorch"})

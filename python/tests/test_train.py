@@ -2,7 +2,7 @@
 batch, a killed run resumes to the same weights as an uninterrupted one, and the export loads in
 tfjs with PyTorch's outputs: the weights folder through the model loader of `npm run sample` /
 `npm run eval` (and `npm run eval` itself), model.safetensors + config.json through the Play page's
-import (src/lib/play-model.ts)."""
+import (src/lib/play/model-choice.ts)."""
 from __future__ import annotations
 
 import json

@@ -1,7 +1,7 @@
 // Per-frame actions on one time axis, in three aligned panels: movement keys as a raster (a cell
 // per frame a key is held), camera yaw and pitch rates as lines, interactions as marks.
 import * as Plot from "@observablehq/plot";
-import {INTERACTIONS, MOVEMENT_KEYS} from "../lib/actions.js";
+import {INTERACTIONS, MOVEMENT_KEYS} from "../lib/actions/index.js";
 import {accessiblePlot} from "./a11y.js";
 
 const MARGIN_LEFT = 70;

@@ -1,4 +1,4 @@
-// A select of the datasets stored in this browser (src/lib/user-datasets.browser.ts), which can be
+// A select of the datasets stored in this browser (src/lib/data/user-datasets.browser.ts), which can be
 // refreshed in place when a dataset is saved, without rebuilding the cell (and what depends on it).
 // `value` is the chosen dataset's name, or null when none is stored.
 let counter = 0;

@@ -1,4 +1,4 @@
-// The user's overrides of the device choice (src/lib/device.ts), kept in localStorage so the
+// The user's overrides of the device choice (src/lib/bench/device.ts), kept in localStorage so the
 // device page and the training page agree. Cleared by "clear everything" (key prefix gamedream:).
 const KEY = "gamedream:device-overrides";
 

@@ -1,7 +1,7 @@
 // A row of video frames drawn on canvases at their native size and scaled up or down by CSS
 // with `image-rendering: pixelated`, so a pixel stays a crisp square (no smoothing hides noise or
 // compression). Every canvas is an accessible image labelled with its frame index.
-import {unitToRgba} from "../lib/frames.js";
+import {unitToRgba} from "../lib/core/index.js";
 import {injectStyle} from "./style.js";
 
 const STYLE = `

@@ -1,8 +1,8 @@
 // Starts TensorFlow.js for a page: the wasm backend is the bundle made by scripts/prepare-site.ts,
-// its binaries come from the site itself, and src/lib/backend.ts chooses and explains the backend.
+// its binaries come from the site itself, and src/lib/core/backend.ts chooses and explains the backend.
 import {FileAttachment} from "observablehq:stdlib";
 import * as wasm from "../vendor/tfjs-backend-wasm.js";
-import {initBackend} from "../lib/backend.js";
+import {initBackend} from "../lib/core/index.js";
 
 export const wasmPaths = {
   "tfjs-backend-wasm.wasm": FileAttachment("../assets/tfjs-wasm/tfjs-backend-wasm.wasm").href,

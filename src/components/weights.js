@@ -11,6 +11,6 @@ export const shippedWeightsAvailable = archive.size > 1024;
 
 /**
  * URL of the archive (a tar of weights/realtime/: vae/ and dit/ manifests and shards), for the
- * play worker, which verifies every shard's SHA-256 as it loads them (src/lib/model-loader.ts).
+ * play worker, which verifies every shard's SHA-256 as it loads them (src/lib/models/loader.ts).
  */
 export const shippedWeightsUrl = archive.href;

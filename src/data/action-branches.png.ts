@@ -2,7 +2,7 @@
  * Data loader for the reports page: does the shipped world model (weights/realtime, checksums
  * verified) turn when told to? For four held-out game states (level seeds from report.json), one
  * row each: real turn left | real turn right | dream turn left | dream turn right, the two dreams
- * from the same context and the same noise (src/lib/worldmodel/branches.ts). 128 px tiles.
+ * from the same context and the same noise (src/lib/play/branches.ts). 128 px tiles.
  *
  * Without loadable weights it writes a 1x1 PNG, which the page reads as "no shipped run yet" (the
  * reason goes to stderr). `GAMEDREAM_WEIGHTS` points it at another folder. Run alone:
@@ -10,15 +10,11 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { initBackend } from "../lib/backend.js";
-import type { RgbaImage } from "../lib/frames.js";
-import { imageGrid } from "../lib/image-grid.js";
-import { loadModelFromWeights } from "../lib/model-loader.js";
-import { encodePng } from "../lib/png.node.js";
-import { figureOrPlaceholder } from "../lib/weights-figure.node.js";
-import { readFileBytes } from "../lib/storage/files.node.js";
-import { createWorldModel } from "../lib/worldmodel.js";
-import { gameBranches } from "../lib/worldmodel/branches.js";
+import { initBackend, type RgbaImage, imageGrid } from "../lib/core/index.js";
+import { loadModelFromWeights } from "../lib/models/index.js";
+import { encodePng, figureOrPlaceholder } from "../lib/core/node.js";
+import { readFileBytes } from "../lib/storage/node.js";
+import { createWorldModel, gameBranches } from "../lib/play/index.js";
 
 const dir = process.env.GAMEDREAM_WEIGHTS || "weights/realtime";
 

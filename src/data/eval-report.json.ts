@@ -1,12 +1,12 @@
 /**
  * Data loader for the quality report page: every committed eval report (`weights/<name>/eval.json`,
- * written by `npm run eval`, schema `EVAL_SCHEMA` of src/lib/worldmodel/eval.ts), newest
+ * written by `npm run eval`, schema `EVAL_SCHEMA` of src/lib/play/eval.ts), newest
  * first, each with the folder name it belongs to. An empty list when none is committed yet.
  * Run alone: `npx tsx src/data/eval-report.json.ts`.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { EVAL_SCHEMA } from "../lib/worldmodel/eval.js";
+import { EVAL_SCHEMA } from "../lib/play/index.js";
 
 const dir = "weights";
 const reports: Record<string, unknown>[] = [];

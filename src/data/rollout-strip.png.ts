@@ -12,18 +12,13 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { initBackend } from "../lib/backend.js";
-import { FRAME_SIZE } from "../lib/frames.js";
-import { createAgent } from "../lib/game/agents.js";
-import { createGame } from "../lib/game/game.js";
-import { imageGrid } from "../lib/image-grid.js";
-import { loadModelFromWeights } from "../lib/model-loader.js";
-import { encodePng } from "../lib/png.node.js";
-import { figureOrPlaceholder } from "../lib/weights-figure.node.js";
-import { readFileBytes } from "../lib/storage/files.node.js";
-import { createWorldModel } from "../lib/worldmodel.js";
-import type { Action } from "../lib/actions.js";
-import type { RgbaImage } from "../lib/frames.js";
+import { initBackend, FRAME_SIZE, imageGrid, type RgbaImage } from "../lib/core/index.js";
+import { createAgent, createGame } from "../lib/game/index.js";
+import { loadModelFromWeights } from "../lib/models/index.js";
+import { encodePng, figureOrPlaceholder } from "../lib/core/node.js";
+import { readFileBytes } from "../lib/storage/node.js";
+import { createWorldModel } from "../lib/play/index.js";
+import type { Action } from "../lib/actions/index.js";
 
 const FRAMES = 64;
 const STRIDE = 8;

@@ -1,7 +1,7 @@
 /**
  * Data loader: the pretrained realtime weights shipped with the site, as one tar archive of every
  * file in weights/realtime/ (`vae/` and `dit/` weights manifests with their shards, report.json),
- * paths relative to that folder; the play worker reads it with src/lib/model-loader.ts.
+ * paths relative to that folder; the play worker reads it with src/lib/models/loader.ts.
  * One archive rather than loose files because Framework copies only files a page names, and the
  * shard names depend on the model's size; a loader rather than a copied file because it always
  * exists: without weights/realtime/{vae,dit}/model.json it is an empty archive and pages offer no
@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { writeTar } from "../lib/tar.js";
+import { writeTar } from "../lib/storage/index.js";
 
 const dir = "weights/realtime";
 const files = new Map<string, Uint8Array>();

@@ -1,9 +1,8 @@
-// Worker entry: the per-episode table with arquero (src/lib/episode-table.ts), off the page and
+// Worker entry: the per-episode table with arquero (src/lib/data/episode-table.ts), off the page and
 // under its own Content Security Policy: arquero compiles table expressions with `Function()`,
 // and this script alone is served with 'unsafe-eval' (scripts/serve.ts EVAL_ALLOWED_SCRIPTS).
 // Bundled to src/assets/workers/episode-table.js by scripts/prepare-site.ts.
-import type { EpisodeTableRequest, EpisodeTableResponse } from "../lib/episode-table-client.js";
-import { summarizeEpisodes } from "../lib/episode-table.js";
+import { type EpisodeTableRequest, type EpisodeTableResponse, summarizeEpisodes } from "../lib/data/index.js";
 
 const scope = self as unknown as { onmessage: ((e: MessageEvent<EpisodeTableRequest>) => void) | null; postMessage(m: EpisodeTableResponse): void };
 

@@ -1,21 +1,18 @@
 // Worker entry: live play off the page's thread (src/pages/play.md). It owns TensorFlow.js, the
-// model and a PlaySession (src/lib/play-session.ts), steps it at up to `fps` frames a second with
+// model and a PlaySession (src/lib/play/session.ts), steps it at up to `fps` frames a second with
 // the latest input the page sent, and draws both sides into OffscreenCanvases the page
 // transferred (or posts the RGBA bytes where the page must draw). On a lost WebGL context it hands
 // the session to the page as a snapshot, which the page restores in a fresh worker.
 // Bundled to src/assets/workers/generate.js by scripts/prepare-site.ts.
 import * as tf from "@tensorflow/tfjs";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
-import { NO_ACTION, cloneAction, type Action } from "../lib/actions.js";
-import { initBackend, type BackendChoice } from "../lib/backend.js";
-import { GamedreamError, isGamedreamError } from "../lib/errors.js";
-import { fetchWeightsArchive } from "../lib/model-loader.js";
-import { importModelFiles, loadPlayModel, type ImportedFile, type PlayModelChoice, type PlayModelHost } from "../lib/play-model.js";
-import { PlaySession, type PlayFrame, type PlayModel, type PlaySnapshot, type RgbaFrame, type StartFrames } from "../lib/play-session.js";
-import { IdbCheckpointStore } from "../lib/storage/store-idb.browser.js";
-import { GameplayRecorder, type RecordedEpisode } from "../lib/user-data.js";
-import { readUserDatasetStart, storeUserDataset } from "../lib/user-datasets.browser.js";
-import type { WorldModelSettings } from "../lib/worldmodel.js";
+import { NO_ACTION, cloneAction, type Action } from "../lib/actions/index.js";
+import { initBackend, type BackendChoice, GamedreamError, isGamedreamError } from "../lib/core/index.js";
+import { fetchWeightsArchive } from "../lib/models/index.js";
+import { importModelFiles, loadPlayModel, type ImportedFile, type PlayModelChoice, type PlayModelHost, PlaySession, type PlayFrame, type PlayModel, type PlaySnapshot, type RgbaFrame, type WorldModelSettings } from "../lib/play/index.js";
+import { type StartFrames, GameplayRecorder, type RecordedEpisode } from "../lib/data/index.js";
+import { IdbCheckpointStore } from "../lib/storage/browser.js";
+import { readUserDatasetStart, storeUserDataset } from "../lib/data/browser.js";
 
 /**
  * Where the model comes from: a choice of play-model.ts (the shipped weights archive, whose URL

@@ -1,23 +1,21 @@
 // Worker entry: the training dashboard's runs off the page's thread (src/pages/train.md). It owns
-// TensorFlow.js, runs one TrainSession (src/lib/train-session.ts) at a time with checkpoints in
+// TensorFlow.js, runs one TrainSession (src/lib/train/session.ts) at a time with checkpoints in
 // IndexedDB, decodes an uploaded video itself (WebCodecs works in workers), and answers the
 // dashboard's questions about stored runs (list, metrics, export, delete, restore). Runs may start
 // from the site's shipped weights: the page passes the archive's URL, read when a run asks for it.
 // Bundled to src/assets/workers/train.js by scripts/prepare-site.ts.
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
-import { parseActionLog } from "../lib/actions.js";
-import { initBackend, type BackendChoice } from "../lib/backend.js";
-import { episodeFromFrames, seedFromId, type EpisodeSource } from "../lib/dataset.js";
-import { chooseDeviceSettings, probeDevice, type DeviceChoice, type DeviceOverrides } from "../lib/device.js";
-import { GamedreamError } from "../lib/errors.js";
-import { fetchWeightsArchive } from "../lib/model-loader.js";
-import { deleteCheckpoint, listCheckpoints } from "../lib/storage.js";
-import { IdbCheckpointStore } from "../lib/storage/store-idb.browser.js";
-import { IndexedDbDatasetStore } from "../lib/dataset-store.browser.js";
-import { datasetDbName, listDatasets } from "../lib/storage-manager.browser.js";
-import { TrainSession, branchCheckpoint, exportCheckpoint, readStoredRun, sessionError, type SessionEvent, type TrainSessionConfig } from "../lib/train-session.js";
-import { extractRgbBatches } from "../lib/video/ingest.browser.js";
-import { pairFramesWithActions } from "../lib/video/pairing.js";
+import { parseActionLog } from "../lib/actions/index.js";
+import { initBackend, type BackendChoice, GamedreamError } from "../lib/core/index.js";
+import { episodeFromFrames, seedFromId, type EpisodeSource } from "../lib/data/index.js";
+import { chooseDeviceSettings, probeDevice, type DeviceChoice, type DeviceOverrides } from "../lib/bench/index.js";
+import { fetchWeightsArchive } from "../lib/models/index.js";
+import { deleteCheckpoint, listCheckpoints } from "../lib/storage/index.js";
+import { IdbCheckpointStore } from "../lib/storage/browser.js";
+import { IndexedDbDatasetStore, datasetDbName, listDatasets } from "../lib/data/browser.js";
+import { TrainSession, branchCheckpoint, exportCheckpoint, readStoredRun, sessionError, type SessionEvent, type TrainSessionConfig } from "../lib/train/index.js";
+import { extractRgbBatches } from "../lib/video/browser.js";
+import { pairFramesWithActions } from "../lib/video/index.js";
 
 /** Uploads longer than this are cut: every frame stays in memory (192 KB each) while training. */
 export const MAX_UPLOAD_FRAMES = 900;

@@ -1,7 +1,7 @@
 // Datasets are verified like checkpoints in the browser too: a dataset stored in IndexedDB whose
 // shard was damaged after it was written stops a Training-page run before anything trains, with
 // DATASET_CORRUPT naming the shard and the fix, and no checkpoint of that run is written.
-import { MemoryDatasetStore, buildDataset, gameEpisodeSources } from "../../src/lib/dataset.js";
+import { MemoryDatasetStore, buildDataset, gameEpisodeSources } from "../../src/lib/data/index.js";
 import { e2e, fillInput, settled } from "./harness.js";
 
 const NAME = "damaged-e2e";

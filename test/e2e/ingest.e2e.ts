@@ -7,7 +7,7 @@ import { build } from "esbuild";
 import type { BrowserContext, Page } from "playwright-core";
 import { e2e, type TestContext } from "./harness.js";
 import { makeFixtures, PATTERN_CLIPS, type Fixtures } from "../fixtures/make-fixtures.js";
-import { collectRgbFrames } from "../../src/lib/video/ingest.node.js";
+import { collectRgbFrames } from "../../src/lib/video/node.js";
 
 const PREFIX = "__video-test";
 

@@ -1,10 +1,9 @@
 // The Play page's dream obeys the turn keys: from one state (the level restarted), 10 frames of
 // turning left (J) and 10 of turning right (L) move the dream's view opposite ways, as they move
-// the real game's. The shift between successive screenshots is measured with src/lib/motion.ts
+// the real game's. The shift between successive screenshots is measured with src/lib/core/motion.ts
 // (a left turn moves the view right: a positive shift) and summed over the turn.
 import type { Page } from "playwright-core";
-import type { RgbaImage } from "../../src/lib/frames.js";
-import { horizontalShift } from "../../src/lib/motion.js";
+import { type RgbaImage, horizontalShift } from "../../src/lib/core/index.js";
 import { e2e, settled } from "./harness.js";
 import { decodePng } from "./png.js";
 

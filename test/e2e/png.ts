@@ -5,7 +5,7 @@
  * Average, Paeth). Anything else (palette, grey, 16-bit, interlaced) is refused with a message.
  */
 import { inflateSync } from "node:zlib";
-import type { RgbaImage } from "../../src/lib/frames.js";
+import type { RgbaImage } from "../../src/lib/core/index.js";
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const COLOUR_RGB = 2;

@@ -3,7 +3,7 @@
  * thin lines), seeded, for VAE tests and measurements until the built-in game supplies real data.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "../../src/lib/rng.js";
+import { Rng } from "../../src/lib/core/index.js";
 
 function randomColour(rng: Rng): [number, number, number] {
   return [rng.uniform(-0.9, 0.9), rng.uniform(-0.9, 0.9), rng.uniform(-0.9, 0.9)];

@@ -1,11 +1,10 @@
 // Tiny model configs for unit tests: small enough to run many steps in seconds; tests state
 // only how theirs differs from these.
 import * as tf from "@tensorflow/tfjs";
-import { ACTION_DIM } from "../../src/lib/actions.js";
-import type { DiTConfig } from "../../src/lib/dit.js";
-import type { Module } from "../../src/lib/nn/module.js";
-import { Rng } from "../../src/lib/rng.js";
-import type { VAEConfig } from "../../src/lib/vae.js";
+import { ACTION_DIM } from "../../src/lib/actions/index.js";
+import type { DiTConfig, VAEConfig } from "../../src/lib/models/index.js";
+import type { Module } from "../../src/lib/nn/index.js";
+import { Rng } from "../../src/lib/core/index.js";
 
 export function tinyDiTConfig(overrides: Partial<DiTConfig> = {}): DiTConfig {
   return {

@@ -5,9 +5,8 @@
  *   npx tsx test/helpers/vae-measure.ts [preset=realtime] [steps=300] [batch=4] [lr=2e-3] [klWeight=1e-4]
  */
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../../src/lib/backend.js";
-import { Rng } from "../../src/lib/rng.js";
-import { VAE_PRESETS, createVAE, estimateLatentScale, trainVAEStep, type VAE, type VAEPresetName } from "../../src/lib/vae.js";
+import { initBackend, Rng } from "../../src/lib/core/index.js";
+import { VAE_PRESETS, createVAE, estimateLatentScale, trainVAEStep, type VAE, type VAEPresetName } from "../../src/lib/models/index.js";
 import { syntheticFrames } from "./synthetic-frames.js";
 
 /** PSNR in dB for frames in [-1,1] (peak-to-peak 2), from the posterior mean. */

@@ -17,16 +17,16 @@
  *       Prints one JSON line; exits 1 when anything differs by more than the tolerance.
  *   npx tsx test/python/reference.ts play DIR
  *       the Play page's path for a PyTorch run: imports DIR/model.safetensors + DIR/config.json
- *       as the page's "Import a model" does (src/lib/play-model.ts), loads the run to play with the
+ *       as the page's "Import a model" does (src/lib/play/model-choice.ts), loads the run to play with the
  *       VAE it records (the shipped one: weights/realtime), and compares the DiT's outputs on
  *       DIR/check.inputs.safetensors with DIR/check.outputs.safetensors. One JSON line.
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { ACTION_DIM, encodeAction, type Action } from "../../src/lib/actions.js";
-import { initBackend } from "../../src/lib/backend.js";
-import { DIT_PRESETS, createDiT, type DiT, type DiTConfig } from "../../src/lib/dit.js";
+import { ACTION_DIM, encodeAction, type Action } from "../../src/lib/actions/index.js";
+import { initBackend, Rng } from "../../src/lib/core/index.js";
+import { DIT_PRESETS, createDiT, type DiT, type DiTConfig, loadModelFromWeights, PRESETS, PRESET_NAMES, VAE_PRESETS, createVAE, vaeLatentShape, type VAE, type VAEConfig } from "../../src/lib/models/index.js";
 import {
   COMMON_SCHEDULE_PARAMETERS,
   SCHEDULE_KINDS,
@@ -37,20 +37,13 @@ import {
   type Parameterization,
   type ScheduleConfig,
 } from "../../src/lib/diffusion/index.js";
-import { conditioningActions } from "../../src/lib/latents.js";
-import { loadModelFromWeights } from "../../src/lib/model-loader.js";
-import { importModelFiles, loadPlayModel } from "../../src/lib/play-model.js";
-import { MemoryCheckpointStore } from "../../src/lib/storage/store-memory.js";
-import { gaussianNoise, uniformNoise } from "../../src/lib/nn/noise.js";
-import { PRESETS, PRESET_NAMES } from "../../src/lib/presets.js";
-import { Rng } from "../../src/lib/rng.js";
-import { readFileBytes } from "../../src/lib/storage/files.node.js";
-import { decodeSafetensors, encodeSafetensors } from "../../src/lib/storage/safetensors.js";
-import { APP_VERSION, FORMAT_VERSION } from "../../src/lib/storage/version.js";
-import { assignWeights } from "../../src/lib/storage.js";
-import * as ditTask from "../../src/lib/train/dit-task.js";
-import { DEFAULT_OPTIM, Ema, adamWStep, clipByGlobalNorm, createAdamW, learningRateAt } from "../../src/lib/train/optim.js";
-import { VAE_PRESETS, createVAE, vaeLatentShape, type VAE, type VAEConfig } from "../../src/lib/vae.js";
+import { conditioningActions } from "../../src/lib/data/index.js";
+import { importModelFiles, loadPlayModel } from "../../src/lib/play/index.js";
+import { MemoryCheckpointStore, decodeSafetensors, encodeSafetensors, APP_VERSION, FORMAT_VERSION, assignWeights } from "../../src/lib/storage/index.js";
+import { gaussianNoise, uniformNoise } from "../../src/lib/nn/index.js";
+import { readFileBytes } from "../../src/lib/storage/node.js";
+import * as ditTask from "../../src/lib/train/index.js";
+import { DEFAULT_OPTIM, Ema, adamWStep, clipByGlobalNorm, createAdamW, learningRateAt } from "../../src/lib/train/index.js";
 
 /**
  * Relative to max(1, largest |reference|). The issue asks for 1e-4; the two sides agree to ~1e-6,

@@ -1,20 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDiT, type DiT } from "../../src/lib/dit.js";
-import { createGame } from "../../src/lib/game/game.js";
-import { createAgent } from "../../src/lib/game/agents.js";
-import { FRAME_SIZE } from "../../src/lib/frames.js";
-import type { LoadedModel } from "../../src/lib/model-loader.js";
-import { bootstrapEstimate, mean, median } from "../../src/lib/statistics.js";
-import { createVAE, type VAE } from "../../src/lib/vae.js";
-import {
-  disposeBranchProbe,
-  encodeBranchProbe,
-  evaluateActionControl,
-  latentActionSensitivity,
-  summarizeActionControl,
-} from "../../src/lib/worldmodel/action-control.js";
-import { branchActions, gameBranches } from "../../src/lib/worldmodel/branches.js";
+import { createDiT, type DiT, type LoadedModel, createVAE, type VAE } from "../../src/lib/models/index.js";
+import { createGame, createAgent } from "../../src/lib/game/index.js";
+import { FRAME_SIZE, bootstrapEstimate, mean, median } from "../../src/lib/core/index.js";
+import { disposeBranchProbe, encodeBranchProbe, evaluateActionControl, latentActionSensitivity, summarizeActionControl, branchActions, gameBranches } from "../../src/lib/play/index.js";
 import { perturbWeights, tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
 
 // 256x256 frames (the game's) -> 16x16x4 latents with a one-conv encoder and decoder.

@@ -21,8 +21,8 @@ import {
   validateAction,
   validateActions,
   type Action,
-} from "../../src/lib/actions.js";
-import { GamedreamError } from "../../src/lib/errors.js";
+} from "../../src/lib/actions/index.js";
+import { GamedreamError } from "../../src/lib/core/index.js";
 
 const ok: Action = { movement: [1, 0, 0, 1], camera: [0.25, -0.5], interaction: 1 };
 

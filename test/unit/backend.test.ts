@@ -1,7 +1,6 @@
 import { describe, expect, it, afterEach } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend, parseBackendName, wasmThreadsReport } from "../../src/lib/backend.js";
-import { GamedreamError } from "../../src/lib/errors.js";
+import { initBackend, parseBackendName, wasmThreadsReport, GamedreamError } from "../../src/lib/core/index.js";
 
 describe("backend (Node)", () => {
   const saved = process.env.GAMEDREAM_BACKEND;

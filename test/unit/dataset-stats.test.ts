@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { INTERACTIONS, MOVEMENT_KEYS, type Action } from "../../src/lib/actions.js";
-import { RGB_FRAME_BYTES } from "../../src/lib/frames.js";
-import { CAMERA_BINS, actionHistograms, cameraBin, episodeFrame, motionSeries, playEpisode, recordEpisode } from "../../src/lib/dataset-stats.js";
+import { INTERACTIONS, MOVEMENT_KEYS, type Action } from "../../src/lib/actions/index.js";
+import { RGB_FRAME_BYTES } from "../../src/lib/core/index.js";
+import { CAMERA_BINS, actionHistograms, cameraBin, episodeFrame, motionSeries, playEpisode, recordEpisode } from "../../src/lib/data/index.js";
 
 const act = (movement: number[], yaw: number, pitch: number, interaction: number): Action => ({ movement: movement as Action["movement"], camera: [yaw, pitch], interaction });
 

@@ -6,24 +6,11 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { ACTION_DIM, encodeActionsToArray, type Action } from "../../src/lib/actions.js";
-import {
-  DatasetReader,
-  MemoryDatasetStore,
-  batchToTensors,
-  buildDataset,
-  episodeFromFrames,
-  gameEpisodeSources,
-  heldoutSeeds,
-  type DatasetManifest,
-  type EpisodeSource,
-} from "../../src/lib/dataset.js";
-import { IndexedDbDatasetStore } from "../../src/lib/dataset-store.browser.js";
-import { summarizeDataset } from "../../src/lib/dataset-summary.js";
-import { DirectoryDatasetStore } from "../../src/lib/dataset.node.js";
-import { GamedreamError } from "../../src/lib/errors.js";
-import { RGB_FRAME_BYTES } from "../../src/lib/frames.js";
-import { Rng } from "../../src/lib/rng.js";
+import { ACTION_DIM, encodeActionsToArray, type Action } from "../../src/lib/actions/index.js";
+import { DatasetReader, MemoryDatasetStore, batchToTensors, buildDataset, episodeFromFrames, gameEpisodeSources, heldoutSeeds, type DatasetManifest, type EpisodeSource, summarizeDataset } from "../../src/lib/data/index.js";
+import { IndexedDbDatasetStore } from "../../src/lib/data/browser.js";
+import { DirectoryDatasetStore } from "../../src/lib/data/node.js";
+import { GamedreamError, RGB_FRAME_BYTES, Rng } from "../../src/lib/core/index.js";
 
 const config = { seed: 5, episodes: 4, frames: 12 };
 

@@ -10,8 +10,8 @@ import {
   memoryBudget,
   probeDevice,
   type DeviceFacts,
-} from "../../src/lib/device.js";
-import { isGamedreamError } from "../../src/lib/errors.js";
+} from "../../src/lib/bench/index.js";
+import { isGamedreamError } from "../../src/lib/core/index.js";
 
 const GB = 1024 ** 3;
 

@@ -1,19 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { diffusionLoss, minSnrWeights } from "../../src/lib/diffusion/loss.js";
-import {
-  alphaBarTensor,
-  diffusionTarget,
-  epsFromV,
-  epsFromX0,
-  predictionToX0Eps,
-  qSample,
-  vFromX0Eps,
-  x0FromEps,
-  x0FromV,
-  type Parameterization,
-} from "../../src/lib/diffusion/parameterization.js";
-import { makeSchedule } from "../../src/lib/diffusion/schedules.js";
+import { diffusionLoss, minSnrWeights, alphaBarTensor, diffusionTarget, epsFromV, epsFromX0, predictionToX0Eps, qSample, vFromX0Eps, x0FromEps, x0FromV, type Parameterization, makeSchedule } from "../../src/lib/diffusion/index.js";
 
 const PARAMS: Parameterization[] = ["eps", "v", "x0"];
 const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);

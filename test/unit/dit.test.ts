@@ -1,10 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ACTION_DIM } from "../../src/lib/actions.js";
-import { createDiT, DIT_PRESETS, disposeAttentionMaps, type DiT, type DiTConfig } from "../../src/lib/dit.js";
-import { ditParameterCount } from "../../src/lib/flops.js";
-import { assignVariables, countParameters, type NamedTensors } from "../../src/lib/nn/module.js";
-import { Rng } from "../../src/lib/rng.js";
+import { ACTION_DIM } from "../../src/lib/actions/index.js";
+import { createDiT, DIT_PRESETS, disposeAttentionMaps, type DiT, type DiTConfig, ditParameterCount } from "../../src/lib/models/index.js";
+import { assignVariables, countParameters, type NamedTensors } from "../../src/lib/nn/index.js";
+import { Rng } from "../../src/lib/core/index.js";
 import { tinyDiTConfig } from "../helpers/tiny-models.js";
 
 const PATHWAY = { actionEmbedder: "mlp", actionToTokens: true, nullAction: true, contextLatentInput: true } as const;

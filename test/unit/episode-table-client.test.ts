@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { summarizeEpisodesInWorker, type EpisodeTableRequest, type EpisodeTableWorker } from "../../src/lib/episode-table-client.js";
-import { summarizeEpisodes } from "../../src/lib/episode-table.js";
+import { summarizeEpisodesInWorker, type EpisodeTableRequest, type EpisodeTableWorker, summarizeEpisodes } from "../../src/lib/data/index.js";
 
 type Listener = (event: { data?: unknown; message?: string }) => void;
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Action } from "../../src/lib/actions.js";
-import { motionSeries, recordEpisode } from "../../src/lib/dataset-stats.js";
-import { episodeTable, stepTable, summarizeEpisodes, type EpisodeTableInput } from "../../src/lib/episode-table.js";
+import type { Action } from "../../src/lib/actions/index.js";
+import { motionSeries, recordEpisode, episodeTable, stepTable, summarizeEpisodes, type EpisodeTableInput } from "../../src/lib/data/index.js";
 
 const act = (movement: number[], yaw: number, pitch: number, interaction: number): Action => ({
   movement: movement as Action["movement"],

@@ -5,16 +5,14 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildDataset, gameEpisodeSources } from "../../src/lib/dataset.js";
-import { DirectoryDatasetStore } from "../../src/lib/dataset.node.js";
-import { createDiT } from "../../src/lib/dit.js";
-import { loadModelFromCheckpoints } from "../../src/lib/model-loader.js";
-import type { Module } from "../../src/lib/nn/module.js";
-import { Rng } from "../../src/lib/rng.js";
-import { MemoryCheckpointStore, prefixNames, saveCheckpoint } from "../../src/lib/storage.js";
-import { DEFAULT_DIT_TRAIN, modelExport } from "../../src/lib/train.js";
-import { writeModelDir } from "../../src/lib/train/files.node.js";
-import { createVAE } from "../../src/lib/vae.js";
+import { buildDataset, gameEpisodeSources } from "../../src/lib/data/index.js";
+import { DirectoryDatasetStore } from "../../src/lib/data/node.js";
+import { createDiT, loadModelFromCheckpoints, createVAE } from "../../src/lib/models/index.js";
+import type { Module } from "../../src/lib/nn/index.js";
+import { Rng } from "../../src/lib/core/index.js";
+import { MemoryCheckpointStore, prefixNames, saveCheckpoint } from "../../src/lib/storage/index.js";
+import { DEFAULT_DIT_TRAIN, modelExport } from "../../src/lib/train/index.js";
+import { writeModelDir } from "../../src/lib/train/node.js";
 import { tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
 
 const run = promisify(execFile);
@@ -107,7 +105,7 @@ describe("npm run eval", () => {
 
   it("evaluates a DiT training run (latest checkpoint) with the VAE it names", async () => {
     const runDir = join(dir, "run");
-    const stores = await import("../../src/lib/storage/store-fs.node.js").then((m) => m.FsCheckpointStore.open(runDir));
+    const stores = await import("../../src/lib/storage/node.js").then((m) => m.FsCheckpointStore.open(runDir));
     const dit = createDiT(DIT_TINY, 9);
     await saveCheckpoint(stores, { rng: {}, optimizer: null, step: 30, weights: prefixNames({ dit: dit.variables() }), config: { kind: "dit", model: DIT_TINY, settings: { schedule: SCHEDULE } } });
     dit.dispose();

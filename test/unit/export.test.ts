@@ -1,11 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { ACTION_DIM } from "../../src/lib/actions.js";
-import { DatasetReader, MemoryDatasetStore, buildDataset, gameEpisodeSources } from "../../src/lib/dataset.js";
-import { createDiT, type DiTConfig } from "../../src/lib/dit.js";
-import { bundleToTar, datasetActionsJson, exportDataset, exportRun, importRun, tarToFiles } from "../../src/lib/export.js";
-import { gaussianNoise } from "../../src/lib/nn/noise.js";
-import { MemoryCheckpointStore, assignWeights, disposeCheckpoint, loadLatestCheckpoint, prefixNames, saveCheckpoint, withoutPrefix } from "../../src/lib/storage.js";
+import { ACTION_DIM } from "../../src/lib/actions/index.js";
+import { DatasetReader, MemoryDatasetStore, buildDataset, gameEpisodeSources, bundleToTar, datasetActionsJson, exportDataset, exportRun, importRun, tarToFiles } from "../../src/lib/data/index.js";
+import { createDiT, type DiTConfig } from "../../src/lib/models/index.js";
+import { gaussianNoise } from "../../src/lib/nn/index.js";
+import { MemoryCheckpointStore, assignWeights, disposeCheckpoint, loadLatestCheckpoint, prefixNames, saveCheckpoint, withoutPrefix } from "../../src/lib/storage/index.js";
 import { tinyDiTConfig } from "../helpers/tiny-models.js";
 
 const TINY = tinyDiTConfig();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { rgbToUnit, unitToRgb, unitToRgba } from "../../src/lib/frames.js";
+import { rgbToUnit, unitToRgb, unitToRgba } from "../../src/lib/core/index.js";
 
 describe("frame conversions", () => {
   it("bytes -> [-1, 1] -> RGBA bytes is exact for every byte value, alpha opaque", () => {

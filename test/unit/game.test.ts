@@ -1,12 +1,9 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { NO_ACTION, type Action } from "../../src/lib/actions.js";
-import { AGENT_NAMES, createAgent } from "../../src/lib/game/agents.js";
-import { createGame, measureGameRenderMs, type Game, type GameState } from "../../src/lib/game/game.js";
-import { CELL, cellAt, generateMap } from "../../src/lib/game/map.js";
-import { rgbaToRgb, rgbaToTensor, rgbToUnit, tensorToRgba, unitToRgb } from "../../src/lib/frames.js";
-import { GamedreamError } from "../../src/lib/errors.js";
+import { NO_ACTION, type Action } from "../../src/lib/actions/index.js";
+import { AGENT_NAMES, createAgent, createGame, measureGameRenderMs, type Game, type GameState, CELL, cellAt, generateMap } from "../../src/lib/game/index.js";
+import { rgbaToRgb, rgbaToTensor, rgbToUnit, tensorToRgba, unitToRgb, GamedreamError } from "../../src/lib/core/index.js";
 
 const hash = (bytes: Uint8ClampedArray) => createHash("sha256").update(bytes).digest("hex");
 

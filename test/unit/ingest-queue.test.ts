@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { GamedreamError } from "../../src/lib/errors.js";
-import { IngestQueue, ingestAll, type QueueItem } from "../../src/lib/ingest-queue.js";
-import { collectRgbFrames } from "../../src/lib/video/ingest.node.js";
+import { GamedreamError } from "../../src/lib/core/index.js";
+import { IngestQueue, ingestAll, type QueueItem } from "../../src/lib/data/index.js";
+import { collectRgbFrames } from "../../src/lib/video/node.js";
 import { PATTERN_CLIPS, encodePatternClip } from "../fixtures/make-fixtures.js";
 
 type F = { name: string; size: number };

@@ -1,7 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { PSNR_CAP_DB, frameStats, gaussianWindow, mse, psnr, ssim } from "../../src/lib/metrics.js";
-import { Rng } from "../../src/lib/rng.js";
+import { PSNR_CAP_DB, frameStats, gaussianWindow, mse, psnr, ssim, Rng } from "../../src/lib/core/index.js";
 
 function randomImage(seed: number, shape: number[], lo = -1, hi = 1): tf.Tensor {
   const rng = new Rng(seed);

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { NO_ACTION } from "../../src/lib/actions.js";
-import { FRAME_SIZE, type RgbaImage } from "../../src/lib/frames.js";
-import { createGame } from "../../src/lib/game/game.js";
-import { horizontalShift } from "../../src/lib/motion.js";
+import { NO_ACTION } from "../../src/lib/actions/index.js";
+import { FRAME_SIZE, type RgbaImage, horizontalShift } from "../../src/lib/core/index.js";
+import { createGame } from "../../src/lib/game/index.js";
 
 function frame(data: Uint8ClampedArray): RgbaImage {
   return { data: data.slice(), width: FRAME_SIZE, height: FRAME_SIZE };

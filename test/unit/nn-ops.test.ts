@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { depthToSpace, frameAttention, frameAttentionWithProbs, gelu, layerNorm, matMul, spaceToDepth } from "../../src/lib/nn/ops.js";
+import { depthToSpace, frameAttention, frameAttentionWithProbs, gelu, layerNorm, matMul, spaceToDepth } from "../../src/lib/nn/index.js";
 
 /** max |a - b| / max |b|. */
 function relError(a: tf.Tensor, b: tf.Tensor): number {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { gaussianNoise, uniformNoise } from "../../src/lib/nn/noise.js";
-import { Rng } from "../../src/lib/rng.js";
+import { gaussianNoise, uniformNoise } from "../../src/lib/nn/index.js";
+import { Rng } from "../../src/lib/core/index.js";
 
 describe("seeded noise", () => {
   it("is standard normal and deterministic for a seed", () => {

@@ -1,11 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { measureTrainStep } from "../../src/lib/bench-perf.js";
-import { Linear } from "../../src/lib/nn/layers.js";
-import { gaussianNoise } from "../../src/lib/nn/noise.js";
-import { profileKernels } from "../../src/lib/profile.js";
-import { Rng } from "../../src/lib/rng.js";
-import { conv2dSame } from "../../src/lib/vae/conv.js";
+import { measureTrainStep } from "../../src/lib/bench/index.js";
+import { Linear, gaussianNoise } from "../../src/lib/nn/index.js";
+import { profileKernels, Rng } from "../../src/lib/core/index.js";
+import { conv2dSame } from "../../src/lib/models/index.js";
 
 const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 

@@ -1,13 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { NO_ACTION } from "../../src/lib/actions.js";
-import { GamedreamError } from "../../src/lib/errors.js";
-import { describePlayableRun, importModelFiles, loadPlayModel, playChoiceFromParams, playChoiceToParams, type PlayModelChoice } from "../../src/lib/play-model.js";
-import { PlaySession } from "../../src/lib/play-session.js";
-import { MemoryCheckpointStore, type CheckpointStore } from "../../src/lib/storage.js";
-import { encodeSafetensors } from "../../src/lib/storage/safetensors.js";
-import { DEFAULT_SESSION, TrainSession, exportCheckpoint, type TrainSessionConfig } from "../../src/lib/train-session.js";
-import { listCheckpoints } from "../../src/lib/storage.js";
+import { NO_ACTION } from "../../src/lib/actions/index.js";
+import { GamedreamError } from "../../src/lib/core/index.js";
+import { describePlayableRun, importModelFiles, loadPlayModel, playChoiceFromParams, playChoiceToParams, type PlayModelChoice, PlaySession } from "../../src/lib/play/index.js";
+import { MemoryCheckpointStore, type CheckpointStore, encodeSafetensors, listCheckpoints } from "../../src/lib/storage/index.js";
+import { DEFAULT_SESSION, TrainSession, exportCheckpoint, type TrainSessionConfig } from "../../src/lib/train/index.js";
 
 /** Tiny models with the realtime structure: 256x256 frames -> 16x16x4 latents. */
 const TINY: TrainSessionConfig["override"] = {

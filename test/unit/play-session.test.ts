@@ -1,9 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NO_ACTION, type Action } from "../../src/lib/actions.js";
-import { createDiT, type DiT } from "../../src/lib/dit.js";
-import { PlaySession, combineActions, type PlayModel } from "../../src/lib/play-session.js";
-import { createVAE, type VAE } from "../../src/lib/vae.js";
+import { NO_ACTION, type Action } from "../../src/lib/actions/index.js";
+import { createDiT, type DiT, createVAE, type VAE } from "../../src/lib/models/index.js";
+import { PlaySession, combineActions, type PlayModel } from "../../src/lib/play/index.js";
 import { perturbWeights, tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
 
 // Tiny but full-size frames: the game renders 256x256, so the VAE takes 256 and squeezes hard.

@@ -1,8 +1,8 @@
-// The browser tests' PNG decoder (test/e2e/png.ts) reads back what src/lib/png.node.ts writes, and
+// The browser tests' PNG decoder (test/e2e/png.ts) reads back what src/lib/core/png.node.ts writes, and
 // undoes every row filter (Sub, Up, Average, Paeth, which encodePng does not use) for RGB and RGBA.
 import { crc32, deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { encodePng } from "../../src/lib/png.node.js";
+import { encodePng } from "../../src/lib/core/node.js";
 import { decodePng } from "../e2e/png.js";
 
 /** Bytes that vary in x, y and channel, with no pattern a wrong filter would keep. */

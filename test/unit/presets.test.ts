@@ -1,10 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ACTION_DIM } from "../../src/lib/actions.js";
-import { ditFrameFlops, ditParameterCount, presetCostTable } from "../../src/lib/flops.js";
-import { getPreset, PRESET_NAMES, PRESETS } from "../../src/lib/presets.js";
-import { vaeDecoderFlops, vaeLatentShape } from "../../src/lib/vae.js";
-import { createDiT } from "../../src/lib/dit.js";
-import { countParameters } from "../../src/lib/nn/module.js";
+import { ACTION_DIM } from "../../src/lib/actions/index.js";
+import { ditFrameFlops, ditParameterCount, presetCostTable, getPreset, PRESET_NAMES, PRESETS, vaeDecoderFlops, vaeLatentShape, createDiT } from "../../src/lib/models/index.js";
+import { countParameters } from "../../src/lib/nn/index.js";
 import { tinyDiTConfig } from "../helpers/tiny-models.js";
 
 const TINY = tinyDiTConfig({ depth: 2, mlpRatio: 4 });

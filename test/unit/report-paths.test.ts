@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { absolutePathsIn, relativizeReport, reportPath } from "../../src/lib/report-paths.js";
+import { absolutePathsIn, relativizeReport, reportPath } from "../../src/lib/core/index.js";
 
 describe("report paths", () => {
   const root = "/home/someone/gamedream";

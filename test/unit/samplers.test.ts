@@ -1,18 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { type Parameterization } from "../../src/lib/diffusion/parameterization.js";
-import {
-  HEUN_MAX_SIGMA,
-  SAMPLERS,
-  sample,
-  samplerStep,
-  samplerTimesteps,
-  type Denoiser,
-  type SamplerName,
-} from "../../src/lib/diffusion/samplers.js";
-import { alphaBarAt, makeSchedule, type Schedule, type ScheduleConfig } from "../../src/lib/diffusion/schedules.js";
-import { GamedreamError } from "../../src/lib/errors.js";
-import { Rng } from "../../src/lib/rng.js";
+import { type Parameterization, HEUN_MAX_SIGMA, SAMPLERS, sample, samplerStep, samplerTimesteps, type Denoiser, type SamplerName, alphaBarAt, makeSchedule, type Schedule, type ScheduleConfig } from "../../src/lib/diffusion/index.js";
+import { GamedreamError, Rng } from "../../src/lib/core/index.js";
 
 // Data: x0 ~ N(mu, s^2) independently per dimension, so with x_t = a x0 + b eps the optimal
 // denoiser is E[x0 | x_t] = mu + a s^2 / (a^2 s^2 + b^2) (x_t - a mu).

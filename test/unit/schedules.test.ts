@@ -9,8 +9,8 @@ import {
   timestepToSigma,
   type Schedule,
   type ScheduleKind,
-} from "../../src/lib/diffusion/schedules.js";
-import { GamedreamError } from "../../src/lib/errors.js";
+} from "../../src/lib/diffusion/index.js";
+import { GamedreamError } from "../../src/lib/core/index.js";
 
 const KINDS: ScheduleKind[] = ["linear", "cosine", "sigmoid", "karras"];
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);

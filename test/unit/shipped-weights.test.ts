@@ -3,12 +3,11 @@
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { existsSync } from "node:fs";
-import { loadModelFromWeights } from "../../src/lib/model-loader.js";
-import { PRESETS } from "../../src/lib/presets.js";
-import { readFileBytes } from "../../src/lib/storage/files.node.js";
-import { createWorldModel } from "../../src/lib/worldmodel.js";
-import { createGame } from "../../src/lib/game/game.js";
-import { NO_ACTION } from "../../src/lib/actions.js";
+import { loadModelFromWeights, PRESETS } from "../../src/lib/models/index.js";
+import { readFileBytes } from "../../src/lib/storage/node.js";
+import { createWorldModel } from "../../src/lib/play/index.js";
+import { createGame } from "../../src/lib/game/index.js";
+import { NO_ACTION } from "../../src/lib/actions/index.js";
 
 const FOLDER = "weights/realtime";
 

@@ -3,9 +3,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, describe, expect, it } from "vitest";
-import { decodeSafetensors, encodeSafetensors, readSafetensorsHeader } from "../../src/lib/storage/safetensors.js";
-import { decodeTfjsWeights, encodeTfjsWeights, loadWeightsWithChecksums } from "../../src/lib/storage/tfjs-manifest.js";
-import { loadWeightsFromDisk, readSafetensorsFile, readTfjsWeightsDir, writeSafetensorsFile, writeTfjsWeightsDir } from "../../src/lib/storage/files.node.js";
+import { decodeSafetensors, encodeSafetensors, readSafetensorsHeader, decodeTfjsWeights, encodeTfjsWeights, loadWeightsWithChecksums } from "../../src/lib/storage/index.js";
+import { loadWeightsFromDisk, readSafetensorsFile, readTfjsWeightsDir, writeSafetensorsFile, writeTfjsWeightsDir } from "../../src/lib/storage/node.js";
 import { expectSameTensors } from "../helpers/tensors.js";
 
 

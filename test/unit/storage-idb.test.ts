@@ -2,8 +2,8 @@
 import "fake-indexeddb/auto";
 import * as tf from "@tensorflow/tfjs";
 import { afterEach, describe, expect, it } from "vitest";
-import { disposeCheckpoint, listCheckpoints, loadCheckpoint, loadLatestCheckpoint, saveCheckpoint, type CheckpointStore } from "../../src/lib/storage.js";
-import { IdbCheckpointStore } from "../../src/lib/storage/store-idb.browser.js";
+import { disposeCheckpoint, listCheckpoints, loadCheckpoint, loadLatestCheckpoint, saveCheckpoint, type CheckpointStore } from "../../src/lib/storage/index.js";
+import { IdbCheckpointStore } from "../../src/lib/storage/browser.js";
 
 let dbCount = 0;
 const open: IdbCheckpointStore[] = [];

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Rng } from "../../src/lib/rng.js";
+import { Rng } from "../../src/lib/core/index.js";
 import { expectSameTensors } from "../helpers/tensors.js";
 import {
   APP_VERSION,
@@ -25,8 +25,8 @@ import {
   withoutPrefix,
   assignWeights,
   type CheckpointStore,
-} from "../../src/lib/storage.js";
-import { FsCheckpointStore } from "../../src/lib/storage/store-fs.node.js";
+} from "../../src/lib/storage/index.js";
+import { FsCheckpointStore } from "../../src/lib/storage/node.js";
 
 /** A tiny stand-in for a Module: named variables filled from a seeded Rng. */
 function tinyModule(seed: number): { variables: () => Map<string, tf.Variable>; dispose: () => void } {
@@ -356,8 +356,8 @@ describe("failed saves", () => {
     await writeFile(
       script,
       `import * as tf from ${JSON.stringify(tfjsEntry)};
-import { saveCheckpoint } from ${JSON.stringify(path.join(lib, "storage.ts"))};
-import { FsCheckpointStore } from ${JSON.stringify(path.join(lib, "storage/store-fs.node.ts"))};
+import { saveCheckpoint } from ${JSON.stringify(path.join(lib, "storage/index.ts"))};
+import { FsCheckpointStore } from ${JSON.stringify(path.join(lib, "storage/node.ts"))};
 const store = await FsCheckpointStore.open(${JSON.stringify(run)});
 for (let step = 1; ; step++) {
   const w = tf.fill([1 << 20], step);

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readTar, writeTar } from "../../src/lib/tar.js";
+import { readTar, writeTar } from "../../src/lib/storage/index.js";
 
 const enc = new TextEncoder();
 

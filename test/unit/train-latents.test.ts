@@ -1,11 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { ACTION_DIM, NO_ACTION, encodeAction } from "../../src/lib/actions.js";
-import { DatasetReader, MemoryDatasetStore, buildDataset, gameEpisodeSources } from "../../src/lib/dataset.js";
-import { LatentDataset, conditioningActions, latentCacheKey } from "../../src/lib/latents.js";
-import { rgbToUnit } from "../../src/lib/frames.js";
-import { Rng } from "../../src/lib/rng.js";
-import { VAE_PRESETS, createVAE } from "../../src/lib/vae.js";
+import { ACTION_DIM, NO_ACTION, encodeAction } from "../../src/lib/actions/index.js";
+import { DatasetReader, MemoryDatasetStore, buildDataset, gameEpisodeSources, LatentDataset, conditioningActions, latentCacheKey } from "../../src/lib/data/index.js";
+import { rgbToUnit, Rng } from "../../src/lib/core/index.js";
+import { VAE_PRESETS, createVAE } from "../../src/lib/models/index.js";
 
 const TINY_VAE = { ...VAE_PRESETS.realtime, latentChannels: 4, encoder: { stem: 16, channels: [4], blocks: [0] }, decoder: { channels: [4], blocks: [0], head: 16 } };
 

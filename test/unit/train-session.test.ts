@@ -1,24 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { createDiT, type DiTConfig } from "../../src/lib/dit.js";
-import { archiveFileReader, loadDiT } from "../../src/lib/model-loader.js";
-import type { Module } from "../../src/lib/nn/module.js";
-import { PRESETS } from "../../src/lib/presets.js";
-import { readSafetensorsHeader } from "../../src/lib/storage/safetensors.js";
-import { encodeTfjsWeights, type ReadBytes } from "../../src/lib/storage/tfjs-manifest.js";
-import { MemoryCheckpointStore, disposeCheckpoint, listCheckpoints, loadCheckpoint, withoutPrefix, type CheckpointStore } from "../../src/lib/storage.js";
-import { readTar, writeTar } from "../../src/lib/tar.js";
-import { modelExport } from "../../src/lib/train/export.js";
-import { createVAE, type VAEConfig } from "../../src/lib/vae.js";
-import {
-  DEFAULT_SESSION,
-  TrainSession,
-  branchCheckpoint,
-  exportCheckpoint,
-  readStoredRun,
-  type SessionEvent,
-  type TrainSessionConfig,
-} from "../../src/lib/train-session.js";
+import { createDiT, type DiTConfig, archiveFileReader, loadDiT, PRESETS, createVAE, type VAEConfig } from "../../src/lib/models/index.js";
+import type { Module } from "../../src/lib/nn/index.js";
+import { readSafetensorsHeader, encodeTfjsWeights, type ReadBytes, MemoryCheckpointStore, disposeCheckpoint, listCheckpoints, loadCheckpoint, withoutPrefix, type CheckpointStore, readTar, writeTar } from "../../src/lib/storage/index.js";
+import { modelExport, DEFAULT_SESSION, TrainSession, branchCheckpoint, exportCheckpoint, readStoredRun, type SessionEvent, type TrainSessionConfig } from "../../src/lib/train/index.js";
 
 /** Tiny models with the realtime structure: 256x256 frames -> 16x16x4 latents, 16 tokens a frame. */
 const TINY: TrainSessionConfig["override"] = {

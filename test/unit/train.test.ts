@@ -1,10 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { ACTION_DIM } from "../../src/lib/actions.js";
-import { DIT_PRESETS, createDiT, type DiTConfig } from "../../src/lib/dit.js";
-import { LatentDataset } from "../../src/lib/latents.js";
-import { Rng } from "../../src/lib/rng.js";
-import { MemoryCheckpointStore, listCheckpoints, type CheckpointStore } from "../../src/lib/storage.js";
+import { ACTION_DIM } from "../../src/lib/actions/index.js";
+import { DIT_PRESETS, createDiT, type DiTConfig } from "../../src/lib/models/index.js";
+import { LatentDataset } from "../../src/lib/data/index.js";
+import { Rng } from "../../src/lib/core/index.js";
+import { MemoryCheckpointStore, listCheckpoints, type CheckpointStore } from "../../src/lib/storage/index.js";
 import {
   Ema,
   Trainer,
@@ -17,7 +17,7 @@ import {
   learningRateAt,
   type TrainEvent,
   type TrainTask,
-} from "../../src/lib/train.js";
+} from "../../src/lib/train/index.js";
 import { makeSchedule } from "../../src/lib/diffusion/index.js";
 
 const TINY: DiTConfig = {

@@ -1,17 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { NO_ACTION, type Action } from "../../src/lib/actions.js";
-import { scriptedDream, TURN_SCRIPT } from "../../src/lib/action-script.js";
-import { DatasetReader, MemoryDatasetStore } from "../../src/lib/dataset.js";
-import { createDiT } from "../../src/lib/dit.js";
-import { GamedreamError } from "../../src/lib/errors.js";
-import { rgbaToRgb } from "../../src/lib/frames.js";
-import { createGame } from "../../src/lib/game/game.js";
-import { PlaySession } from "../../src/lib/play-session.js";
-import { MemoryCheckpointStore, type CheckpointStore } from "../../src/lib/storage.js";
-import { DEFAULT_SESSION, TrainSession, type SessionEvent, type TrainSessionConfig } from "../../src/lib/train-session.js";
-import { GameplayRecorder, checkDatasetName, readStartFrames, readViewEpisodes, saveUserDataset } from "../../src/lib/user-data.js";
-import { createVAE } from "../../src/lib/vae.js";
+import { NO_ACTION, type Action } from "../../src/lib/actions/index.js";
+import { scriptedDream, TURN_SCRIPT, PlaySession } from "../../src/lib/play/index.js";
+import { DatasetReader, MemoryDatasetStore, GameplayRecorder, checkDatasetName, readStartFrames, readViewEpisodes, saveUserDataset } from "../../src/lib/data/index.js";
+import { createDiT, createVAE } from "../../src/lib/models/index.js";
+import { GamedreamError, rgbaToRgb } from "../../src/lib/core/index.js";
+import { createGame } from "../../src/lib/game/index.js";
+import { MemoryCheckpointStore, type CheckpointStore } from "../../src/lib/storage/index.js";
+import { DEFAULT_SESSION, TrainSession, type SessionEvent, type TrainSessionConfig } from "../../src/lib/train/index.js";
 import { tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
 
 const VAE_TINY = tinyVAEConfig({ imageSize: 256, encoder: { stem: 32, channels: [8], blocks: [0] }, decoder: { channels: [8], blocks: [0], head: 32 } });

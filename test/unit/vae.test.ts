@@ -1,19 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { isGamedreamError } from "../../src/lib/errors.js";
-import { assignVariables, countParameters } from "../../src/lib/nn/module.js";
-import { conv2dSame } from "../../src/lib/vae/conv.js";
-import {
-  VAE_PRESETS,
-  createVAE,
-  estimateLatentScale,
-  trainVAEStep,
-  vaeDecoderFlops,
-  vaeEncoderFlops,
-  vaeLatentShape,
-  vaeParameterCounts,
-  type VAEConfig,
-} from "../../src/lib/vae.js";
+import { isGamedreamError } from "../../src/lib/core/index.js";
+import { assignVariables, countParameters } from "../../src/lib/nn/index.js";
+import { conv2dSame, VAE_PRESETS, createVAE, estimateLatentScale, trainVAEStep, vaeDecoderFlops, vaeEncoderFlops, vaeLatentShape, vaeParameterCounts, type VAEConfig } from "../../src/lib/models/index.js";
 import { syntheticFrames } from "../helpers/synthetic-frames.js";
 
 /** 32x32 frames -> 8x8x4 latents: the same architecture, small enough to train in seconds. */

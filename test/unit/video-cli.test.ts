@@ -3,10 +3,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { actionsToCsv, decodeActions, type Action } from "../../src/lib/actions.js";
-import { DatasetReader } from "../../src/lib/dataset.js";
-import { DirectoryDatasetStore } from "../../src/lib/dataset.node.js";
-import { RGB_FRAME_BYTES } from "../../src/lib/frames.js";
+import { actionsToCsv, decodeActions, type Action } from "../../src/lib/actions/index.js";
+import { DatasetReader } from "../../src/lib/data/index.js";
+import { DirectoryDatasetStore } from "../../src/lib/data/node.js";
+import { RGB_FRAME_BYTES } from "../../src/lib/core/index.js";
 import { encodePatternClip, readPattern } from "../fixtures/make-fixtures.js";
 
 // One tsx start per CLI run costs ~1-2 s here, so this file runs the CLI three times only.

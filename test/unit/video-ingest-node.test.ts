@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { collectRgbFrames, extractRgbBatches, ingestVideo, measureIngestMsPerFrame, probeVideo } from "../../src/lib/video/ingest.node.js";
-import { isGamedreamError } from "../../src/lib/errors.js";
+import { collectRgbFrames, extractRgbBatches, ingestVideo, measureIngestMsPerFrame, probeVideo } from "../../src/lib/video/node.js";
+import { isGamedreamError } from "../../src/lib/core/index.js";
 import { makeFixtures, PATTERN_CLIPS, readPattern, type Fixtures } from "../fixtures/make-fixtures.js";
 
 let fx: Fixtures;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { NO_ACTION, parseActionLog, actionsToCsv, type Action } from "../../src/lib/actions.js";
-import { pairFramesWithActions } from "../../src/lib/video/pairing.js";
-import { isGamedreamError } from "../../src/lib/errors.js";
+import { NO_ACTION, parseActionLog, actionsToCsv, type Action } from "../../src/lib/actions/index.js";
+import { pairFramesWithActions } from "../../src/lib/video/index.js";
+import { isGamedreamError } from "../../src/lib/core/index.js";
 
 /** A log whose entry k is recognisable: yaw = k / 1000. */
 const log = (n: number): Action[] => Array.from({ length: n }, (_, k) => ({ movement: [k % 2, 0, 0, 0], camera: [k / 1000, 0], interaction: 0 }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FrameCentreResampler, mapFrameCentres, outputFrameCount } from "../../src/lib/video/resample.js";
+import { FrameCentreResampler, mapFrameCentres, outputFrameCount } from "../../src/lib/video/index.js";
 
 /** The rule written out independently: output i shows source floor(((i + 0.5) / 30) * fps), ties to the later frame. */
 const expected = (fps: number, sourceFrames: number): number[] => {

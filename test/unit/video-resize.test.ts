@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { createResizer, fitRect } from "../../src/lib/video/resize.js";
-import { FRAME_SIZE } from "../../src/lib/frames.js";
+import { createResizer, fitRect } from "../../src/lib/video/index.js";
+import { FRAME_SIZE } from "../../src/lib/core/index.js";
 import { patternFrame } from "../fixtures/make-fixtures.js";
 
 const px = (rgb: Uint8Array, x: number, y: number): number[] => Array.from(rgb.subarray((y * FRAME_SIZE + x) * 3, (y * FRAME_SIZE + x) * 3 + 3));

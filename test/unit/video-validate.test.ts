@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { checkCodec, checkHeader, checkResolution, sniffContainer } from "../../src/lib/video/validate.js";
-import { isGamedreamError } from "../../src/lib/errors.js";
+import { checkCodec, checkHeader, checkResolution, sniffContainer } from "../../src/lib/video/index.js";
+import { isGamedreamError } from "../../src/lib/core/index.js";
 
 const bytes = (...parts: (string | number[])[]): Uint8Array =>
   Uint8Array.from(parts.flatMap((p) => (typeof p === "string" ? Array.from(p, (c) => c.charCodeAt(0)) : p)));

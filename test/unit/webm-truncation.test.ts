@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ALL_FORMATS, BufferSource, EncodedPacketSink, Input } from "mediabunny";
 import { afterAll, describe, expect, it } from "vitest";
-import { repairTruncatedWebm } from "../../src/lib/video/webm-truncation.js";
+import { repairTruncatedWebm } from "../../src/lib/video/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "webm-cut-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

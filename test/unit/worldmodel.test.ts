@@ -1,16 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ACTION_DIM, NO_ACTION, encodeAction, type Action } from "../../src/lib/actions.js";
-import { createDiT, type DiT } from "../../src/lib/dit.js";
-import { tensorToRgba } from "../../src/lib/frames.js";
-import { gaussianNoise } from "../../src/lib/nn/noise.js";
-import { Rng } from "../../src/lib/rng.js";
-import { createVAE, type VAE } from "../../src/lib/vae.js";
-import { conditioningActions } from "../../src/lib/latents.js";
-import { createWorldModel } from "../../src/lib/worldmodel.js";
-import { generationFlops, measureGenerationMs } from "../../src/lib/worldmodel/bench.js";
-import { presetCostTable } from "../../src/lib/flops.js";
-import { PRESETS } from "../../src/lib/presets.js";
+import { ACTION_DIM, NO_ACTION, encodeAction, type Action } from "../../src/lib/actions/index.js";
+import { createDiT, type DiT, createVAE, type VAE, presetCostTable, PRESETS } from "../../src/lib/models/index.js";
+import { tensorToRgba, Rng } from "../../src/lib/core/index.js";
+import { gaussianNoise } from "../../src/lib/nn/index.js";
+import { conditioningActions } from "../../src/lib/data/index.js";
+import { createWorldModel } from "../../src/lib/play/index.js";
+import { generationFlops, measureGenerationMs } from "../../src/lib/bench/index.js";
 import { perturbWeights, tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
 
 const VAE_TINY = tinyVAEConfig();

@@ -15,7 +15,7 @@
  * and disposes its intermediates; inputs are never disposed.
  */
 import * as tf from "@tensorflow/tfjs";
-import { GamedreamError } from "../errors.js";
+import { GamedreamError } from "../core/index.js";
 import { alphaBarAt, type Schedule } from "./schedules.js";
 
 export type Parameterization = "eps" | "v" | "x0";

@@ -24,9 +24,8 @@
  * seed gives the same sample. Everything is synchronous and reads nothing back from the device.
  */
 import * as tf from "@tensorflow/tfjs";
-import { gaussianNoise } from "../nn/noise.js";
-import { GamedreamError } from "../errors.js";
-import { Rng } from "../rng.js";
+import { gaussianNoise } from "../nn/index.js";
+import { GamedreamError, Rng } from "../core/index.js";
 import { checkParameterization, predictionToX0Eps, type Parameterization } from "./parameterization.js";
 import { alphaBarAt, type Schedule } from "./schedules.js";
 

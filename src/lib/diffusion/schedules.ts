@@ -12,7 +12,7 @@
  * The DiT is conditioned on the continuous noise level t / (T - 1), so a sampler may use
  * fractional timesteps; `alphaBarAt` gives alpha-bar there.
  */
-import { GamedreamError } from "../errors.js";
+import { GamedreamError } from "../core/index.js";
 
 export type ScheduleKind = "linear" | "cosine" | "sigmoid" | "karras";
 

@@ -18,9 +18,8 @@
  * Agents read the game's state (they are scripted, not learned), so they need the Game object.
  * Camera values are multiples of 1/64: they survive float32 storage and CSV text exactly.
  */
-import { INTERACTION_ID, type Action } from "../actions.js";
-import { GamedreamError } from "../errors.js";
-import { Rng } from "../rng.js";
+import { INTERACTION_ID, type Action } from "../actions/index.js";
+import { GamedreamError, Rng } from "../core/index.js";
 import { GAME_TUNING, type Game, type PlayerState } from "./game.js";
 import { CELL, cellAt } from "./map.js";
 

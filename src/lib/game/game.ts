@@ -8,9 +8,8 @@
  * No DOM: frames are RGBA Uint8ClampedArray buffers (ImageData's layout), so this runs in Node,
  * pages and Web Workers.
  */
-import { INTERACTION_ID, type Action } from "../actions.js";
-import { GamedreamError } from "../errors.js";
-import { Rng, type RngState } from "../rng.js";
+import { INTERACTION_ID, type Action } from "../actions/index.js";
+import { GamedreamError, Rng, type RngState } from "../core/index.js";
 import { CELL, cellAt, generateMap, type GameMap } from "./map.js";
 import { Raycaster, SCREEN_SIZE } from "./render.js";
 

@@ -4,7 +4,7 @@
  * with sliding doors in corridors and wall materials grouped in regions so that a glance at the
  * walls tells where you are.
  */
-import { Rng } from "../rng.js";
+import { Rng } from "../core/index.js";
 
 /** Cell contents. Walls 1..3 are materials; a door is a wall that can slide open. */
 export const CELL = { empty: 0, brick: 1, stone: 2, moss: 3, door: 4 } as const;

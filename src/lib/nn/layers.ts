@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { NamedVariables } from "./module.js";
 import { affine } from "./ops.js";
-import type { Rng } from "../rng.js";
+import type { Rng } from "../core/index.js";
 
 /** How a weight starts: Xavier-uniform (DiT's Linear init), zeros (adaLN-Zero), or N(0, std). */
 export type WeightInit = "xavier" | "zeros" | { normal: number };

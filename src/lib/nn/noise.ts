@@ -5,7 +5,7 @@
  * generator gives the same numbers in Node, pages and workers on every backend.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "../rng.js";
+import { Rng } from "../core/index.js";
 
 /** Standard normal noise of `shape` from `seed` (an integer or an Rng that advances). */
 export function gaussianNoise(shape: number[], seed: number | Rng): tf.Tensor {

@@ -6,8 +6,8 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type * as tf from "@tensorflow/tfjs";
-import { GamedreamError } from "../errors.js";
-import type { NamedTensors } from "../nn/module.js";
+import { GamedreamError } from "../core/index.js";
+import type { NamedTensors } from "../nn/index.js";
 import { decodeSafetensors, encodeSafetensors } from "./safetensors.js";
 import { type LoadedWeights, type TfjsWeightsManifest, decodeTfjsWeights, encodeTfjsWeights, loadWeightsWithChecksums } from "./tfjs-manifest.js";
 

@@ -8,8 +8,8 @@
  * `OptimizerState` itself.
  */
 import * as tf from "@tensorflow/tfjs";
-import { GamedreamError } from "../errors.js";
-import type { NamedTensors, NamedVariables } from "../nn/module.js";
+import { GamedreamError } from "../core/index.js";
+import type { NamedTensors, NamedVariables } from "../nn/index.js";
 
 export interface OptimizerState {
   /** `tf.train` class name (`Adam`, `SGD`, ...) or a custom optimizer's name. */

@@ -10,8 +10,8 @@
  * tfjs runs on.
  */
 import * as tf from "@tensorflow/tfjs";
-import { GamedreamError } from "../errors.js";
-import type { NamedTensors } from "../nn/module.js";
+import { GamedreamError } from "../core/index.js";
+import type { NamedTensors } from "../nn/index.js";
 
 export type SafetensorsDtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
 

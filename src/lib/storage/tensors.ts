@@ -4,7 +4,7 @@
  * share one encoder and `tf.io.decodeWeights` reads both.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { NamedTensors } from "../nn/module.js";
+import type { NamedTensors } from "../nn/index.js";
 
 export type TensorSpec = tf.io.WeightsManifestEntry;
 

@@ -5,8 +5,8 @@
  * and this module reads plain tfjs weight manifests too.
  */
 import type * as tf from "@tensorflow/tfjs";
-import { GamedreamError } from "../errors.js";
-import type { NamedTensors } from "../nn/module.js";
+import { GamedreamError } from "../core/index.js";
+import type { NamedTensors } from "../nn/index.js";
 import { sha256Hex } from "./sha256.js";
 import { decodeTensors, encodeTensors, specByteLength, splitShards } from "./tensors.js";
 import { APP_VERSION, FORMAT_VERSION, assertFormatCompatible } from "./version.js";

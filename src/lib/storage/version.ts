@@ -2,7 +2,7 @@
  * Semantic versions of what gamedream writes. A reader accepts any file whose major version equals
  * its own: minor versions only add fields, which older readers ignore.
  */
-import { GamedreamError } from "../errors.js";
+import { GamedreamError } from "../core/index.js";
 
 /** The app version stamped into checkpoints and exports; a unit test keeps it equal to package.json. */
 export const APP_VERSION = "0.1.0";

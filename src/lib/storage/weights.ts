@@ -3,8 +3,8 @@
  * checkpoints and exports store them, and back.
  */
 import type * as tf from "@tensorflow/tfjs";
-import { GamedreamError } from "../errors.js";
-import { assignVariables, type Module, type NamedTensors } from "../nn/module.js";
+import { GamedreamError } from "../core/index.js";
+import { assignVariables, type Module, type NamedTensors } from "../nn/index.js";
 
 /** `{ dit: m.variables(), ema: shadow }` -> `dit.blocks.0...`, `ema.blocks.0...`, in that order. */
 export function prefixNames<T extends tf.Tensor>(parts: Record<string, ReadonlyMap<string, T>>): Map<string, T> {

@@ -20,11 +20,11 @@
  * `actionDropout`, so one model also predicts without the action (classifier-free guidance).
  */
 import * as tf from "@tensorflow/tfjs";
-import { actionPathway, type DiT } from "../dit.js";
+import type { LatentClipBatch, LatentClipSource } from "../data/index.js";
+import { actionPathway, type DiT, DEFAULT_DIT_SCHEDULE } from "../models/index.js";
 import { alphaBarTensor, diffusionLoss, makeSchedule, qSample, samplerTimesteps, type Schedule, type ScheduleConfig } from "../diffusion/index.js";
-import { GamedreamError } from "../errors.js";
-import { gaussianNoise } from "../nn/noise.js";
-import type { Rng } from "../rng.js";
+import { GamedreamError, type Rng } from "../core/index.js";
+import { gaussianNoise } from "../nn/index.js";
 import type { TrainTask } from "./loop.js";
 
 export interface DiTTrainSettings {
@@ -47,7 +47,7 @@ export interface DiTTrainSettings {
 
 export const DEFAULT_DIT_TRAIN: Readonly<DiTTrainSettings> = {
   clipLength: 3,
-  schedule: { kind: "cosine", T: 1000 },
+  schedule: { ...DEFAULT_DIT_SCHEDULE },
   contextNoiseMax: 0.1,
   minSnrGamma: null,
   lastFrameShare: 0.8,
@@ -65,16 +65,6 @@ export const DIFFUSION_FORCING_TRAIN: Readonly<Partial<DiTTrainSettings>> = {
   actionDropout: 0,
 };
 
-/** A batch of latent clips: `latents [B, T, h, w, c]` (scaled), `actions [B, T, A]` (conditioning). */
-export interface LatentClipBatch {
-  latents: tf.Tensor5D;
-  actions: tf.Tensor3D;
-}
-
-/** Where latent clips come from (`LatentDataset` in ../latents.ts, or a test's synthetic data). */
-export interface LatentClipSource {
-  sampleClips(rng: Rng, batchSize: number, clipLength: number): LatentClipBatch;
-}
 
 /** What `drawFrameNoise` needs of the settings. */
 export type FrameNoiseSettings = Pick<DiTTrainSettings, "contextNoiseMax" | "lastFrameShare" | "samplerTimestepShare" | "samplerSteps" | "actionDropout">;

@@ -5,11 +5,10 @@
  */
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
-import type { DatasetReader, SplitFilter } from "../dataset.js";
-import { LatentDataset, latentCacheKey } from "../latents.js";
-import { writeTfjsWeightsDir } from "../storage/files.node.js";
-import type { TfjsWeightsManifest } from "../storage/tfjs-manifest.js";
-import type { VAE } from "../vae.js";
+import { type DatasetReader, type SplitFilter, LatentDataset, latentCacheKey } from "../data/index.js";
+import { writeTfjsWeightsDir } from "../storage/node.js";
+import type { TfjsWeightsManifest } from "../storage/index.js";
+import type { VAE } from "../models/index.js";
 import type { ModelExport } from "./export.js";
 
 /** Writes `dir/model.json` and shards for a `modelExport`. */

@@ -14,9 +14,8 @@
  *   trainer.pause(); trainer.resume(); trainer.stop();   // from elsewhere, while it runs
  */
 import * as tf from "@tensorflow/tfjs";
-import { GamedreamError, isGamedreamError } from "../errors.js";
-import type { Module, NamedTensors, NamedVariables } from "../nn/module.js";
-import { Rng, type RngState } from "../rng.js";
+import { GamedreamError, isGamedreamError, Rng, type RngState } from "../core/index.js";
+import type { Module, NamedTensors, NamedVariables } from "../nn/index.js";
 import {
   DEFAULT_KEEP_CHECKPOINTS,
   assignWeights,
@@ -30,7 +29,7 @@ import {
   withoutPrefix,
   type Checkpoint,
   type CheckpointStore,
-} from "../storage.js";
+} from "../storage/index.js";
 import { type MetricRecord, type RunState, type StepMetrics, type TrainEvent, type TrainListener, memorySnapshot, toRecord } from "./metrics.js";
 import { DEFAULT_OPTIM, Ema, adamWStep, clipByGlobalNorm, createAdamW, learningRateAt, type OptimConfig } from "./optim.js";
 

@@ -10,7 +10,7 @@
  * the Adam update, as PyTorch's AdamW does.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { NamedTensors, NamedVariables } from "../nn/module.js";
+import type { NamedTensors, NamedVariables } from "../nn/index.js";
 
 export interface OptimConfig {
   /** Peak learning rate, reached at the end of warm-up. */

@@ -4,9 +4,9 @@
  * noise stream, so a resumed run draws the same samples.
  */
 import * as tf from "@tensorflow/tfjs";
-import { type DatasetReader, type SplitFilter, batchToTensors } from "../dataset.js";
-import type { Rng } from "../rng.js";
-import type { VAE, VAEConfig } from "../vae.js";
+import { type DatasetReader, type SplitFilter, batchToTensors } from "../data/index.js";
+import type { Rng } from "../core/index.js";
+import type { VAE, VAEConfig } from "../models/index.js";
 import type { TrainTask } from "./loop.js";
 
 export interface VAETrainSettings {

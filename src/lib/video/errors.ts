@@ -3,7 +3,7 @@
  * constructor per code keeps the wording in one place, so the Node and browser paths, the CLI and
  * the upload page all say the same thing about the same file.
  */
-import { GamedreamError } from "../errors.js";
+import { GamedreamError } from "../core/index.js";
 
 export const VIDEO_ERROR_CODES = {
   /** 0 bytes, or a container with no frames / zero duration. */

@@ -12,7 +12,7 @@ import { open, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { videoErrors, throwIfAborted } from "./errors.js";
 import { makeIngestApi, resolveLimits, videoInfo, type DecodedFrame, type IngestOptions, type VideoInfo, type FrameBatch } from "./ingest.js";
-import { FRAME_SIZE } from "../frames.js";
+import { FRAME_SIZE } from "../core/index.js";
 import { fitRect, type Fit } from "./resize.js";
 import { checkCodec, checkHeader, checkResolution, SNIFF_BYTES } from "./validate.js";
 

@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { videoErrors, throwIfAborted } from "./errors.js";
 import { FrameCentreResampler, TARGET_FPS, outputFrameCount } from "./resample.js";
-import { FRAME_SIZE, RGB_FRAME_BYTES, rgbClipToTensor } from "../frames.js";
+import { FRAME_SIZE, RGB_FRAME_BYTES, rgbClipToTensor } from "../core/index.js";
 import { createResizer, type Fit, type Resizer } from "./resize.js";
 import { VIDEO_LIMITS, type Container, type VideoCodecName, type VideoLimits } from "./validate.js";
 

@@ -17,8 +17,8 @@
  *   (the first before the log starts, the last after it ends) or get NO_ACTION
  *   (`padActions` modes of actions.ts). Unused entries are dropped.
  */
-import { GamedreamError } from "../errors.js";
-import { NO_ACTION, cloneAction, type Action } from "../actions.js";
+import { GamedreamError } from "../core/index.js";
+import { NO_ACTION, cloneAction, type Action } from "../actions/index.js";
 import { TARGET_FPS, TIE_EPSILON_S } from "./resample.js";
 
 export type MismatchPolicy = "error" | "trim" | "pad-repeat" | "pad-none";

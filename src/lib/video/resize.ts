@@ -10,7 +10,7 @@
  * Filtering is separable and antialiased (a triangle filter whose support grows with the
  * downscale factor, as Pillow's bilinear resize), so thin HUD lines and text do not alias away.
  */
-import { FRAME_SIZE } from "../frames.js";
+import { FRAME_SIZE } from "../core/index.js";
 
 export type Fit = "letterbox" | "crop";
 

@@ -10,7 +10,7 @@
  * The worker's entry calls `serveIngestWorker(self)` (src/workers/ingest.ts, bundled for the
  * site); the page creates that worker and passes it to the client below.
  */
-import { GamedreamError } from "../errors.js";
+import { GamedreamError } from "../core/index.js";
 import { videoErrors } from "./errors.js";
 import { rgbBatchToTensor, type FrameBatch, type IngestProgress, type RgbBatch, type VideoInfo } from "./ingest.js";
 import { extractRgbBatches, probeVideo, type BrowserIngestOptions } from "./ingest.browser.js";

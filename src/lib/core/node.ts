@@ -1,0 +1,3 @@
+/** core: the parts that need Node built-ins. */
+export * from "./png.node.js";
+export * from "./weights-figure.node.js";

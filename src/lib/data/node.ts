@@ -1,0 +1,2 @@
+/** data: the parts that need Node built-ins. */
+export * from "./store-dir.node.js";

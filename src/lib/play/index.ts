@@ -1,0 +1,8 @@
+/** Play: the world model (frame-by-frame generation), live play sessions, model choice, recording and evaluation. */
+export * from "./action-control.js";
+export * from "./action-script.js";
+export * from "./branches.js";
+export * from "./eval.js";
+export * from "./model-choice.js";
+export * from "./session.js";
+export * from "./world-model.js";

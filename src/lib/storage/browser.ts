@@ -1,0 +1,2 @@
+/** storage: the parts that need browser APIs. */
+export * from "./store-idb.browser.js";

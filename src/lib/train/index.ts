@@ -1,0 +1,8 @@
+/** Training: the loop, optimiser, the DiT and VAE tasks, the shared setup, exports and the dashboard's session. */
+export * from "./dit-task.js";
+export * from "./export.js";
+export * from "./loop.js";
+export * from "./metrics.js";
+export * from "./optim.js";
+export * from "./session.js";
+export * from "./vae-task.js";

@@ -1,0 +1,2 @@
+/** train: the parts that need Node built-ins. */
+export * from "./files.node.js";

@@ -1,0 +1,3 @@
+/** video: the parts that need browser APIs. */
+export * from "./ingest.browser.js";
+export * from "./worker.browser.js";
