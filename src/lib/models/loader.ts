@@ -5,7 +5,10 @@
  *   - the DiT from a weights manifest, or from the latest checkpoint that verifies in a training
  *     run's `CheckpointStore` (files in Node, IndexedDB in pages; EMA weights by default);
  *   - shipped weights: a folder (path or URL) holding `vae/model.json` and `dit/model.json`, or the
- *     site's one tar archive of that folder read through `archiveFileReader` / `fetchWeightsArchive`.
+ *     site's one tar archive of that folder read through `archiveFileReader` / `fetchWeightsArchive`;
+ *   - "shipped weights, else seeded" (`shippedOrSeeded`, at the end): the shipped VAE, DiT or pair
+ *     when the build has them and they load, else a seeded initialisation from the seed the caller
+ *     gives, with the reason in plain words.
  * Every shard's SHA-256 is verified before any tensor exists (`WEIGHTS_CORRUPT`,
  * `WEIGHTS_UNVERIFIED`, `CHECKPOINT_CORRUPT` otherwise). The DiT's noise schedule comes from its
  * training settings (training's export puts them beside the weights; checkpoints hold them in their
@@ -16,10 +19,10 @@
  */
 import { createDiT, type DiT, type DiTConfig } from "./dit.js";
 import type { ScheduleConfig } from "../diffusion/index.js";
-import { GamedreamError } from "../core/index.js";
+import { GamedreamError, isGamedreamError } from "../core/index.js";
 import type { Module, NamedTensors } from "../nn/index.js";
 import { readTar, assignWeights, disposeCheckpoint, loadLatestCheckpoint, withoutPrefix, type CheckpointStore, loadWeightsWithChecksums, type ReadBytes, type LoadedWeights } from "../storage/index.js";
-import { DEFAULT_DIT_SCHEDULE, PRESETS, PRESET_NAMES, type PresetName, type SamplingDefaults } from "./presets.js";
+import { DEFAULT_DIT_SCHEDULE, PRESETS, PRESET_NAMES, getPreset, type PresetName, type SamplingDefaults } from "./presets.js";
 import { createVAE, type VAE } from "./vae.js";
 import { vaeLatentShape, type VAEConfig } from "./vae-config.js";
 
@@ -322,7 +325,12 @@ export function vaeFromWeights(loaded: LoadedWeights): VAE {
   try {
     if ((loaded.info?.extra as { kind?: string } | undefined)?.kind !== "vae" || !loaded.info?.config) throw wrongKind(loaded, "VAE");
     const vae = createVAE(loaded.info.config as VAEConfig, 0);
-    assignWeights(vae, loaded.weights, "The VAE weights");
+    try {
+      assignWeights(vae, loaded.weights, "The VAE weights");
+    } catch (e) {
+      vae.dispose();
+      throw e;
+    }
     return vae;
   } finally {
     disposeWeights(loaded.weights);
@@ -338,7 +346,12 @@ export function ditFromWeights(loaded: LoadedWeights): { dit: DiT; schedule: Sch
     const extra = loaded.info?.extra as { kind?: string; settings?: Record<string, unknown> | null } | undefined;
     if (extra?.kind !== "dit" || !loaded.info?.config) throw wrongKind(loaded, "DiT");
     const dit = createDiT(loaded.info.config as DiTConfig, 0);
-    assignWeights(dit, loaded.weights, "The DiT weights");
+    try {
+      assignWeights(dit, loaded.weights, "The DiT weights");
+    } catch (e) {
+      dit.dispose();
+      throw e;
+    }
     const settings = isRecord(extra.settings) ? extra.settings : null;
     const schedule = isRecord(settings?.schedule) ? (settings.schedule as unknown as ScheduleConfig) : { ...DEFAULT_DIT_SCHEDULE };
     return { dit, schedule, settings };
@@ -349,4 +362,100 @@ export function ditFromWeights(loaded: LoadedWeights): { dit: DiT; schedule: Sch
 
 function disposeWeights(weights: NamedTensors): void {
   for (const t of weights.values()) t.dispose();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shipped weights, else seeded
+
+/** Reads the site's shipped weights archive (e.g. `() => fetchWeightsArchive(url)`); null when the build ships none. */
+export type ShippedWeights = (() => Promise<ReadBytes>) | null;
+
+/** Where a seeded model says it came from. */
+const SEEDED_SOURCE: Readonly<ModelSource> = Object.freeze({ kind: "weights", location: "seeded", step: null, weights: null });
+
+/**
+ * What `shippedOrSeeded` loads for each part, and what it builds the seeded fallback from. The
+ * seed is the caller's, always: the same seed gives the same initial weights.
+ */
+export interface ShippedOrSeededParts {
+  /** `vae/model.json` of the archive, else `createVAE(config, seed)`. */
+  vae: { loaded: LoadedVAE; seeded: { config: VAEConfig; seed: number } };
+  /** `dit/model.json`, else `createDiT(config, seed)` with `DEFAULT_DIT_SCHEDULE` (`scheduleSource` "default"). */
+  dit: { loaded: LoadedDiT; seeded: { config: DiTConfig; seed: number } };
+  /** Both, paired, else `seededModel(preset, seed)`: the preset's VAE from `seed`, its DiT from `seed + 1`. */
+  model: { loaded: LoadedModel; seeded: { preset: PresetName; seed: number } };
+}
+
+export interface ShippedOrSeeded<T> {
+  loaded: T;
+  /**
+   * Null when `loaded` holds the shipped weights. Otherwise why they were not used: the error
+   * (`WEIGHTS_NOT_SHIPPED` when the build ships none, else the loader's own, e.g.
+   * `WEIGHTS_MISMATCH`, `WEIGHTS_CORRUPT`, `ARCHIVE_CORRUPT`) and one sentence for a person.
+   */
+  fallback: { error: GamedreamError; why: string } | null;
+}
+
+/** An untrained pair of `preset`: the VAE initialised from `seed`, the DiT from `seed + 1`, the default schedule. */
+export function seededModel(preset: PresetName, seed: number): LoadedModel {
+  const { vae, dit } = getPreset(preset);
+  return pairModels(seededPart("vae", { config: vae, seed }), seededPart("dit", { config: dit, seed: seed + 1 }));
+}
+
+function seededPart<K extends keyof ShippedOrSeededParts>(what: K, seeded: ShippedOrSeededParts[K]["seeded"]): ShippedOrSeededParts[K]["loaded"] {
+  type Part = ShippedOrSeededParts[K]["loaded"];
+  if (what === "model") {
+    const { preset, seed } = seeded as ShippedOrSeededParts["model"]["seeded"];
+    return seededModel(preset, seed) as Part;
+  }
+  if (what === "vae") {
+    const { config, seed } = seeded as ShippedOrSeededParts["vae"]["seeded"];
+    return { vae: createVAE(config, seed), source: { ...SEEDED_SOURCE } } satisfies LoadedVAE as Part;
+  }
+  const { config, seed } = seeded as ShippedOrSeededParts["dit"]["seeded"];
+  return { dit: createDiT(config, seed), schedule: { ...DEFAULT_DIT_SCHEDULE }, scheduleSource: "default", source: { ...SEEDED_SOURCE } } satisfies LoadedDiT as Part;
+}
+
+/**
+ * "Shipped weights, else seeded", the one place the Attention page, the play worker and the
+ * Training session decide it: loads `what` ("vae", "dit" or the "model" pair) from the archive
+ * `shipped` reads; when the build ships none (`shipped` null) or they do not load (damaged, saved
+ * for another architecture, unreachable), builds the seeded initialisation `seeded` describes
+ * instead (see `ShippedOrSeededParts` for which seed goes where) and says why in `fallback`.
+ * Never throws for the shipped weights; the caller decides what to tell the user.
+ */
+export async function shippedOrSeeded<K extends keyof ShippedOrSeededParts>(
+  what: K,
+  shipped: ShippedWeights,
+  seeded: ShippedOrSeededParts[K]["seeded"],
+): Promise<ShippedOrSeeded<ShippedOrSeededParts[K]["loaded"]>> {
+  type Part = ShippedOrSeededParts[K]["loaded"];
+  let error: GamedreamError;
+  try {
+    if (!shipped) throw new GamedreamError("WEIGHTS_NOT_SHIPPED", "storage", "This build ships no pretrained weights.", { recoverable: true });
+    const readFile = await shipped();
+    const loaded = what === "vae" ? await loadVAE("vae/model.json", { readFile }) : what === "dit" ? await loadDiT("dit/model.json", { readFile }) : await loadModelFromWeights(".", { readFile });
+    return { loaded: loaded as Part, fallback: null };
+  } catch (e) {
+    error = isGamedreamError(e) ? e : new GamedreamError("WEIGHTS_UNREADABLE", "storage", e instanceof Error ? e.message : String(e), { recoverable: true, cause: e });
+  }
+  return { loaded: seededPart(what, seeded), fallback: { error, why: whyNotShipped(error) } };
+}
+
+/** Why the shipped weights could not be used, for a person; the error's own message where no plainer one fits. */
+function whyNotShipped(error: GamedreamError): string {
+  switch (error.code) {
+    case "WEIGHTS_MISMATCH":
+    case "WEIGHTS_WRONG_MODEL":
+    case "MODEL_CONFIG_MISSING":
+      return "The shipped weights do not fit this version of the model: they were saved for a different architecture, so their layers do not match.";
+    case "WEIGHTS_CORRUPT":
+    case "WEIGHTS_UNVERIFIED":
+    case "ARCHIVE_CORRUPT":
+      return "The shipped weights are damaged: a file in them fails its checksum.";
+    case "WEIGHTS_NOT_SHIPPED":
+      return "This build ships no pretrained weights.";
+    default:
+      return `The shipped weights could not be loaded: ${error.message}`;
+  }
 }

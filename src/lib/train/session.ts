@@ -22,7 +22,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { type EpisodeSource, DatasetReader, MemoryDatasetStore, buildDataset, gameEpisodeSources, type DatasetStore, bundleToTar, exportRun, safeFileName, LatentDataset } from "../data/index.js";
 import { TURN_SCRIPT, scriptedDream, createWorldModel } from "../play/index.js";
-import { createDiT, type DiT, type DiTConfig, loadDiT, loadDiTFromCheckpoints, loadVAE, loadVAEFromCheckpoints, type LoadedDiT, type LoadedVAE, getPreset, type PresetName, createVAE, vaeLatentShape, type ModelStart, type VAE, type VAEConfig } from "../models/index.js";
+import { createDiT, type DiT, type DiTConfig, loadDiTFromCheckpoints, loadVAEFromCheckpoints, type LoadedDiT, type LoadedVAE, getPreset, type PresetName, createVAE, vaeLatentShape, type ModelStart, type VAE, type VAEConfig, shippedOrSeeded, type ShippedOrSeeded, type ShippedWeights } from "../models/index.js";
 import { GamedreamError, isGamedreamError, rgbToRgba, rgbToUnit, rgbaToUnit, unitToRgba, FRAME_SIZE, psnr, concatBytes } from "../core/index.js";
 import { countParameters, type Module } from "../nn/index.js";
 import { disposeCheckpoint, listCheckpoints, loadCheckpoint, loadLatestCheckpoint, saveCheckpoint, withoutPrefix, type CheckpointStore, encodeSafetensors, type ReadBytes } from "../storage/index.js";
@@ -419,17 +419,20 @@ export class TrainSession {
       notes.push(`The VAE comes from run "${start.run}" (${loaded.source.weights ?? "raw"} weights of step ${loaded.source.step}).`);
       return this.own(loaded.vae);
     }
+    let seeded: VAE | null = null;
     if (start.kind === "shipped") {
-      const loaded = await this.fromShipped<LoadedVAE>(role, "VAE", (readFile) => loadVAE("vae/model.json", { readFile }));
-      if (loaded) {
+      const { loaded, fallback } = await shippedOrSeeded("vae", this.shippedWeights(), { config, seed });
+      if (!fallback) {
         notes.push(`The VAE ${role === "init" ? "fine-tunes" : "is"} the shipped pretrained one (${shippedStep(loaded)})${role === "vae" ? ", so previews decode real frames" : ""}.`);
         return this.own(loaded.vae);
       }
+      this.startsSeeded(role, "VAE", fallback);
+      seeded = loaded.vae;
     }
     if (role === "vae") {
       notes.push("The DiT learns the latents of an untrained (seeded) VAE: previews show what that VAE decodes, not the game's pixels. Train a VAE run first and choose it for better previews.");
     }
-    return this.own(createVAE(config, seed));
+    return this.own(seeded ?? createVAE(config, seed));
   }
 
   /** The DiT to train: from the shipped weights (with their schedule), a stored DiT run, or seeded. */
@@ -440,8 +443,13 @@ export class TrainSession {
       loaded = await loadDiTFromCheckpoints(await this.host.openStore(start.run));
       notes.push(`The DiT starts from run "${start.run}" (${loaded.source.weights ?? "raw"} weights of step ${loaded.source.step}).`);
     } else if (start.kind === "shipped") {
-      loaded = await this.fromShipped<LoadedDiT>("init", "DiT", (readFile) => loadDiT("dit/model.json", { readFile }));
-      if (loaded) notes.push(`The DiT fine-tunes the shipped pretrained world model (${shippedStep(loaded)}).`);
+      const got = await shippedOrSeeded("dit", this.shippedWeights(), { config: fresh, seed: this.config.seed });
+      if (got.fallback) {
+        this.startsSeeded("init", "DiT", got.fallback);
+        return { dit: this.own(got.loaded.dit), schedule: null };
+      }
+      loaded = got.loaded;
+      notes.push(`The DiT fine-tunes the shipped pretrained world model (${shippedStep(loaded)}).`);
     }
     if (loaded) return { dit: this.own(loaded.dit), schedule: loaded.schedule };
     return { dit: this.own(createDiT(fresh, this.config.seed)), schedule: null };
@@ -450,21 +458,15 @@ export class TrainSession {
   /** The shipped weights as a file reader, read once a session (the DiT and its VAE share it). */
   private shipped: Promise<ReadBytes> | null = null;
 
-  /**
-   * Loads a model from the shipped weights. When that fails, says why in plain words (the message's
-   * code is the error's, e.g. `WEIGHTS_MISMATCH`), records the start as seeded and returns null.
-   */
-  private async fromShipped<T>(role: "init" | "vae", what: "VAE" | "DiT", load: (readFile: ReadBytes) => Promise<T>): Promise<T | null> {
-    try {
-      const read = this.host.shippedWeights;
-      if (!read) throw new GamedreamError("WEIGHTS_NOT_SHIPPED", "storage", "This build ships no pretrained weights.", { recoverable: true });
-      return await load(await (this.shipped ??= read()));
-    } catch (e) {
-      const error = sessionError(e);
-      this.config = { ...this.config, [role]: { kind: "seeded" } };
-      this.message(error.code, `${shippedProblem(error.code, error.message)} The ${what} starts from a seeded initialisation instead.`, "warning");
-      return null;
-    }
+  private shippedWeights(): ShippedWeights {
+    const read = this.host.shippedWeights;
+    return read ? () => (this.shipped ??= read()) : null;
+  }
+
+  /** The shipped weights did not load: says why in plain words (code: the error's, e.g. `WEIGHTS_MISMATCH`) and records the start as seeded. */
+  private startsSeeded(role: "init" | "vae", what: "VAE" | "DiT", fallback: NonNullable<ShippedOrSeeded<unknown>["fallback"]>): void {
+    this.config = { ...this.config, [role]: { kind: "seeded" } };
+    this.message(fallback.error.code, `${fallback.why} The ${what} starts from a seeded initialisation instead.`, "warning");
   }
 
   /** The first train episode long enough for K context frames and the preview (else the longest). */
@@ -559,24 +561,6 @@ export class TrainSession {
 
 function shippedStep(loaded: LoadedVAE | LoadedDiT): string {
   return `${loaded.source.weights ?? "raw"} weights of step ${loaded.source.step ?? "?"}`;
-}
-
-/** Why the shipped weights could not be used, for a person; `message` is the error's own. */
-function shippedProblem(code: string, message: string): string {
-  switch (code) {
-    case "WEIGHTS_MISMATCH":
-    case "WEIGHTS_WRONG_MODEL":
-    case "MODEL_CONFIG_MISSING":
-      return "The shipped weights do not fit this version of the model: they were saved for a different architecture, so their layers do not match.";
-    case "WEIGHTS_CORRUPT":
-    case "WEIGHTS_UNVERIFIED":
-    case "ARCHIVE_CORRUPT":
-      return "The shipped weights are damaged: a file in them fails its checksum.";
-    case "WEIGHTS_NOT_SHIPPED":
-      return "This build ships no pretrained weights.";
-    default:
-      return `The shipped weights could not be loaded: ${message}`;
-  }
 }
 
 /** A failure as the dashboard shows it: typed errors as they are, anything else as an internal one. */
