@@ -31,8 +31,8 @@ import type { ScheduleConfig } from "../src/lib/diffusion/index.js";
 import { createDiT, type DiT, type DiTConfig, PRESET_NAMES, getPreset, loadDiT, loadVAE, type ModelSource, createVAE, estimateLatentScale, vaeLatentShape, type VAE, type VAEConfig } from "../src/lib/models/index.js";
 import { assignWeights, listCheckpoints } from "../src/lib/storage/index.js";
 import { FsCheckpointStore, readFileBytes } from "../src/lib/storage/node.js";
-import { DEFAULT_DIT_TRAIN, Trainer, createDiTTask, createVAETask, datasetFrameSource, modelExport, recentMean, type TrainTask } from "../src/lib/train/index.js";
-import { encodeBranchProbe, latentActionSensitivity, heldoutBranches } from "../src/lib/play/index.js";
+import { DEFAULT_DIT_TRAIN, Trainer, datasetFrameSource, ditConfigForVAE, modelExport, recentMean, setupDiTTask, setupVAETask, type DiTStart, type TrainTask, type VAESetupOptions } from "../src/lib/train/index.js";
+import { actionSensitivityProbe } from "../src/lib/play/index.js";
 import { loadOrEncodeLatents, writeModelDir } from "../src/lib/train/node.js";
 import { badFlag, jsonFlag, parseFlags, runCli } from "./args.js";
 import { createProgress, formatDuration, summaryLine } from "./progress.js";
@@ -164,25 +164,20 @@ async function main(argv: string[]): Promise<void> {
   /** The action probe of a DiT run: latent S on branches of held-out levels (none without any). */
   const actionProbe = (dit: DiT, schedule: ScheduleConfig) => {
     if (!probeVae || flags["probe-every"] === 0) return undefined;
-    const branches = heldoutBranches(reader, dit.config.contextFrames, 12);
-    if (branches.length === 0) {
-      process.stderr.write("note: the dataset has no held-out game levels, so the action sensitivity S is not logged\n");
-      return undefined;
-    }
-    const probe = encodeBranchProbe(probeVae, branches);
-    const vae = probeVae;
-    return { every: flags["probe-every"], run: () => ({ actionS: latentActionSensitivity(vae, dit, schedule, probe) }) };
+    const probe = actionSensitivityProbe(reader, probeVae, { states: 12, every: flags["probe-every"] })(dit, schedule);
+    if (!probe) process.stderr.write("note: the dataset has no held-out game levels, so the action sensitivity S is not logged\n");
+    return probe;
   };
   if (settings.model === "vae") {
-    let vae: VAE;
+    let start: VAESetupOptions["start"];
     if (settings.init) {
       const loaded = await loadVAE(settings.init, { readFile: readFileBytes });
       startsFrom(loaded.source);
-      vae = loaded.vae;
+      start = { from: "weights", vae: loaded.vae };
     } else {
-      vae = createVAE({ ...preset.vae, ...settings.override } as VAEConfig, settings.seed);
+      start = { from: "config", config: { ...preset.vae, ...settings.override } as VAEConfig, seed: settings.seed };
     }
-    task = createVAETask(vae, datasetFrameSource(reader, "train")) as TrainTask<unknown>;
+    task = setupVAETask({ start, frames: datasetFrameSource(reader, "train") });
   } else {
     if (!existsSync(path.join(settings.vae!, "model.json"))) {
       throw badFlag(`The DiT trains on latents of a VAE, and ${settings.vae} has no model.json; train one with --model vae, or pass --vae DIR.`, USAGE);
@@ -193,21 +188,15 @@ async function main(argv: string[]): Promise<void> {
     const { latents, cached } = await loadOrEncodeLatents(runDir, reader, vae, { onProgress: (done) => bar.update(done) });
     bar.done(cached ? "(cached)" : undefined);
     probeVae = vae;
-    const [h, w, c] = vaeLatentShape(vaeConfig);
+    let start: DiTStart;
     if (settings.init) {
       const loaded = await loadDiT(settings.init, { readFile: readFileBytes });
-      const { latentHeight, latentWidth, latentChannels } = loaded.dit.config;
-      if (`${latentHeight},${latentWidth},${latentChannels}` !== `${h},${w},${c}`) {
-        loaded.dit.dispose();
-        throw new GamedreamError("WEIGHTS_MISMATCH", "model", `${settings.init} is a DiT for ${latentHeight}x${latentWidth}x${latentChannels} latents, but the VAE ${settings.vae} makes ${h}x${w}x${c}; pass the VAE it was trained with (--vae).`, { recoverable: false });
-      }
+      start = { from: "weights", dit: loaded.dit, schedule: loaded.schedule, name: settings.init };
       startsFrom(loaded.source);
-      task = createDiTTask(loaded.dit, latents, { clipLength: settings.clipLength, schedule: loaded.schedule }, actionProbe(loaded.dit, loaded.schedule)) as TrainTask<unknown>;
     } else {
-      const config: DiTConfig = { ...preset.dit, latentHeight: h, latentWidth: w, latentChannels: c, ...settings.override } as DiTConfig;
-      const dit = createDiT(config, settings.seed);
-      task = createDiTTask(dit, latents, { clipLength: settings.clipLength }, actionProbe(dit, DEFAULT_DIT_TRAIN.schedule)) as TrainTask<unknown>;
+      start = { from: "config", config: ditConfigForVAE(preset.dit, vaeConfig, settings.override as Partial<DiTConfig>), seed: settings.seed };
     }
+    task = setupDiTTask({ start, vae: vaeConfig, vaeName: `the VAE ${settings.vae} (--vae)`, latents, settings: { clipLength: settings.clipLength }, probe: actionProbe });
   }
 
   const trainer = new Trainer(task, {

@@ -31,12 +31,12 @@ import { initBackend, Rng, relativizeReport } from "../src/lib/core/index.js";
 import { countParameters } from "../src/lib/nn/index.js";
 import { DatasetReader, buildDataset, gameEpisodeSources } from "../src/lib/data/index.js";
 import { DirectoryDatasetStore } from "../src/lib/data/node.js";
-import { createDiT, loadModelFromWeights, loadVAE, PRESETS, createVAE, estimateLatentScale, vaeLatentShape, type VAE } from "../src/lib/models/index.js";
-import { DEFAULT_DIT_TRAIN, Trainer, createDiTTask, createVAETask, datasetFrameSource, modelExport, recentMean, type TrainTask, type TrainerOptions } from "../src/lib/train/index.js";
+import { createDiT, loadModelFromWeights, loadVAE, PRESETS, createVAE, estimateLatentScale, type VAE } from "../src/lib/models/index.js";
+import { Trainer, datasetFrameSource, ditConfigForVAE, modelExport, recentMean, setupDiTTask, setupVAETask, type TrainTask, type TrainerOptions } from "../src/lib/train/index.js";
 import { assignWeights } from "../src/lib/storage/index.js";
 import { readFileBytes, FsCheckpointStore } from "../src/lib/storage/node.js";
 import { loadOrEncodeLatents, writeModelDir } from "../src/lib/train/node.js";
-import { disposeBranchProbe, encodeBranchProbe, latentActionSensitivity, gameBranches, evaluateModel } from "../src/lib/play/index.js";
+import { actionSensitivityProbe, evaluateModel } from "../src/lib/play/index.js";
 import { parseFlags, runCli } from "../cli/args.js";
 import { createProgress, formatDuration, type Progress } from "../cli/progress.js";
 
@@ -142,7 +142,7 @@ async function main(argv: string[]): Promise<void> {
     await writeModelDir(path.join(out, "vae"), modelExport("vae", vae, loaded.source.step ?? 0, {}));
     vaeRecord = { reused: path.resolve(flags.vae), steps: loaded.source.step, parameters: countParameters(vae) };
   } else {
-    const makeVAETask = () => createVAETask(createVAE(preset.vae, flags.seed), frames) as TrainTask<unknown>;
+    const makeVAETask = () => setupVAETask({ start: { from: "config", config: preset.vae, seed: flags.seed }, frames });
     if (plan.vaeSteps === undefined) {
       plan.vaeSteps = Math.max(20, Math.floor((vaeMinutes * 60_000) / (await probeStepMs(makeVAETask, batchSize))));
       await savePlan();
@@ -164,21 +164,11 @@ async function main(argv: string[]): Promise<void> {
   const bar = createProgress({ total: reader.episodes("train").reduce((n, e) => n + e.frameCount, 0), label: "frames encoded" });
   const { latents } = await loadOrEncodeLatents(path.join(work, "dit"), reader, vae, { onProgress: (done) => bar.update(done) });
   bar.done();
-  const [h, w, c] = vaeLatentShape(vae.config);
-  const ditConfig = { ...preset.dit, latentHeight: h, latentWidth: w, latentChannels: c };
+  const ditConfig = ditConfigForVAE(preset.dit, vae.config);
   // The action probe: held-out levels branched at a few states, encoded once.
-  const probeBranches = gameBranches({
-    episodes: reader.episodes("heldout").slice(0, 4).map((e) => ({ seed: e.seed!, agent: e.agent ?? "explorer" })),
-    statesPerEpisode: 4,
-    contextFrames: ditConfig.contextFrames,
-  });
-  const probe = encodeBranchProbe(vae, probeBranches);
-  const makeDiTTask = (withProbe: boolean) => {
-    const dit = createDiT(ditConfig, flags.seed);
-    const schedule = DEFAULT_DIT_TRAIN.schedule;
-    const run = () => ({ actionS: latentActionSensitivity(vae, dit, schedule, probe) });
-    return createDiTTask(dit, latents, {}, withProbe ? { every: flags["probe-every"], run } : undefined) as TrainTask<unknown>;
-  };
+  const probe = actionSensitivityProbe(reader, vae, { states: 16, every: flags["probe-every"] });
+  const makeDiTTask = (withProbe: boolean) =>
+    setupDiTTask({ start: { from: "config", config: ditConfig, seed: flags.seed }, vae: vae.config, latents, probe: withProbe ? probe : undefined });
   const ditMinutes = flags.minutes - vaeMinutes;
   if (plan.ditSteps === undefined) {
     plan.ditSteps = Math.max(20, Math.floor((ditMinutes * 60_000) / (await probeStepMs(() => makeDiTTask(false), batchSize))));
@@ -193,7 +183,7 @@ async function main(argv: string[]): Promise<void> {
   };
   ditRun.trainer.dispose();
   ditTask.model.dispose();
-  disposeBranchProbe(probe);
+  probe.dispose();
   vae.dispose();
 
   // 4. Held-out evaluation of the shipped files, loaded back with their checksums verified.

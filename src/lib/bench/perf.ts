@@ -1,6 +1,6 @@
 /**
- * Benchmark sections for performance work (issue 10), run by the suite in Node and Chromium:
- * - `train`: one DiT training step at batch 4 as the trainer runs it (loss, gradients, global-norm
+ * Benchmark sections for performance work, run by the suite in Node and Chromium:
+ * - `train`: the trainer's own DiT training step at batch 4 (loss, gradients, global-norm
  *   clipping, AdamW, EMA), ms/step and examples/s, kernels per step;
  * - `profile`: where a realtime frame's time goes, component by component, timed interleaved in
  *   one loop so machine load hits every component alike: a DiT pass on a full KV cache, the VAE
@@ -13,7 +13,8 @@ import { makeSchedule } from "../diffusion/index.js";
 import { createDiT, DiTBlock, type DiT, type DiTConfig, ditFrameFlops, ditTrainStepFlops, PRESETS, type PresetName, createVAE, vaeDecoderFlops } from "../models/index.js";
 import { unitToRgba, formatKernelRows, profileKernels, Rng } from "../core/index.js";
 import { type NamedVariables, gaussianNoise } from "../nn/index.js";
-import { DEFAULT_DIT_TRAIN, ditLoss, DEFAULT_OPTIM, Ema, adamWStep, clipByGlobalNorm, createAdamW } from "../train/index.js";
+import type { LatentClipSource } from "../data/index.js";
+import { DEFAULT_DIT_TRAIN, DEFAULT_OPTIM, Trainer, setupDiTTask } from "../train/index.js";
 
 const now = (): number => (typeof performance !== "undefined" ? performance.now() : Date.now());
 
@@ -60,50 +61,39 @@ export interface TrainStepBench {
 
 /**
  * Times `steps` training steps of a preset's DiT on random latent clips `[batch, frames, h, w, c]`
- * after `warmup` untimed ones, each step as the trainer makes it (src/lib/train/loop.ts trainOn):
- * variableGrads of the diffusion-forcing loss, global-norm clipping, AdamW, EMA, one readback.
+ * after `warmup` untimed ones: the trainer's own step (`Trainer.trainStep` of ../train/loop.ts:
+ * the batch, variableGrads of the DiT loss, global-norm clipping, AdamW, EMA, one readback), on a
+ * task made by the shared training setup (../train/setup.ts) with the default recipe.
  */
 export async function measureTrainStep(options: { preset: PresetName; batch?: number; frames?: number; steps: number; warmup?: number; profile?: boolean }): Promise<TrainStepBench> {
   const preset = PRESETS[options.preset];
   const batch = options.batch ?? 4;
   const frames = options.frames ?? DEFAULT_DIT_TRAIN.clipLength;
   const { latentHeight: h, latentWidth: w, latentChannels: c, actionDim } = preset.dit;
-  const dit = createDiT(preset.dit, 0);
-  const vars = dit.variables();
-  const optimizer = createAdamW(DEFAULT_OPTIM);
-  const ema = new Ema(vars, DEFAULT_OPTIM.emaDecay);
-  const schedule = makeSchedule(DEFAULT_DIT_TRAIN.schedule);
-  const rng = new Rng(1);
   const latents = gaussianNoise([batch, frames, h, w, c], 2) as tf.Tensor5D;
   const actions = tf.tidy(() => tf.cast(tf.greater(gaussianNoise([batch, frames, actionDim], 3), 1), "float32")) as tf.Tensor3D;
-  let n = 0;
-  const step = (): tf.Tensor => {
-    const names = [...vars.keys()];
-    const [loss, ...gradList] = tf.tidy(() => {
-      const { value, grads: raw } = tf.variableGrads(() => ditLoss(dit, { latents, actions }, schedule, DEFAULT_DIT_TRAIN, rng), [...vars.values()]);
-      const { grads, norm } = clipByGlobalNorm(new Map(names.map((k) => [k, raw[vars.get(k)!.name]])), DEFAULT_OPTIM.clipNorm);
-      return [tf.stack([value, norm]), ...grads.values()];
-    });
-    adamWStep(optimizer, vars, new Map(names.map((k, i) => [k, gradList[i]])), DEFAULT_OPTIM.lr, DEFAULT_OPTIM.weightDecay);
-    ema.update(vars, n++);
-    tf.dispose(gradList);
-    return loss;
-  };
+  // The same clips every step (the task disposes each batch, so it gets copies).
+  const source: LatentClipSource = { sampleClips: () => ({ latents: tf.clone(latents), actions: tf.clone(actions) }) };
+  const task = setupDiTTask({ start: { from: "config", config: preset.dit, seed: 0 }, vae: preset.vae, latents: source, settings: { clipLength: frames } });
+  const warmup = options.warmup ?? 1;
+  const trainer = new Trainer(task, { steps: warmup + options.steps, batchSize: batch, seed: 1, optim: DEFAULT_OPTIM, yieldBetweenSteps: false });
   try {
-    for (let i = 0; i < (options.warmup ?? 1); i++) {
-      const loss = step();
-      await loss.data();
-      loss.dispose();
-    }
+    for (let i = 0; i < warmup; i++) await trainer.trainStep();
     const samples: number[] = [];
     for (let i = 0; i < options.steps; i++) {
       const t0 = now();
-      const loss = step();
-      await loss.data(); // the trainer's one readback per step
-      loss.dispose();
+      if (!(await trainer.trainStep())) throw new Error(`measureTrainStep: ${options.preset} at batch ${batch} ran out of memory`);
       samples.push(now() - t0);
     }
-    const profile = options.profile ? await profileKernels(step) : null;
+    let profile = null;
+    if (options.profile) {
+      const batchForProfile = await task.nextBatch(new Rng(2), batch);
+      profile = await profileKernels(() => {
+        trainer.trainOnBatch(batchForProfile, DEFAULT_OPTIM.lr);
+        return [];
+      });
+      task.disposeBatch(batchForProfile);
+    }
     const stats = summarize(samples);
     const flops = ditTrainStepFlops(preset.dit, batch, frames);
     return {
@@ -113,7 +103,7 @@ export async function measureTrainStep(options: { preset: PresetName; batch?: nu
       stats,
       msPerStep: stats.medianMs,
       examplesPerSecond: (batch * 1000) / stats.medianMs,
-      variables: vars.size,
+      variables: task.model.variables().size,
       kernelsPerStep: profile?.kernels ?? -1,
       peakBytes: profile?.peakBytes ?? -1,
       flopsPerStep: flops,
@@ -122,9 +112,8 @@ export async function measureTrainStep(options: { preset: PresetName; batch?: nu
     };
   } finally {
     tf.dispose([latents, actions]);
-    optimizer.dispose();
-    ema.dispose();
-    dit.dispose();
+    trainer.dispose();
+    task.model.dispose();
   }
 }
 

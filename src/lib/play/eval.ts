@@ -22,12 +22,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { decodeActions, type Action } from "../actions/index.js";
 import type { DatasetReader, EpisodeEntry } from "../data/index.js";
-import { makeSchedule } from "../diffusion/index.js";
+import { makeSchedule, type ScheduleConfig } from "../diffusion/index.js";
 import { GamedreamError, FRAME_SIZE, rgbaToTensor, rgbToUnit, type RgbaImage, DEFAULT_DATA_RANGE, average, frameStats, psnr, ssim, Rng, bootstrapEstimate, mean, type Estimate } from "../core/index.js";
 import { createAgent, randomAction, createGame } from "../game/index.js";
-import { describeModel, type LoadedModel } from "../models/index.js";
+import { describeModel, type DiT, type LoadedModel, type VAE } from "../models/index.js";
 import { createWorldModel, type WorldModelSettings } from "./world-model.js";
-import { evaluateActionControl, type ActionControlReport } from "./action-control.js";
+import { disposeBranchProbe, encodeBranchProbe, evaluateActionControl, latentActionSensitivity, type ActionControlReport, type LatentBranchProbe } from "./action-control.js";
 import { gameBranches } from "./branches.js";
 
 export const EVAL_SCHEMA = "gamedream-eval/2";
@@ -380,6 +380,27 @@ export function heldoutBranches(reader: DatasetReader, contextFrames: number, st
   const spacing = Math.max(1, Math.floor((frames - 24) / perEpisode));
   const branches = gameBranches({ episodes: games.map((e) => ({ seed: e.seed!, agent: e.agent! })), statesPerEpisode: perEpisode, contextFrames, spacing });
   return branches.slice(0, states);
+}
+
+/**
+ * The action-sensitivity probe of a DiT training run, as a factory of the trainer's task probe:
+ * latent S (`latentActionSensitivity`) on `states` branch states of the dataset's held-out game
+ * levels, encoded once by `vae`, measured every `every` steps and reported as `actionS`. The factory gives
+ * undefined when the dataset has no held-out game level to branch; its `dispose()` frees what it encoded.
+ */
+export function actionSensitivityProbe(reader: DatasetReader, vae: VAE, options: { states: number; every: number }) {
+  const encoded: LatentBranchProbe[] = [];
+  const make = (dit: DiT, schedule: ScheduleConfig): { every: number; run(): Record<string, number> } | undefined => {
+    if (options.every <= 0) return undefined;
+    const branches = heldoutBranches(reader, Math.max(1, dit.config.contextFrames), options.states);
+    if (branches.length === 0) return undefined;
+    const probe = encodeBranchProbe(vae, branches);
+    encoded.push(probe);
+    return { every: options.every, run: () => ({ actionS: latentActionSensitivity(vae, dit, schedule, probe) }) };
+  };
+  /** Frees the encoded branches of every probe made. */
+  const dispose = () => encoded.splice(0).forEach(disposeBranchProbe);
+  return Object.assign(make, { dispose });
 }
 
 /** Everything `npm run eval` reports. */

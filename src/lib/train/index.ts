@@ -6,3 +6,4 @@ export * from "./metrics.js";
 export * from "./optim.js";
 export * from "./session.js";
 export * from "./vae-task.js";
+export * from "./setup.js";

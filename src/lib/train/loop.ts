@@ -294,9 +294,10 @@ export class Trainer<Batch = unknown> {
   /**
    * One optimizer step on `batch`: loss, gradients, clipping, AdamW, EMA. Returns the loss,
    * gradient norm and extras as numbers (one read-back per step). A non-finite loss skips the
-   * update and says so.
+   * update and says so. Synchronous, so a kernel profile can wrap it (bench/perf.ts); the step
+   * counter is `trainStep`'s to advance.
    */
-  private trainOn(batch: Batch, lr: number): { loss: number; gradNorm: number; extras: Record<string, number> } {
+  trainOnBatch(batch: Batch, lr: number): { loss: number; gradNorm: number; extras: Record<string, number> } {
     let extraNames: string[] = [];
     let names: string[] = [];
     const [values, ...gradList] = tf.tidy(() => {
@@ -337,6 +338,59 @@ export class Trainer<Batch = unknown> {
   }
 
   /**
+   * One step as `run` takes it: draw a batch, `trainOnBatch` at the scheduled learning rate, count
+   * the step, run the task's probe when due, record and emit the metrics. No checkpoint, no pause.
+   * When memory runs out it halves the batch (with a message), rewinds the step's random draws and
+   * returns null (take the step again); below one example it throws `TRAIN_OUT_OF_MEMORY`.
+   * Benchmarks time this method, so they measure the trainer's own step.
+   */
+  async trainStep(): Promise<StepMetrics | null> {
+    const t0 = performance.now();
+    const lr = learningRateAt(this.currentStep, this.steps, this.optim);
+    const dataState = this.rngs.data.getState();
+    const noiseState = this.rngs.noise.getState();
+    const batch = await this.task.nextBatch(this.rngs.data, this.batchSize);
+    let result: ReturnType<Trainer<Batch>["trainOnBatch"]>;
+    try {
+      result = this.trainOnBatch(batch, lr);
+    } catch (e) {
+      if (!isAllocationFailure(e)) throw e;
+      if (this.batchSize <= 1) {
+        throw new GamedreamError("TRAIN_OUT_OF_MEMORY", "training", "Training ran out of memory even with one example per batch; choose a smaller model preset or close other tabs and programs.", {
+          recoverable: false,
+          cause: e,
+        });
+      }
+      const from = this.batchSize;
+      this.batchSize = Math.max(1, Math.floor(this.batchSize / 2));
+      this.message("warning", "TRAIN_BATCH_REDUCED", `Out of memory at batch size ${from}; continuing with batch size ${this.batchSize}.`);
+      // Redraw the same step's data and noise at the new size.
+      this.rngs.data.setState(dataState);
+      this.rngs.noise.setState(noiseState);
+      return null;
+    } finally {
+      this.task.disposeBatch(batch);
+    }
+    this.currentStep += 1;
+    const stepMs = performance.now() - t0;
+    const probe = this.task.probe && this.currentStep % this.task.probe.every === 0 ? this.task.probe.run() : {};
+    const metrics: StepMetrics = {
+      step: this.currentStep,
+      loss: result.loss,
+      gradNorm: result.gradNorm,
+      lr,
+      stepMs,
+      examplesPerSec: (this.batchSize * 1000) / stepMs,
+      batchSize: this.batchSize,
+      ...memorySnapshot(),
+      extras: { ...result.extras, ...probe },
+    };
+    this.history.push(toRecord(metrics));
+    this.emit({ type: "metrics", ...metrics });
+    return metrics;
+  }
+
+  /**
    * Trains until `steps` (or `stop()`), resuming from the store first. Checkpoints every
    * `checkpointEvery` steps, on stop and at the end. When memory runs out, halves the batch
    * (with a message) and goes on; below one example it fails with `TRAIN_OUT_OF_MEMORY`.
@@ -356,48 +410,7 @@ export class Trainer<Batch = unknown> {
           if (this.stopRequested) break;
           this.setState("running");
         }
-        const t0 = performance.now();
-        const lr = learningRateAt(this.currentStep, this.steps, this.optim);
-        const dataState = this.rngs.data.getState();
-        const noiseState = this.rngs.noise.getState();
-        const batch = await this.task.nextBatch(this.rngs.data, this.batchSize);
-        let result: ReturnType<Trainer<Batch>["trainOn"]>;
-        try {
-          result = this.trainOn(batch, lr);
-        } catch (e) {
-          if (!isAllocationFailure(e)) throw e;
-          if (this.batchSize <= 1) {
-            throw new GamedreamError("TRAIN_OUT_OF_MEMORY", "training", "Training ran out of memory even with one example per batch; choose a smaller model preset or close other tabs and programs.", {
-              recoverable: false,
-              cause: e,
-            });
-          }
-          const from = this.batchSize;
-          this.batchSize = Math.max(1, Math.floor(this.batchSize / 2));
-          this.message("warning", "TRAIN_BATCH_REDUCED", `Out of memory at batch size ${from}; continuing with batch size ${this.batchSize}.`);
-          // Redraw the same step's data and noise at the new size.
-          this.rngs.data.setState(dataState);
-          this.rngs.noise.setState(noiseState);
-          continue;
-        } finally {
-          this.task.disposeBatch(batch);
-        }
-        this.currentStep += 1;
-        const stepMs = performance.now() - t0;
-        const probe = this.task.probe && this.currentStep % this.task.probe.every === 0 ? this.task.probe.run() : {};
-        const metrics: StepMetrics = {
-          step: this.currentStep,
-          loss: result.loss,
-          gradNorm: result.gradNorm,
-          lr,
-          stepMs,
-          examplesPerSec: (this.batchSize * 1000) / stepMs,
-          batchSize: this.batchSize,
-          ...memorySnapshot(),
-          extras: { ...result.extras, ...probe },
-        };
-        this.history.push(toRecord(metrics));
-        this.emit({ type: "metrics", ...metrics });
+        if (!(await this.trainStep())) continue;
         if (this.currentStep % every === 0) await this.saveCheckpoint();
         if (this.options.yieldBetweenSteps ?? true) await new Promise((resolve) => setTimeout(resolve, 0));
       }
