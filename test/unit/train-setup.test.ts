@@ -48,7 +48,7 @@ describe("the shared training setup", () => {
       vae,
       latents: clips,
       settings: { schedule: DEFAULT_DIT_TRAIN.schedule, clipLength: 2 },
-      probe: (d, s) => ((probed = { dit: d, T: s.T }), { every: 1, run: () => ({ actionS: 0.5 }) }),
+      probe: (d, s) => ((probed = { dit: d, T: s.T ?? -1 }), { every: 1, run: () => ({ actionS: 0.5 }) }),
     });
     expect(task.model).toBe(dit);
     expect((task.settings as { schedule: unknown }).schedule).toEqual(schedule);

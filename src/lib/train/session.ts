@@ -28,8 +28,9 @@ import { countParameters, type Module } from "../nn/index.js";
 import { disposeCheckpoint, listCheckpoints, loadCheckpoint, loadLatestCheckpoint, saveCheckpoint, withoutPrefix, type CheckpointStore, encodeSafetensors, type ReadBytes } from "../storage/index.js";
 import { Trainer, type TrainCheckpointConfig, type TrainTask } from "./loop.js";
 import type { MetricRecord, RunState, TrainEvent } from "./metrics.js";
-import { createDiTTask, type DiTTrainSettings } from "./dit-task.js";
-import { createVAETask, datasetFrameSource } from "./vae-task.js";
+import type { DiTTrainSettings } from "./dit-task.js";
+import { datasetFrameSource } from "./vae-task.js";
+import { checkDiTFitsVAE, ditConfigForVAE, setupDiTTask, setupVAETask, type DiTStart, type VAESetupOptions } from "./setup.js";
 
 /** Where the training frames come from. */
 export type TrainDataSpec =
@@ -293,35 +294,32 @@ export class TrainSession {
     let vae: VAE;
     let dit: DiT | null = null;
     if (this.config.model === "vae") {
-      vae = stored ? this.own(createVAE(stored.model as VAEConfig, this.config.seed)) : await this.startVAE("init", vaeConfig, this.config.seed, notes);
-      task = createVAETask(vae, datasetFrameSource(reader, "train")) as TrainTask<unknown>;
+      const start: VAESetupOptions["start"] = stored
+        ? { from: "config", config: stored.model as VAEConfig, seed: this.config.seed }
+        : { from: "weights", vae: await this.startVAE("init", vaeConfig, this.config.seed, notes) };
+      task = setupVAETask({ start, frames: datasetFrameSource(reader, "train") });
+      vae = start.from === "config" ? this.own(task.model as VAE) : start.vae;
       this.previewClip = await this.readPreviewClip(reader, null, 0, this.config.previewFrames);
     } else {
       vae = await this.startVAE("vae", vaeConfig, this.config.seed + 1, notes);
-      const [h, w, c] = vaeLatentShape(vae.config);
+      let start: DiTStart;
       let settings: Partial<DiTTrainSettings> = { clipLength: this.config.clipLength };
       if (stored) {
-        dit = this.own(createDiT(stored.model as DiTConfig, this.config.seed));
+        // A continued run: its checkpoint restores the weights and its settings are the ones it started with.
+        start = { from: "config", config: stored.model as DiTConfig, seed: this.config.seed };
         settings = (stored.settings as DiTTrainSettings | null) ?? settings;
       } else {
-        const fresh = { ...preset.dit, latentHeight: h, latentWidth: w, latentChannels: c, ...this.config.override?.dit } as DiTConfig;
-        const started = await this.startDiT(fresh, notes);
-        dit = started.dit;
         // Fine-tuning keeps the noise schedule the weights were trained with.
-        if (started.schedule) settings = { ...settings, schedule: started.schedule };
+        const started = await this.startDiT(ditConfigForVAE(preset.dit, vae.config, this.config.override?.dit), notes);
+        start = { from: "weights", dit: started.dit, schedule: started.schedule, name: "The DiT" };
       }
-      const { latentHeight, latentWidth, latentChannels } = dit.config;
-      if (`${latentHeight},${latentWidth},${latentChannels}` !== `${h},${w},${c}`) {
-        throw new GamedreamError(
-          "TRAIN_LATENT_MISMATCH",
-          "training",
-          `The VAE makes ${h}x${w}x${c} latents but the DiT expects ${latentHeight}x${latentWidth}x${latentChannels}; choose a VAE with the DiT's latent shape (the shipped VAE goes with the shipped DiT).`,
-          { recoverable: true },
-        );
-      }
+      // Before the slow encoding: the DiT must take this VAE's latents.
+      checkDiTFitsVAE(start.from === "config" ? start.config : start.dit.config, vae.config);
       const latents = await LatentDataset.encode(reader, vae, { split: "train", onProgress: (done, total) => this.emit({ type: "phase", phase: "encode", done, total }) });
-      task = createDiTTask(dit, latents, settings) as TrainTask<unknown>;
-      this.previewClip = await this.readPreviewClip(reader, latents, dit.config.contextFrames, this.config.previewFrames);
+      task = setupDiTTask({ start, vae: vae.config, latents, settings });
+      const trained = start.from === "config" ? this.own(task.model as DiT) : start.dit;
+      dit = trained;
+      this.previewClip = await this.readPreviewClip(reader, latents, trained.config.contextFrames, this.config.previewFrames);
     }
     // Fallbacks above may have changed the starts: the run records the ones it really used.
     const config = this.config;

@@ -43,7 +43,7 @@ export function checkDiTFitsVAE(dit: DiTConfig, vae: VAEConfig, names: { dit: st
     "WEIGHTS_MISMATCH",
     "model",
     `${names.dit} is a DiT for ${latentHeight}x${latentWidth}x${latentChannels} latents, but ${names.vae} makes ${h}x${w}x${c}; pair the DiT with the VAE it was trained with (the shipped VAE goes with the shipped DiT).`,
-    { recoverable: false, details: { dit: [latentHeight, latentWidth, latentChannels], vae: [h, w, c] } },
+    { recoverable: true, details: { dit: [latentHeight, latentWidth, latentChannels], vae: [h, w, c] } },
   );
 }
 
