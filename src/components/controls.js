@@ -2,8 +2,7 @@
 // animation frame) and an on-screen touch pad whose buttons are also keyboard-focusable. Each
 // device maps to a PRD action through actions.ts; the devices held at once are merged with
 // play-session's `combineActions`, and `onAction` hears every change.
-import {KEYMAP, KEYMAP_LABELS, actionFromGamepad, actionFromKeyboard, actionFromTouch, actionsEqual} from "../lib/actions/index.js";
-import {combineActions} from "../lib/play/index.js";
+import {KEYMAP, KEYMAP_LABELS, actionFromGamepad, actionFromKeyboard, actionFromTouch, actionsEqual, combineActions} from "../lib/actions/index.js";
 import {injectStyle} from "./style.js";
 
 const STYLE = `

@@ -10,6 +10,8 @@ import {
   actionFromTouch,
   actionsToCsv,
   actionsToJson,
+  combineActions,
+  describeAction,
   decodeAction,
   decodeActions,
   encodeAction,
@@ -182,5 +184,36 @@ describe("input devices", () => {
   it("maps touch sticks and buttons", () => {
     expect(actionFromTouch({ move: [-0.5, 0.6], look: [0.25, -0.5], use: false, jump: true })).toEqual({ movement: [0, 1, 1, 0], camera: [0.25, 0.5], interaction: 2 });
     expect(actionFromTouch({ move: [0.1, -0.2], look: [0, 0], use: true, jump: true })).toEqual({ movement: [0, 0, 0, 0], camera: [0, 0], interaction: 1 });
+  });
+});
+
+describe("several devices and actions in words", () => {
+  it("combines devices: movement ORs, camera adds and clamps, first interaction wins", () => {
+    const a = combineActions([
+      { movement: [1, 0, 0, 0], camera: [0.75, 0], interaction: 0 },
+      { movement: [0, 0, 1, 0], camera: [0.5, -0.25], interaction: 2 },
+      { movement: [0, 0, 0, 0], camera: [0, 0], interaction: 1 },
+    ]);
+    expect(a).toEqual({ movement: [1, 0, 1, 0], camera: [1, -0.25], interaction: 2 });
+    expect(combineActions([])).toEqual({ movement: [0, 0, 0, 0], camera: [0, 0], interaction: 0 });
+    // The result is a fresh action, not the frozen NO_ACTION.
+    expect(Object.isFrozen(combineActions([]))).toBe(false);
+  });
+
+  it("describes an action: keys, then camera, then interaction; none when nothing is held", () => {
+    expect(describeAction(NO_ACTION)).toBe("none");
+    expect(describeAction({ movement: [1, 0, 0, 0], camera: [0, 0], interaction: 0 })).toBe("forward");
+    expect(describeAction({ movement: [0, 0, 0, 1], camera: [0, 0], interaction: 0 })).toBe("right");
+    expect(describeAction({ movement: [1, 0, 0, 0], camera: [0.3, 0], interaction: 0 })).toBe("forward + turn right");
+    expect(describeAction({ movement: [0, 0, 0, 0], camera: [-1, 0], interaction: 0 })).toBe("turn left");
+    expect(describeAction({ movement: [0, 1, 1, 0], camera: [0, 1], interaction: 1 })).toBe("back + left + look up + use");
+    expect(describeAction({ movement: [0, 0, 0, 0], camera: [1, 0], interaction: 2 })).toBe("turn right + jump");
+    // Half-pressed keys are not held; an unknown interaction id is named by its number.
+    expect(describeAction({ movement: [0.4, 0, 0, 0], camera: [0, -0.5], interaction: 7 })).toBe("look down + interaction 7");
+  });
+
+  it("with rates, says how fast the camera turns", () => {
+    expect(describeAction({ movement: [1, 0, 0, 0], camera: [-0.5, 0.125], interaction: 0 }, { rates: true })).toBe("forward + turn left 0.5 + look up 0.13");
+    expect(describeAction(NO_ACTION, { rates: true })).toBe("none");
   });
 });

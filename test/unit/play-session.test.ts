@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NO_ACTION, type Action } from "../../src/lib/actions/index.js";
 import { createDiT, type DiT, createVAE, type VAE } from "../../src/lib/models/index.js";
-import { PlaySession, combineActions, type PlayModel } from "../../src/lib/play/index.js";
+import { PlaySession, type PlayModel } from "../../src/lib/play/index.js";
 import { perturbWeights, tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
 
 // Tiny but full-size frames: the game renders 256x256, so the VAE takes 256 and squeezes hard.
@@ -149,15 +149,5 @@ describe("play session (tiny VAE + DiT)", () => {
     // Restored sessions own their models and free them.
     expect(tf.memory().numTensors).toBe(before);
     expect(() => r1.snapshot()).toThrow(/ended/);
-  });
-
-  it("combines devices: movement ORs, camera adds and clamps, first interaction wins", () => {
-    const a = combineActions([
-      { movement: [1, 0, 0, 0], camera: [0.75, 0], interaction: 0 },
-      { movement: [0, 0, 1, 0], camera: [0.5, -0.25], interaction: 2 },
-      { movement: [0, 0, 0, 0], camera: [0, 0], interaction: 1 },
-    ]);
-    expect(a).toEqual({ movement: [1, 0, 1, 0], camera: [1, -0.25], interaction: 2 });
-    expect(combineActions([])).toEqual({ movement: [0, 0, 0, 0], camera: [0, 0], interaction: 0 });
   });
 });

@@ -50,6 +50,36 @@ export function actionsEqual(a: Readonly<Action>, b: Readonly<Action>): boolean 
   );
 }
 
+/**
+ * Merges actions from several devices held at once (keyboard, gamepad, touch pad): a movement key
+ * is pressed when any device presses it, camera rates add and clamp to [-1, 1], the first device
+ * with an interaction wins.
+ */
+export function combineActions(actions: readonly Readonly<Action>[]): Action {
+  const out = cloneAction(NO_ACTION);
+  for (const a of actions) {
+    for (let i = 0; i < 4; i++) out.movement[i] = out.movement[i] || (a.movement[i] > 0.5 ? 1 : 0);
+    for (let i = 0; i < 2; i++) out.camera[i] = Math.max(-1, Math.min(1, out.camera[i] + a.camera[i]));
+    if (out.interaction === 0) out.interaction = a.interaction;
+  }
+  return out;
+}
+
+/**
+ * An action in words, for pages: the movement keys held (above 0.5), then the camera ("turn
+ * left"/"turn right" for yaw, "look up"/"look down" for pitch) and the interaction, joined by
+ * " + " ("forward + turn right + use"); "none" when nothing is held. With `rates`, each camera
+ * part carries its rate ("turn right 0.5"), for logs whose rates vary.
+ */
+export function describeAction(a: Readonly<Action>, options: { rates?: boolean } = {}): string {
+  const parts: string[] = MOVEMENT_KEYS.filter((_, i) => a.movement[i] > 0.5);
+  const rate = (v: number) => (options.rates ? ` ${Number(Math.abs(v).toFixed(2))}` : "");
+  if (a.camera[0]) parts.push(`${a.camera[0] > 0 ? "turn right" : "turn left"}${rate(a.camera[0])}`);
+  if (a.camera[1]) parts.push(`${a.camera[1] > 0 ? "look up" : "look down"}${rate(a.camera[1])}`);
+  if (a.interaction) parts.push(INTERACTIONS[a.interaction] ?? `interaction ${a.interaction}`);
+  return parts.length ? parts.join(" + ") : "none";
+}
+
 // ---------------------------------------------------------------------------------------------
 // Validation
 

@@ -129,21 +129,6 @@ function restoreModule<M extends Module<unknown>>(create: () => M, weights: Host
   return module;
 }
 
-/**
- * Merges actions from several devices held at once (keyboard, gamepad, touch pad): a movement key
- * is pressed when any device presses it, camera rates add and clamp to [-1, 1], the first device
- * with an interaction wins.
- */
-export function combineActions(actions: readonly Readonly<Action>[]): Action {
-  const out = cloneAction(NO_ACTION);
-  for (const a of actions) {
-    for (let i = 0; i < 4; i++) out.movement[i] = out.movement[i] || (a.movement[i] > 0.5 ? 1 : 0);
-    for (let i = 0; i < 2; i++) out.camera[i] = Math.max(-1, Math.min(1, out.camera[i] + a.camera[i]));
-    if (out.interaction === 0) out.interaction = a.interaction;
-  }
-  return out;
-}
-
 export class PlaySession {
   private readonly vae: VAE;
   private readonly dit: DiT;
