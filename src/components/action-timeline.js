@@ -7,7 +7,7 @@ import {accessiblePlot} from "./a11y.js";
 const MARGIN_LEFT = 70;
 
 /**
- * `actions`: PRD actions `{movement: [f, b, l, r], camera: [yaw, pitch], interaction}`, one per
+ * `actions`: actions `{movement: [f, b, l, r], camera: [yaw, pitch], interaction}`, one per
  * frame. Options: `width` (px), `frame` (a frame to mark with a rule), `title` (for the
  * accessible descriptions). Returns a `<div class="action-timeline">` holding three charts
  * that share the x scale [0, actions.length].

@@ -207,7 +207,7 @@ e2e("video ingestion in a Web Worker, cancellable; the <video> fallback", async 
   });
   if (cancelled.code !== "VIDEO_CANCELLED" || cancelled.seen >= 60) throw new Error(`cancel: ${JSON.stringify(cancelled)}`);
 
-  // <video> seeking may land on a neighbouring frame (probes.md): the count must be exact, indices within one frame.
+  // <video> seeking may land on a neighbouring frame (docs/performance-notes.md): the count must be exact, indices within one frame.
   const clip = PATTERN_CLIPS.h264;
   const fallback = await decodeInPage(page, clip.file, clip.width, clip.height, "video-element");
   const want = expectedIndices(clip.fps, clip.frames);

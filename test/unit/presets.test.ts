@@ -52,7 +52,7 @@ describe("FLOP and parameter counter", () => {
       expect(row.flopsPerFrame).toBe(passes * ditFrameFlops(dit) + vaeDecoderFlops(vae));
       expect(row.ditParams).toBe(ditParameterCount(dit));
     }
-    // probes.md sized (64 tokens, D 128, depth 4) at ~146 MFLOP per step.
+    // Realtime (64 tokens, D 128, depth 4) is about 146 MFLOP per DiT pass.
     expect(rows[0].ditStepFlops).toBeGreaterThan(1.3e8);
     expect(rows[0].ditStepFlops).toBeLessThan(1.7e8);
     expect(rows[0].flopsPerFrame).toBeLessThan(rows[1].flopsPerFrame);

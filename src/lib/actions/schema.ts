@@ -1,5 +1,5 @@
 /**
- * The PRD action format, one action per frame:
+ * The action format, one action per frame:
  * `{ movement: [forward, back, left, right] in {0,1}, camera: [yaw, pitch] in [-1,1], interaction: id }`.
  * Encoded for the model as a fixed vector: multi-hot movement (4), camera (2), one-hot interaction.
  *

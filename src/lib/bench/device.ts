@@ -54,7 +54,7 @@ export interface DeviceChoice {
 
 /** Below this estimated play rate a bigger preset is not worth choosing. */
 export const MIN_PLAY_FPS = 10;
-/** Small kernels reach about half of a 512^3 matmul's throughput (probes.md: 5-15 vs 19-20 GFLOP/s). */
+/** Small kernels reach about half of a 512^3 matmul's throughput (5-15 vs 19-20 GFLOP/s, docs/performance-notes.md). */
 const KERNEL_EFFICIENCY = 0.5;
 export const MAX_BATCH_SIZE = 16;
 /** Without `navigator.deviceMemory`, assume a common 4 GiB machine. */

@@ -45,7 +45,7 @@ export interface GenerationBench {
 
 const now = (): number => (typeof performance !== "undefined" ? performance.now() : Date.now());
 
-/** FLOPs of one generated frame (matrix products and convolutions; see ../flops.ts). */
+/** FLOPs of one generated frame (matrix products and convolutions; see ../models/flops.ts). */
 export function generationFlops(dit: DiT["config"], vae: VAE["config"], sampling: Pick<SamplingDefaults, "sampler" | "steps" | "cacheUpdate" | "guidanceScale">): { ditPasses: number; flops: number } {
   const ditPasses = ditPassesPerFrame(sampling);
   return { ditPasses, flops: ditPasses * ditFrameFlops(dit) + vaeDecoderFlops(vae) };

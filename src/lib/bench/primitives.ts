@@ -29,7 +29,7 @@ export interface SuiteContext {
   log(message: string): void;
 }
 
-/** One section of the suite (bench/suite.ts runs them in order). */
+/** One section of the suite (./suite.ts runs them in order). */
 export interface BenchSection {
   name: string;
   description: string;

@@ -3,8 +3,8 @@
  * (pages, workers).
  *
  * Browser preference: webgpu > webgl > wasm > cpu, except that a GPU backend running on a
- * software rasteriser (SwiftShader, llvmpipe) is demoted below wasm: ../shared/notes/probes.md
- * measured those 4-25x slower than wasm on a CPU-only machine. Node preference: wasm > cpu
+ * software rasteriser (SwiftShader, llvmpipe) is demoted below wasm: those measured 4-25x slower
+ * than wasm on a CPU-only machine (docs/performance-notes.md). Node preference: wasm > cpu
  * (tfjs-node cannot be installed here). An override always wins when that backend can start:
  * `?backend=NAME` in the page URL, `GAMEDREAM_BACKEND=NAME` in Node.
  */

@@ -1,5 +1,5 @@
 /**
- * The PRD's error protocol: every failure a user can meet carries a stable `code`, a `type`
+ * The error protocol: every failure a user can meet carries a stable `code`, a `type`
  * (the stage that failed), a message written for the person who hit it, and whether retrying or
  * choosing another input can recover from it.
  */

@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { GamedreamError } from "./errors.js";
 
-/** Frame side after ingestion and in the built-in game (PRD). */
+/** Frame side after ingestion and in the built-in game: every frame is 256x256. */
 export const FRAME_SIZE = 256;
 export const FRAME_CHANNELS = 3;
 /** Bytes of one RGB uint8 frame at FRAME_SIZE. */

@@ -12,8 +12,8 @@
  *   [frames: uint8 RGB, frameCount x 256 x 256 x 3][actions: float32 little-endian, frameCount x ACTION_DIM]
  * Episode `e` occupies frames `e.offset .. e.offset + e.frameCount - 1` of shard `e.shard`.
  *
- * Storage is behind `DatasetStore`: a directory in Node (dataset.node.ts), IndexedDB in browsers
- * (dataset-store.browser.ts), or memory (here; tests, data loaders, pages).
+ * Storage is behind `DatasetStore`: a directory in Node (./store-dir.node.ts), IndexedDB in browsers
+ * (./store-idb.browser.ts), or memory (here; tests, data loaders, pages).
  */
 import * as tf from "@tensorflow/tfjs";
 import { ACTION_DIM, INTERACTIONS, MOVEMENT_KEYS, decodeActions, encodeActionInto, validateAction, type Action } from "../actions/index.js";
@@ -485,7 +485,7 @@ export class DatasetReader {
     return all.slice((e.offset + start) * ACTION_DIM, (e.offset + start + n) * ACTION_DIM);
   }
 
-  /** Decoded PRD actions of a whole episode. */
+  /** Decoded actions of a whole episode. */
   async readEpisodeActions(id: string): Promise<Action[]> {
     return decodeActions(await this.readActions(id));
   }

@@ -7,7 +7,7 @@
  * refuses on pages; in the browser this module runs in src/workers/episode-table.ts, whose script
  * alone is served with `'unsafe-eval'` (scripts/serve.ts). Node has no such policy.
  *
- * Alignment as in dataset-stats.ts: `actions[t]` is the action taken while frame t was on screen;
+ * Alignment as in ./stats.ts: `actions[t]` is the action taken while frame t was on screen;
  * `motion[t]` is the change from frame t - 1 to frame t (`motion[0]` is not a change and is
  * ignored). An upload may have frames without actions or actions without frames, so counts and
  * means use only the steps that have them.

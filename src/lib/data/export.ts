@@ -6,7 +6,7 @@
  *   run:      run.json (what this is, step, versions) · config.json · metrics.json ·
  *             model.json + group1-shard*.bin (TensorFlow.js weights manifest with SHA-256s)
  *   dataset:  manifest.json + shard-*.bin (the dataset store's own files, readable by
- *             DatasetReader) · actions.json (every episode's PRD actions and metadata)
+ *             DatasetReader) · actions.json (every episode's actions and metadata)
  *
  * A single-file export is these files in a tar archive (tar.ts).
  */
@@ -140,7 +140,7 @@ export interface DatasetActionsExport {
   episodes: { id: string; seed: number; source: string; agent?: string; name?: string; split: string; frameCount: number; actions: Action[] }[];
 }
 
-/** A dataset's actions (decoded PRD actions, one per frame) and metadata as one JSON document. */
+/** A dataset's actions (decoded actions, one per frame) and metadata as one JSON document. */
 export async function datasetActionsJson(store: DatasetStore): Promise<DatasetActionsExport> {
   const reader = await DatasetReader.open(store);
   const m = reader.manifest;

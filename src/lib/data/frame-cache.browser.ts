@@ -1,6 +1,6 @@
 /**
  * Decoded frames kept between visits in the Cache API (so re-opening a video need not decode it
- * again), bounded as the PRD asks: at most 500 MB, and nothing older than 7 days. Entries are
+ * again), bounded: at most 500 MB, and nothing older than 7 days, so a cache of decoded video never crowds out a person's disk. Entries are
  * Responses under made-up same-origin URLs that are never fetched, so the service worker never
  * sees them; each records when it was stored. Over the limit, the oldest entries go first.
  */

@@ -1,7 +1,7 @@
 /**
  * A dataset's frames encoded once by the VAE into scaled latents, so DiT training samples latent
  * clips from memory instead of running the VAE encoder on every step. The encoding can be saved as
- * bytes (Node: latents.node.ts caches it in the run folder) under a key that changes whenever the
+ * bytes (Node: ../train/files.node.ts caches it in the run folder) under a key that changes whenever the
  * dataset or the VAE weights change.
  *
  * Action convention for the DiT (shared with every rollout): frame t is conditioned on the action

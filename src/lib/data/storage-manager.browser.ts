@@ -1,11 +1,11 @@
 /**
  * What gamedream keeps in this browser and the limits it keeps it to:
- * - checkpoints of training runs in IndexedDB (`gamedream-checkpoints`, storage/store-idb.browser.ts),
+ * - checkpoints of training runs in IndexedDB (`gamedream-checkpoints`, ../storage/store-idb.browser.ts),
  * - datasets in IndexedDB, one database per dataset named `gamedream-dataset-<name>`
- *   (dataset-store.browser.ts),
+ *   (./store-idb.browser.ts),
  * - decoded frames in the Cache API (frame-cache.browser.ts: 500 MB, 7 days),
  * - the site itself, cached by the service worker for offline use (`gamedream-site-<version>`).
- * IndexedDB stays under the PRD's 2 GB by pruning old checkpoints (3 kept per run), asking for
+ * IndexedDB stays under a 2 GB budget by pruning old checkpoints (3 kept per run), asking for
  * persistent storage comes before the first long training run, and "clear everything" removes all
  * of the user's data. Nothing here sends anything anywhere.
  */

@@ -1,7 +1,7 @@
 /**
  * The summary of a stored dataset (`npm run dataset -- --summary DIR`): totals, one row per
  * episode (its manifest entry joined with the per-episode table of episode-table.ts), action
- * histograms (dataset-stats.ts, the same bins as the data page) and per-frame motion. It reads
+ * histograms (./stats.ts, the same bins as the data page) and per-frame motion. It reads
  * every frame once, one episode at a time; pass `motion: false` to read only the actions.
  *
  * Node and data loaders only: the per-episode table uses arquero, which pages may not load

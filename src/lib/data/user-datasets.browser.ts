@@ -6,7 +6,7 @@
  * training (src/workers/train.ts) reads it straight from IndexedDB.
  *
  * A dataset also exports as a WebM video (VP8 at 30 fps, encoded with WebCodecs through
- * mediabunny, every frame at its own timestamp) plus its action log (JSON, actions.ts format),
+ * mediabunny, every frame at its own timestamp) plus its action log (JSON, ../actions/schema.ts format),
  * the pair the ingestion path reads back. Works in pages and workers; nothing leaves the machine.
  */
 import { BufferTarget, CanvasSource, Output, WebMOutputFormat } from "mediabunny";

@@ -1,5 +1,5 @@
 /**
- * Scripted players of the built-in game. Each is seedable and returns one PRD Action per frame;
+ * Scripted players of the built-in game. Each is seedable and returns one Action per frame;
  * together they produce every action kind (all movement keys, both camera directions on both
  * axes, `use`, `jump`, and no-op frames), which a world model needs to see to learn them.
  *

@@ -11,19 +11,12 @@
  * Layout: a clip `[B, T, h, w, c]` becomes `F = B*T` frames of `N = (h/p)*(w/p)` tokens, held as a
  * 2D `[F*N, D]` matrix in (b, t, n) order, so every Linear is one plain 2D matMul.
  *
- * Speed rules from ../shared/notes/probes.md (tfjs wasm): all 2D products go through `nn/ops`
- * `matMul` (no transposed-flag gradients); spatial attention projects all heads with one `[D, D]`
- * Linear each for q, k, v and out, regroups rows by one transpose into (frame, head) blocks, and
- * makes one 2D product per frame and head under one custom gradient (`frameAttention`). Measured here,
- * one layer, 20 frames, 4 heads, N = 64, forward + backward, generic gradients: per-frame 2D
- * 37 ms, block-diagonal masking over pairs of frames 40 ms, batched matMul 66 ms, one
- * block-diagonal product over all frames 209 ms; fusing the per-frame gradient then cut the
- * training step's kernels from 15.7k to 11.2k. Shared head projections and one adaLN Linear per
- * block (split by reshape + unstack) then cut a realtime training step (batch 4 x 5 frames) from
- * 10.5k to 8.1k kernels and 254 to 96 variables, and a live-play frame from 1238 to 890 non-reshape
- * kernels (medians -20% A/B on a loaded 2-core machine). Temporal attention runs over sequences of only T <= K+1 frames: there a
- * batched matMul over (b, n, head) measured fastest (21 ms vs 150 ms for a broadcast
- * multiply-and-sum, whose gradient reduces over middle axes).
+ * Speed rules (tfjs wasm; the measurements are in docs/performance-notes.md): every 2D product
+ * goes through `nn/ops` `matMul` (no transposed-flag gradients); spatial attention projects all
+ * heads with one `[D, D]` Linear each for q, k, v and out, regroups rows by one transpose into
+ * (frame, head) blocks, and makes one 2D product per frame and head under one custom gradient
+ * (`frameAttention`); temporal attention, over at most K+1 frames, is a batched matMul over
+ * (b, n, head).
  *
  * Frame positions are relative, never absolute: temporal attention adds a learned bias per head
  * and distance `t - t'` in 0..K (initialised to ALiBi-style recency slopes), and frames further

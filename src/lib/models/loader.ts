@@ -14,7 +14,7 @@
  * training settings (training's export puts them beside the weights; checkpoints hold them in their
  * config); when none is recorded, `DEFAULT_DIT_SCHEDULE` applies and `scheduleSource` says so.
  *
- * No Node built-ins here: Node callers pass `readFile` (storage/files.node.ts `readFileBytes`) and
+ * No Node built-ins here: Node callers pass `readFile` (../storage/files.node.ts `readFileBytes`) and
  * `FsCheckpointStore`s.
  */
 import { createDiT, type DiT, type DiTConfig } from "./dit.js";
@@ -86,7 +86,7 @@ export type ModelKind = "vae" | "dit";
 export interface StoredModel {
   /** Names as the module's `variables()` gives them, or prefixed `<kind>.*` / `ema.*`. */
   weights: NamedTensors;
-  /** A training config `{ kind, model, settings }` (train/loop.ts) or the model config itself. */
+  /** A training config `{ kind, model, settings }` (../train/loop.ts) or the model config itself. */
   config: unknown;
   source: Omit<ModelSource, "weights">;
 }

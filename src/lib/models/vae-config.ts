@@ -1,6 +1,6 @@
 /**
  * VAE configuration as plain data: presets, validation, derived shapes, parameter and FLOP
- * counts. The architecture it describes (see model.ts):
+ * counts. The architecture it describes (see ./vae.ts):
  *
  * encoder: frame [B,S,S,3] -> pixel-unshuffle by `stem` -> conv_in 3x3 -> for each level:
  *          `blocks[i]` residual blocks (SiLU, 3x3, SiLU, 3x3), then, between levels, a 2x
@@ -10,9 +10,8 @@
  *          between levels, a 1x1 conv to 4x channels + 2x pixel shuffle -> SiLU -> conv_out 1x1 to
  *          3 * head^2 channels -> pixel shuffle by `head` -> 2 * sigmoid - 1, in [-1, 1].
  *
- * Downsampling and upsampling are pixel (un)shuffles rather than strided or transposed convs:
- * ../shared/notes/probes.md measured conv upsampling stacks at 19-63 ms per frame against 2-11 ms
- * for pixel-shuffle decoders on wasm.
+ * Downsampling and upsampling are pixel (un)shuffles rather than strided or transposed convs,
+ * several times faster on wasm (docs/performance-notes.md).
  */
 import { GamedreamError } from "../core/index.js";
 

@@ -1,5 +1,5 @@
 /**
- * The convolutional KL autoencoder (architecture in config.ts): frames [B,256,256,3] in [-1,1]
+ * The convolutional KL autoencoder (architecture in ./vae-config.ts): frames [B,256,256,3] in [-1,1]
  * <-> latents [B,h,w,c]. Variables use PyTorch-style names (`encoder.conv_in.weight`,
  * `decoder.up.0.block.0.conv1.weight`, `decoder.up.0.conv.weight`) with tfjs layouts: conv
  * weights are [k,k,in,out] (HWIO; PyTorch's OIHW is a transpose away), biases [out].

@@ -1,5 +1,5 @@
 /**
- * Primitives written for the tfjs wasm backend's fast paths (../shared/notes/probes.md):
+ * Primitives written for the tfjs wasm backend's fast paths (measurements: docs/performance-notes.md):
  * - `matMul` is a plain 2D product whose gradient is two more plain 2D products of explicitly
  *   transposed operands. The built-in gradient uses `transposeA`/`transposeB`, which wasm runs
  *   10-20x slower than a plain matMul.

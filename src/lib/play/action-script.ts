@@ -1,8 +1,8 @@
 /**
  * Does a model follow its actions? A fixed action script (turn left, then right) played on the
  * built-in game and, from the same first frames, by the world model: the training dashboard shows
- * the two rows side by side as a run learns (train-session.ts), so a user sees whether the dream
- * turns when the game does. Runs a PlaySession (play-session.ts) without keeping host weights.
+ * the two rows side by side as a run learns (../train/session.ts), so a user sees whether the dream
+ * turns when the game does. Runs a PlaySession (./session.ts) without keeping host weights.
  */
 import { cloneAction, NO_ACTION, type Action } from "../actions/index.js";
 import { PlaySession, type PlayModel } from "./session.js";

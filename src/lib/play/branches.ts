@@ -4,7 +4,7 @@
  * actions that differ in one factor (yaw -1 vs +1, forward vs none, pitch -1 vs +1). The two real
  * next frames are what the two dreams from the same context should look like.
  *
- * Pure game logic (no tensors): the frames are RGBA images, the actions PRD actions, so branches
+ * Pure game logic (no tensors): the frames are RGBA images, the actions `Action`s, so branches
  * can be built in Node, in a page or in a worker, and cached as plain data.
  */
 import { cloneAction, type Action } from "../actions/index.js";

@@ -1,6 +1,6 @@
 /**
  * What the play page can offer from this browser's storage: stored training runs (with their
- * kind, checkpoints and the VAE a DiT learned on; play-model.ts `describePlayableRun`, read from
+ * kind, checkpoints and the VAE a DiT learned on; ./model-choice.ts `describePlayableRun`, read from
  * checkpoint descriptions only, no weights) and stored datasets to start a dream from.
  */
 import { describePlayableRun, type PlayableRun } from "./model-choice.js";

@@ -17,7 +17,7 @@
  *   frames. Per frame: PSNR against the real frame, mean/std of both (drift to grey shows as a
  *   falling std), latent std (blow-up); a verdict on collapse.
  *
- * PSNR/SSIM use the frames' [-1, 1] range (data range 2; see ../metrics.ts).
+ * PSNR/SSIM use the frames' [-1, 1] range (data range 2; see ../core/image-metrics.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import { decodeActions, type Action } from "../actions/index.js";

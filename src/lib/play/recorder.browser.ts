@@ -3,7 +3,7 @@
  * game | dream) are drawn into a canvas whose `captureStream(0)` feeds a MediaRecorder, one
  * `requestFrame()` per generated frame, so the WebM holds exactly the frames that were played,
  * however fast they came. The last `maxStillFrames` frames are also kept as pixels for a PNG strip.
- * Action logs are written with actions.ts `actionsToJson`.
+ * Action logs are written with ../actions/schema.ts `actionsToJson`.
  */
 import { actionsToJson, type Action } from "../actions/index.js";
 import { GamedreamError, type RgbaImage } from "../core/index.js";
@@ -138,7 +138,7 @@ export class PlayRecorder {
   }
 }
 
-/** An action log as a JSON file (actions.ts format: `[{frame, movement, camera, interaction}]`). */
+/** An action log as a JSON file (../actions/schema.ts format: `[{frame, movement, camera, interaction}]`). */
 export function actionLogBlob(actions: readonly Action[]): Blob {
   return new Blob([actionsToJson(actions)], { type: "application/json" });
 }

@@ -58,7 +58,7 @@ export interface WorldModelOptions extends Partial<WorldModelSettings> {
   seed?: number;
 }
 
-/** An action as the PRD object or already encoded (length ACTION_DIM). */
+/** An action as an `Action` object or already encoded (length ACTION_DIM). */
 export type ActionInput = Readonly<Action> | Float32Array;
 
 export interface StepOutput {

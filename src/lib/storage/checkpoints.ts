@@ -9,8 +9,8 @@
  * Every shard is verified on load; a damaged checkpoint is a typed `CHECKPOINT_CORRUPT` naming the
  * file, and `loadLatestCheckpoint` falls back to the newest one that verifies. The host-specific
  * stores live in storage/ (`store-fs.node.ts`, `store-idb.browser.ts`, `store-memory.ts`);
- * exports to TensorFlow.js manifests and safetensors in storage/tfjs-manifest.ts and
- * storage/safetensors.ts.
+ * exports to TensorFlow.js manifests and safetensors in ./tfjs-manifest.ts and
+ * ./safetensors.ts.
  */
 import type * as tf from "@tensorflow/tfjs";
 import { GamedreamError, isGamedreamError, type RngState } from "../core/index.js";

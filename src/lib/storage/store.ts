@@ -1,6 +1,6 @@
 /**
  * Where checkpoints live. A store only moves bytes: a checkpoint is a set of named files written
- * all at once; the checkpoint format, checksums and policies live in ../storage.ts, the same for
+ * all at once; the checkpoint format, checksums and policies live in ./checkpoints.ts, the same for
  * every store (files in Node, IndexedDB in the browser, memory in tests).
  */
 

@@ -150,7 +150,7 @@ export function validateDiTTrainSettings(settings: DiTTrainSettings, dit: DiT): 
 
 /**
  * A DiT task. `probe`, when given, is measured every `probe.every` steps and reported in the
- * step's extras (for example the action sensitivity, ../worldmodel/action-control.ts).
+ * step's extras (for example the action sensitivity, ../play/action-control.ts).
  */
 export function createDiTTask(
   dit: DiT,

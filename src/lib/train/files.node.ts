@@ -1,6 +1,6 @@
 /**
  * Node side of training runs: writing model folders (`model.json` + shards with SHA-256; load them
- * with ../model-loader.ts), and the latent cache in a run folder (`RUN/latents-<split>-<key>.bin`),
+ * with ../models/loader.ts), and the latent cache in a run folder (`RUN/latents-<split>-<key>.bin`),
  * so a resumed or repeated DiT run does not re-encode its dataset.
  */
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";

@@ -294,7 +294,7 @@ export class Trainer<Batch = unknown> {
   /**
    * One optimizer step on `batch`: loss, gradients, clipping, AdamW, EMA. Returns the loss,
    * gradient norm and extras as numbers (one read-back per step). A non-finite loss skips the
-   * update and says so. Synchronous, so a kernel profile can wrap it (bench/perf.ts); the step
+   * update and says so. Synchronous, so a kernel profile can wrap it (../bench/perf.ts); the step
    * counter is `trainStep`'s to advance.
    */
   trainOnBatch(batch: Batch, lr: number): { loss: number; gradNorm: number; extras: Record<string, number> } {

@@ -137,7 +137,7 @@ export interface TrainSessionHost {
   /** Episodes of uploaded data, decoded by the host; needed when `data.kind` is "upload". */
   uploaded?: readonly EpisodeSource[] | null;
   /**
-   * Reads the shipped weights archive (model-loader.ts `fetchWeightsArchive` in a worker); absent
+   * Reads the shipped weights archive (../models/loader.ts `fetchWeightsArchive` in a worker); absent
    * or null when the build ships none. Called at most once a session.
    */
   shippedWeights?: (() => Promise<ReadBytes>) | null;

@@ -1,5 +1,5 @@
 /**
- * Every way a video can be refused or fail, as PRD error-protocol codes (`type: "video"`). One
+ * Every way a video can be refused or fail, as error-protocol codes (../core/errors.ts) (`type: "video"`). One
  * constructor per code keeps the wording in one place, so the Node and browser paths, the CLI and
  * the upload page all say the same thing about the same file.
  */

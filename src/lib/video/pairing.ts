@@ -1,5 +1,5 @@
 /**
- * Pairs a video's 30 fps frames with an action log (parsed by actions.ts), one action per frame.
+ * Pairs a video's 30 fps frames with an action log (parsed by ../actions/schema.ts), one action per frame.
  *
  * Alignment is by time: log entry k happened at `offsetS + k / logFps` (seconds from the video's
  * first frame), and video frame i takes the entry in force at its centre, `(i + 0.5) / 30` - the
@@ -15,7 +15,7 @@
  * - `"trim"`: keep only covered frames; unused entries are dropped.
  * - `"pad-repeat"` / `"pad-none"`: keep every frame; uncovered frames hold the nearest action
  *   (the first before the log starts, the last after it ends) or get NO_ACTION
- *   (`padActions` modes of actions.ts). Unused entries are dropped.
+ *   (`padActions` modes of ../actions/schema.ts). Unused entries are dropped.
  */
 import { GamedreamError } from "../core/index.js";
 import { NO_ACTION, cloneAction, type Action } from "../actions/index.js";

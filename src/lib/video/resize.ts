@@ -2,7 +2,7 @@
  * RGB(A) frames of any size -> 256x256 RGB, as plain typed-array code shared by both hosts (copying
  * a decoded frame out and resizing it in code beat canvas drawing + readback in Chromium here).
  *
- * Fit modes (the PRD's "letterbox or centre crop" option):
+ * Fit modes (a video of another shape is letterboxed or centre-cropped, the user's choice):
  * - `letterbox`: the whole picture, scaled to fit, centred on black bars (black = -1 after
  *   normalising). Nothing is lost; a 16:9 game uses 256x144 of the 256x256.
  * - `crop`: scaled to cover the square, centred, the overflow cut off (16:9 loses 44% of the width).

@@ -2,7 +2,7 @@
  * Checks a video before anything decodes it, shared by Node and the browser: the container is
  * sniffed from the first bytes (a `File.type` or a file name only reflects the extension, and
  * ffmpeg happily "decodes" a PNG renamed `.mp4`), then size, resolution and codec are held
- * against the PRD limits.
+ * against the limits (MP4 or WebM, at most 100 MB and 1920x1080).
  */
 import { videoErrors } from "./errors.js";
 
