@@ -28,7 +28,7 @@ import { DatasetReader } from "../src/lib/data/index.js";
 import { DirectoryDatasetStore } from "../src/lib/data/node.js";
 import { initBackend, GamedreamError, Rng } from "../src/lib/core/index.js";
 import type { ScheduleConfig } from "../src/lib/diffusion/index.js";
-import { createDiT, type DiT, type DiTConfig, PRESET_NAMES, getPreset, loadDiT, loadVAE, type ModelSource, createVAE, estimateLatentScale, vaeLatentShape, type VAE, type VAEConfig } from "../src/lib/models/index.js";
+import { createDiT, type DiT, type DiTConfig, PRESET_NAMES, getPreset, loadDiT, loadVAE, type ModelSource, createVAE, estimateLatentScale, type VAE, type VAEConfig } from "../src/lib/models/index.js";
 import { assignWeights, listCheckpoints } from "../src/lib/storage/index.js";
 import { FsCheckpointStore, readFileBytes } from "../src/lib/storage/node.js";
 import { DEFAULT_DIT_TRAIN, Trainer, datasetFrameSource, ditConfigForVAE, modelExport, recentMean, setupDiTTask, setupVAETask, type DiTStart, type TrainTask, type VAESetupOptions } from "../src/lib/train/index.js";

@@ -9,6 +9,8 @@ import { e2e, type TestContext } from "./harness.js";
 import { makeFixtures, PATTERN_CLIPS, type Fixtures } from "../fixtures/make-fixtures.js";
 import { collectRgbFrames } from "../../src/lib/video/node.js";
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the test page's hooks (lib modules, tfjs) are untyped here
+type VideoHooks = any;
 const PREFIX = "__video-test";
 
 async function bundle(contents: string): Promise<string> {
@@ -78,7 +80,7 @@ function assertEqual(name: string, got: unknown, want: unknown): void {
 async function decodeInPage(page: Page, file: string, srcW: number, srcH: number, mode: "main" | "worker" | "video-element"): Promise<{ indices: (number | null)[]; swatchesOk: boolean; ms: number }> {
   return page.evaluate(
     async ({ file, srcW, srcH, mode }) => {
-      const v = (window as unknown as { __video: any }).__video;
+      const v = (window as unknown as { __video: VideoHooks }).__video;
       const input = document.querySelector<HTMLInputElement>("#files")!;
       const f = Array.from(input.files!).find((x) => x.name === file)!;
       const t0 = performance.now();
@@ -112,7 +114,7 @@ e2e("video ingestion: every fixture's frames come out right at 30 fps (WebCodecs
     t.log(`${clip.file}: ${got.indices.length} frames, ${(got.ms / got.indices.length).toFixed(1)} ms/frame`);
   }
   const bench = await page.evaluate(async () => {
-    const v = (window as unknown as { __video: any }).__video;
+    const v = (window as unknown as { __video: VideoHooks }).__video;
     await v.tf.setBackend("cpu");
     const f = Array.from(document.querySelector<HTMLInputElement>("#files")!.files!).find((x) => x.name.startsWith("h264-640x360"))!;
     const before = v.tf.memory().numTensors;
@@ -149,7 +151,7 @@ e2e("video ingestion: bad files get typed errors, nothing crashes", async (t) =>
     ["(101 MB blob)", "VIDEO_TOO_LARGE"],
   ];
   const got = await page.evaluate(async (names) => {
-    const v = (window as unknown as { __video: any }).__video;
+    const v = (window as unknown as { __video: VideoHooks }).__video;
     const files = Array.from(document.querySelector<HTMLInputElement>("#files")!.files!);
     const out: Record<string, { code: string; type: string; message: string }> = {};
     for (const name of names) {
@@ -189,7 +191,7 @@ e2e("video ingestion in a Web Worker, cancellable; the <video> fallback", async 
   assertEqual(`${odd.file} in a worker`, inWorker.indices, expectedIndices(odd.fps, odd.frames));
 
   const cancelled = await page.evaluate(async () => {
-    const v = (window as unknown as { __video: any }).__video;
+    const v = (window as unknown as { __video: VideoHooks }).__video;
     const f = Array.from(document.querySelector<HTMLInputElement>("#files")!.files!).find((x) => x.name.startsWith("h264-640x360"))!;
     const code = await (await fetch("/__video-test/worker.js")).text();
     const worker = new Worker(URL.createObjectURL(new Blob([code], { type: "text/javascript" })), { type: "module" });

@@ -3,6 +3,7 @@
 import type { Page } from "playwright-core";
 import { e2e, expectNoAxeViolations, settled } from "./harness.js";
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- report.json and eval.json are read as loose JSON
 type Json = Record<string, any>;
 
 /** The exact value and text of the cell `key` in the row whose header is `row`. */

@@ -99,7 +99,7 @@ describe("npm run train", () => {
     const out = join(dir, "fine-tune");
     const args = ["--import", "tsx", "cli/train.ts", "--data", join(dir, "data"), "--vae", join(dir, "vae"), "--out", out, "--steps", "2", "--clip-length", "3", "--lr", "0"];
     const { stderr } = await run(process.execPath, [...args, "--init", join(dir, "init")]);
-    expect(stderr).toMatch(/init: fine-tuning .*init[\/]model\.json \(raw weights of step 7\)/);
+    expect(stderr).toMatch(/init: fine-tuning .*init[/]model\.json \(raw weights of step 7\)/);
     expect(JSON.parse(await readFile(join(out, "run.json"), "utf8")).init).toBe(join(dir, "init", "model.json"));
     const before = await loadDiT(join(dir, "init", "model.json"), { readFile: readFileBytes });
     const after = await loadDiT(join(out, "model", "model.json"), { readFile: readFileBytes });

@@ -154,7 +154,6 @@ describe("samplers on Gaussian data with the exact denoiser", () => {
 describe("sampler interface", () => {
   it("every sampler runs with 1-4 steps, is deterministic for a seed, and keeps numTensors flat", () => {
     const xT = tf.randomNormal([2, 3, 4, 4, 2], 0, 1, "float32", 41); // a latent clip [B, T, h, w, c]
-    const mu = [0.5, -1, 2, 0];
     for (const config of [SCHEDULES.linear, SCHEDULES["cosine+zero-terminal-SNR"]]) {
       const schedule = makeSchedule(config);
       // A broadcasting stand-in model: predicts v for data that is a constant 0.3.

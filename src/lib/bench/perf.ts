@@ -9,7 +9,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { summarize, type BenchResult, type BenchSection, type SuiteContext, type TimingStats } from "./primitives.js";
-import { makeSchedule } from "../diffusion/index.js";
 import { createDiT, DiTBlock, type DiT, type DiTConfig, ditFrameFlops, ditTrainStepFlops, PRESETS, type PresetName, createVAE, vaeDecoderFlops } from "../models/index.js";
 import { unitToRgba, formatKernelRows, profileKernels, Rng } from "../core/index.js";
 import { type NamedVariables, gaussianNoise } from "../nn/index.js";

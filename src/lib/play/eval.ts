@@ -22,7 +22,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { decodeActions, type Action } from "../actions/index.js";
 import type { DatasetReader, EpisodeEntry } from "../data/index.js";
-import { makeSchedule, type ScheduleConfig } from "../diffusion/index.js";
+import type { ScheduleConfig } from "../diffusion/index.js";
 import { GamedreamError, FRAME_SIZE, rgbaToTensor, rgbToUnit, type RgbaImage, DEFAULT_DATA_RANGE, average, frameStats, psnr, ssim, Rng, bootstrapEstimate, mean, type Estimate } from "../core/index.js";
 import { createAgent, randomAction, createGame } from "../game/index.js";
 import { describeModel, type DiT, type LoadedModel, type VAE } from "../models/index.js";
