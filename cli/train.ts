@@ -32,7 +32,7 @@ import { createDiT, type DiT, type DiTConfig, PRESET_NAMES, getPreset, loadDiT, 
 import { assignWeights, listCheckpoints } from "../src/lib/storage/index.js";
 import { FsCheckpointStore, readFileBytes } from "../src/lib/storage/node.js";
 import { DEFAULT_DIT_TRAIN, Trainer, datasetFrameSource, ditConfigForVAE, modelExport, recentMean, setupDiTTask, setupVAETask, type DiTStart, type TrainTask, type VAESetupOptions } from "../src/lib/train/index.js";
-import { actionSensitivityProbe } from "../src/lib/play/index.js";
+import { actionSensitivityProbe, heldoutBranches } from "../src/lib/play/index.js";
 import { loadOrEncodeLatents, writeModelDir } from "../src/lib/train/node.js";
 import { badFlag, jsonFlag, parseFlags, runCli } from "./args.js";
 import { createProgress, formatDuration, summaryLine } from "./progress.js";
@@ -164,7 +164,7 @@ async function main(argv: string[]): Promise<void> {
   /** The action probe of a DiT run: latent S on branches of held-out levels (none without any). */
   const actionProbe = (dit: DiT, schedule: ScheduleConfig) => {
     if (!probeVae || flags["probe-every"] === 0) return undefined;
-    const probe = actionSensitivityProbe(reader, probeVae, { states: 12, every: flags["probe-every"] })(dit, schedule);
+    const probe = actionSensitivityProbe(probeVae, (K) => heldoutBranches(reader, K, 12), flags["probe-every"])(dit, schedule);
     if (!probe) process.stderr.write("note: the dataset has no held-out game levels, so the action sensitivity S is not logged\n");
     return probe;
   };

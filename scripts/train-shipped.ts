@@ -36,7 +36,7 @@ import { Trainer, datasetFrameSource, ditConfigForVAE, modelExport, recentMean, 
 import { assignWeights } from "../src/lib/storage/index.js";
 import { readFileBytes, FsCheckpointStore } from "../src/lib/storage/node.js";
 import { loadOrEncodeLatents, writeModelDir } from "../src/lib/train/node.js";
-import { actionSensitivityProbe, evaluateModel } from "../src/lib/play/index.js";
+import { actionSensitivityProbe, evaluateModel, heldoutBranches } from "../src/lib/play/index.js";
 import { parseFlags, runCli } from "../cli/args.js";
 import { createProgress, formatDuration, type Progress } from "../cli/progress.js";
 
@@ -166,7 +166,7 @@ async function main(argv: string[]): Promise<void> {
   bar.done();
   const ditConfig = ditConfigForVAE(preset.dit, vae.config);
   // The action probe: held-out levels branched at a few states, encoded once.
-  const probe = actionSensitivityProbe(reader, vae, { states: 16, every: flags["probe-every"] });
+  const probe = actionSensitivityProbe(vae, (K) => heldoutBranches(reader, K, 16), flags["probe-every"]);
   const makeDiTTask = (withProbe: boolean) =>
     setupDiTTask({ start: { from: "config", config: ditConfig, seed: flags.seed }, vae: vae.config, latents, probe: withProbe ? probe : undefined });
   const ditMinutes = flags.minutes - vaeMinutes;

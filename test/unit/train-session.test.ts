@@ -57,6 +57,17 @@ async function runSession(cfg: TrainSessionConfig, host: ReturnType<typeof store
 const of = <T extends SessionEvent["type"]>(events: SessionEvent[], type: T) => events.filter((e) => e.type === type) as Extract<SessionEvent, { type: T }>[];
 
 describe("TrainSession", () => {
+  it("logs the action sensitivity S of a DiT run on unseen game levels every probeEvery steps, and frees the probe", async () => {
+    const before = tf.memory().numTensors;
+    const events = await runSession(config("s-probe", { steps: 4, previewEvery: 0, checkpointEvery: 4, probeEvery: 2 }), stores());
+    const probed = of(events, "metrics").filter((m) => m.extras.actionS !== undefined);
+    expect(probed.map((m) => m.step)).toEqual([2, 4]);
+    for (const m of probed) expect(Number.isFinite(m.extras.actionS) && m.extras.actionS >= 0).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+    const off = await runSession(config("s-off", { steps: 2, previewEvery: 0, probeEvery: 0 }), stores());
+    expect(of(off, "metrics").some((m) => m.extras.actionS !== undefined)).toBe(false);
+  });
+
   it("builds game data, trains a DiT, checkpoints, previews a rollout, and leaks no tensors", async () => {
     const before = tf.memory().numTensors;
     const host = stores();

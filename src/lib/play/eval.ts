@@ -28,7 +28,7 @@ import { createAgent, randomAction, createGame } from "../game/index.js";
 import { describeModel, type DiT, type LoadedModel, type VAE } from "../models/index.js";
 import { createWorldModel, type WorldModelSettings } from "./world-model.js";
 import { disposeBranchProbe, encodeBranchProbe, evaluateActionControl, latentActionSensitivity, type ActionControlReport, type LatentBranchProbe } from "./action-control.js";
-import { gameBranches } from "./branches.js";
+import { gameBranches, type BranchState } from "./branches.js";
 
 export const EVAL_SCHEMA = "gamedream-eval/2";
 
@@ -384,19 +384,20 @@ export function heldoutBranches(reader: DatasetReader, contextFrames: number, st
 
 /**
  * The action-sensitivity probe of a DiT training run, as a factory of the trainer's task probe:
- * latent S (`latentActionSensitivity`) on `states` branch states of the dataset's held-out game
- * levels, encoded once by `vae`, measured every `every` steps and reported as `actionS`. The factory gives
- * undefined when the dataset has no held-out game level to branch; its `dispose()` frees what it encoded.
+ * latent S (`latentActionSensitivity`) on the branch states `branchesFor(contextFrames)` gives
+ * (real game, levels the run does not train on; `heldoutBranches` for a dataset's held-out levels),
+ * encoded once by `vae`, measured every `every` steps and reported as `actionS`. The factory gives
+ * undefined when there is no branch state; its `dispose()` frees what it encoded.
  */
-export function actionSensitivityProbe(reader: DatasetReader, vae: VAE, options: { states: number; every: number }) {
+export function actionSensitivityProbe(vae: VAE, branchesFor: (contextFrames: number) => readonly BranchState[], every: number) {
   const encoded: LatentBranchProbe[] = [];
   const make = (dit: DiT, schedule: ScheduleConfig): { every: number; run(): Record<string, number> } | undefined => {
-    if (options.every <= 0) return undefined;
-    const branches = heldoutBranches(reader, Math.max(1, dit.config.contextFrames), options.states);
+    if (every <= 0) return undefined;
+    const branches = branchesFor(Math.max(1, dit.config.contextFrames));
     if (branches.length === 0) return undefined;
     const probe = encodeBranchProbe(vae, branches);
     encoded.push(probe);
-    return { every: options.every, run: () => ({ actionS: latentActionSensitivity(vae, dit, schedule, probe) }) };
+    return { every, run: () => ({ actionS: latentActionSensitivity(vae, dit, schedule, probe) }) };
   };
   /** Frees the encoded branches of every probe made. */
   const dispose = () => encoded.splice(0).forEach(disposeBranchProbe);

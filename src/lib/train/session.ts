@@ -20,8 +20,8 @@
  * really used, so continuing it later rebuilds the same models.
  */
 import * as tf from "@tensorflow/tfjs";
-import { type EpisodeSource, DatasetReader, MemoryDatasetStore, buildDataset, gameEpisodeSources, type DatasetStore, bundleToTar, exportRun, safeFileName, LatentDataset } from "../data/index.js";
-import { TURN_SCRIPT, scriptedDream, createWorldModel } from "../play/index.js";
+import { type EpisodeSource, DatasetReader, MemoryDatasetStore, buildDataset, gameEpisodeSeeds, gameEpisodeSources, type DatasetStore, bundleToTar, exportRun, safeFileName, LatentDataset } from "../data/index.js";
+import { TURN_SCRIPT, actionSensitivityProbe, createWorldModel, gameBranches, scriptedDream } from "../play/index.js";
 import { createDiT, type DiT, type DiTConfig, loadDiTFromCheckpoints, loadVAEFromCheckpoints, type LoadedDiT, type LoadedVAE, getPreset, type PresetName, createVAE, vaeLatentShape, type ModelStart, type VAE, type VAEConfig, shippedOrSeeded, type ShippedOrSeeded, type ShippedWeights } from "../models/index.js";
 import { GamedreamError, isGamedreamError, rgbToRgba, rgbToUnit, rgbaToUnit, unitToRgba, FRAME_SIZE, psnr, concatBytes } from "../core/index.js";
 import { countParameters, type Module } from "../nn/index.js";
@@ -61,6 +61,12 @@ export interface TrainSessionConfig {
   keep: number;
   /** Preview every N steps (0: never). */
   previewEvery: number;
+  /**
+   * DiT runs on the built-in game: measure the action sensitivity S every N steps (0: never), on
+   * levels the run does not train on; reported as `actionS` in that step's metrics. Absent in runs
+   * saved before it existed: those use the default.
+   */
+  probeEvery?: number;
   previewFrames: number;
   /** The model's starting weights (a stored run of the same kind: fine-tuning). */
   init: ModelStart;
@@ -83,6 +89,7 @@ export const DEFAULT_SESSION: Readonly<Omit<TrainSessionConfig, "run">> = {
   checkpointEvery: 25,
   keep: 3,
   previewEvery: 25,
+  probeEvery: 50,
   previewFrames: 4,
   init: { kind: "seeded" },
   vae: { kind: "seeded" },
@@ -316,7 +323,7 @@ export class TrainSession {
       // Before the slow encoding: the DiT must take this VAE's latents.
       checkDiTFitsVAE(start.from === "config" ? start.config : start.dit.config, vae.config);
       const latents = await LatentDataset.encode(reader, vae, { split: "train", onProgress: (done, total) => this.emit({ type: "phase", phase: "encode", done, total }) });
-      task = setupDiTTask({ start, vae: vae.config, latents, settings });
+      task = setupDiTTask({ start, vae: vae.config, latents, settings, probe: this.actionProbe(vae) });
       const trained = start.from === "config" ? this.own(task.model as DiT) : start.dit;
       dit = trained;
       this.previewClip = await this.readPreviewClip(reader, latents, trained.config.contextFrames, this.config.previewFrames);
@@ -360,6 +367,24 @@ export class TrainSession {
 
   private previewClip: PreviewClip | null = null;
 
+  /**
+   * The S probe of a DiT run on the built-in game (play/eval.ts `actionSensitivityProbe`): branch
+   * states of two levels the run does not train on (the real game stepped with each action of a
+   * pair), 4 states each. Uploaded videos have no game to branch, so their runs log no S.
+   */
+  private actionProbe(vae: VAE) {
+    const data = this.config.data;
+    const every = this.config.probeEvery ?? DEFAULT_SESSION.probeEvery ?? 0;
+    if (data.kind !== "game" || every <= 0) return undefined;
+    const trained = new Set(gameEpisodeSeeds(data.seed, data.episodes));
+    const levels = gameEpisodeSeeds(data.seed + 7919, data.episodes + 2).filter((s) => !trained.has(s)).slice(0, 2);
+    const probe = actionSensitivityProbe(vae, (K) => gameBranches({ episodes: levels.map((seed) => ({ seed, agent: "explorer" })), statesPerEpisode: 4, contextFrames: K }), every);
+    this.disposers.push(probe.dispose);
+    return probe;
+  }
+
+  private disposers: (() => void)[] = [];
+
   private own<M extends Module<unknown>>(module: M): M {
     this.owned.push(module);
     return module;
@@ -368,6 +393,7 @@ export class TrainSession {
   /** Frees the models the session made or loaded. Call once `run()` has settled. */
   dispose(): void {
     for (const m of this.owned.splice(0)) m.dispose();
+    for (const free of this.disposers.splice(0)) free();
   }
 
   private async buildData(config: TrainSessionConfig): Promise<DatasetReader> {
