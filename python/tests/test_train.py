@@ -185,3 +185,22 @@ def test_export_evaluates_with_npm_run_eval(ddp_runs, data, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report["model"]["sources"]["dit"]["step"] == 3
+
+
+def test_init_starts_from_exported_weights_and_refuses_another_config(ddp_runs, data, tmp_path):
+    """--init: step 0 of a fine-tune holds the given weights (the run then moves them); a DiT of another
+    config is refused in plain words; a run stopped by --minutes still exports."""
+    _, two, _ = ddp_runs
+    given, _ = load_safetensors(two["exported"]["safetensors"])
+    tuned = run(single("--data", data, "--out", str(tmp_path / "tuned"), "--batch", "2", "--steps", "1", "--seed", "9", "--init", two["exported"]["weights"] + "/dit"))
+    first = final_state(str(tmp_path / "tuned"))
+    assert tuned["state"] == "done" and tuned["exported"]
+    # One AdamW step at lr 1e-3 (warm-up 1) moves the weights by about 1e-3 from where they started, far less than a fresh init.
+    assert 0 < max_diff(first["model"], given) < 5e-3
+    # The same run without --init starts from seed 9's initialisation, far from the given weights.
+    fresh = run(single("--data", data, "--out", str(tmp_path / "fresh"), "--batch", "2", "--steps", "1", "--seed", "9"))
+    assert fresh["state"] == "done"
+    assert max_diff(final_state(str(tmp_path / "fresh"))["model"], given) > 5e-2
+    bad = subprocess.run(single("--data", data, "--out", str(tmp_path / "bad"), "--steps", "1", "--override", '{"depth": 3}', "--init", two["exported"]["safetensors"]),
+                         cwd=REPO, env=env(), capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "error[CLI_BAD_FLAG]" in bad.stderr and "depth" in bad.stderr, bad.stderr[-2000:]
