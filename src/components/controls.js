@@ -1,7 +1,8 @@
-// Input devices for live play: keyboard (KEYMAP of src/lib/actions/schema.ts), gamepads (polled each
-// animation frame) and an on-screen touch pad whose buttons are also keyboard-focusable. Each
-// device maps to a PRD action through actions.ts; the devices held at once are merged with
-// play-session's `combineActions`, and `onAction` hears every change.
+// Controls: the pages' one button helper (`button`), and the input devices for live play:
+// keyboard (KEYMAP of src/lib/actions/schema.ts), gamepads (polled each animation frame) and an
+// on-screen touch pad whose buttons are also keyboard-focusable. Each device maps to an action
+// (src/lib/actions/schema.ts); the devices held at once are merged with its `combineActions`,
+// and `onAction` hears every change.
 import {KEYMAP, KEYMAP_LABELS, actionFromGamepad, actionFromKeyboard, actionFromTouch, actionsEqual, combineActions} from "../lib/actions/index.js";
 import {injectStyle} from "./style.js";
 
@@ -18,6 +19,22 @@ const STYLE = `
 
 function ensureStyle() {
   injectStyle("controls-style", STYLE);
+}
+
+/**
+ * A `<button type="button">` showing `text` that runs `onClick`. `label`: an accessible name that
+ * says more than the text (start it with the visible text, e.g. "Delete: ckpt-3 of run-1").
+ */
+export function button(text, onClick, {id, label, className, disabled = false} = {}) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  if (id) b.id = id;
+  if (label) b.setAttribute("aria-label", label);
+  if (className) b.className = className;
+  b.disabled = disabled;
+  if (onClick) b.addEventListener("click", onClick);
+  return b;
 }
 
 const KEY_NAMES = {ArrowUp: "↑", ArrowDown: "↓", ArrowLeft: "←", ArrowRight: "→", Space: "Space", Enter: "Enter"};

@@ -1,5 +1,8 @@
 // Views for the storage and device pages: plain, labelled DOM (tables with captions, real buttons,
-// <progress> with names), so every control works from the keyboard and axe finds nothing.
+// <progress> with names), so every control works from the keyboard and axe finds nothing. Tables
+// and buttons are the pages' own (table.js, controls.js).
+import {button} from "./controls.js";
+import {dataTable} from "./table.js";
 
 /** `el("button", {type: "button", onclick}, "text")`: attributes, properties (on*) and children. */
 export function el(tag, attrs = {}, ...children) {
@@ -23,14 +26,13 @@ export function formatBytes(bytes) {
   return `${value.toFixed(value < 10 && unit > 0 ? 1 : 0)} ${units[unit]}`;
 }
 
-/** A table with a caption, a header row and one row per item; cells may be nodes. */
+/** A table with a caption, a header row and one row per item (an array of cells: text or nodes); a line when there is none. */
 export function table(caption, headers, rows, {id, empty = "Nothing stored."} = {}) {
   if (rows.length === 0) return el("p", {id, className: "storage-empty"}, `${caption}: ${empty}`);
-  return el("table", {id},
-    el("caption", {}, caption),
-    el("thead", {}, el("tr", {}, headers.map((h) => el("th", {scope: "col"}, h)))),
-    el("tbody", {}, rows.map((cells) => el("tr", {}, cells.map((c) => el("td", {}, c)))))
-  );
+  const asIs = (v) => (typeof v === "number" ? String(v) : v);
+  return dataTable(rows.map((cells) => Object.fromEntries(headers.map((h, i) => [h, cells[i]]))), {
+    id, caption, columns: headers, format: Object.fromEntries(headers.map((h) => [h, asIs])), maxRows: Infinity
+  });
 }
 
 /** A status line that screen readers announce when it changes. */
@@ -40,10 +42,8 @@ export function statusLine(id) {
 
 /** Runs `action` from a button: disables it meanwhile and reports success or the error's message. */
 export function actionButton(label, action, status, {id} = {}) {
-  const button = el("button", {type: "button", id});
-  button.textContent = label;
-  button.addEventListener("click", async () => {
-    button.disabled = true;
+  const b = button(label, async () => {
+    b.disabled = true;
     try {
       const message = await action();
       if (message) status.textContent = message;
@@ -51,10 +51,10 @@ export function actionButton(label, action, status, {id} = {}) {
       status.textContent = error?.message ?? String(error);
       status.dataset.error = error?.code ?? "ERROR";
     } finally {
-      button.disabled = false;
+      b.disabled = false;
     }
-  });
-  return button;
+  }, {id});
+  return b;
 }
 
 /** One row per queued file: name, a labelled progress bar, and the outcome. */
