@@ -2,8 +2,13 @@
 // restarts them, checkpoints appear in IndexedDB and can be exported, restored and deleted. Runs
 // start from the shipped weights by default: the DiT fine-tunes them on the shipped VAE, or, when
 // the shipped weights do not load (e.g. saved for an older architecture), the page says why in
-// plain words and the run starts seeded.
+// plain words and the run starts seeded. An uploaded video and its action log train too: the
+// worker decodes and pairs them (src/lib/data/upload.ts, the Data page's path).
 import type { Page } from "playwright-core";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { encodePatternClip, PATTERN_CLIPS } from "../fixtures/make-fixtures.js";
 import { e2e, expectNoAxeViolations, fillInput, settled, waitFor } from "./harness.js";
 
 const status = (page: Page) =>
@@ -131,3 +136,30 @@ e2e(
   },
   { timeoutMs: 420_000 },
 );
+
+e2e("training dashboard: an uploaded video and its action log train, and the run says what it trained on", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "gamedream-train-upload-"));
+  try {
+    const clip = PATTERN_CLIPS.vp8;
+    const video = join(dir, clip.file);
+    await encodePatternClip(video, clip);
+    const log = ["frame,forward,back,left,right,yaw,pitch,interaction", ...Array.from({ length: clip.frames }, (_, f) => `${f},1,0,0,0,${f % 2 ? 0.5 : 0},0,0`)].join("\n");
+    const page = await t.open("pages/train.html");
+    await settled(page, 120_000);
+    await page.getByRole("radio", { name: "Uploaded video and action log" }).check();
+    await page.getByLabel("Video (MP4 or WebM)", { exact: true }).setInputFiles(video);
+    await page.getByLabel("Action log (JSON or CSV)", { exact: true }).setInputFiles({ name: "clip.csv", mimeType: "text/csv", buffer: Buffer.from(log) });
+    await fillInput(page, "Run name", "upload-run");
+    await fillInput(page, "Batch size", "1");
+    await fillInput(page, "Clip length (DiT)", "3");
+    await fillInput(page, "Checkpoint every N steps", "2");
+    await fillInput(page, "Preview every N steps (0: never)", "0");
+    await fillInput(page, "Train until step", "2");
+    await page.click("#train-start");
+    await until(page, () => /Run “upload-run” \(step 2, trained on vp8-320x240-30fps\.webm\)/.test(document.querySelector("#play-links")?.textContent ?? ""), undefined, "the run trained on the upload", 300_000);
+    if (t.problems().length) throw new Error(`training on an upload caused problems: ${t.problems().join(" | ")}`);
+    await expectNoAxeViolations(page);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, { timeoutMs: 420_000 });

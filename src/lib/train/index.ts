@@ -1,4 +1,6 @@
-/** Training: the loop, optimiser, the DiT and VAE tasks, the shared setup, exports and the dashboard's session. */
+/** Training: the loop, optimiser, the DiT and VAE tasks, the shared setup, exports, the dashboard's session, its worker client and dashboard state. */
+export * from "./client.js";
+export * from "./dashboard.js";
 export * from "./dit-task.js";
 export * from "./export.js";
 export * from "./loop.js";
