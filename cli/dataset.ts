@@ -16,7 +16,8 @@
 import { readdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { AGENT_NAMES } from "../src/lib/game/index.js";
-import { DEFAULT_SHARD_FRAMES, DatasetReader, buildDataset, gameEpisodeSources, summarizeDataset } from "../src/lib/data/index.js";
+import { DEFAULT_SHARD_FRAMES, DatasetReader, buildDataset, gameEpisodeSources } from "../src/lib/data/index.js";
+import { summarizeDataset } from "../src/lib/data/node.js";
 import { DirectoryDatasetStore } from "../src/lib/data/node.js";
 import { badFlag, parseFlags, runCli } from "./args.js";
 import { createProgress, formatBytes, formatDuration, summaryLine } from "./progress.js";

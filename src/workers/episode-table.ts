@@ -2,7 +2,8 @@
 // under its own Content Security Policy: arquero compiles table expressions with `Function()`,
 // and this script alone is served with 'unsafe-eval' (scripts/serve.ts EVAL_ALLOWED_SCRIPTS).
 // Bundled to src/assets/workers/episode-table.js by scripts/prepare-site.ts.
-import { type EpisodeTableRequest, type EpisodeTableResponse, summarizeEpisodes } from "../lib/data/index.js";
+import type { EpisodeTableRequest, EpisodeTableResponse } from "../lib/data/index.js";
+import { summarizeEpisodes } from "../lib/data/worker.js";
 
 const scope = self as unknown as { onmessage: ((e: MessageEvent<EpisodeTableRequest>) => void) | null; postMessage(m: EpisodeTableResponse): void };
 

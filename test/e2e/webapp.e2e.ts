@@ -179,12 +179,12 @@ async function storagePage(t: Parameters<Parameters<typeof e2e>[1]>[0], context?
 
 const MODULES = () => ({
   tf: tfjsModule(),
-  storage: libModule("storage"),
-  idb: libModule("storage/store-idb.browser"),
-  manager: libModule("storage-manager.browser"),
-  frames: libModule("frame-cache.browser"),
-  dit: libModule("dit"),
-  noise: libModule("nn/noise"),
+  storage: libModule("storage/index"),
+  idb: libModule("storage/browser"),
+  manager: libModule("data/browser"),
+  frames: libModule("data/browser"),
+  dit: libModule("models/index"),
+  noise: libModule("nn/index"),
 });
 
 e2e("webapp: a full quota while saving gives a clear message and keeps earlier checkpoints", async (t) => {

@@ -9,7 +9,9 @@
  * - a stage imports only stages below it in `LAYERS` (game and video sit side by side and know
  *   nothing of each other);
  * - src/lib imports nothing from pages, components, workers, the CLI, scripts, benchmarks or tests;
- * - a host-independent module imports no Node-only or browser-only module or entry;
+ * - a host-independent module imports no Node-only, browser-only or worker-only module or entry;
+ * - pages and their components import no Node-only or worker-only entry (`worker.ts` holds what
+ *   needs npm packages a page cannot load, for Web Workers and Node);
  * - no import circle between src/lib modules.
  */
 import { posix as path } from "node:path";
@@ -29,7 +31,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["bench"],
 ];
 
-const ENTRIES = new Set(["index.ts", "node.ts", "browser.ts"]);
+const ENTRIES = new Set(["index.ts", "node.ts", "browser.ts", "worker.ts"]);
 const OUTSIDE_LIB = ["src/pages/", "src/components/", "src/workers/", "src/data/", "cli/", "scripts/", "bench/", "test/"];
 
 export interface ImportEdge {
@@ -61,8 +63,9 @@ function rankOf(stage: string): number {
   return LAYERS.findIndex((row) => row.includes(stage));
 }
 
-const hostOf = (file: string): "node" | "browser" | null =>
-  /(\.node|\/node)\.ts$/.test(file) ? "node" : /(\.browser|\/browser)\.ts$/.test(file) ? "browser" : null;
+/** Which host a module needs: Node built-ins, browser APIs, or npm packages pages cannot load (workers and Node only). */
+const hostOf = (file: string): "node" | "browser" | "worker" | null =>
+  /(\.node|\/node)\.ts$/.test(file) ? "node" : /(\.browser|\/browser)\.ts$/.test(file) ? "browser" : /(\.worker|\/worker)\.ts$/.test(file) ? "worker" : null;
 
 /** Every broken rule, one line each (empty when the tree keeps them all). */
 export function checkArchitecture(files: ReadonlyMap<string, string>): string[] {
@@ -95,9 +98,12 @@ export function checkArchitecture(files: ReadonlyMap<string, string>): string[] 
         if (to.startsWith("src/lib/")) graph.set(file, [...(graph.get(file) ?? []), to]);
         if (!hostOf(file) && hostOf(to)) problems.push(`${file}: a host-independent module imports the ${hostOf(to)}-only ${spec}`);
       }
+      if (/^src\/(pages|components)\//.test(file) && (hostOf(to) === "node" || hostOf(to) === "worker")) {
+        problems.push(`${file}: a page imports the ${hostOf(to)}-only ${spec}`);
+      }
       if (!toStage || toStage === fromStage) continue;
       if (!ENTRIES.has(path.basename(to))) {
-        problems.push(`${file}: imports ${spec}; outside src/lib/${toStage}/ import it through its entry (index.js, node.js or browser.js)`);
+        problems.push(`${file}: imports ${spec}; outside src/lib/${toStage}/ import it through its entry (index.js, node.js, browser.js or worker.js)`);
       }
       if (fromStage) {
         const from = rankOf(fromStage);

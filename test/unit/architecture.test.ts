@@ -71,6 +71,13 @@ describe("architecture", () => {
     expect(problems.some((p) => p.includes("host-independent module imports the node-only"))).toBe(true);
   });
 
+  it("fails when a page imports a Node-only or worker-only entry", () => {
+    for (const entry of ["node", "worker"]) {
+      const problems = checkArchitecture(tree({ ...base, [`src/lib/train/${entry}.ts`]: "export {};\n", "src/pages/train.md": `\`\`\`js\nimport {w} from "../lib/train/${entry}.js";\n\`\`\`\n` }));
+      expect(problems).toEqual([`src/pages/train.md: a page imports the ${entry}-only ../lib/train/${entry}.js`]);
+    }
+  });
+
   it("reads static, type, re-export and dynamic imports", () => {
     const source = 'import a from "./a.js";\nimport type { B } from "../b.js";\nexport * from "./c.js";\nconst d = await import("./d.js");\nimport "./e.js";\n';
     expect(importsOf("src/lib/x/y.ts", source).map((e) => e.to)).toEqual(["src/lib/x/a.ts", "src/lib/b.ts", "src/lib/x/c.ts", "src/lib/x/d.ts", "src/lib/x/e.ts"]);

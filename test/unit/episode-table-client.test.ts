@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { summarizeEpisodesInWorker, type EpisodeTableRequest, type EpisodeTableWorker, summarizeEpisodes } from "../../src/lib/data/index.js";
+import { summarizeEpisodesInWorker, type EpisodeTableRequest, type EpisodeTableWorker } from "../../src/lib/data/index.js";
+import { summarizeEpisodes } from "../../src/lib/data/worker.js";
 
 type Listener = (event: { data?: unknown; message?: string }) => void;
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Action } from "../../src/lib/actions/index.js";
-import { motionSeries, recordEpisode, episodeTable, stepTable, summarizeEpisodes, type EpisodeTableInput } from "../../src/lib/data/index.js";
+import { motionSeries, recordEpisode, type EpisodeTableInput } from "../../src/lib/data/index.js";
+import { episodeTable, stepTable, summarizeEpisodes } from "../../src/lib/data/worker.js";
 
 const act = (movement: number[], yaw: number, pitch: number, interaction: number): Action => ({
   movement: movement as Action["movement"],

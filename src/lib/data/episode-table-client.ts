@@ -5,9 +5,32 @@
  * which the site's Content Security Policy allows only in that worker's script.
  */
 import { GamedreamError } from "../core/index.js";
-import type { EpisodeSummary, EpisodeTableInput } from "./episode-table.js";
+import type { Action } from "../actions/index.js";
 
-export type { EpisodeSummary, EpisodeTableInput };
+/** What the table needs of an episode: no frames, so it is cheap to post to a worker. */
+export interface EpisodeTableInput {
+  name: string;
+  frameCount: number;
+  actions: Action[];
+  /** `motionSeries(episode)`: length `frameCount`. Absent: motion not measured (null in the table). */
+  motion?: ArrayLike<number>;
+}
+
+/** One row of the per-episode table. */
+export interface EpisodeSummary {
+  name: string;
+  frames: number;
+  actions: number;
+  /** Fraction of actions with any movement key held (0 when there are no actions). */
+  moving: number;
+  /** Mean |yaw| and |pitch| rate over the actions. */
+  meanAbsYaw: number;
+  meanAbsPitch: number;
+  uses: number;
+  jumps: number;
+  /** Mean frame-to-frame motion over frames 1..T-1, in [0, 1]; null with fewer than 2 frames or no motion given. */
+  meanMotion: number | null;
+}
 
 export interface EpisodeTableRequest {
   id: number;

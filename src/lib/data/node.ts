@@ -1,2 +1,3 @@
 /** data: the parts that need Node built-ins. */
 export * from "./store-dir.node.js";
+export * from "./summary.node.js";

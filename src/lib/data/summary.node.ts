@@ -9,7 +9,8 @@
  */
 import { actionHistograms, motionSeries, type ActionHistograms } from "./stats.js";
 import type { DatasetManifest, DatasetReader, Split } from "./dataset.js";
-import { summarizeEpisodes, type EpisodeSummary } from "./episode-table.js";
+import type { EpisodeSummary } from "./episode-table-client.js";
+import { summarizeEpisodes } from "./episode-table.worker.js";
 
 export interface DatasetSummary {
   format: string;
