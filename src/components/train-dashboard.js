@@ -22,7 +22,10 @@ export const CURVES = [
   {key: "loss", label: "loss", id: "chart-loss"},
   {key: "lr", label: "learning rate", id: "chart-lr"},
   {key: "gradNorm", label: "gradient norm", id: "chart-grad"},
-  {key: "stepMs", label: "ms per step", id: "chart-ms"}
+  {key: "stepMs", label: "ms per step", id: "chart-ms"},
+  // DiT runs on the built-in game: how much of the real game's response to an action the model
+  // reproduces on levels it does not train on (0: it ignores its actions); flat at 0 = not learning them.
+  {key: "actionS", label: "action sensitivity S", id: "chart-action-s"}
 ];
 
 const element = (tag, {id, className, role} = {}) => {
@@ -101,7 +104,7 @@ export function liveCurves(dashboard, {width}) {
     if (metrics === drawn) return;
     drawn = metrics;
     CURVES.forEach(({key, label}, i) => {
-      const rows = metrics.map((m) => ({step: m.step, value: m[key], run: run ?? "run"}));
+      const rows = metrics.filter((m) => m[key] !== undefined).map((m) => ({step: m.step, value: m[key], run: run ?? "run"}));
       boxes[i].replaceChildren(metricChart(rows, {label, width: chartWidth, height: 200, runs: [run ?? "run"]}));
     });
   };

@@ -167,6 +167,14 @@ describe("the dashboard state", () => {
     expect(merged.metrics[4].loss).toBe(0.2);
   });
 
+  it("keeps the action sensitivity S a step measured (live or stored), and only there", () => {
+    const probed = { ...metrics(4), extras: { actionS: 0.125 } } as SessionEvent;
+    const s = fold([{ type: "starting", run: "r" }, event(metrics(3)), event(probed)]);
+    expect(s.metrics.map((m) => m.actionS)).toEqual([undefined, 0.125]);
+    const stored = reduceDashboard(s, { type: "history", metrics: [{ step: 2, loss: 1, gradNorm: 1, lr: 1, stepMs: 1, extras: { actionS: 0.05 } } as never] });
+    expect(stored.metrics[0]).toMatchObject({ step: 2, actionS: 0.05 });
+  });
+
   it("changes nothing it is given", () => {
     const s = fold([{ type: "starting", run: "r" }, event(metrics(1))]);
     const copy = structuredClone(s);

@@ -12,8 +12,11 @@ import type { TrainWorkerClient, RunListing, TrainNotice, UploadedData, WorkerEr
 import type { MetricRecord, RunState } from "./metrics.js";
 import type { ScriptPreview, SessionPreview, TrainSessionConfig } from "./session.js";
 
-/** One point of the live curves. */
-export type CurvePoint = Pick<MetricRecord, "step" | "loss" | "gradNorm" | "lr" | "stepMs">;
+/**
+ * One point of the live curves. `actionS`: the action sensitivity S a DiT run measured at this step
+ * (session.ts `probeEvery`; the metrics' `extras.actionS`), absent on steps without a probe.
+ */
+export type CurvePoint = Pick<MetricRecord, "step" | "loss" | "gradNorm" | "lr" | "stepMs"> & { actionS?: number };
 
 export interface DashboardState {
   /** The run's state; "starting" from the press of Start until the worker reports one. */
@@ -54,7 +57,10 @@ export type DashboardInput =
   /** A continued run's stored metrics (client.ts `history`). */
   | { type: "history"; metrics: CurvePoint[] };
 
-const point = (m: CurvePoint): CurvePoint => ({ step: m.step, loss: m.loss, gradNorm: m.gradNorm, lr: m.lr, stepMs: m.stepMs });
+const point = (m: CurvePoint & { extras?: Record<string, number> }): CurvePoint => {
+  const actionS = m.actionS ?? m.extras?.actionS;
+  return { step: m.step, loss: m.loss, gradNorm: m.gradNorm, lr: m.lr, stepMs: m.stepMs, ...(actionS === undefined ? {} : { actionS }) };
+};
 
 /** The dashboard after `input`; `state` is not changed. */
 export function reduceDashboard(state: DashboardState, input: DashboardInput): DashboardState {
