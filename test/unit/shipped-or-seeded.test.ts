@@ -2,20 +2,52 @@
 // weights when they load, else the seeded initialisation of the seed the caller gives, and why.
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { archiveFileReader, DEFAULT_DIT_SCHEDULE, createDiT, createVAE, PRESETS, seededModel, shippedOrSeeded, type DiTConfig, type VAEConfig } from "../../src/lib/models/index.js";
+import {
+  archiveFileReader,
+  DEFAULT_DIT_SCHEDULE,
+  createDiT,
+  createVAE,
+  PRESETS,
+  seededModel,
+  shippedOrSeeded,
+  type DiTConfig,
+  type VAEConfig,
+} from "../../src/lib/models/index.js";
 import type { Module } from "../../src/lib/nn/index.js";
 import { encodeTfjsWeights, writeTar } from "../../src/lib/storage/index.js";
 import { modelExport } from "../../src/lib/train/index.js";
 
 /** Tiny models with the realtime structure (256x256 frames -> 16x16x4 latents), quick to build. */
-const vaeConfig = { ...PRESETS.realtime.vae, latentChannels: 4, encoder: { stem: 4, channels: [4, 8, 8], blocks: [1, 1, 1] }, decoder: { channels: [8, 4], blocks: [1, 1], head: 8 }, latentScale: 0.7 } as VAEConfig;
-const ditConfig = { ...PRESETS.realtime.dit, latentHeight: 16, latentWidth: 16, latentChannels: 4, patchSize: 4, hidden: 16, depth: 1, heads: 2, contextFrames: 2, frequencyDim: 16 } as DiTConfig;
+const vaeConfig = {
+  ...PRESETS.realtime.vae,
+  latentChannels: 4,
+  encoder: { stem: 4, channels: [4, 8, 8], blocks: [1, 1, 1] },
+  decoder: { channels: [8, 4], blocks: [1, 1], head: 8 },
+  latentScale: 0.7,
+} as VAEConfig;
+const ditConfig = {
+  ...PRESETS.realtime.dit,
+  latentHeight: 16,
+  latentWidth: 16,
+  latentChannels: 4,
+  patchSize: 4,
+  hidden: 16,
+  depth: 1,
+  heads: 2,
+  contextFrames: 2,
+  frequencyDim: 16,
+} as DiTConfig;
 
 /** The site's archive layout: `vae/` and `dit/` manifests with shards; `ditConfig` replaces the DiT's recorded config. */
 async function archive(vae: Module<unknown>, dit: Module<unknown>, recordedDiT?: unknown): Promise<Uint8Array> {
   const files = new Map<string, Uint8Array>();
-  for (const [kind, model] of [["vae", vae], ["dit", dit]] as const) {
-    const ex = modelExport(kind, model, 7, { settings: kind === "dit" ? { schedule: { kind: "linear", T: 500 } } : null });
+  for (const [kind, model] of [
+    ["vae", vae],
+    ["dit", dit],
+  ] as const) {
+    const ex = modelExport(kind, model, 7, {
+      settings: kind === "dit" ? { schedule: { kind: "linear", T: 500 } } : null,
+    });
     const { modelJson, files: shards } = await encodeTfjsWeights(ex.weights, ex.options);
     if (kind === "dit" && recordedDiT) modelJson.gamedream!.config = recordedDiT;
     files.set(`${kind}/model.json`, new TextEncoder().encode(JSON.stringify(modelJson)));
@@ -25,7 +57,11 @@ async function archive(vae: Module<unknown>, dit: Module<unknown>, recordedDiT?:
 }
 
 async function weightsOf(model: Module<unknown>): Promise<Map<string, number[]>> {
-  return new Map(await Promise.all([...model.variables()].map(async ([name, v]) => [name, Array.from(await v.data())] as [string, number[]])));
+  return new Map(
+    await Promise.all(
+      [...model.variables()].map(async ([name, v]) => [name, Array.from(await v.data())] as [string, number[]]),
+    ),
+  );
 }
 
 describe("shippedOrSeeded", () => {
@@ -101,15 +137,24 @@ describe("shippedOrSeeded", () => {
     expect(d.fallback?.error.code).toBe("WEIGHTS_MISMATCH");
     expect(d.fallback?.why).toMatch(/^The shipped weights do not fit this version of the model/);
     // The pair fails on its DiT: the VAE it had loaded is freed, and both halves are seeded.
-    const m = await shippedOrSeeded("model", async () => archiveFileReader(mismatched), { preset: "realtime", seed: 1 });
+    const m = await shippedOrSeeded("model", async () => archiveFileReader(mismatched), {
+      preset: "realtime",
+      seed: 1,
+    });
     expect(m.fallback?.error.code).toBe("WEIGHTS_MISMATCH");
     expect(m.loaded.sources.vae.location).toBe("seeded");
 
     const good = await archive(vae, dit);
-    const v = await shippedOrSeeded("vae", async () => archiveFileReader(good.subarray(0, 1000)), { config: vaeConfig, seed: 1 });
+    const v = await shippedOrSeeded("vae", async () => archiveFileReader(good.subarray(0, 1000)), {
+      config: vaeConfig,
+      seed: 1,
+    });
     expect(v.fallback?.error.code).toBe("ARCHIVE_CORRUPT");
     expect(v.fallback?.why).toBe("The shipped weights are damaged: a file in them fails its checksum.");
-    const offline = await shippedOrSeeded("vae", async () => Promise.reject(new TypeError("Failed to fetch")), { config: vaeConfig, seed: 1 });
+    const offline = await shippedOrSeeded("vae", async () => Promise.reject(new TypeError("Failed to fetch")), {
+      config: vaeConfig,
+      seed: 1,
+    });
     expect(offline.fallback?.error.code).toBe("WEIGHTS_UNREADABLE");
     expect(offline.fallback?.why).toBe("The shipped weights could not be loaded: Failed to fetch");
 
