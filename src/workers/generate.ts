@@ -2,101 +2,27 @@
 // model and a PlaySession (src/lib/play/session.ts), steps it at up to `fps` frames a second with
 // the latest input the page sent, and draws both sides into OffscreenCanvases the page
 // transferred (or posts the RGBA bytes where the page must draw). On a lost WebGL context it hands
-// the session to the page as a snapshot, which the page restores in a fresh worker.
+// the session to the page as a snapshot, which the page restores in a fresh worker. The messages
+// both ways are those of src/lib/play/client.ts, whose PlayClient is the page's side.
 // Bundled to src/assets/workers/generate.js by scripts/prepare-site.ts.
 import * as tf from "@tensorflow/tfjs";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import { NO_ACTION, cloneAction, type Action } from "../lib/actions/index.js";
 import { initBackend, type BackendChoice, GamedreamError, isGamedreamError } from "../lib/core/index.js";
 import { fetchWeightsArchive } from "../lib/models/index.js";
-import { importModelFiles, loadPlayModel, type ImportedFile, type PlayModelChoice, type PlayModelHost, PlaySession, type PlayFrame, type PlayModel, type PlaySnapshot, type RgbaFrame, type WorldModelSettings } from "../lib/play/index.js";
+import { importModelFiles, loadPlayModel, type PlayModelHost, PlaySession, type PlayFrame, type PlayModel, type RgbaFrame, type FromPlayWorker, type ToPlayWorker, type PlayFrameStats, type PlayModelSource, type PlayReady, type PlayReplies, type PlayRequest } from "../lib/play/index.js";
 import { type StartFrames, GameplayRecorder, type RecordedEpisode } from "../lib/data/index.js";
 import { IdbCheckpointStore } from "../lib/storage/browser.js";
 import { readUserDatasetStart, storeUserDataset } from "../lib/data/browser.js";
 
-/**
- * Where the model comes from: a choice of play-model.ts (the shipped weights archive, whose URL
- * comes from src/components/weights.js; a training run in this browser's IndexedDB; a seeded
- * initialisation), or the snapshot of a session that lost its WebGL context in another worker.
- */
-export type ModelSource =
-  | { kind: "choice"; choice: PlayModelChoice; shippedUrl: string | null }
-  | { kind: "snapshot"; snapshot: PlaySnapshot; description: string };
-
-/** Where the dream starts: the built-in game at a level, or a stored dataset's first frames (no game beside it). */
-export type StartSource = { kind: "game"; level: number } | { kind: "dataset"; name: string };
-
-/** Questions the page asks about stored data, answered with a `reply` of the same id. */
-export type WorkerRequest =
-  /** Stores imported model files as a new run (play-model.ts `importModelFiles`). */
-  | { type: "import"; files: ImportedFile[] }
-  /** Ends the recording; with a name, saves it as a dataset in IndexedDB. */
-  | { type: "record-stop"; save: string | null };
-
-export type ToWorker =
-  | {
-      type: "init";
-      wasmPaths: Record<string, string>;
-      backend: string | null;
-      model: ModelSource;
-      start: StartSource;
-      seed: number;
-      settings: Partial<WorldModelSettings>;
-      fps: number;
-      canvases: { real: OffscreenCanvas; dream: OffscreenCanvas } | null;
-    }
-  | { type: "input"; action: Action }
-  | { type: "settings"; settings: Partial<WorldModelSettings> }
-  | { type: "pause"; paused: boolean }
-  | { type: "resync" }
-  | { type: "reset" }
-  | { type: "pixels"; on: boolean }
-  | { type: "action-log"; id: number }
-  | { type: "lose-context" }
-  /** Starts recording the real game as a dataset (frames and the actions held on them). */
-  | { type: "record-start" }
-  | { type: "request"; id: number; request: WorkerRequest };
-
-export interface FrameStats {
-  index: number;
-  action: Action;
-  timings: PlayFrame["timings"];
-  /** Frames shown over the last second. */
-  fps: number;
-  /** Median ms of the dream (world model step + decode + readback) over the last 30 frames. */
-  dreamMs: number;
-  numTensors: number;
-  /** Frames recorded for a dataset so far (null when not recording). */
-  recorded: number | null;
-}
-
-export type FromWorker =
-  | {
-      type: "ready";
-      backend: BackendChoice;
-      model: { kind: "shipped" | "untrained" | "run" | "snapshot"; name: string; description: string; notes: string[] };
-      /** Null when the dream starts from stored frames: then `why` says why no game is shown. */
-      game: { level: number } | null;
-      start: { description: string; why: string | null };
-      settings: WorldModelSettings;
-    }
-  | { type: "frame"; stats: FrameStats; real?: Uint8ClampedArray; dream?: Uint8ClampedArray }
-  | { type: "settings"; settings: WorldModelSettings }
-  | { type: "notice"; level: "info" | "warning"; code: string; message: string; backend?: BackendChoice }
-  | { type: "action-log"; id: number; actions: Action[] }
-  | { type: "lost"; at: number; snapshot: PlaySnapshot }
-  | { type: "reply"; id: number; result?: unknown; error?: ReturnType<GamedreamError["toJSON"]> }
-  /** `fatal`: nothing can be played (e.g. a mismatched pair); the page shows the error instead of canvases. */
-  | { type: "error"; error: ReturnType<GamedreamError["toJSON"]>; fatal?: boolean };
-
 // tsconfig's libs describe a page (DOM), not a worker: name what this entry uses of its scope.
 const scope = self as unknown as {
-  postMessage(message: FromWorker, transfer: Transferable[]): void;
-  addEventListener(type: "message", listener: (event: MessageEvent<ToWorker>) => void): void;
+  postMessage(message: FromPlayWorker, transfer: Transferable[]): void;
+  addEventListener(type: "message", listener: (event: MessageEvent<ToPlayWorker>) => void): void;
 };
-const post = (message: FromWorker, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
+const post = (message: FromPlayWorker, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
 
-let init: Extract<ToWorker, { type: "init" }> | null = null;
+let init: Extract<ToPlayWorker, { type: "init" }> | null = null;
 let session: PlaySession | null = null;
 let model: PlayModel & { dispose(): void } | null = null;
 let input: Action = cloneAction(NO_ACTION);
@@ -157,19 +83,9 @@ async function startBackend(override: string | null): Promise<BackendChoice> {
   return choice;
 }
 
-/** The chosen model; the shipped weights fall back to untrained ones with a notice, anything else fails. */
-async function loadModel(source: Extract<ModelSource, { kind: "choice" }>, seed: number): Promise<{ model: PlayModel & { dispose(): void }; kind: "shipped" | "untrained" | "run"; name: string; description: string; notes: string[] }> {
-  const host = playHost(source.shippedUrl);
-  try {
-    const loaded = await loadPlayModel(source.choice, host);
-    return { ...loaded, kind: source.choice.kind };
-  } catch (e) {
-    if (source.choice.kind !== "shipped") throw e;
-    const why = e instanceof Error ? e.message : String(e);
-    post({ type: "notice", level: "warning", code: "PLAY_UNTRAINED", message: `The shipped weights could not be loaded (${why}); playing with untrained weights instead.` });
-    const loaded = await loadPlayModel({ kind: "untrained", preset: "realtime", seed }, host);
-    return { ...loaded, kind: "untrained" };
-  }
+/** The chosen model; the shipped weights fall back to untrained ones of the page's seed (a note says why), anything else fails. */
+function loadModel(source: Extract<PlayModelSource, { kind: "choice" }>, seed: number) {
+  return loadPlayModel(source.choice, playHost(source.shippedUrl), { seed });
 }
 
 /** Steps the session, or resolves to null when the GPU context is lost meanwhile (a lost context may never answer a readback). */
@@ -244,7 +160,7 @@ async function loop(): Promise<void> {
     while (shown.length && shown[0] < t - 1000) shown.shift();
     dreamTimes.push(frame.timings.dreamMs);
     if (dreamTimes.length > 30) dreamTimes.shift();
-    const stats: FrameStats = { index: frame.index, action: frame.action, timings: frame.timings, fps: shown.length, dreamMs: median(dreamTimes), numTensors: tf.memory().numTensors, recorded: recorder ? recorder.count : null };
+    const stats: PlayFrameStats = { index: frame.index, action: frame.action, timings: frame.timings, fps: shown.length, dreamMs: median(dreamTimes), numTensors: tf.memory().numTensors, recorded: recorder ? recorder.count : null };
     if (wantPixels || !contexts) {
       const buffers = [frame.dream.data.buffer, ...(frame.real ? [frame.real.data.buffer] : [])];
       post({ type: "frame", stats, real: frame.real?.data, dream: frame.dream.data }, buffers);
@@ -258,14 +174,16 @@ function between(task: () => Promise<void> | void): void {
   tasks.push(task);
 }
 
-async function answer(id: number, request: WorkerRequest): Promise<void> {
+async function answer(id: number, request: PlayRequest): Promise<void> {
+  const reply = <K extends PlayRequest["type"]>(_type: K, result: PlayReplies[K]) => post({ type: "reply", id, result });
   try {
     // Imports decode tensors: wait for the backend the init message is starting.
     await backendStarted;
     if (request.type === "import") {
       const host = playHost(null);
-      const result = await importModelFiles(request.files, { openStore: host.openStore, listRuns: host.listRuns! });
-      post({ type: "reply", id, result });
+      reply("import", await importModelFiles(request.files, { openStore: host.openStore, listRuns: host.listRuns! }));
+    } else if (request.type === "action-log") {
+      reply("action-log", session ? session.actionLog.slice() : []);
     } else {
       // The frames stay here until they are saved, so a refused name (taken, bad) can be retried.
       if (recorder) {
@@ -274,20 +192,20 @@ async function answer(id: number, request: WorkerRequest): Promise<void> {
       }
       const frames = unsaved?.episode.frames.length ?? 0;
       if (request.save === null || !unsaved) {
-        post({ type: "reply", id, result: { frames, saved: null } });
+        reply("record-stop", { frames, saved: null });
         return;
       }
       const { level, episode } = unsaved;
       const saved = await storeUserDataset(request.save, { ...episode, source: "game", name: `played on level ${level}`, level });
       unsaved = null;
-      post({ type: "reply", id, result: { frames, saved } });
+      reply("record-stop", { frames, saved });
     }
   } catch (e) {
     post({ type: "reply", id, error: typed(e).toJSON() });
   }
 }
 
-scope.addEventListener("message", (event: MessageEvent<ToWorker>) => {
+scope.addEventListener("message", (event: MessageEvent<ToPlayWorker>) => {
   const msg = event.data;
   switch (msg.type) {
     case "init":
@@ -297,7 +215,7 @@ scope.addEventListener("message", (event: MessageEvent<ToWorker>) => {
           const starting = startBackend(msg.backend);
           backendStarted = starting.catch(() => {});
           const backend = await starting;
-          let ready: Extract<FromWorker, { type: "ready" }>["model"];
+          let ready: PlayReady["model"];
           if (msg.model.kind === "snapshot") {
             session = PlaySession.restore(msg.model.snapshot);
             ready = { kind: "snapshot", name: "", description: msg.model.description, notes: [] };
@@ -363,9 +281,6 @@ scope.addEventListener("message", (event: MessageEvent<ToWorker>) => {
       break;
     case "pixels":
       wantPixels = msg.on;
-      break;
-    case "action-log":
-      post({ type: "action-log", id: msg.id, actions: session ? session.actionLog.slice() : [] });
       break;
     case "lose-context": {
       const ext = webglContext()?.getExtension("WEBGL_lose_context");

@@ -65,6 +65,24 @@ describe("play model choice in the URL", () => {
   });
 });
 
+describe("the shipped weights, else untrained", () => {
+  it("plays the untrained realtime pair of the page's seed when the build ships no weights, and says why", async () => {
+    const played = await loadPlayModel({ kind: "shipped" }, host(), { seed: 5 });
+    const direct = await loadPlayModel({ kind: "untrained", preset: "realtime", seed: 5 }, host());
+    try {
+      expect(played).toMatchObject({ kind: "untrained", name: "untrained", description: "untrained weights (realtime preset, seeded initialisation 5)" });
+      expect(played.notes).toEqual(["This build ships no pretrained weights. Playing with untrained weights instead."]);
+      // The same seeded pair as choosing "untrained" with that seed.
+      const first = (m: typeof played) => m.model.dit.variables().values().next().value!.dataSync().slice(0, 8);
+      expect(Array.from(first(played))).toEqual(Array.from(first(direct)));
+      expect(direct.kind).toBe("untrained");
+    } finally {
+      played.model.dispose();
+      direct.model.dispose();
+    }
+  }, 60_000);
+});
+
 describe("loading a stored run to play", () => {
   it("pairs a DiT run with the VAE it was trained on, plays it, refuses other pairs in plain words, and leaks nothing", async () => {
     const h = host();
@@ -79,7 +97,7 @@ describe("loading a stored run to play", () => {
     expect(tf.memory().numTensors).toBe(before);
 
     const played = await loadPlayModel({ kind: "run", run: "world", checkpoint: null, vae: null }, h);
-    expect(played.name).toBe("run “world”");
+    expect([played.kind, played.name]).toEqual(["run", "run “world”"]);
     expect(played.description).toMatch(/DiT step 2, newest checkpoint.*untrained \(seeded\) VAE/);
     const session = await PlaySession.create({ model: played.model, gameSeed: 2, seed: 1 });
     const frame = await session.step({ ...NO_ACTION, camera: [-1, 0] });

@@ -2,6 +2,7 @@
 export * from "./action-control.js";
 export * from "./action-script.js";
 export * from "./branches.js";
+export * from "./client.js";
 export * from "./eval.js";
 export * from "./model-choice.js";
 export * from "./session.js";

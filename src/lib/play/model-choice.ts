@@ -7,16 +7,16 @@
  *
  * Pairs. A DiT learns the latents of one VAE; decoded by another it dreams noise, even when the
  * latent shapes agree. A dashboard run records the VAE it learned on (`runInfo.session.vae`, see
- * train-session.ts), so the pair is rebuilt from the run alone, and a VAE chosen against that
+ * ../train/session.ts), so the pair is rebuilt from the run alone, and a VAE chosen against that
  * record is refused in plain words (`PLAY_PAIR_MISMATCH`), as is a VAE of another latent shape.
  *
  * The URL form (`?run=NAME&checkpoint=ID&vae=shipped|seeded|run:NAME`, `?model=untrained`) is
  * `playChoiceFromParams` / `playChoiceToParams`, so a reload plays the same model.
  *
  * No DOM and no IndexedDB here: the host passes `openStore` (IndexedDB in the play worker, memory
- * in tests) and the shipped weights reader, as for train-session.ts.
+ * in tests) and the shipped weights reader, as for ../train/session.ts.
  */
-import { createDiT, ditFromStored, loadModelFromWeights, loadVAE, loadVAEFromCheckpoints, pairModels, vaeFromStored, type LoadedDiT, type LoadedModel, type LoadedVAE, type ModelStart, type RunModelRecord, DEFAULT_DIT_SCHEDULE, getPreset, PRESET_NAMES, type PresetName, createVAE, type VAEConfig } from "../models/index.js";
+import { ditFromStored, loadVAE, loadVAEFromCheckpoints, pairModels, seededModel, shippedOrSeeded, vaeFromStored, type LoadedDiT, type LoadedModel, type LoadedVAE, type ModelStart, type RunModelRecord, DEFAULT_DIT_SCHEDULE, getPreset, PRESET_NAMES, type PresetName, createVAE, type VAEConfig } from "../models/index.js";
 import { GamedreamError, isGamedreamError } from "../core/index.js";
 import { readTar, disposeCheckpoint, listCheckpoints, loadCheckpoint, loadLatestCheckpoint, readCheckpointSummary, saveCheckpoint, type Checkpoint, type CheckpointStore, decodeSafetensors, type ReadBytes } from "../storage/index.js";
 import { importRun, readRunInfo } from "../data/index.js";
@@ -40,6 +40,8 @@ export interface PlayModelHost {
 }
 
 export interface PlayableModel {
+  /** What plays: the choice's kind, or "untrained" where the shipped weights could not be loaded. */
+  kind: PlayModelChoice["kind"];
   model: LoadedModel;
   /** One line for the page: what is playing. */
   description: string;
@@ -126,21 +128,25 @@ export async function describePlayableRun(run: string, store: CheckpointStore): 
 // ---------------------------------------------------------------------------------------------
 // Loading
 
-/** Loads the chosen pair; throws a plain-language `GamedreamError` when it cannot be played. */
-export async function loadPlayModel(choice: PlayModelChoice, host: PlayModelHost): Promise<PlayableModel> {
+/**
+ * Loads the chosen pair; throws a plain-language `GamedreamError` when it cannot be played. The
+ * shipped weights are the exception: when they cannot be loaded (none in this build, damaged,
+ * saved for another architecture), the untrained realtime pair of `options.seed` plays instead
+ * (../models/loader.ts `shippedOrSeeded`: VAE from `seed`, DiT from `seed + 1`), `kind` is
+ * "untrained" and the first note says why.
+ */
+export async function loadPlayModel(choice: PlayModelChoice, host: PlayModelHost, options: { seed: number } = { seed: 0 }): Promise<PlayableModel> {
   if (choice.kind === "shipped") {
-    const read = await shippedReader(host);
-    const model = await loadModelFromWeights(".", { readFile: read });
-    return { model, name: "shipped weights", description: `shipped weights (${model.preset ?? "custom"} preset, DiT step ${model.sources.dit.step ?? "?"})`, notes: [] };
+    const { loaded: model, fallback } = await shippedOrSeeded("model", host.shippedWeights, { preset: "realtime", seed: options.seed });
+    if (fallback) return { ...untrained(model, "realtime", options.seed), notes: [`${fallback.why} Playing with untrained weights instead.`] };
+    return { kind: "shipped", model, name: "shipped weights", description: `shipped weights (${model.preset ?? "custom"} preset, DiT step ${model.sources.dit.step ?? "?"})`, notes: [] };
   }
-  if (choice.kind === "untrained") {
-    const preset = getPreset(choice.preset);
-    const vae = createVAE(preset.vae, choice.seed);
-    const dit = createDiT(preset.dit, choice.seed + 1);
-    const model = pairModels({ vae, source: { kind: "weights", location: "seeded", step: null, weights: null } }, { dit, schedule: { ...DEFAULT_DIT_SCHEDULE }, scheduleSource: "default", source: { kind: "weights", location: "seeded", step: null, weights: null } });
-    return { model, name: "untrained", description: `untrained weights (${preset.name} preset, seeded initialisation ${choice.seed})`, notes: [] };
-  }
+  if (choice.kind === "untrained") return untrained(seededModel(choice.preset, choice.seed), choice.preset, choice.seed);
   return loadRunModel(choice, host);
+}
+
+function untrained(model: LoadedModel, preset: PresetName, seed: number): PlayableModel {
+  return { kind: "untrained", model, name: "untrained", description: `untrained weights (${preset} preset, seeded initialisation ${seed})`, notes: [] };
 }
 
 async function shippedReader(host: PlayModelHost): Promise<ReadBytes> {
@@ -213,6 +219,7 @@ async function loadRunModel(choice: Extract<PlayModelChoice, { kind: "run" }>, h
   }
   const step = model.sources.dit.step ?? "?";
   return {
+    kind: "run",
     model,
     name: `run “${run}”`,
     description: `run “${run}” (DiT step ${step}${choice.checkpoint ? `, checkpoint ${choice.checkpoint}` : ", newest checkpoint"}) with ${describeVae(use)}`,
@@ -232,7 +239,7 @@ async function loadVaeStart(start: ModelStart, session: RunModelRecord | null, h
     }
     return loadVAEFromCheckpoints(await host.openStore(start.run));
   }
-  // Rebuilt exactly as train-session.ts built it: the run's preset and overrides, seed + 1.
+  // Rebuilt exactly as ../train/session.ts built it: the run's preset and overrides, seed + 1.
   const presetName = session && PRESET_NAMES.includes(session.preset) ? session.preset : "realtime";
   const config = { ...getPreset(presetName).vae, ...session?.override?.vae } as VAEConfig;
   const vae = createVAE(config, (session?.seed ?? 0) + 1);
