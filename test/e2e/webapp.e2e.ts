@@ -242,6 +242,8 @@ e2e("webapp: pruning keeps 3 checkpoints per run, the IndexedDB limit, and the f
     const { IdbCheckpointStore } = await import(m.idb);
     const { listCheckpoints, saveCheckpoint } = await import(m.storage);
     const { FrameCache } = await import(m.frames);
+    // The library's entries register tfjs' wasm backend on import; these tensors only need the CPU one.
+    await tf.setBackend("cpu");
     const w = tf.ones([1000]);
     for (let step = 1; step <= 5; step++) await saveRunCheckpoint("managed", { step, weights: new Map([["w", w]]), rng: {}, config: {} });
     // A run saved without the manager (an older version, another tab): 5 checkpoints until limits apply.

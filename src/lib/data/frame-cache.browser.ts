@@ -4,6 +4,9 @@
  * Responses under made-up same-origin URLs that are never fetched, so the service worker never
  * sees them; each records when it was stored. Over the limit, the oldest entries go first.
  */
+import type { VideoInfo } from "../video/index.js";
+import type { BrowserIngestOptions } from "../video/browser.js";
+
 export const FRAME_CACHE_NAME = "gamedream-frames";
 export const FRAME_CACHE_LIMIT_BYTES = 500 * 1024 * 1024;
 export const FRAME_CACHE_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
@@ -119,4 +122,27 @@ export class FrameCache {
   async clear(): Promise<void> {
     for (const request of await this.cache.keys()) await this.cache.delete(request);
   }
+}
+
+/** The cache key of a video file: its name, size and modification time. */
+export function videoCacheKey(file: File): string {
+  return `${file.name}:${file.size}:${file.lastModified}`;
+}
+
+/**
+ * Decodes a video (../video/browser.ts `collectRgbFrames`: validated, 30 fps, 256x256 RGB) and keeps
+ * its frames in the frame cache under `videoCacheKey(file)`. The decoder (mediabunny) is loaded on
+ * first use: it is large and most visits decode nothing. Returns the frame count and the probed video.
+ */
+export async function decodeIntoFrameCache(
+  file: File,
+  options: BrowserIngestOptions = {},
+): Promise<{ frames: number; info: VideoInfo }> {
+  const { collectRgbFrames } = await import("../video/browser.js");
+  const { info, frames } = await collectRgbFrames(file, options);
+  const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  frames.reduce((offset, f) => (all.set(f, offset), offset + f.length), 0);
+  const cache = await FrameCache.open();
+  await cache.put(videoCacheKey(file), all);
+  return { frames: frames.length, info };
 }
