@@ -6,13 +6,28 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: ["node_modules/", "dist/", "dist-test-pages/", "src/.observablehq/", "src/vendor/", "src/assets/", "runs/", "weights/", "python/", "test/fixtures/", "scratch/"],
+    ignores: [
+      "node_modules/",
+      "dist/",
+      "dist-test-pages/",
+      "src/.observablehq/",
+      "src/vendor/",
+      "src/assets/",
+      "runs/",
+      "weights/",
+      "python/",
+      "test/fixtures/",
+      "scratch/",
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none", ignoreRestSiblings: true }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none", ignoreRestSiblings: true },
+      ],
     },
   },
   {

@@ -9,7 +9,12 @@ import { serveStatic } from "../scripts/serve.js";
 import { DIST_DIR } from "../scripts/dist-dir.js";
 import { launchChromium } from "../test/e2e/harness.js";
 
-export async function runBrowserSuite(options: { only?: string[]; quick: boolean; log: (m: string) => void; ingestClip?: string }): Promise<BenchResult[]> {
+export async function runBrowserSuite(options: {
+  only?: string[];
+  quick: boolean;
+  log: (m: string) => void;
+  ingestClip?: string;
+}): Promise<BenchResult[]> {
   if (!existsSync(`${DIST_DIR}/pages/benchmarks.html`)) {
     options.log(`${DIST_DIR}/ has no benchmarks page: building the site first (npm run build)`);
     execSync("npm run build", { stdio: ["ignore", "ignore", "inherit"] });
@@ -31,9 +36,14 @@ export async function runBrowserSuite(options: { only?: string[]; quick: boolean
     let seen = 0;
     const deadline = Date.now() + 20 * 60_000;
     for (;;) {
-      const state = (await page.evaluate(() => (window as unknown as { __gamedreamBench?: { done: boolean; error?: string; log: string[]; results: unknown[] } }).__gamedreamBench ?? null)) as
-        | { done: boolean; error?: string; log: string[]; results: BenchResult[] }
-        | null;
+      const state = (await page.evaluate(
+        () =>
+          (
+            window as unknown as {
+              __gamedreamBench?: { done: boolean; error?: string; log: string[]; results: unknown[] };
+            }
+          ).__gamedreamBench ?? null,
+      )) as { done: boolean; error?: string; log: string[]; results: BenchResult[] } | null;
       if (state) {
         for (const line of state.log.slice(seen)) options.log(`chromium: ${line}`);
         seen = state.log.length;

@@ -10,8 +10,21 @@ import { join } from "node:path";
 export function makeIngestFixture(seconds = 10): string {
   const path = join(mkdtempSync(join(tmpdir(), "gamedream-bench-")), "bench-360p.mp4");
   execFileSync("ffmpeg", [
-    "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", `testsrc2=size=640x360:rate=30:duration=${seconds}`,
-    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-y", path,
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc2=size=640x360:rate=30:duration=${seconds}`,
+    "-c:v",
+    "libx264",
+    "-pix_fmt",
+    "yuv420p",
+    "-preset",
+    "veryfast",
+    "-y",
+    path,
   ]);
   return path;
 }

@@ -35,8 +35,13 @@ function python(): string | null {
 }
 
 function runTorch(exe: string, block: BlockBench, reps: number): TorchTiming {
-  const args = [block.tokens, block.hidden, block.heads, block.contextFrames, block.batch, block.frames, reps].map(String);
-  const out = spawnSync(exe, [SCRIPT, ...args], { env: { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" }, encoding: "utf8" });
+  const args = [block.tokens, block.hidden, block.heads, block.contextFrames, block.batch, block.frames, reps].map(
+    String,
+  );
+  const out = spawnSync(exe, [SCRIPT, ...args], {
+    env: { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" },
+    encoding: "utf8",
+  });
   if (out.status !== 0) throw new Error(`bench/pytorch_block.py failed: ${out.stderr.trim().split("\n").pop()}`);
   return JSON.parse(out.stdout.trim().split("\n").pop()!) as TorchTiming;
 }
@@ -60,15 +65,39 @@ interface TrainerTiming {
  * of the tfjs train-step section (DEFAULT_DIT_TRAIN.clipLength frames).
  */
 function runTorchTrainer(exe: string, threads: number, steps: number, batch: number, frames: number): TrainerTiming {
-  const args = ["-m", "gamedream_torch.bench", "--preset", "realtime", "--batch", String(batch), "--frames", String(frames), "--steps", String(steps), "--threads", String(threads)];
-  const env = { ...process.env, PYTHONPATH: PYTHON_DIR, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: "PASSIVE" };
+  const args = [
+    "-m",
+    "gamedream_torch.bench",
+    "--preset",
+    "realtime",
+    "--batch",
+    String(batch),
+    "--frames",
+    String(frames),
+    "--steps",
+    String(steps),
+    "--threads",
+    String(threads),
+  ];
+  const env = {
+    ...process.env,
+    PYTHONPATH: PYTHON_DIR,
+    OPENBLAS_NUM_THREADS: "1",
+    OMP_NUM_THREADS: String(threads),
+    OMP_WAIT_POLICY: "PASSIVE",
+  };
   const out = spawnSync(exe, args, { env, encoding: "utf8" });
   if (out.status !== 0) throw new Error(`gamedream_torch.bench failed: ${out.stderr.trim().split("\n").pop()}`);
   return JSON.parse(out.stdout.trim().split("\n").pop()!) as TrainerTiming;
 }
 
 /** PyTorch trainer steps/s on CPU, 1 and 2 threads (skipped with a log line without torch). */
-export async function runPytorchTrainer(options: { quick: boolean; batch: number; frames: number; log: (m: string) => void }): Promise<BenchResult[]> {
+export async function runPytorchTrainer(options: {
+  quick: boolean;
+  batch: number;
+  frames: number;
+  log: (m: string) => void;
+}): Promise<BenchResult[]> {
   const exe = python();
   if (!exe) {
     options.log("pytorch trainer: python3 with torch not found; skipped (optional)");
@@ -77,7 +106,9 @@ export async function runPytorchTrainer(options: { quick: boolean; batch: number
   const results: BenchResult[] = [];
   for (const threads of [1, 2]) {
     const t = runTorchTrainer(exe, threads, options.quick ? 4 : 20, options.batch, options.frames);
-    options.log(`pytorch trainer realtime batch ${t.batch}x${t.frames} on CPU, ${t.threads} thread(s): ${t.msPerStep.toFixed(0)} ms/step, ${t.stepsPerSec.toFixed(2)} steps/s`);
+    options.log(
+      `pytorch trainer realtime batch ${t.batch}x${t.frames} on CPU, ${t.threads} thread(s): ${t.msPerStep.toFixed(0)} ms/step, ${t.stepsPerSec.toFixed(2)} steps/s`,
+    );
     results.push({
       name: "pytorch-train-step",
       host: "node",
@@ -92,7 +123,11 @@ export async function runPytorchTrainer(options: { quick: boolean; batch: number
   return results;
 }
 
-export async function runPytorchComparison(options: { quick: boolean; backend: string; log: (m: string) => void }): Promise<BenchResult[]> {
+export async function runPytorchComparison(options: {
+  quick: boolean;
+  backend: string;
+  log: (m: string) => void;
+}): Promise<BenchResult[]> {
   const exe = python();
   if (!exe) {
     options.log("pytorch: python3 with torch not found; comparison skipped (optional)");
@@ -110,14 +145,38 @@ export async function runPytorchComparison(options: { quick: boolean; backend: s
   const t = { inferenceMs: median(tfjs.map((x) => x.inferenceMs)), trainMs: median(tfjs.map((x) => x.trainMs)) };
   const p = { inferenceMs: median(torch.map((x) => x.inferenceMs)), trainMs: median(torch.map((x) => x.trainMs)) };
   const b = tfjs[0];
-  const params = { preset: "realtime", tokens: b.tokens, hidden: b.hidden, heads: b.heads, contextFrames: b.contextFrames };
+  const params = {
+    preset: "realtime",
+    tokens: b.tokens,
+    hidden: b.hidden,
+    heads: b.heads,
+    contextFrames: b.contextFrames,
+  };
   options.log(
     `pytorch: one realtime DiT block, inference tfjs ${t.inferenceMs.toFixed(2)} ms vs torch ${p.inferenceMs.toFixed(2)} ms (x${(t.inferenceMs / p.inferenceMs).toFixed(1)}); ` +
       `train fwd+bwd ${b.batch}x${b.frames} frames tfjs ${t.trainMs.toFixed(0)} ms vs torch ${p.trainMs.toFixed(0)} ms (x${(t.trainMs / p.trainMs).toFixed(1)})`,
   );
   const details = { torch: torch[0].torch, torchThreads: torch[0].threads, rounds };
   return [
-    { name: "pytorch-block-inference", host: "node", backend: options.backend, params, metric: "tfjs / pytorch", value: t.inferenceMs / p.inferenceMs, unit: "x", details: { ...details, tfjsMs: t.inferenceMs, pytorchMs: p.inferenceMs } },
-    { name: "pytorch-block-train", host: "node", backend: options.backend, params: { ...params, batch: b.batch, frames: b.frames }, metric: "tfjs / pytorch", value: t.trainMs / p.trainMs, unit: "x", details: { ...details, tfjsMs: t.trainMs, pytorchMs: p.trainMs } },
+    {
+      name: "pytorch-block-inference",
+      host: "node",
+      backend: options.backend,
+      params,
+      metric: "tfjs / pytorch",
+      value: t.inferenceMs / p.inferenceMs,
+      unit: "x",
+      details: { ...details, tfjsMs: t.inferenceMs, pytorchMs: p.inferenceMs },
+    },
+    {
+      name: "pytorch-block-train",
+      host: "node",
+      backend: options.backend,
+      params: { ...params, batch: b.batch, frames: b.frames },
+      metric: "tfjs / pytorch",
+      value: t.trainMs / p.trainMs,
+      unit: "x",
+      details: { ...details, tfjsMs: t.trainMs, pytorchMs: p.trainMs },
+    },
   ];
 }

@@ -28,7 +28,9 @@ const quick = args.includes("--quick");
 const only = flag("only")?.split(",").filter(Boolean);
 const commit = (() => {
   try {
-    return execSync("git rev-parse --short HEAD", { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    return execSync("git rev-parse --short HEAD", { stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
   } catch {
     return "unknown";
   }
@@ -106,18 +108,37 @@ mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify(relativizeReport(report, process.cwd()), null, 2) + "\n");
 console.log(`bench: ${results.length} results in ${report.durationS} s -> ${out}`);
 for (const r of results.filter((r) => !r.name.endsWith("-tensors"))) {
-  const params = r.params ? Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(" ") : "";
-  console.log(`  ${r.host.padEnd(8)} ${r.backend.padEnd(6)} ${(r.name + " " + params).padEnd(44)} ${r.value.toFixed(2).padStart(10)} ${r.unit}`);
+  const params = r.params
+    ? Object.entries(r.params)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ")
+    : "";
+  console.log(
+    `  ${r.host.padEnd(8)} ${r.backend.padEnd(6)} ${(r.name + " " + params).padEnd(44)} ${r.value.toFixed(2).padStart(10)} ${r.unit}`,
+  );
 }
 // The trainers side by side: the same realtime preset, batch and clip length.
 const trainRates = results
-  .filter((r) => (r.name === "train-step" && r.params?.preset === "realtime" && r.backend === "wasm") || r.name === "pytorch-train-step")
+  .filter(
+    (r) =>
+      (r.name === "train-step" && r.params?.preset === "realtime" && r.backend === "wasm") ||
+      r.name === "pytorch-train-step",
+  )
   .map((r) => {
     const stepsPerSec = r.name === "train-step" ? 1000 / r.value : r.value;
-    const who = r.name === "train-step" ? `tfjs ${r.host} wasm` : `PyTorch CPU ${r.params?.threads} thread${r.params?.threads === 1 ? "" : "s"}`;
+    const who =
+      r.name === "train-step"
+        ? `tfjs ${r.host} wasm`
+        : `PyTorch CPU ${r.params?.threads} thread${r.params?.threads === 1 ? "" : "s"}`;
     return `${who} ${stepsPerSec.toFixed(2)}`;
   });
-if (trainRates.length > 0) console.log(`  trainer steps/s (realtime, batch 4 x ${DEFAULT_DIT_TRAIN.clipLength} frames): ${trainRates.join(", ")}`);
+if (trainRates.length > 0)
+  console.log(
+    `  trainer steps/s (realtime, batch 4 x ${DEFAULT_DIT_TRAIN.clipLength} frames): ${trainRates.join(", ")}`,
+  );
 const leaks = results.filter((r) => r.name.endsWith("-tensors") && r.value !== 0);
-if (leaks.length) console.log(`bench: tensor count changed in ${leaks.map((l) => `${l.host}/${l.backend}/${l.name} (${l.value})`).join(", ")}`);
+if (leaks.length)
+  console.log(
+    `bench: tensor count changed in ${leaks.map((l) => `${l.host}/${l.backend}/${l.name} (${l.value})`).join(", ")}`,
+  );
 if (!existsSync(out)) process.exit(1);

@@ -15,20 +15,38 @@ export type FlagSpec =
   | { type: "number"; default?: number; required?: boolean; min?: number; max?: number }
   | { type: "boolean" };
 
-type ValueOf<F extends FlagSpec> = F extends { type: "boolean" } ? boolean : F extends { type: "int" | "number" } ? number : string;
-type Known<F extends FlagSpec> = F extends { type: "boolean" } ? true : F extends { required: true } ? true : F extends { default: unknown } ? true : false;
+type ValueOf<F extends FlagSpec> = F extends { type: "boolean" }
+  ? boolean
+  : F extends { type: "int" | "number" }
+    ? number
+    : string;
+type Known<F extends FlagSpec> = F extends { type: "boolean" }
+  ? true
+  : F extends { required: true }
+    ? true
+    : F extends { default: unknown }
+      ? true
+      : false;
 
-export type Flags<S extends Record<string, FlagSpec>> = { [K in keyof S]: Known<S[K]> extends true ? ValueOf<S[K]> : ValueOf<S[K]> | undefined };
+export type Flags<S extends Record<string, FlagSpec>> = {
+  [K in keyof S]: Known<S[K]> extends true ? ValueOf<S[K]> : ValueOf<S[K]> | undefined;
+};
 
 export function badFlag(message: string, usage?: string): GamedreamError {
   return new GamedreamError("CLI_BAD_FLAG", "validation", usage ? `${message}\n${usage}` : message);
 }
 
 /** Parses `argv`; returns null after printing `usage` for `--help`/`-h`. */
-export function parseFlags<S extends Record<string, FlagSpec>>(argv: string[], spec: S, usage: string): Flags<S> | null {
+export function parseFlags<S extends Record<string, FlagSpec>>(
+  argv: string[],
+  spec: S,
+  usage: string,
+): Flags<S> | null {
   let values: Record<string, string | boolean | undefined>;
   try {
-    const options: Record<string, { type: "string" | "boolean"; short?: string }> = { help: { type: "boolean", short: "h" } };
+    const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+      help: { type: "boolean", short: "h" },
+    };
     for (const [name, f] of Object.entries(spec)) options[name] = { type: f.type === "boolean" ? "boolean" : "string" };
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
   } catch (e) {
@@ -52,13 +70,15 @@ export function parseFlags<S extends Record<string, FlagSpec>>(argv: string[], s
     }
     const text = String(raw);
     if (f.type === "string") {
-      if (f.choices && !f.choices.includes(text)) throw badFlag(`--${name} must be one of ${f.choices.join(", ")}, got "${text}".`, usage);
+      if (f.choices && !f.choices.includes(text))
+        throw badFlag(`--${name} must be one of ${f.choices.join(", ")}, got "${text}".`, usage);
       out[name] = text;
       continue;
     }
     const n = Number(text);
     const kind = f.type === "int" ? "a whole number" : "a number";
-    if (!Number.isFinite(n) || (f.type === "int" && !Number.isInteger(n))) throw badFlag(`--${name} must be ${kind}, got "${text}".`, usage);
+    if (!Number.isFinite(n) || (f.type === "int" && !Number.isInteger(n)))
+      throw badFlag(`--${name} must be ${kind}, got "${text}".`, usage);
     if (f.min !== undefined && n < f.min) throw badFlag(`--${name} must be ${kind} >= ${f.min}, got "${text}".`, usage);
     if (f.max !== undefined && n > f.max) throw badFlag(`--${name} must be ${kind} <= ${f.max}, got "${text}".`, usage);
     out[name] = n;

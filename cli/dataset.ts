@@ -27,7 +27,11 @@ const USAGE = `usage: npm run dataset -- --episodes N --frames M --seed S --out 
        npm run dataset -- --summary DIR [--no-motion]`;
 
 async function summary(argv: string[]): Promise<void> {
-  const values = parseFlags(argv, { summary: { type: "string", required: true }, "no-motion": { type: "boolean" } }, USAGE);
+  const values = parseFlags(
+    argv,
+    { summary: { type: "string", required: true }, "no-motion": { type: "boolean" } },
+    USAGE,
+  );
   if (!values) return;
   const reader = await DatasetReader.open(new DirectoryDatasetStore(resolve(values.summary)));
   console.log(JSON.stringify(await summarizeDataset(reader, { motion: !values["no-motion"] }), null, 2));
@@ -52,14 +56,23 @@ async function main(argv: string[]): Promise<void> {
   const { episodes, frames, seed } = values;
   const shardFrames = values["shard-frames"];
   const heldoutFraction = values["heldout-fraction"];
-  const agents = values.agents.split(",").map((a) => a.trim()).filter((a) => a !== "");
+  const agents = values.agents
+    .split(",")
+    .map((a) => a.trim())
+    .filter((a) => a !== "");
   const unknown = agents.filter((a) => !(AGENT_NAMES as readonly string[]).includes(a));
-  if (agents.length === 0 || unknown.length > 0) throw badFlag(`--agents must list agents from ${AGENT_NAMES.join(", ")}; unknown: ${unknown.join(", ") || "(none given)"}.`, USAGE);
+  if (agents.length === 0 || unknown.length > 0)
+    throw badFlag(
+      `--agents must list agents from ${AGENT_NAMES.join(", ")}; unknown: ${unknown.join(", ") || "(none given)"}.`,
+      USAGE,
+    );
 
   const out = resolve(values.out);
   // Replace a previous dataset in DIR: only our own file names are removed.
   const old = await readdir(out).catch(() => [] as string[]);
-  await Promise.all(old.filter((f) => /^shard-\d+\.bin$/.test(f) || f === "manifest.json").map((f) => rm(join(out, f))));
+  await Promise.all(
+    old.filter((f) => /^shard-\d+\.bin$/.test(f) || f === "manifest.json").map((f) => rm(join(out, f))),
+  );
 
   const store = new DirectoryDatasetStore(out);
   const started = performance.now();

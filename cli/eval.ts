@@ -19,7 +19,14 @@ import { initBackend, GamedreamError, formatErrorLine, relativizeReport } from "
 import { DatasetReader } from "../src/lib/data/index.js";
 import { DirectoryDatasetStore } from "../src/lib/data/node.js";
 import { SAMPLERS } from "../src/lib/diffusion/index.js";
-import { loadDiT, loadDiTFromCheckpoints, loadModel, loadModelFromWeights, loadVAE, type LoadedModel } from "../src/lib/models/index.js";
+import {
+  loadDiT,
+  loadDiTFromCheckpoints,
+  loadModel,
+  loadModelFromWeights,
+  loadVAE,
+  type LoadedModel,
+} from "../src/lib/models/index.js";
 import { readFileBytes, FsCheckpointStore } from "../src/lib/storage/node.js";
 import { evaluateModel, type EvalPhase, type WorldModelSettings } from "../src/lib/play/index.js";
 import { createProgress, formatDuration, summaryLine, type Progress } from "./progress.js";
@@ -50,7 +57,8 @@ async function loadModelFrom(dir: string, vaeFlag: string | undefined, preferEma
   }
   if (existsSync(join(dir, "run.json"))) {
     const run = JSON.parse(await readFile(join(dir, "run.json"), "utf8")) as { model?: string; vae?: string | null };
-    if (run.model !== "dit") throw badFlag(`${dir} is a ${run.model ?? "unknown"} training run; evaluate a DiT run or a weights folder.`);
+    if (run.model !== "dit")
+      throw badFlag(`${dir} is a ${run.model ?? "unknown"} training run; evaluate a DiT run or a weights folder.`);
     const vaeDir = vaeFlag === undefined ? run.vae : resolve(vaeFlag);
     if (!vaeDir) throw badFlag(`${dir}/run.json names no VAE; pass --vae DIR.`);
     const vae = () => loadVAE(join(vaeDir, "model.json"), read);
@@ -71,7 +79,11 @@ async function loadModelFrom(dir: string, vaeFlag: string | undefined, preferEma
 
 /** JSON with NaN and Infinity as null, numbers rounded to 5 significant decimals where long. */
 function toJson(value: unknown): string {
-  return JSON.stringify(value, (_, v) => (typeof v === "number" ? (Number.isFinite(v) ? Number(v.toPrecision(6)) : null) : v), 1);
+  return JSON.stringify(
+    value,
+    (_, v) => (typeof v === "number" ? (Number.isFinite(v) ? Number(v.toPrecision(6)) : null) : v),
+    1,
+  );
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -113,13 +125,15 @@ async function main(argv: string[]): Promise<void> {
   const seed = integer("seed", values.seed, 0)!;
   const settings: Partial<WorldModelSettings> = {};
   if (values.sampler !== undefined) {
-    if (!SAMPLERS.some((s) => s.name === values.sampler)) throw badFlag(`--sampler must be one of ${SAMPLERS.map((s) => s.name).join(", ")}, got "${values.sampler}".`);
+    if (!SAMPLERS.some((s) => s.name === values.sampler))
+      throw badFlag(`--sampler must be one of ${SAMPLERS.map((s) => s.name).join(", ")}, got "${values.sampler}".`);
     settings.sampler = values.sampler as WorldModelSettings["sampler"];
   }
   settings.steps = integer("steps", values.steps, 1);
   if (values["context-noise"] !== undefined) {
     const level = Number(values["context-noise"]);
-    if (!(level >= 0 && level <= 1)) throw badFlag(`--context-noise must be a noise level in [0, 1], got "${values["context-noise"]}".`);
+    if (!(level >= 0 && level <= 1))
+      throw badFlag(`--context-noise must be a noise level in [0, 1], got "${values["context-noise"]}".`);
     settings.contextNoise = level;
   }
   if (values["cache-update"] !== undefined) {
@@ -130,7 +144,8 @@ async function main(argv: string[]): Promise<void> {
   }
   if (values.guidance !== undefined) {
     const scale = Number(values.guidance);
-    if (!(scale >= 0 && scale <= 20)) throw badFlag(`--guidance must be a scale in [0, 20] (1 = off), got "${values.guidance}".`);
+    if (!(scale >= 0 && scale <= 20))
+      throw badFlag(`--guidance must be a scale in [0, 20] (1 = off), got "${values.guidance}".`);
     settings.guidanceScale = scale;
   }
 
@@ -138,13 +153,18 @@ async function main(argv: string[]): Promise<void> {
   const data = resolve(values.data!);
   const out = resolve(values.out!);
   if (!existsSync(run)) throw badFlag(`--run ${run} does not exist.`);
-  if (!existsSync(join(data, "manifest.json"))) throw badFlag(`--data ${data} is not a dataset folder (no manifest.json); build one with npm run dataset.`);
+  if (!existsSync(join(data, "manifest.json")))
+    throw badFlag(`--data ${data} is not a dataset folder (no manifest.json); build one with npm run dataset.`);
 
   const backend = await initBackend();
   const reader = await DatasetReader.open(new DirectoryDatasetStore(data));
   const model = await loadModelFrom(run, values.vae, !values.raw);
   const bars: Partial<Record<EvalPhase, Progress>> = {};
-  const labels: Record<EvalPhase, string> = { "next-frame": "next-frame samples", "action-control": "branched states", rollout: "rollout frames" };
+  const labels: Record<EvalPhase, string> = {
+    "next-frame": "next-frame samples",
+    "action-control": "branched states",
+    rollout: "rollout frames",
+  };
   try {
     const report = await evaluateModel(model, reader, {
       samples,
@@ -160,7 +180,10 @@ async function main(argv: string[]): Promise<void> {
     });
     for (const bar of Object.values(bars)) bar.done();
     // Paths relative to the repository (src/lib/core/report-paths.ts): the report is committed and shared.
-    const document = relativizeReport({ ...report, backend: backend.backend, run, data, command: ["npm run eval --", ...argv].join(" ") }, process.cwd());
+    const document = relativizeReport(
+      { ...report, backend: backend.backend, run, data, command: ["npm run eval --", ...argv].join(" ") },
+      process.cwd(),
+    );
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, toJson(document) + "\n");
     const db = (x: number) => `${x.toFixed(2)}dB`;

@@ -34,13 +34,15 @@ function badFlag(message: string): GamedreamError {
 }
 
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) throw badFlag(`--${name} must be one of ${allowed.join(", ")}, got "${value}".`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw badFlag(`--${name} must be one of ${allowed.join(", ")}, got "${value}".`);
   return value as T;
 }
 
 function number(name: string, value: string, check: (n: number) => boolean, want: string): number {
   const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || !check(n)) throw badFlag(`--${name} must be ${want}, got "${value}".`);
+  if (value.trim() === "" || !Number.isFinite(n) || !check(n))
+    throw badFlag(`--${name} must be ${want}, got "${value}".`);
   return n;
 }
 
@@ -70,13 +72,19 @@ async function main(argv: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  if (positionals.length !== 1) throw badFlag(positionals.length === 0 ? "VIDEO is required." : `Give one VIDEO, got ${positionals.length}.`);
+  if (positionals.length !== 1)
+    throw badFlag(positionals.length === 0 ? "VIDEO is required." : `Give one VIDEO, got ${positionals.length}.`);
   if (!values.out) throw badFlag("--out DIR is required.");
   const fit = oneOf("fit", values.fit, FITS);
   const mismatch = oneOf("mismatch", values.mismatch, POLICIES);
   const logFps = number("actions-fps", values["actions-fps"], (n) => n > 0, "a rate above 0");
   const offsetS = number("actions-offset", values["actions-offset"], () => true, "a number of seconds");
-  const shardFrames = number("shard-frames", values["shard-frames"], (n) => Number.isInteger(n) && n >= 1, "a whole number >= 1");
+  const shardFrames = number(
+    "shard-frames",
+    values["shard-frames"],
+    (n) => Number.isInteger(n) && n >= 1,
+    "a whole number >= 1",
+  );
   const videoPath = resolve(positionals[0]);
 
   // Everything is checked before DIR is touched: a bad file must not cost an existing dataset.
@@ -87,12 +95,29 @@ async function main(argv: string[]): Promise<void> {
     try {
       text = await readFile(values.actions, "utf8");
     } catch (e) {
-      throw new GamedreamError("ACTION_LOG_UNREADABLE", "action", `Cannot read the action log "${values.actions}": ${(e as Error).message}`, { cause: e });
+      throw new GamedreamError(
+        "ACTION_LOG_UNREADABLE",
+        "action",
+        `Cannot read the action log "${values.actions}": ${(e as Error).message}`,
+        { cause: e },
+      );
     }
-    pairing = pairFramesWithActions(info.frameCount30, parseActionLog(text, values.actions), { logFps, offsetS, mismatch });
+    pairing = pairFramesWithActions(info.frameCount30, parseActionLog(text, values.actions), {
+      logFps,
+      offsetS,
+      mismatch,
+    });
   } else {
     const actions: Action[] = Array.from({ length: info.frameCount30 }, () => cloneAction(NO_ACTION));
-    pairing = { videoStart: 0, actions, videoFrames: info.frameCount30, logEntries: 0, padded: 0, droppedFrames: 0, unusedEntries: 0 };
+    pairing = {
+      videoStart: 0,
+      actions,
+      videoFrames: info.frameCount30,
+      logEntries: 0,
+      padded: 0,
+      droppedFrames: 0,
+      unusedEntries: 0,
+    };
   }
 
   const out = resolve(values.out);
@@ -125,7 +150,9 @@ async function main(argv: string[]): Promise<void> {
         tool: "cli/ingest.ts",
         video: { ...info },
         fit,
-        actions: values.actions ? { log: basename(values.actions), logFps, offsetS, mismatch, ...pairing, actions: undefined } : "none (NO_ACTION on every frame)",
+        actions: values.actions
+          ? { log: basename(values.actions), logFps, offsetS, mismatch, ...pairing, actions: undefined }
+          : "none (NO_ACTION on every frame)",
       },
     });
   } catch (e) {
@@ -142,7 +169,9 @@ async function main(argv: string[]): Promise<void> {
       video: `${info.width}x${info.height} ${info.codec} ${info.fps.toFixed(2)} fps ${info.durationS.toFixed(2)} s`,
       frames: manifest.totals.frames,
       fit,
-      actions: values.actions ? `${pairing.logEntries} entries, ${pairing.padded} padded, ${pairing.droppedFrames} frames dropped` : "none",
+      actions: values.actions
+        ? `${pairing.logEntries} entries, ${pairing.padded} padded, ${pairing.droppedFrames} frames dropped`
+        : "none",
       size: formatBytes(manifest.totals.bytes),
       time: formatDuration(seconds),
       "ms/frame": ((seconds * 1000) / manifest.totals.frames).toFixed(1),

@@ -131,6 +131,8 @@ export function formatDuration(seconds: number): string {
 
 /** The one-line summary a command ends with: `dataset: episodes=4 frames=256 size=50.3 MB`. */
 export function summaryLine(command: string, fields: Record<string, string | number | boolean>): string {
-  const parts = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === "string" && /\s/.test(v) ? JSON.stringify(v) : v}`);
+  const parts = Object.entries(fields).map(
+    ([k, v]) => `${k}=${typeof v === "string" && /\s/.test(v) ? JSON.stringify(v) : v}`,
+  );
   return `${command}: ${parts.join(" ")}`;
 }

@@ -19,7 +19,13 @@ import * as tf from "@tensorflow/tfjs";
 import type { Action } from "../src/lib/actions/index.js";
 import { initBackend, GamedreamError, FRAME_SIZE, rgbaToRgb, rgbaToUnit, unitToRgb } from "../src/lib/core/index.js";
 import { AGENT_NAMES, createAgent, createGame } from "../src/lib/game/index.js";
-import { loadDiTFromCheckpoints, loadModel, loadModelFromWeights, loadVAE, type LoadedModel } from "../src/lib/models/index.js";
+import {
+  loadDiTFromCheckpoints,
+  loadModel,
+  loadModelFromWeights,
+  loadVAE,
+  type LoadedModel,
+} from "../src/lib/models/index.js";
 import { encodePng } from "../src/lib/core/node.js";
 import { readFileBytes, FsCheckpointStore } from "../src/lib/storage/node.js";
 import { createWorldModel } from "../src/lib/play/index.js";
@@ -32,16 +38,24 @@ const USAGE = `usage: npm run sample -- --run RUN_OR_WEIGHTS_DIR --frames N --ou
 /** A weights folder (vae/ + dit/), or a DiT run (checkpoints, paired with the VAE it trained on). */
 async function loadFrom(dir: string, vaeFlag: string | undefined): Promise<LoadedModel> {
   const read = { readFile: readFileBytes };
-  if (existsSync(path.join(dir, "vae", "model.json")) && existsSync(path.join(dir, "dit", "model.json"))) return loadModelFromWeights(dir, read);
+  if (existsSync(path.join(dir, "vae", "model.json")) && existsSync(path.join(dir, "dit", "model.json")))
+    return loadModelFromWeights(dir, read);
   if (!existsSync(path.join(dir, "run.json"))) {
-    throw badFlag(`${dir} holds no model: expected a DiT run of npm run train (run.json) or a weights folder (vae/ and dit/).`, USAGE);
+    throw badFlag(
+      `${dir} holds no model: expected a DiT run of npm run train (run.json) or a weights folder (vae/ and dit/).`,
+      USAGE,
+    );
   }
   const run = JSON.parse(await readFile(path.join(dir, "run.json"), "utf8")) as { model?: string; vae?: string | null };
-  if (run.model !== "dit") throw badFlag(`${dir} is a ${run.model ?? "unknown"} run; sampling needs a DiT run or a weights folder.`, USAGE);
+  if (run.model !== "dit")
+    throw badFlag(`${dir} is a ${run.model ?? "unknown"} run; sampling needs a DiT run or a weights folder.`, USAGE);
   const vaeDir = vaeFlag === undefined ? run.vae : path.resolve(vaeFlag);
   if (!vaeDir) throw badFlag(`${dir}/run.json names no VAE; pass --vae DIR.`, USAGE);
   const store = await FsCheckpointStore.open(dir);
-  return loadModel({ vae: () => loadVAE(path.join(vaeDir, "model.json"), read), dit: () => loadDiTFromCheckpoints(store) });
+  return loadModel({
+    vae: () => loadVAE(path.join(vaeDir, "model.json"), read),
+    dit: () => loadDiTFromCheckpoints(store),
+  });
 }
 
 /** Frames `[H, W, 3]` tiled in rows (`rows[r][c]`), with a dark 4-pixel seam. */
@@ -63,8 +77,37 @@ function tile(rows: Uint8Array[][], gap = 4): { rgb: Uint8Array; width: number; 
 
 /** Encodes RGB frames `[height, width, 3]` to a VP9 WebM at 30 fps through an ffmpeg rawvideo pipe. */
 async function writeWebm(file: string, frames: Uint8Array[], width: number, height: number): Promise<void> {
-  const args = ["-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${width}x${height}`, "-r", "30", "-i", "-"];
-  args.push("-c:v", "libvpx-vp9", "-b:v", "0", "-crf", "32", "-deadline", "realtime", "-cpu-used", "8", "-pix_fmt", "yuv420p", file);
+  const args = [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-y",
+    "-f",
+    "rawvideo",
+    "-pix_fmt",
+    "rgb24",
+    "-s",
+    `${width}x${height}`,
+    "-r",
+    "30",
+    "-i",
+    "-",
+  ];
+  args.push(
+    "-c:v",
+    "libvpx-vp9",
+    "-b:v",
+    "0",
+    "-crf",
+    "32",
+    "-deadline",
+    "realtime",
+    "-cpu-used",
+    "8",
+    "-pix_fmt",
+    "yuv420p",
+    file,
+  );
   const ffmpeg = spawn("ffmpeg", args, { stdio: ["pipe", "ignore", "pipe"] });
   let stderr = "";
   ffmpeg.stderr.on("data", (d) => (stderr += d));
@@ -75,9 +118,20 @@ async function writeWebm(file: string, frames: Uint8Array[], width: number, heig
   for (const f of frames) if (!ffmpeg.stdin.write(f)) await new Promise((r) => ffmpeg.stdin.once("drain", r));
   ffmpeg.stdin.end();
   const code = await done.catch((e: Error) => {
-    throw new GamedreamError("FFMPEG_MISSING", "video", `Could not run ffmpeg to write ${file} (${e.message}); install ffmpeg or write a .png strip.`, { recoverable: true });
+    throw new GamedreamError(
+      "FFMPEG_MISSING",
+      "video",
+      `Could not run ffmpeg to write ${file} (${e.message}); install ffmpeg or write a .png strip.`,
+      { recoverable: true },
+    );
   });
-  if (code !== 0) throw new GamedreamError("FFMPEG_FAILED", "video", `ffmpeg could not encode ${file}: ${stderr.trim() || `exit ${code}`}.`, { recoverable: true });
+  if (code !== 0)
+    throw new GamedreamError(
+      "FFMPEG_FAILED",
+      "video",
+      `ffmpeg could not encode ${file}: ${stderr.trim() || `exit ${code}`}.`,
+      { recoverable: true },
+    );
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -99,7 +153,8 @@ async function main(argv: string[]): Promise<void> {
   if (!flags) return;
   const out = path.resolve(flags.out);
   const format = path.extname(out).toLowerCase();
-  if (format !== ".png" && format !== ".webm") throw badFlag(`--out must end in .png or .webm, got "${flags.out}".`, USAGE);
+  if (format !== ".png" && format !== ".webm")
+    throw badFlag(`--out must end in .png or .webm, got "${flags.out}".`, USAGE);
   await initBackend();
   const started = performance.now();
   const model = await loadFrom(path.resolve(flags.run), flags.vae);
@@ -122,7 +177,14 @@ async function main(argv: string[]): Promise<void> {
     game.step(action, rgba);
   }
 
-  const wm = createWorldModel({ vae: model.vae, dit: model.dit, schedule: model.schedule, preset: model.preset ?? "realtime", seed: flags["noise-seed"], ...(flags.steps ? { steps: flags.steps } : {}) });
+  const wm = createWorldModel({
+    vae: model.vae,
+    dit: model.dit,
+    schedule: model.schedule,
+    preset: model.preset ?? "realtime",
+    seed: flags["noise-seed"],
+    ...(flags.steps ? { steps: flags.steps } : {}),
+  });
   const contextFrames = tf.tensor4d(context, [K, FRAME_SIZE, FRAME_SIZE, 3]);
   wm.start(contextFrames, held.slice(0, K - 1));
   contextFrames.dispose();
@@ -154,7 +216,18 @@ async function main(argv: string[]): Promise<void> {
     await writeWebm(out, sideBySide, 2 * FRAME_SIZE, FRAME_SIZE);
     size = formatBytes((await readFile(out)).length);
   }
-  console.log(summaryLine("sample", { out, frames: N, context: K, seed: flags.seed, agent: flags.agent, msPerFrame: Math.round(msPerFrame), size, time: formatDuration((performance.now() - started) / 1000) }));
+  console.log(
+    summaryLine("sample", {
+      out,
+      frames: N,
+      context: K,
+      seed: flags.seed,
+      agent: flags.agent,
+      msPerFrame: Math.round(msPerFrame),
+      size,
+      time: formatDuration((performance.now() - started) / 1000),
+    }),
+  );
 }
 
 runCli(() => main(process.argv.slice(2)));

@@ -28,10 +28,35 @@ import { DatasetReader } from "../src/lib/data/index.js";
 import { DirectoryDatasetStore } from "../src/lib/data/node.js";
 import { initBackend, GamedreamError, Rng } from "../src/lib/core/index.js";
 import type { ScheduleConfig } from "../src/lib/diffusion/index.js";
-import { createDiT, type DiT, type DiTConfig, PRESET_NAMES, getPreset, loadDiT, loadVAE, type ModelSource, createVAE, estimateLatentScale, type VAE, type VAEConfig } from "../src/lib/models/index.js";
+import {
+  createDiT,
+  type DiT,
+  type DiTConfig,
+  PRESET_NAMES,
+  getPreset,
+  loadDiT,
+  loadVAE,
+  type ModelSource,
+  createVAE,
+  estimateLatentScale,
+  type VAE,
+  type VAEConfig,
+} from "../src/lib/models/index.js";
 import { assignWeights, listCheckpoints } from "../src/lib/storage/index.js";
 import { FsCheckpointStore, readFileBytes } from "../src/lib/storage/node.js";
-import { DEFAULT_DIT_TRAIN, Trainer, datasetFrameSource, ditConfigForVAE, modelExport, recentMean, setupDiTTask, setupVAETask, type DiTStart, type TrainTask, type VAESetupOptions } from "../src/lib/train/index.js";
+import {
+  DEFAULT_DIT_TRAIN,
+  Trainer,
+  datasetFrameSource,
+  ditConfigForVAE,
+  modelExport,
+  recentMean,
+  setupDiTTask,
+  setupVAETask,
+  type DiTStart,
+  type TrainTask,
+  type VAESetupOptions,
+} from "../src/lib/train/index.js";
 import { actionSensitivityProbe, heldoutBranches } from "../src/lib/play/index.js";
 import { loadOrEncodeLatents, writeModelDir } from "../src/lib/train/node.js";
 import { badFlag, jsonFlag, parseFlags, runCli } from "./args.js";
@@ -58,13 +83,29 @@ interface RunSettings {
   init: string | null;
 }
 
-const DEFAULTS: Omit<RunSettings, "data" | "vae"> = { model: "dit", preset: "realtime", batch: 4, lr: 3e-4, warmup: 100, seed: 0, clipLength: DEFAULT_DIT_TRAIN.clipLength, override: {}, init: null };
+const DEFAULTS: Omit<RunSettings, "data" | "vae"> = {
+  model: "dit",
+  preset: "realtime",
+  batch: 4,
+  lr: 3e-4,
+  warmup: 100,
+  seed: 0,
+  clipLength: DEFAULT_DIT_TRAIN.clipLength,
+  override: {},
+  init: null,
+};
 
 /** The model.json --init names for a model of `kind`: the file itself, DIR/model.json or DIR/KIND/model.json. */
 function resolveInit(given: string, kind: RunSettings["model"]): string {
-  const candidates = given.endsWith(".json") ? [given] : [path.join(given, "model.json"), path.join(given, kind, "model.json")];
+  const candidates = given.endsWith(".json")
+    ? [given]
+    : [path.join(given, "model.json"), path.join(given, kind, "model.json")];
   const found = candidates.find((c) => existsSync(c));
-  if (!found) throw badFlag(`--init ${given} holds no ${kind === "dit" ? "DiT" : "VAE"} model: looked for ${candidates.join(" and ")}.`, USAGE);
+  if (!found)
+    throw badFlag(
+      `--init ${given} holds no ${kind === "dit" ? "DiT" : "VAE"} model: looked for ${candidates.join(" and ")}.`,
+      USAGE,
+    );
   return path.resolve(found);
 }
 
@@ -73,7 +114,12 @@ async function readRunSettings(runDir: string): Promise<RunSettings | null> {
     return JSON.parse(await readFile(path.join(runDir, "run.json"), "utf8")) as RunSettings;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new GamedreamError("RUN_CORRUPT", "training", `${path.join(runDir, "run.json")} is unreadable (${(e as Error).message}); move the run folder away or fix the file.`, { recoverable: false });
+    throw new GamedreamError(
+      "RUN_CORRUPT",
+      "training",
+      `${path.join(runDir, "run.json")} is unreadable (${(e as Error).message}); move the run folder away or fix the file.`,
+      { recoverable: false },
+    );
   }
 }
 
@@ -115,12 +161,18 @@ async function main(argv: string[]): Promise<void> {
     seed: flags.seed,
     clipLength: flags["clip-length"],
     override: flags.override === undefined ? undefined : jsonFlag("override", flags.override, USAGE),
-    init: flags.init === undefined ? undefined : resolveInit(flags.init, (flags.model as RunSettings["model"] | undefined) ?? DEFAULTS.model),
+    init:
+      flags.init === undefined
+        ? undefined
+        : resolveInit(flags.init, (flags.model as RunSettings["model"] | undefined) ?? DEFAULTS.model),
   };
   if (stored) {
     for (const [key, value] of Object.entries(given)) {
       if (value !== undefined && JSON.stringify(value) !== JSON.stringify(stored[key as keyof RunSettings])) {
-        throw badFlag(`${runDir} is a run with ${key} = ${JSON.stringify(stored[key as keyof RunSettings])}; resume it without --${key}, or pass another --out for a new run.`, USAGE);
+        throw badFlag(
+          `${runDir} is a run with ${key} = ${JSON.stringify(stored[key as keyof RunSettings])}; resume it without --${key}, or pass another --out for a new run.`,
+          USAGE,
+        );
       }
     }
   }
@@ -139,7 +191,10 @@ async function main(argv: string[]): Promise<void> {
     throw badFlag(`--init takes the architecture of ${settings.init}; --override cannot change it.`, USAGE);
   }
   if (!existsSync(path.join(settings.data, "manifest.json"))) {
-    throw badFlag(`There is no dataset in ${settings.data}; build one with \`npm run dataset -- --episodes 8 --frames 128 --out ${path.relative(".", settings.data) || "."}\` or pass --data DIR.`, USAGE);
+    throw badFlag(
+      `There is no dataset in ${settings.data}; build one with \`npm run dataset -- --episodes 8 --frames 128 --out ${path.relative(".", settings.data) || "."}\` or pass --data DIR.`,
+      USAGE,
+    );
   }
 
   // Opening checks every shard's SHA-256: a damaged dataset stops here (DATASET_CORRUPT), before
@@ -155,7 +210,10 @@ async function main(argv: string[]): Promise<void> {
   const store = await FsCheckpointStore.open(runDir);
   const resuming = (await listCheckpoints(store)).length > 0;
   const startsFrom = (source: ModelSource) => {
-    if (!resuming) process.stderr.write(`init: fine-tuning ${settings.init} (${source.weights ?? "raw"} weights of step ${source.step ?? "?"})\n`);
+    if (!resuming)
+      process.stderr.write(
+        `init: fine-tuning ${settings.init} (${source.weights ?? "raw"} weights of step ${source.step ?? "?"})\n`,
+      );
   };
 
   let task: TrainTask<unknown>;
@@ -164,8 +222,15 @@ async function main(argv: string[]): Promise<void> {
   /** The action probe of a DiT run: latent S on branches of held-out levels (none without any). */
   const actionProbe = (dit: DiT, schedule: ScheduleConfig) => {
     if (!probeVae || flags["probe-every"] === 0) return undefined;
-    const probe = actionSensitivityProbe(probeVae, (K) => heldoutBranches(reader, K, 12), flags["probe-every"])(dit, schedule);
-    if (!probe) process.stderr.write("note: the dataset has no held-out game levels, so the action sensitivity S is not logged\n");
+    const probe = actionSensitivityProbe(
+      probeVae,
+      (K) => heldoutBranches(reader, K, 12),
+      flags["probe-every"],
+    )(dit, schedule);
+    if (!probe)
+      process.stderr.write(
+        "note: the dataset has no held-out game levels, so the action sensitivity S is not logged\n",
+      );
     return probe;
   };
   if (settings.model === "vae") {
@@ -180,12 +245,20 @@ async function main(argv: string[]): Promise<void> {
     task = setupVAETask({ start, frames: datasetFrameSource(reader, "train") });
   } else {
     if (!existsSync(path.join(settings.vae!, "model.json"))) {
-      throw badFlag(`The DiT trains on latents of a VAE, and ${settings.vae} has no model.json; train one with --model vae, or pass --vae DIR.`, USAGE);
+      throw badFlag(
+        `The DiT trains on latents of a VAE, and ${settings.vae} has no model.json; train one with --model vae, or pass --vae DIR.`,
+        USAGE,
+      );
     }
     const { vae } = await loadVAE(path.join(settings.vae!, "model.json"), { readFile: readFileBytes });
     vaeConfig = vae.config;
-    const bar = createProgress({ total: reader.episodes("train").reduce((n, e) => n + e.frameCount, 0), label: "frames encoded" });
-    const { latents, cached } = await loadOrEncodeLatents(runDir, reader, vae, { onProgress: (done) => bar.update(done) });
+    const bar = createProgress({
+      total: reader.episodes("train").reduce((n, e) => n + e.frameCount, 0),
+      label: "frames encoded",
+    });
+    const { latents, cached } = await loadOrEncodeLatents(runDir, reader, vae, {
+      onProgress: (done) => bar.update(done),
+    });
     bar.done(cached ? "(cached)" : undefined);
     probeVae = vae;
     let start: DiTStart;
@@ -194,9 +267,20 @@ async function main(argv: string[]): Promise<void> {
       start = { from: "weights", dit: loaded.dit, schedule: loaded.schedule, name: settings.init };
       startsFrom(loaded.source);
     } else {
-      start = { from: "config", config: ditConfigForVAE(preset.dit, vaeConfig, settings.override as Partial<DiTConfig>), seed: settings.seed };
+      start = {
+        from: "config",
+        config: ditConfigForVAE(preset.dit, vaeConfig, settings.override as Partial<DiTConfig>),
+        seed: settings.seed,
+      };
     }
-    task = setupDiTTask({ start, vae: vaeConfig, vaeName: `the VAE ${settings.vae} (--vae)`, latents, settings: { clipLength: settings.clipLength }, probe: actionProbe });
+    task = setupDiTTask({
+      start,
+      vae: vaeConfig,
+      vaeName: `the VAE ${settings.vae} (--vae)`,
+      latents,
+      settings: { clipLength: settings.clipLength },
+      probe: actionProbe,
+    });
   }
 
   const trainer = new Trainer(task, {
@@ -227,7 +311,10 @@ async function main(argv: string[]): Promise<void> {
     } else if (e.type === "metrics") {
       if (e.extras.actionS !== undefined) actionS = e.extras.actionS;
       const s = actionS === null ? "" : ` S ${actionS.toFixed(3)}`;
-      bar?.update(e.step - firstStep, `step ${e.step}/${flags.steps} loss ${e.loss.toFixed(4)}${s} lr ${e.lr.toExponential(1)} ${e.stepMs.toFixed(0)} ms/step`);
+      bar?.update(
+        e.step - firstStep,
+        `step ${e.step}/${flags.steps} loss ${e.loss.toFixed(4)}${s} lr ${e.lr.toExponential(1)} ${e.stepMs.toFixed(0)} ms/step`,
+      );
     }
   });
   let interrupts = 0;
@@ -256,12 +343,22 @@ async function main(argv: string[]): Promise<void> {
       const scale = await estimateLatentScale(shipped, frames);
       frames.dispose();
       shipped.setLatentScale(scale);
-      await writeModelDir(modelDir, modelExport("vae", shipped, result.step, { ema: trainer.emaWeights ? shipped.variables() : null }));
+      await writeModelDir(
+        modelDir,
+        modelExport("vae", shipped, result.step, { ema: trainer.emaWeights ? shipped.variables() : null }),
+      );
       shipped.dispose();
       vae.setLatentScale(scale);
       await trainer.saveCheckpoint();
     } else {
-      await writeModelDir(modelDir, modelExport("dit", task.model as ReturnType<typeof createDiT>, result.step, { ema: trainer.emaWeights, settings: task.settings, extra: { vae: settings.vae, vaeLatentScale: vaeConfig?.latentScale } }));
+      await writeModelDir(
+        modelDir,
+        modelExport("dit", task.model as ReturnType<typeof createDiT>, result.step, {
+          ema: trainer.emaWeights,
+          settings: task.settings,
+          extra: { vae: settings.vae, vaeLatentScale: vaeConfig?.latentScale },
+        }),
+      );
     }
   }
   console.log(

@@ -43,15 +43,19 @@ export function checkDist(dist: string): string[] {
     const host = text.match(REMOTE_HOSTS);
     if (host) problems.push(`${where}: mentions remote host ${host[1]}`);
     if (file.endsWith(".html")) {
-      if (where.split(sep).join("/").startsWith(`${TEST_PAGES_PATH}/`)) problems.push(`${where}: a test page is published in the site (scripts/finish-dist.ts moves them out)`);
+      if (where.split(sep).join("/").startsWith(`${TEST_PAGES_PATH}/`))
+        problems.push(`${where}: a test page is published in the site (scripts/finish-dist.ts moves them out)`);
       const meta = text.match(/<meta http-equiv="Content-Security-Policy" content="([^"]*)">/);
       const policy = meta?.[1].replace(/&quot;/g, '"');
       if (!policy) problems.push(`${where}: has no <meta http-equiv="Content-Security-Policy">`);
-      else if (policy !== pagePolicy(text.replace(meta![0], ""))) problems.push(`${where}: its policy does not list the hashes of its inline scripts as they are now`);
-      if (policy && /script-src[^;]*'unsafe-inline'/.test(policy)) problems.push(`${where}: its policy allows 'unsafe-inline' scripts`);
+      else if (policy !== pagePolicy(text.replace(meta![0], "")))
+        problems.push(`${where}: its policy does not list the hashes of its inline scripts as they are now`);
+      if (policy && /script-src[^;]*'unsafe-inline'/.test(policy))
+        problems.push(`${where}: its policy allows 'unsafe-inline' scripts`);
       const remote = text.match(HTML_REMOTE);
       if (remote) problems.push(`${where}: loads from a remote URL: ${remote[0].slice(0, 120)}`);
-      if (/class="observablehq--error"|Error: Unable to load|Failed to resolve/.test(text)) problems.push(`${where}: Framework rendered an error`);
+      if (/class="observablehq--error"|Error: Unable to load|Failed to resolve/.test(text))
+        problems.push(`${where}: Framework rendered an error`);
       for (const m of text.matchAll(/(?:href|src)="(\.{1,2}\/[^"#?]+|\/[^"#?]+)"/g)) {
         const target = m[1].startsWith("/") ? join(dist, m[1]) : resolve(dirname(file), m[1]);
         if (!existsSync(target) && !existsSync(target + ".html") && !existsSync(join(target, "index.html"))) {
@@ -66,12 +70,17 @@ export function checkDist(dist: string): string[] {
         else if (/^\.{0,2}\//.test(spec)) {
           if (spec.startsWith("/_observablehq/") || spec.includes("${") || where.startsWith("_observablehq/")) continue;
           const target = spec.startsWith("/") ? join(dist, spec) : resolve(dirname(file), spec);
-          if (/\.(js|css)$/.test(spec) && !existsSync(target)) problems.push(`${where}: imports missing module ${spec}`);
+          if (/\.(js|css)$/.test(spec) && !existsSync(target))
+            problems.push(`${where}: imports missing module ${spec}`);
         } else if (/^node:/.test(spec)) {
           problems.push(`${where}: imports the Node built-in "${spec}", which no browser has`);
         } else if (/^(npm|jsr|observablehq):/.test(spec)) {
           if (!spec.startsWith("observablehq:")) problems.push(`${where}: unresolved ${spec}`);
-        } else if (/^[@a-z][\w@./-]*$/i.test(spec) && !/\s/.test(spec) && (m[0].startsWith("from") || m[0].startsWith("import"))) {
+        } else if (
+          /^[@a-z][\w@./-]*$/i.test(spec) &&
+          !/\s/.test(spec) &&
+          (m[0].startsWith("from") || m[0].startsWith("import"))
+        ) {
           problems.push(`${where}: bare import "${spec}" cannot load in a browser`);
         }
       }
@@ -86,4 +95,6 @@ if (problems.length) {
   for (const p of problems.slice(0, 50)) console.error(`  - ${p}`);
   process.exit(1);
 }
-console.log(`check-dist: ${relative(process.cwd(), DIST)}/ is self-contained (no CDN, no remote URL, every import resolves)`);
+console.log(
+  `check-dist: ${relative(process.cwd(), DIST)}/ is self-contained (no CDN, no remote URL, every import resolves)`,
+);

@@ -17,11 +17,10 @@ const portIndex = args.indexOf("--port");
 const PORT = portIndex >= 0 ? Number(args[portIndex + 1]) : 3000;
 const INNER = PORT + 1;
 
-const preview = spawn(
-  "npx",
-  ["observable", "preview", "--host", "127.0.0.1", "--port", String(INNER), "--no-open"],
-  { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, OBSERVABLE_TELEMETRY_DISABLE: "true" } },
-);
+const preview = spawn("npx", ["observable", "preview", "--host", "127.0.0.1", "--port", String(INNER), "--no-open"], {
+  stdio: ["ignore", "pipe", "inherit"],
+  env: { ...process.env, OBSERVABLE_TELEMETRY_DISABLE: "true" },
+});
 preview.stdout.on("data", (chunk: Buffer) => {
   // Framework prints its own (internal) address; show the proxied one instead.
   const text = chunk.toString().replace(`http://127.0.0.1:${INNER}/`, `http://127.0.0.1:${PORT}/`);
@@ -32,7 +31,13 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => pr
 
 const server = createServer((req, res) => {
   const upstream = request(
-    { host: "127.0.0.1", port: INNER, path: req.url, method: req.method, headers: { ...req.headers, host: `127.0.0.1:${INNER}`, "accept-encoding": "identity" } },
+    {
+      host: "127.0.0.1",
+      port: INNER,
+      path: req.url,
+      method: req.method,
+      headers: { ...req.headers, host: `127.0.0.1:${INNER}`, "accept-encoding": "identity" },
+    },
     (up) => {
       const headers = { ...up.headers, ...siteHeaders(new URL(req.url ?? "/", "http://127.0.0.1").pathname) };
       const isHtml = String(up.headers["content-type"] ?? "").includes("text/html");

@@ -44,7 +44,9 @@ if (existsSync(builtTests)) {
   rmSync(TEST_PAGES_DIR, { recursive: true, force: true });
   mkdirSync(dirname(target), { recursive: true });
   renameSync(builtTests, target);
-  console.log(`finish-dist: moved ${htmlFiles(TEST_PAGES_DIR).length} test page(s) out of the site into ${TEST_PAGES_DIR}/`);
+  console.log(
+    `finish-dist: moved ${htmlFiles(TEST_PAGES_DIR).length} test page(s) out of the site into ${TEST_PAGES_DIR}/`,
+  );
 }
 if (existsSync(TEST_PAGES_DIR)) finishPages(TEST_PAGES_DIR, (html) => withPolicyMeta(patchHtml(html)));
 
@@ -52,4 +54,6 @@ console.log(`finish-dist: patched ${finishPages(DIST_DIR, patchHtml)} page(s)`);
 
 // Last: the service worker's file list and version hash cover the finished files, policies included.
 const app = await writeWebApp(DIST_DIR, { finishPage: withPolicyMeta });
-console.log(`finish-dist: service worker precaches ${app.files} files (${(app.bytes / 1e6).toFixed(1)} MB), version ${app.version}; every page carries its script policy`);
+console.log(
+  `finish-dist: service worker precaches ${app.files} files (${(app.bytes / 1e6).toFixed(1)} MB), version ${app.version}; every page carries its script policy`,
+);

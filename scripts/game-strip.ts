@@ -52,4 +52,6 @@ const { rgb, width, height } = tile(picked, 4);
 const png = encodePng(rgb, width, height);
 mkdirSync(dirname(values.out), { recursive: true });
 writeFileSync(values.out, png);
-console.log(`wrote ${values.out}: ${width}x${height}, ${count} frames (seed ${seed}, every ${every}th), ${(png.length / 1024).toFixed(1)} KiB`);
+console.log(
+  `wrote ${values.out}: ${width}x${height}, ${count} frames (seed ${seed}, every ${every}th), ${(png.length / 1024).toFixed(1)} KiB`,
+);

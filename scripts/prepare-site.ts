@@ -32,7 +32,10 @@ if (process.env.GAMEDREAM_DIST && !resolve(process.env.GAMEDREAM_DIST).startsWit
 // every build recomputes them. A side build (GAMEDREAM_DIST set) keeps the rest of the shared
 // cache (bundled packages), which another build may be reading.
 if (process.argv.includes("--clean-cache")) {
-  rmSync(process.env.GAMEDREAM_DIST ? "src/.observablehq/cache/data" : "src/.observablehq/cache", { recursive: true, force: true });
+  rmSync(process.env.GAMEDREAM_DIST ? "src/.observablehq/cache/data" : "src/.observablehq/cache", {
+    recursive: true,
+    force: true,
+  });
 }
 
 const wasmDist = join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist");
@@ -46,10 +49,16 @@ for (const name of ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tf
 const nodeBuiltinsAsEmpty = {
   name: "node-builtins-empty",
   setup(b: import("esbuild").PluginBuild) {
-    b.onResolve({ filter: /^(node:)?(fs|fs\/promises|path|os|perf_hooks|worker_threads|crypto|util|url|stream|string_decoder|child_process)$/ }, (args) => ({
-      path: args.path,
-      namespace: "empty",
-    }));
+    b.onResolve(
+      {
+        filter:
+          /^(node:)?(fs|fs\/promises|path|os|perf_hooks|worker_threads|crypto|util|url|stream|string_decoder|child_process)$/,
+      },
+      (args) => ({
+        path: args.path,
+        namespace: "empty",
+      }),
+    );
     b.onLoad({ filter: /.*/, namespace: "empty" }, () => ({ contents: "export default {};", loader: "js" }));
   },
 };
@@ -63,8 +72,12 @@ const vegaWithoutEval = {
   name: "vega-without-eval",
   setup(b: import("esbuild").PluginBuild) {
     const shim = (file: string) => resolve("scripts/vendor", file);
-    b.onResolve({ filter: /^vega-embed$/ }, (args) => (args.importer === shim("vega-embed-ast.ts") ? undefined : { path: shim("vega-embed-ast.ts") }));
-    b.onResolve({ filter: /^vega$/ }, (args) => (/[\\/]vega-embed[\\/]/.test(args.importer) ? { path: shim("vega-with-interpreter.ts") } : undefined));
+    b.onResolve({ filter: /^vega-embed$/ }, (args) =>
+      args.importer === shim("vega-embed-ast.ts") ? undefined : { path: shim("vega-embed-ast.ts") },
+    );
+    b.onResolve({ filter: /^vega$/ }, (args) =>
+      /[\\/]vega-embed[\\/]/.test(args.importer) ? { path: shim("vega-with-interpreter.ts") } : undefined,
+    );
   },
 };
 
@@ -91,7 +104,11 @@ const vendored: { entry: string; out: string }[] = [
 ];
 mkdirSync("src/vendor", { recursive: true });
 for (const { entry, out } of vendored) {
-  const path = entry.startsWith("@tensorflow/tfjs-backend-wasm") ? `${wasmDist}/index.js` : entry.startsWith("./") ? resolve(entry) : require.resolve(entry);
+  const path = entry.startsWith("@tensorflow/tfjs-backend-wasm")
+    ? `${wasmDist}/index.js`
+    : entry.startsWith("./")
+      ? resolve(entry)
+      : require.resolve(entry);
   await browserBundle(path, join("src/vendor", out), {
     external: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-core/*"],
   });
@@ -110,4 +127,6 @@ for (const file of workers) {
   await browserBundle(join("src/workers", file), join("src/assets/workers", file.replace(/\.ts$/, ".js")));
 }
 
-console.log(`prepare-site: vendored ${vendored.map((v) => v.out).join(", ")}; prebundled ${prebundled.join(", ")}; workers ${workers.map((w) => w.replace(/\.ts$/, ".js")).join(", ")}; wasm binaries copied (${Date.now() - started} ms)`);
+console.log(
+  `prepare-site: vendored ${vendored.map((v) => v.out).join(", ")}; prebundled ${prebundled.join(", ")}; workers ${workers.map((w) => w.replace(/\.ts$/, ".js")).join(", ")}; wasm binaries copied (${Date.now() - started} ms)`,
+);

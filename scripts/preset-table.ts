@@ -7,7 +7,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/lib/core/index.js";
 import { timeIt } from "../src/lib/bench/index.js";
-import { createDiT, presetCostTable, PRESETS, type PresetName, createVAE, vaeLatentShape } from "../src/lib/models/index.js";
+import {
+  createDiT,
+  presetCostTable,
+  PRESETS,
+  type PresetName,
+  createVAE,
+  vaeLatentShape,
+} from "../src/lib/models/index.js";
 import { gaussianNoise } from "../src/lib/nn/index.js";
 
 await initBackend({ override: "wasm" });
@@ -26,16 +33,22 @@ for (const row of rows) {
   const action = tf.zeros([1, preset.dit.actionDim]) as tf.Tensor2D;
   for (let i = 0; i < preset.dit.contextFrames; i++) dit.appendFrame(cache, latent, 0.02, action);
   const reps = row.preset === "realtime" ? 10 : 3;
-  const pass = await timeIt(async () => {
-    const { prediction } = dit.forwardFrame(cache, latent, 0.5, action);
-    await prediction.data();
-    prediction.dispose();
-  }, { warmup: 1, reps });
-  const decode = await timeIt(async () => {
-    const frame = vae.decode(latent);
-    await frame.data();
-    frame.dispose();
-  }, { warmup: 1, reps });
+  const pass = await timeIt(
+    async () => {
+      const { prediction } = dit.forwardFrame(cache, latent, 0.5, action);
+      await prediction.data();
+      prediction.dispose();
+    },
+    { warmup: 1, reps },
+  );
+  const decode = await timeIt(
+    async () => {
+      const frame = vae.decode(latent);
+      await frame.data();
+      frame.dispose();
+    },
+    { warmup: 1, reps },
+  );
   const ms = (v: number) => (v >= 100 ? `${Math.round(v)} ms` : `${v.toFixed(1)} ms`);
   lines.push(
     `| ${row.preset} | ${(row.ditParams / 1e6).toFixed(2)}M | ${(row.vaeParams / 1e6).toFixed(2)}M | ${row.tokensPerFrame} | ${preset.sampling.sampler} x ${preset.sampling.steps} | ${(row.flopsPerFrame / 1e9).toFixed(3)} | ${ms(pass.medianMs)} | ${ms(decode.medianMs)} |`,

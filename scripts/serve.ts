@@ -42,7 +42,10 @@ const MIME: Record<string, string> = {
  * wasm backend; no `'unsafe-eval'` (tfjs-vis charts run without it: scripts/vendor/). `blob:`
  * workers are allowed for tfjs' threaded wasm and our workers.
  */
-export function contentSecurityPolicy({ allowEval = false, scriptHashes = [] }: { allowEval?: boolean; scriptHashes?: readonly string[] } = {}): string {
+export function contentSecurityPolicy({
+  allowEval = false,
+  scriptHashes = [],
+}: { allowEval?: boolean; scriptHashes?: readonly string[] } = {}): string {
   const hashes = scriptHashes.map((h) => ` '${h}'`).join("");
   return [
     "default-src 'self'",
@@ -71,7 +74,10 @@ export function contentSecurityPolicy({ allowEval = false, scriptHashes = [] }: 
  * `'unsafe-hashes'` with these hashes allows only those strings, which are not even valid
  * JavaScript, so no injected handler can match them.
  */
-const HTL_PLACEHOLDER_HASHES = Array.from({ length: 32 }, (_, i) => `sha256-${createHash("sha256").update(`::${i}`).digest("base64")}`);
+const HTL_PLACEHOLDER_HASHES = Array.from(
+  { length: 32 },
+  (_, i) => `sha256-${createHash("sha256").update(`::${i}`).digest("base64")}`,
+);
 
 /** Inline `<script>` elements of a page (those without `src`): their exact text, as the browser hashes it. */
 const INLINE_SCRIPT = /<script\b((?:[^>"']|"[^"]*"|'[^']*')*)>([\s\S]*?)<\/script\s*>/gi;
@@ -131,7 +137,8 @@ export function siteHeaders(pathname: string, html?: string): Record<string, str
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Embedder-Policy": "require-corp",
     "Cross-Origin-Resource-Policy": "same-origin",
-    "Content-Security-Policy": html === undefined ? contentSecurityPolicy({ allowEval: EVAL_ALLOWED_SCRIPTS.test(pathname) }) : pagePolicy(html),
+    "Content-Security-Policy":
+      html === undefined ? contentSecurityPolicy({ allowEval: EVAL_ALLOWED_SCRIPTS.test(pathname) }) : pagePolicy(html),
     "X-Content-Type-Options": "nosniff",
   };
 }
@@ -155,7 +162,11 @@ export interface ServeOptions {
 }
 
 /** Serves `dir` on 127.0.0.1; port 0 picks a free port. Resolves once listening. */
-export function serveStatic(dir: string, port = 0, options: ServeOptions = {}): Promise<{ server: Server; url: string }> {
+export function serveStatic(
+  dir: string,
+  port = 0,
+  options: ServeOptions = {},
+): Promise<{ server: Server; url: string }> {
   const roots = [dir, ...(options.extraRoots ?? [])].map((r) => resolve(r));
   const find = (pathname: string): string | null => {
     for (const root of roots) {
@@ -207,6 +218,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
   const plain = args.includes("--plain");
   serveStatic(dir, port, { siteHeaders: !plain }).then(({ url }) =>
-    console.log(`gamedream: serving ${dir}/ on ${url} ${plain ? "as a plain static host (no headers; the service worker isolates pages after the first load)" : "(COOP/COEP on)"}`),
+    console.log(
+      `gamedream: serving ${dir}/ on ${url} ${plain ? "as a plain static host (no headers; the service worker isolates pages after the first load)" : "(COOP/COEP on)"}`,
+    ),
   );
 }

@@ -141,7 +141,12 @@ function webManifest(): Record<string, unknown> {
     display: "standalone",
     background_color: THEME,
     theme_color: THEME,
-    icons: [192, 512].map((size) => ({ src: `icons/icon-${size}.png`, sizes: `${size}x${size}`, type: "image/png", purpose: "any maskable" })),
+    icons: [192, 512].map((size) => ({
+      src: `icons/icon-${size}.png`,
+      sizes: `${size}x${size}`,
+      type: "image/png",
+      purpose: "any maskable",
+    })),
   };
 }
 
@@ -160,15 +165,23 @@ export function headTags(root: string): string {
  * and file count. `finishPage` runs on every page after its head tags are in and before the
  * version hash is taken (scripts/finish-dist.ts adds each page's policy there).
  */
-export async function writeWebApp(dist: string, options: { finishPage?: (html: string) => string } = {}): Promise<{ version: string; files: number; bytes: number }> {
+export async function writeWebApp(
+  dist: string,
+  options: { finishPage?: (html: string) => string } = {},
+): Promise<{ version: string; files: number; bytes: number }> {
   dist = resolve(dist);
   mkdirSync(join(dist, "icons"), { recursive: true });
-  for (const size of [192, 512]) writeFileSync(join(dist, "icons", `icon-${size}.png`), encodePng(iconPixels(size), size, size));
+  for (const size of [192, 512])
+    writeFileSync(join(dist, "icons", `icon-${size}.png`), encodePng(iconPixels(size), size, size));
   writeFileSync(join(dist, MANIFEST_FILE), JSON.stringify(webManifest(), null, 2));
 
   const app = resolve("src/components/app.js");
   await build({
-    stdin: { contents: `import {registerServiceWorker} from ${JSON.stringify(app)};\nregisterServiceWorker();\n`, resolveDir: dirname(app), loader: "js" },
+    stdin: {
+      contents: `import {registerServiceWorker} from ${JSON.stringify(app)};\nregisterServiceWorker();\n`,
+      resolveDir: dirname(app),
+      loader: "js",
+    },
     outfile: join(dist, REGISTER_FILE),
     bundle: true,
     format: "esm",
@@ -198,7 +211,13 @@ export async function writeWebApp(dist: string, options: { finishPage?: (html: s
     hash.update(`${path}\0${createHash("sha256").update(content).digest("hex")}\n`);
   }
   const version = hash.digest("hex").slice(0, 16);
-  writeFileSync(join(dist, SW_FILE), serviceWorkerSource(version, entries.map((p) => `./${p}`)));
+  writeFileSync(
+    join(dist, SW_FILE),
+    serviceWorkerSource(
+      version,
+      entries.map((p) => `./${p}`),
+    ),
+  );
   return { version, files: entries.length, bytes };
 }
 

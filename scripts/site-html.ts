@@ -7,6 +7,12 @@
 export function patchHtml(html: string): string {
   return html
     .replace(/<html>/, '<html lang="en">')
-    .replace(/<meta name="viewport" content="width=device-width, initial-scale=1, maximum-scale=1">/, '<meta name="viewport" content="width=device-width, initial-scale=1">')
-    .replace(/(<nav id="observablehq-sidebar">\s*)<ol>(\s*)(<label id="observablehq-sidebar-close"[^>]*><\/label>)/, "$1$3$2<ol>");
+    .replace(
+      /<meta name="viewport" content="width=device-width, initial-scale=1, maximum-scale=1">/,
+      '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    )
+    .replace(
+      /(<nav id="observablehq-sidebar">\s*)<ol>(\s*)(<label id="observablehq-sidebar-close"[^>]*><\/label>)/,
+      "$1$3$2<ol>",
+    );
 }

@@ -31,8 +31,26 @@ import { initBackend, Rng, relativizeReport } from "../src/lib/core/index.js";
 import { countParameters } from "../src/lib/nn/index.js";
 import { DatasetReader, buildDataset, gameEpisodeSources } from "../src/lib/data/index.js";
 import { DirectoryDatasetStore } from "../src/lib/data/node.js";
-import { createDiT, loadModelFromWeights, loadVAE, PRESETS, createVAE, estimateLatentScale, type VAE } from "../src/lib/models/index.js";
-import { Trainer, datasetFrameSource, ditConfigForVAE, modelExport, recentMean, setupDiTTask, setupVAETask, type TrainTask, type TrainerOptions } from "../src/lib/train/index.js";
+import {
+  createDiT,
+  loadModelFromWeights,
+  loadVAE,
+  PRESETS,
+  createVAE,
+  estimateLatentScale,
+  type VAE,
+} from "../src/lib/models/index.js";
+import {
+  Trainer,
+  datasetFrameSource,
+  ditConfigForVAE,
+  modelExport,
+  recentMean,
+  setupDiTTask,
+  setupVAETask,
+  type TrainTask,
+  type TrainerOptions,
+} from "../src/lib/train/index.js";
 import { assignWeights } from "../src/lib/storage/index.js";
 import { readFileBytes, FsCheckpointStore } from "../src/lib/storage/node.js";
 import { loadOrEncodeLatents, writeModelDir } from "../src/lib/train/node.js";
@@ -62,14 +80,22 @@ async function probeStepMs(makeTask: () => TrainTask<unknown>, batchSize: number
   return ms.slice(1).sort((a, b) => a - b)[1];
 }
 
-async function trainPhase(name: string, task: TrainTask<unknown>, options: TrainerOptions, minutes: number): Promise<{ trainer: Trainer<unknown>; seconds: number }> {
+async function trainPhase(
+  name: string,
+  task: TrainTask<unknown>,
+  options: TrainerOptions,
+  minutes: number,
+): Promise<{ trainer: Trainer<unknown>; seconds: number }> {
   const trainer = new Trainer(task, options);
   const bar = createProgress({ total: options.steps, label: `${name} steps` });
   let lastS: number | null = null;
   trainer.on((e) => {
     if (e.type === "metrics") {
       if (e.extras.actionS !== undefined) lastS = e.extras.actionS;
-      bar.update(e.step, `loss ${e.loss.toFixed(4)} ${e.stepMs.toFixed(0)} ms/step${lastS === null ? "" : ` S ${lastS.toFixed(3)}`}`);
+      bar.update(
+        e.step,
+        `loss ${e.loss.toFixed(4)} ${e.stepMs.toFixed(0)} ms/step${lastS === null ? "" : ` S ${lastS.toFixed(3)}`}`,
+      );
     }
     if (e.type === "resumed") process.stderr.write(`${name}: resumed from step ${e.step}\n`);
     if (e.type === "message") process.stderr.write(`${name}: ${e.level}[${e.code}] ${e.text}\n`);
@@ -111,7 +137,8 @@ async function main(argv: string[]): Promise<void> {
   await mkdir(work, { recursive: true });
   const planFile = path.join(work, "plan.json");
   const plan: Plan = existsSync(planFile) ? JSON.parse(await readFile(planFile, "utf8")) : { flags };
-  if (JSON.stringify(plan.flags) !== JSON.stringify(flags)) throw new Error(`${work} was planned with other flags (${JSON.stringify(plan.flags)}); use another --work folder`);
+  if (JSON.stringify(plan.flags) !== JSON.stringify(flags))
+    throw new Error(`${work} was planned with other flags (${JSON.stringify(plan.flags)}); use another --work folder`);
   const savePlan = () => writeFile(planFile, `${JSON.stringify(plan, null, 2)}\n`);
   const batchSize = flags.batch;
   const agents = flags.agents.split(",").filter(Boolean);
@@ -121,12 +148,22 @@ async function main(argv: string[]): Promise<void> {
   const dataStore = new DirectoryDatasetStore(dataDir);
   if (!existsSync(path.join(dataDir, "manifest.json"))) {
     const bar = createProgress({ total: flags.episodes * flags.frames, label: "frames" });
-    await buildDataset(dataStore, gameEpisodeSources({ seed: flags.seed, episodes: flags.episodes, frames: flags.frames, agents }), {
-      heldoutFraction: 0.25,
-      splitSeed: flags.seed,
-      createdWith: { tool: "scripts/train-shipped.ts", episodes: flags.episodes, frames: flags.frames, seed: flags.seed, agents },
-      onProgress: (p) => bar.update(p.framesDone),
-    });
+    await buildDataset(
+      dataStore,
+      gameEpisodeSources({ seed: flags.seed, episodes: flags.episodes, frames: flags.frames, agents }),
+      {
+        heldoutFraction: 0.25,
+        splitSeed: flags.seed,
+        createdWith: {
+          tool: "scripts/train-shipped.ts",
+          episodes: flags.episodes,
+          frames: flags.frames,
+          seed: flags.seed,
+          agents,
+        },
+        onProgress: (p) => bar.update(p.framesDone),
+      },
+    );
     bar.done();
   }
   const reader = await DatasetReader.open(dataStore);
@@ -148,38 +185,87 @@ async function main(argv: string[]): Promise<void> {
       await savePlan();
     }
     const vaeTask = makeVAETask();
-    const vaeRun = await trainPhase("vae", vaeTask, { steps: plan.vaeSteps, batchSize, seed: flags.seed, store: await FsCheckpointStore.open(path.join(work, "vae")), checkpointEvery: 200, optim: { lr: 1e-3, warmupSteps: 50 } }, vaeMinutes);
+    const vaeRun = await trainPhase(
+      "vae",
+      vaeTask,
+      {
+        steps: plan.vaeSteps,
+        batchSize,
+        seed: flags.seed,
+        store: await FsCheckpointStore.open(path.join(work, "vae")),
+        checkpointEvery: 200,
+        optim: { lr: 1e-3, warmupSteps: 50 },
+      },
+      vaeMinutes,
+    );
     vae = createVAE(preset.vae, 0);
     assignWeights(vae, vaeRun.trainer.emaWeights ?? vaeTask.model.variables());
     const scaleFrames = await frames.sampleFrames(new Rng(flags.seed), 32);
     vae.setLatentScale(await estimateLatentScale(vae, scaleFrames));
     scaleFrames.dispose();
-    await writeModelDir(path.join(out, "vae"), modelExport("vae", vae, vaeRun.trainer.step, { ema: vaeRun.trainer.emaWeights ? vae.variables() : null }));
+    await writeModelDir(
+      path.join(out, "vae"),
+      modelExport("vae", vae, vaeRun.trainer.step, { ema: vaeRun.trainer.emaWeights ? vae.variables() : null }),
+    );
     vaeRecord = { ...phaseRecord(vaeRun, countParameters(vae)), settings: vaeTask.settings };
     vaeRun.trainer.dispose();
     vaeTask.model.dispose();
   }
 
   // 3. DiT on latents encoded once.
-  const bar = createProgress({ total: reader.episodes("train").reduce((n, e) => n + e.frameCount, 0), label: "frames encoded" });
-  const { latents } = await loadOrEncodeLatents(path.join(work, "dit"), reader, vae, { onProgress: (done) => bar.update(done) });
+  const bar = createProgress({
+    total: reader.episodes("train").reduce((n, e) => n + e.frameCount, 0),
+    label: "frames encoded",
+  });
+  const { latents } = await loadOrEncodeLatents(path.join(work, "dit"), reader, vae, {
+    onProgress: (done) => bar.update(done),
+  });
   bar.done();
   const ditConfig = ditConfigForVAE(preset.dit, vae.config);
   // The action probe: held-out levels branched at a few states, encoded once.
   const probe = actionSensitivityProbe(vae, (K) => heldoutBranches(reader, K, 16), flags["probe-every"]);
   const makeDiTTask = (withProbe: boolean) =>
-    setupDiTTask({ start: { from: "config", config: ditConfig, seed: flags.seed }, vae: vae.config, latents, probe: withProbe ? probe : undefined });
+    setupDiTTask({
+      start: { from: "config", config: ditConfig, seed: flags.seed },
+      vae: vae.config,
+      latents,
+      probe: withProbe ? probe : undefined,
+    });
   const ditMinutes = flags.minutes - vaeMinutes;
   if (plan.ditSteps === undefined) {
-    plan.ditSteps = Math.max(20, Math.floor((ditMinutes * 60_000) / (await probeStepMs(() => makeDiTTask(false), batchSize))));
+    plan.ditSteps = Math.max(
+      20,
+      Math.floor((ditMinutes * 60_000) / (await probeStepMs(() => makeDiTTask(false), batchSize))),
+    );
     await savePlan();
   }
   const ditTask = makeDiTTask(true);
-  const ditRun = await trainPhase("dit", ditTask, { steps: plan.ditSteps, batchSize, seed: flags.seed, store: await FsCheckpointStore.open(path.join(work, "dit")), checkpointEvery: 200, optim: { lr: flags.lr, warmupSteps: 100 } }, ditMinutes);
-  await writeModelDir(path.join(out, "dit"), modelExport("dit", ditTask.model as ReturnType<typeof createDiT>, ditRun.trainer.step, { ema: ditRun.trainer.emaWeights, settings: ditTask.settings, extra: { vaeLatentScale: vae.config.latentScale } }));
+  const ditRun = await trainPhase(
+    "dit",
+    ditTask,
+    {
+      steps: plan.ditSteps,
+      batchSize,
+      seed: flags.seed,
+      store: await FsCheckpointStore.open(path.join(work, "dit")),
+      checkpointEvery: 200,
+      optim: { lr: flags.lr, warmupSteps: 100 },
+    },
+    ditMinutes,
+  );
+  await writeModelDir(
+    path.join(out, "dit"),
+    modelExport("dit", ditTask.model as ReturnType<typeof createDiT>, ditRun.trainer.step, {
+      ema: ditRun.trainer.emaWeights,
+      settings: ditTask.settings,
+      extra: { vaeLatentScale: vae.config.latentScale },
+    }),
+  );
   const ditRecord = {
     ...phaseRecord(ditRun, countParameters(ditTask.model)),
-    actionSensitivityCurve: ditRun.trainer.history.filter((r) => r.extras?.actionS !== undefined).map((r) => [r.step, r.extras!.actionS]),
+    actionSensitivityCurve: ditRun.trainer.history
+      .filter((r) => r.extras?.actionS !== undefined)
+      .map((r) => [r.step, r.extras!.actionS]),
   };
   ditRun.trainer.dispose();
   ditTask.model.dispose();
@@ -239,11 +325,19 @@ async function main(argv: string[]): Promise<void> {
       nextFrameSsim: evaluation.nextFrameSsim,
       copyLastFrameSsim: evaluation.copyLastFrameSsim,
       goals: evaluation.goals,
-      rollout: evaluation.rollout && { frames: evaluation.rollout.frames, collapse: evaluation.rollout.collapse, msPerFrame: evaluation.rollout.msPerFrame, buckets: evaluation.rollout.buckets },
+      rollout: evaluation.rollout && {
+        frames: evaluation.rollout.frames,
+        collapse: evaluation.rollout.collapse,
+        msPerFrame: evaluation.rollout.msPerFrame,
+        buckets: evaluation.rollout.buckets,
+      },
     },
   };
   // Paths relative to the repository (src/lib/core/report-paths.ts): report.json is committed.
-  await writeFile(path.join(out, "report.json"), `${JSON.stringify(relativizeReport(report, process.cwd()), (_, v) => (typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v), 1)}\n`);
+  await writeFile(
+    path.join(out, "report.json"),
+    `${JSON.stringify(relativizeReport(report, process.cwd()), (_, v) => (typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v), 1)}\n`,
+  );
   console.log(
     `train-shipped: out=${out} vaeSteps=${vaeRecord.steps} ditSteps=${ditRecord.steps} nextFramePsnr=${evaluation.nextFramePsnr.toFixed(2)} copyLastFramePsnr=${evaluation.copyLastFramePsnr.toFixed(2)} vaeReconPsnr=${evaluation.vaeReconPsnr.toFixed(2)} time=${formatDuration(report.totalSeconds)}`,
   );
@@ -261,7 +355,9 @@ function phaseRecord(run: { trainer: Trainer<unknown>; seconds: number }, parame
     firstLoss: recentMean(history.slice(0, 20), 20),
     finalLoss: recentMean(history, 50),
     msPerStep: recentMean(history, 50, "stepMs"),
-    lossCurve: history.filter((_, i) => i % Math.max(1, Math.floor(history.length / 100)) === 0).map((r) => [r.step, r.loss]),
+    lossCurve: history
+      .filter((_, i) => i % Math.max(1, Math.floor(history.length / 100)) === 0)
+      .map((r) => [r.step, r.loss]),
   };
 }
 

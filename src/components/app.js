@@ -22,14 +22,21 @@ export const ISOLATION_RELOAD_KEY = "gamedream-isolation-reload";
  */
 export function isolationStatus() {
   const isolated = typeof crossOriginIsolated !== "undefined" && crossOriginIsolated === true;
-  if (isolated) return {isolated, reason: "This page is cross-origin isolated (COOP/COEP), so wasm may use threads."};
-  const controlled = typeof navigator !== "undefined" && "serviceWorker" in navigator && navigator.serviceWorker.controller !== null;
+  if (isolated) return { isolated, reason: "This page is cross-origin isolated (COOP/COEP), so wasm may use threads." };
+  const controlled =
+    typeof navigator !== "undefined" && "serviceWorker" in navigator && navigator.serviceWorker.controller !== null;
   const built = serviceWorkerUrl() !== null;
   let reason;
-  if (!built) reason = "This page is not cross-origin isolated: the server sends no COOP/COEP headers (npm run dev and npm run serve do; see scripts/serve.ts).";
-  else if (!controlled) reason = "This page is not cross-origin isolated yet: the host sends no COOP/COEP headers and the site's service worker, which adds them, is not in charge of this page yet. It reloads the page once when it is (or reload it yourself after the offline copy is installed).";
-  else reason = "This page is not cross-origin isolated although the service worker serves it: this browser does not isolate pages on a service worker's headers, or an old version of the site is in charge (reload).";
-  return {isolated, reason};
+  if (!built)
+    reason =
+      "This page is not cross-origin isolated: the server sends no COOP/COEP headers (npm run dev and npm run serve do; see scripts/serve.ts).";
+  else if (!controlled)
+    reason =
+      "This page is not cross-origin isolated yet: the host sends no COOP/COEP headers and the site's service worker, which adds them, is not in charge of this page yet. It reloads the page once when it is (or reload it yourself after the offline copy is installed).";
+  else
+    reason =
+      "This page is not cross-origin isolated although the service worker serves it: this browser does not isolate pages on a service worker's headers, or an old version of the site is in charge (reload).";
+  return { isolated, reason };
 }
 
 /**
@@ -50,14 +57,14 @@ function reloadOnceIsolatable() {
   }
   let used = false;
   const markUsed = () => (used = true);
-  for (const type of ["keydown", "pointerdown"]) addEventListener(type, markUsed, {once: true, capture: true});
+  for (const type of ["keydown", "pointerdown"]) addEventListener(type, markUsed, { once: true, capture: true });
   const reload = () => {
     if (used || crossOriginIsolated) return;
     sessionStorage.setItem(ISOLATION_RELOAD_KEY, location.pathname);
     location.reload();
   };
   if (navigator.serviceWorker.controller) return; // served by the worker and still not isolated: reloading would not help
-  navigator.serviceWorker.addEventListener("controllerchange", reload, {once: true});
+  navigator.serviceWorker.addEventListener("controllerchange", reload, { once: true });
 }
 
 /** Registers the service worker (safe to call from any page, any number of times); null where there is none. */
@@ -66,7 +73,7 @@ export async function registerServiceWorker() {
   if (!url || !("serviceWorker" in navigator)) return null;
   try {
     reloadOnceIsolatable();
-    return await navigator.serviceWorker.register(url.href, {scope: new URL("./", url).href});
+    return await navigator.serviceWorker.register(url.href, { scope: new URL("./", url).href });
   } catch (error) {
     // Private windows and some embedded views refuse service workers; the site still works online.
     console.warn(`gamedream: offline use is unavailable here (${error.message})`);
@@ -82,16 +89,21 @@ export async function offlineStatus() {
   const supported = typeof navigator !== "undefined" && "serviceWorker" in navigator;
   const built = serviceWorkerUrl() !== null;
   const registration = supported && built ? await navigator.serviceWorker.getRegistration() : undefined;
-  const names = typeof caches === "undefined" ? [] : (await caches.keys()).filter((k) => k.startsWith(SITE_CACHE_PREFIX));
+  const names =
+    typeof caches === "undefined" ? [] : (await caches.keys()).filter((k) => k.startsWith(SITE_CACHE_PREFIX));
   const versions = [];
-  for (const name of names) versions.push({version: name.slice(SITE_CACHE_PREFIX.length), files: (await (await caches.open(name)).keys()).length});
+  for (const name of names)
+    versions.push({
+      version: name.slice(SITE_CACHE_PREFIX.length),
+      files: (await (await caches.open(name)).keys()).length,
+    });
   return {
     supported,
     built,
     controlled: supported && navigator.serviceWorker.controller !== null,
     active: Boolean(registration?.active),
     updateWaiting: Boolean(registration?.waiting),
-    versions
+    versions,
   };
 }
 
@@ -99,7 +111,7 @@ export async function offlineStatus() {
 export async function applyUpdate() {
   const registration = await navigator.serviceWorker.getRegistration();
   if (!registration?.waiting) return false;
-  navigator.serviceWorker.addEventListener("controllerchange", () => location.reload(), {once: true});
-  registration.waiting.postMessage({type: "skip-waiting"});
+  navigator.serviceWorker.addEventListener("controllerchange", () => location.reload(), { once: true });
+  registration.waiting.postMessage({ type: "skip-waiting" });
   return true;
 }

@@ -2,8 +2,8 @@
 // over steps, for one run or several overlaid. The vendored tfjs-vis evaluates Vega expressions
 // with an interpreter and renders SVG (scripts/vendor/), so it runs under the site's Content
 // Security Policy without 'unsafe-eval'.
-import {linechart} from "../vendor/tfjs-vis.js";
-import {RUN_COLORS} from "./colors.js";
+import { linechart } from "../vendor/tfjs-vis.js";
+import { RUN_COLORS } from "./colors.js";
 
 /** Most points per line: Vega redraws the whole chart on every update, so keep that cheap. */
 const MAX_POINTS = 400;
@@ -28,9 +28,9 @@ export function stepGrid(rows, runs, maxPoints = MAX_POINTS) {
       sums[i] += d.value;
       counts[i]++;
     }
-    return Array.from(sums, (sum, i) => ({x: i, y: counts[i] ? sum / counts[i] : null}));
+    return Array.from(sums, (sum, i) => ({ x: i, y: counts[i] ? sum / counts[i] : null }));
   });
-  return {stride, values};
+  return { stride, values };
 }
 
 /**
@@ -40,20 +40,25 @@ export function stepGrid(rows, runs, maxPoints = MAX_POINTS) {
  * itself arrives asynchronously (tfjs-vis renders with a promise), and `figure.dataset.rendered`
  * is set once it has.
  */
-export function metricChart(rows, {label, width = 320, height = 200, runs = [...new Set(rows.map((d) => d.run))]} = {}) {
+export function metricChart(
+  rows,
+  { label, width = 320, height = 200, runs = [...new Set(rows.map((d) => d.run))] } = {},
+) {
   const finite = rows.filter((d) => Number.isFinite(d.value));
   const summary = runs
     .map((run) => {
       const own = finite.filter((d) => d.run === run);
       const last = own.at(-1);
-      return last ? `${run}: ${own.length} points, ${label} ${format(last.value)} at step ${last.step}` : `${run}: no points yet`;
+      return last
+        ? `${run}: ${own.length} points, ${label} ${format(last.value)} at step ${last.step}`
+        : `${run}: no points yet`;
     })
     .join("; ");
   const figure = document.createElement("figure");
   figure.className = "metric-chart";
   // The chart is drawn at `width`; the page's default figure styles (a 640 px cap, scrolling)
   // would clip it or make it a scroll region that keyboard users cannot reach.
-  Object.assign(figure.style, {margin: "0", maxWidth: "none", overflow: "visible"});
+  Object.assign(figure.style, { margin: "0", maxWidth: "none", overflow: "visible" });
   figure.dataset.points = String(finite.length);
   figure.setAttribute("role", "img");
   figure.setAttribute("aria-label", `${label} over training steps. ${summary}.`);
@@ -63,15 +68,19 @@ export function metricChart(rows, {label, width = 320, height = 200, runs = [...
     area.textContent = "waiting for the first step";
     return figure;
   }
-  const {stride, values} = stepGrid(finite, runs);
-  linechart(area, {values, series: runs}, {
-    width,
-    height,
-    xLabel: stride === 1 ? "step" : `step ÷ ${stride} (mean of each ${stride} steps)`,
-    yLabel: label,
-    zoomToFit: true,
-    seriesColors: RUN_COLORS.slice(0, runs.length),
-  }).then(
+  const { stride, values } = stepGrid(finite, runs);
+  linechart(
+    area,
+    { values, series: runs },
+    {
+      width,
+      height,
+      xLabel: stride === 1 ? "step" : `step ÷ ${stride} (mean of each ${stride} steps)`,
+      yLabel: label,
+      zoomToFit: true,
+      seriesColors: RUN_COLORS.slice(0, runs.length),
+    },
+  ).then(
     () => {
       // The SVG is described by the figure; its own parts need not be read out one by one.
       const wrapper = area.querySelector(".vega-embed");
@@ -83,7 +92,7 @@ export function metricChart(rows, {label, width = 320, height = 200, runs = [...
     },
     (error) => {
       area.textContent = `The ${label} chart could not be drawn: ${error?.message ?? error}`;
-    }
+    },
   );
   return figure;
 }

@@ -3,8 +3,16 @@
 // on-screen touch pad whose buttons are also keyboard-focusable. Each device maps to an action
 // (src/lib/actions/schema.ts); the devices held at once are merged with its `combineActions`,
 // and `onAction` hears every change.
-import {KEYMAP, KEYMAP_LABELS, actionFromGamepad, actionFromKeyboard, actionFromTouch, actionsEqual, combineActions} from "../lib/actions/index.js";
-import {injectStyle} from "./style.js";
+import {
+  KEYMAP,
+  KEYMAP_LABELS,
+  actionFromGamepad,
+  actionFromKeyboard,
+  actionFromTouch,
+  actionsEqual,
+  combineActions,
+} from "../lib/actions/index.js";
+import { injectStyle } from "./style.js";
 
 const STYLE = `
 .touch-pad { display: grid; grid-template-columns: repeat(3, 3.2rem); grid-auto-rows: 3.2rem; gap: 4px; }
@@ -25,7 +33,7 @@ function ensureStyle() {
  * A `<button type="button">` showing `text` that runs `onClick`. `label`: an accessible name that
  * says more than the text (start it with the visible text, e.g. "Delete: ckpt-3 of run-1").
  */
-export function button(text, onClick, {id, label, className, disabled = false} = {}) {
+export function button(text, onClick, { id, label, className, disabled = false } = {}) {
   const b = document.createElement("button");
   b.type = "button";
   b.textContent = text;
@@ -37,7 +45,7 @@ export function button(text, onClick, {id, label, className, disabled = false} =
   return b;
 }
 
-const KEY_NAMES = {ArrowUp: "↑", ArrowDown: "↓", ArrowLeft: "←", ArrowRight: "→", Space: "Space", Enter: "Enter"};
+const KEY_NAMES = { ArrowUp: "↑", ArrowDown: "↓", ArrowLeft: "←", ArrowRight: "→", Space: "Space", Enter: "Enter" };
 const keyName = (code) => KEY_NAMES[code] ?? code.replace(/^Key/, "");
 
 /** The keyboard map as a list, from KEYMAP and KEYMAP_LABELS. */
@@ -59,8 +67,20 @@ export function keymapHelp() {
 }
 
 // Touch pad buttons: [control, label, glyph, grid cell]. Moving uses the left pad, looking the right.
-const MOVE_PAD = [["forward", "Move forward", "W", 2], ["left", "Strafe left", "A", 4], ["use", "Use (open a door)", "E", 5], ["right", "Strafe right", "D", 6], ["back", "Move back", "S", 8]];
-const LOOK_PAD = [["pitchUp", "Look up", "▲", 2], ["yawLeft", "Turn left", "◀", 4], ["jump", "Jump", "⤒", 5], ["yawRight", "Turn right", "▶", 6], ["pitchDown", "Look down", "▼", 8]];
+const MOVE_PAD = [
+  ["forward", "Move forward", "W", 2],
+  ["left", "Strafe left", "A", 4],
+  ["use", "Use (open a door)", "E", 5],
+  ["right", "Strafe right", "D", 6],
+  ["back", "Move back", "S", 8],
+];
+const LOOK_PAD = [
+  ["pitchUp", "Look up", "▲", 2],
+  ["yawLeft", "Turn left", "◀", 4],
+  ["jump", "Jump", "⤒", 5],
+  ["yawRight", "Turn right", "▶", 6],
+  ["pitchDown", "Look down", "▼", 8],
+];
 
 function touchPad(title, buttons, held, changed) {
   const wrap = document.createElement("div");
@@ -90,7 +110,8 @@ function touchPad(title, buttons, held, changed) {
       button.setPointerCapture?.(e.pointerId);
       set(true);
     });
-    for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) button.addEventListener(type, () => set(false));
+    for (const type of ["pointerup", "pointercancel", "lostpointercapture"])
+      button.addEventListener(type, () => set(false));
     // Keyboard users hold Enter or Space on a focused button, as a finger holds it.
     button.addEventListener("keydown", (e) => {
       if (e.code === "Enter" || e.code === "Space") {
@@ -115,7 +136,12 @@ function touchPad(title, buttons, held, changed) {
 /** Touch pad buttons held -> the unit-square sticks of actions.ts `TouchState`. */
 function touchState(held) {
   const axis = (pos, neg) => (held.has(pos) ? 1 : 0) - (held.has(neg) ? 1 : 0);
-  return {move: [axis("right", "left"), axis("back", "forward")], look: [axis("yawRight", "yawLeft"), axis("pitchDown", "pitchUp")], use: held.has("use"), jump: held.has("jump")};
+  return {
+    move: [axis("right", "left"), axis("back", "forward")],
+    look: [axis("yawRight", "yawLeft"), axis("pitchDown", "pitchUp")],
+    use: held.has("use"),
+    jump: held.has("jump"),
+  };
 }
 
 const TYPING = new Set(["INPUT", "SELECT", "TEXTAREA"]);
@@ -125,7 +151,7 @@ const MAPPED = new Set(Object.values(KEYMAP).flat());
  * Starts listening. `onAction(action)` is called whenever the combined action changes. Returns
  * `{touchPads, action(), dispose()}`: `touchPads` is an element for the page.
  */
-export function createControls({onAction}) {
+export function createControls({ onAction }) {
   ensureStyle();
   const keys = new Set();
   const touchHeld = new Set();
@@ -165,7 +191,9 @@ export function createControls({onAction}) {
   const poll = () => {
     const pads = navigator.getGamepads?.() ?? [];
     const pad = Array.from(pads).find((p) => p && p.connected);
-    const next = pad ? actionFromGamepad({axes: Array.from(pad.axes), buttons: Array.from(pad.buttons, (b) => b.value)}) : null;
+    const next = pad
+      ? actionFromGamepad({ axes: Array.from(pad.axes), buttons: Array.from(pad.buttons, (b) => b.value) })
+      : null;
     if (JSON.stringify(next) !== JSON.stringify(gamepad)) {
       gamepad = next;
       update();
@@ -185,6 +213,6 @@ export function createControls({onAction}) {
       window.removeEventListener("keyup", onKeyUp);
       window.removeEventListener("blur", releaseAll);
       document.removeEventListener("visibilitychange", onVisibility);
-    }
+    },
   };
 }

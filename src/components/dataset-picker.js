@@ -3,7 +3,7 @@
 // `value` is the chosen dataset's name, or null when none is stored.
 let counter = 0;
 
-export function datasetPicker({label = "Stored dataset", datasets = [], value = null, id} = {}) {
+export function datasetPicker({ label = "Stored dataset", datasets = [], value = null, id } = {}) {
   const wrap = document.createElement("div");
   wrap.className = "dataset-picker";
   const select = document.createElement("select");
@@ -12,7 +12,8 @@ export function datasetPicker({label = "Stored dataset", datasets = [], value = 
   caption.htmlFor = select.id;
   caption.textContent = `${label} `;
   const empty = document.createElement("p");
-  empty.textContent = "No dataset is stored in this browser yet: record your play on the Play page, or upload a video on the Data page and save it.";
+  empty.textContent =
+    "No dataset is stored in this browser yet: record your play on the Play page, or upload a video on the Data page and save it.";
   wrap.append(caption, select, empty);
   function fill(list, wanted) {
     select.replaceChildren(...list.map((d) => new Option(`${d.name} (${d.frames} frames)`, d.name)));
@@ -21,7 +22,7 @@ export function datasetPicker({label = "Stored dataset", datasets = [], value = 
     select.disabled = list.length === 0;
   }
   fill(datasets, value);
-  Object.defineProperty(wrap, "value", {get: () => select.value || null});
+  Object.defineProperty(wrap, "value", { get: () => select.value || null });
   /** New list; keeps the choice, or picks `wanted`. Sends no input event. */
   wrap.refresh = (list, wanted = select.value) => fill(list, wanted);
   return wrap;

@@ -6,9 +6,9 @@ const KEY = "gamedream:device-overrides";
 export function loadDeviceOverrides() {
   try {
     const saved = JSON.parse(localStorage.getItem(KEY) ?? "{}");
-    return {preset: saved.preset ?? null, batchSize: saved.batchSize ?? null, backend: saved.backend ?? null};
+    return { preset: saved.preset ?? null, batchSize: saved.batchSize ?? null, backend: saved.backend ?? null };
   } catch {
-    return {preset: null, batchSize: null, backend: null};
+    return { preset: null, batchSize: null, backend: null };
   }
 }
 

@@ -1,8 +1,8 @@
 // A row of video frames drawn on canvases at their native size and scaled up or down by CSS
 // with `image-rendering: pixelated`, so a pixel stays a crisp square (no smoothing hides noise or
 // compression). Every canvas is an accessible image labelled with its frame index.
-import {unitToRgba} from "../lib/core/index.js";
-import {injectStyle} from "./style.js";
+import { unitToRgba } from "../lib/core/index.js";
+import { injectStyle } from "./style.js";
 
 const STYLE = `
 .frame-strip { display: flex; flex-wrap: wrap; gap: 6px; margin: 0.5rem 0; }
@@ -22,7 +22,7 @@ function ensureStyle() {
  * (4) of a `size` x `size` frame, `{data, width, height}` objects (RGBA or RGB data), or a
  * tfjs tensor `[T, H, W, 3]` / `[H, W, 3]` in [-1, 1] (read synchronously; not disposed).
  */
-export function toRgbaImages(frames, {size = 256} = {}) {
+export function toRgbaImages(frames, { size = 256 } = {}) {
   if (frames && typeof frames.dataSync === "function") return tensorToImages(frames);
   return Array.from(frames, (f) => {
     if (f && typeof f.dataSync === "function") return tensorToImages(f)[0];
@@ -30,7 +30,13 @@ export function toRgbaImages(frames, {size = 256} = {}) {
     const width = f.width ?? size;
     const height = f.height ?? size;
     const pixels = width * height;
-    if (data.length === pixels * 4) return {data: data instanceof Uint8ClampedArray ? data : new Uint8ClampedArray(data.buffer, data.byteOffset, data.length), width, height};
+    if (data.length === pixels * 4)
+      return {
+        data:
+          data instanceof Uint8ClampedArray ? data : new Uint8ClampedArray(data.buffer, data.byteOffset, data.length),
+        width,
+        height,
+      };
     if (data.length === pixels * 3) {
       const rgba = new Uint8ClampedArray(pixels * 4);
       for (let i = 0, j = 0; i < data.length; i += 3, j += 4) {
@@ -39,9 +45,11 @@ export function toRgbaImages(frames, {size = 256} = {}) {
         rgba[j + 2] = data[i + 2];
         rgba[j + 3] = 255;
       }
-      return {data: rgba, width, height};
+      return { data: rgba, width, height };
     }
-    throw new Error(`A ${width}x${height} frame needs ${pixels * 3} (RGB) or ${pixels * 4} (RGBA) bytes; got ${data.length}.`);
+    throw new Error(
+      `A ${width}x${height} frame needs ${pixels * 3} (RGB) or ${pixels * 4} (RGBA) bytes; got ${data.length}.`,
+    );
   });
 }
 
@@ -49,10 +57,15 @@ export function toRgbaImages(frames, {size = 256} = {}) {
 function tensorToImages(tensor) {
   const shape = tensor.shape.length === 3 ? [1, ...tensor.shape] : tensor.shape;
   const [count, height, width, channels] = shape;
-  if (shape.length !== 4 || channels !== 3) throw new Error(`Expected frames [T, H, W, 3], got shape [${tensor.shape.join(", ")}].`);
+  if (shape.length !== 4 || channels !== 3)
+    throw new Error(`Expected frames [T, H, W, 3], got shape [${tensor.shape.join(", ")}].`);
   const values = tensor.dataSync();
   const per = height * width * 3;
-  return Array.from({length: count}, (_, t) => ({data: unitToRgba(values.subarray(t * per, (t + 1) * per)), width, height}));
+  return Array.from({ length: count }, (_, t) => ({
+    data: unitToRgba(values.subarray(t * per, (t + 1) * per)),
+    width,
+    height,
+  }));
 }
 
 /** Draws one frame (any form `toRgbaImages` accepts) on a canvas, resizing the canvas to the frame. */
@@ -73,9 +86,9 @@ export function drawFrame(canvas, frame, options) {
  * - `selected`: a frame number to outline;
  * - `description`: the accessible name prefix of each canvas (default "Frame").
  */
-export function frameStrip(frames, {indices, labels, size = 128, selected, description = "Frame", frameSize} = {}) {
+export function frameStrip(frames, { indices, labels, size = 128, selected, description = "Frame", frameSize } = {}) {
   ensureStyle();
-  const images = toRgbaImages(frames, {size: frameSize});
+  const images = toRgbaImages(frames, { size: frameSize });
   const strip = document.createElement("div");
   strip.className = "frame-strip";
   images.forEach((image, i) => {

@@ -2,7 +2,7 @@
 // `image-rendering: pixelated` so every generated pixel stays a crisp square. Where the browser
 // can, both canvases hand their drawing to a worker (`transferControlToOffscreen`) and frames never
 // touch the page's thread; otherwise the page draws the RGBA bytes the worker posts.
-import {injectStyle} from "./style.js";
+import { injectStyle } from "./style.js";
 
 const STYLE = `
 .player { display: flex; gap: 12px; margin: 0.5rem 0; max-width: calc(2 * var(--player-size, 384px) + 12px); }
@@ -28,12 +28,16 @@ function makeCanvas(id, label) {
 /** Whether canvases can be drawn from a worker here (`?offscreen=0` turns it off, for testing the fallback). */
 export function offscreenSupported() {
   const off = new URLSearchParams(location.search).get("offscreen") === "0";
-  return !off && typeof HTMLCanvasElement.prototype.transferControlToOffscreen === "function" && typeof OffscreenCanvas !== "undefined";
+  return (
+    !off &&
+    typeof HTMLCanvasElement.prototype.transferControlToOffscreen === "function" &&
+    typeof OffscreenCanvas !== "undefined"
+  );
 }
 
 const SIDES = [
   ["real", "play-real", "Real game (src/lib/game)", "The real game, played with your actions"],
-  ["dream", "play-dream", "Dream (world model)", "The world model's dream, generated from your actions"]
+  ["dream", "play-dream", "Dream (world model)", "The world model's dream, generated from your actions"],
 ];
 
 /**
@@ -42,7 +46,7 @@ const SIDES = [
  * from the page when nothing was transferred; `replaceCanvases()` puts fresh canvases in place
  * (a canvas transfers only once, so a new worker needs new ones).
  */
-export function createPlayer({size = 384} = {}) {
+export function createPlayer({ size = 384 } = {}) {
   ensureStyle();
   const element = document.createElement("div");
   element.className = "player";
@@ -63,7 +67,7 @@ export function createPlayer({size = 384} = {}) {
     canvases,
     offscreen() {
       transferred = true;
-      return {real: canvases.real.transferControlToOffscreen(), dream: canvases.dream.transferControlToOffscreen()};
+      return { real: canvases.real.transferControlToOffscreen(), dream: canvases.dream.transferControlToOffscreen() };
     },
     replaceCanvases() {
       for (const [side, id, , label] of SIDES) {
@@ -76,11 +80,14 @@ export function createPlayer({size = 384} = {}) {
     },
     draw(realRgba, dreamRgba) {
       if (transferred) return;
-      for (const [side, rgba] of [["real", realRgba], ["dream", dreamRgba]]) {
+      for (const [side, rgba] of [
+        ["real", realRgba],
+        ["dream", dreamRgba],
+      ]) {
         if (!rgba) continue;
         contexts[side] ??= canvases[side].getContext("2d");
         contexts[side].putImageData(new ImageData(rgba, 256, 256), 0, 0);
       }
-    }
+    },
   };
 }

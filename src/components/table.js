@@ -9,7 +9,18 @@
  * - `rowData(row)`: `data-*` attributes of the row (e.g. `{checkpoint: id}` sets data-checkpoint);
  * - `id`, `caption`, `maxRows` (default 200).
  */
-export function dataTable(rows, {columns = rows.length ? Object.keys(rows[0]) : [], labels = {}, caption, format = {}, rowData, id, maxRows = 200} = {}) {
+export function dataTable(
+  rows,
+  {
+    columns = rows.length ? Object.keys(rows[0]) : [],
+    labels = {},
+    caption,
+    format = {},
+    rowData,
+    id,
+    maxRows = 200,
+  } = {},
+) {
   const table = document.createElement("table");
   if (id) table.id = id;
   if (caption) table.createCaption().textContent = caption;
@@ -26,9 +37,16 @@ export function dataTable(rows, {columns = rows.length ? Object.keys(rows[0]) : 
     if (rowData) Object.assign(tr.dataset, rowData(row));
     for (const c of columns) {
       const v = row[c];
-      const content = format[c] ? format[c](v, row) : typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v ?? "";
+      const content = format[c]
+        ? format[c](v, row)
+        : typeof v === "number"
+          ? Number.isInteger(v)
+            ? String(v)
+            : v.toPrecision(4)
+          : (v ?? "");
       const cell = tr.insertCell();
-      if (typeof content === "object" && content !== null) cell.append(...[content].flat().filter((c) => c !== null && c !== undefined && c !== false));
+      if (typeof content === "object" && content !== null)
+        cell.append(...[content].flat().filter((c) => c !== null && c !== undefined && c !== false));
       else cell.textContent = content ?? "";
     }
   }

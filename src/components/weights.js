@@ -2,7 +2,7 @@
 // weights/realtime/ into one archive at build time (an empty one when there are none). It is a
 // file of the site like any other, so the service worker caches it and live play works offline
 // after the first visit.
-import {FileAttachment} from "observablehq:stdlib";
+import { FileAttachment } from "observablehq:stdlib";
 
 const archive = FileAttachment("../data/weights-realtime.tar");
 

@@ -35,9 +35,21 @@ async function figure(): Promise<Buffer> {
   const model = await loadModelFromWeights(dir, { readFile: readFileBytes });
   const rows: RgbaImage[][] = [];
   try {
-    const states = gameBranches({ episodes: heldoutEpisodes(), statesPerEpisode: 1, contextFrames: model.dit.config.contextFrames, firstFrame: 40, factors: ["yaw"] });
+    const states = gameBranches({
+      episodes: heldoutEpisodes(),
+      statesPerEpisode: 1,
+      contextFrames: model.dit.config.contextFrames,
+      firstFrame: 40,
+      factors: ["yaw"],
+    });
     for (const [i, state] of states.entries()) {
-      const world = createWorldModel({ vae: model.vae, dit: model.dit, schedule: model.schedule, preset: model.preset ?? "realtime", seed: i });
+      const world = createWorldModel({
+        vae: model.vae,
+        dit: model.dit,
+        schedule: model.schedule,
+        preset: model.preset ?? "realtime",
+        seed: i,
+      });
       try {
         const pair = state.pairs[0];
         world.start(state.context, state.held);

@@ -5,7 +5,11 @@ import { join } from "node:path";
 
 const dir = "bench/results";
 const rows: Record<string, unknown>[] = [];
-for (const file of existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")).sort() : []) {
+for (const file of existsSync(dir)
+  ? readdirSync(dir)
+      .filter((f) => f.endsWith(".json"))
+      .sort()
+  : []) {
   const report = JSON.parse(readFileSync(join(dir, file), "utf8"));
   if (report.schema !== "gamedream-bench/1") continue;
   for (const r of report.results) {
@@ -17,7 +21,11 @@ for (const file of existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith("
       host: r.host,
       backend: r.backend,
       name: r.name,
-      params: r.params ? Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(" ") : "",
+      params: r.params
+        ? Object.entries(r.params)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(" ")
+        : "",
       metric: r.metric,
       value: r.value,
       unit: r.unit,

@@ -40,7 +40,13 @@ async function strip(): Promise<Buffer> {
   const seed = heldoutSeed();
   const game = createGame({ seed });
   const agent = createAgent("explorer", seed);
-  const world = createWorldModel({ vae: model.vae, dit: model.dit, schedule: model.schedule, preset: model.preset ?? "realtime", seed: 0 });
+  const world = createWorldModel({
+    vae: model.vae,
+    dit: model.dit,
+    schedule: model.schedule,
+    preset: model.preset ?? "realtime",
+    seed: 0,
+  });
   const real: RgbaImage[] = [];
   const dreams: RgbaImage[] = [];
   const rgba = new Uint8ClampedArray(FRAME_SIZE * FRAME_SIZE * 4);

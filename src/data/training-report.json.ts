@@ -20,7 +20,17 @@ const isRecord = (v: unknown): v is Json => typeof v === "object" && v !== null 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
 const weights = { vae: existsSync(join(dir, "vae", "model.json")), dit: existsSync(join(dir, "dit", "model.json")) };
-let out: Json = { schema: TRAINING_REPORT_SCHEMA, available: false, source: file, weights, message: "", phases: [], curve: [], sensitivity: [], heldout: null };
+let out: Json = {
+  schema: TRAINING_REPORT_SCHEMA,
+  available: false,
+  source: file,
+  weights,
+  message: "",
+  phases: [],
+  curve: [],
+  sensitivity: [],
+  heldout: null,
+};
 
 if (!existsSync(file)) {
   out.message = `No shipped run yet: ${file} does not exist. Train one with “npx tsx scripts/train-shipped.ts --minutes 20”.`;
@@ -45,13 +55,15 @@ if (!existsSync(file)) {
         msPerStep: num(phase.msPerStep),
       });
       for (const point of Array.isArray(phase.lossCurve) ? phase.lossCurve : []) {
-        if (Array.isArray(point) && num(point[0]) !== null && num(point[1]) !== null) curve.push({ model, step: point[0], loss: point[1] });
+        if (Array.isArray(point) && num(point[0]) !== null && num(point[1]) !== null)
+          curve.push({ model, step: point[0], loss: point[1] });
       }
     }
     const sensitivity: Json[] = [];
     const dit = isRecord(report.dit) ? report.dit : {};
     for (const point of Array.isArray(dit.actionSensitivityCurve) ? dit.actionSensitivityCurve : []) {
-      if (Array.isArray(point) && num(point[0]) !== null && num(point[1]) !== null) sensitivity.push({ step: point[0], S: point[1] });
+      if (Array.isArray(point) && num(point[0]) !== null && num(point[1]) !== null)
+        sensitivity.push({ step: point[0], S: point[1] });
     }
     const heldout = isRecord(report.heldout) ? report.heldout : null;
     out = {

@@ -5,7 +5,10 @@
 import type { EpisodeTableRequest, EpisodeTableResponse } from "../lib/data/index.js";
 import { summarizeEpisodes } from "../lib/data/worker.js";
 
-const scope = self as unknown as { onmessage: ((e: MessageEvent<EpisodeTableRequest>) => void) | null; postMessage(m: EpisodeTableResponse): void };
+const scope = self as unknown as {
+  onmessage: ((e: MessageEvent<EpisodeTableRequest>) => void) | null;
+  postMessage(m: EpisodeTableResponse): void;
+};
 
 scope.onmessage = (event) => {
   const { id, episodes } = event.data;

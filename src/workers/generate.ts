@@ -10,7 +10,22 @@ import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import { NO_ACTION, cloneAction, type Action } from "../lib/actions/index.js";
 import { initBackend, type BackendChoice, GamedreamError, isGamedreamError } from "../lib/core/index.js";
 import { fetchWeightsArchive } from "../lib/models/index.js";
-import { importModelFiles, loadPlayModel, type PlayModelHost, PlaySession, type PlayFrame, type PlayModel, type RgbaFrame, type FromPlayWorker, type ToPlayWorker, type PlayFrameStats, type PlayModelSource, type PlayReady, type PlayReplies, type PlayRequest } from "../lib/play/index.js";
+import {
+  importModelFiles,
+  loadPlayModel,
+  type PlayModelHost,
+  PlaySession,
+  type PlayFrame,
+  type PlayModel,
+  type RgbaFrame,
+  type FromPlayWorker,
+  type ToPlayWorker,
+  type PlayFrameStats,
+  type PlayModelSource,
+  type PlayReady,
+  type PlayReplies,
+  type PlayRequest,
+} from "../lib/play/index.js";
 import { type StartFrames, GameplayRecorder, type RecordedEpisode } from "../lib/data/index.js";
 import { IdbCheckpointStore } from "../lib/storage/browser.js";
 import { readUserDatasetStart, storeUserDataset } from "../lib/data/browser.js";
@@ -24,7 +39,7 @@ const post = (message: FromPlayWorker, transfer: Transferable[] = []) => scope.p
 
 let init: Extract<ToPlayWorker, { type: "init" }> | null = null;
 let session: PlaySession | null = null;
-let model: PlayModel & { dispose(): void } | null = null;
+let model: (PlayModel & { dispose(): void }) | null = null;
 let input: Action = cloneAction(NO_ACTION);
 let paused = false;
 let wantPixels = false;
@@ -38,7 +53,11 @@ const shown: number[] = [];
 const dreamTimes: number[] = [];
 
 function typed(e: unknown): GamedreamError {
-  return isGamedreamError(e) ? (e as GamedreamError) : new GamedreamError("PLAY_INTERNAL", "internal", e instanceof Error ? e.message : String(e), { recoverable: false });
+  return isGamedreamError(e)
+    ? (e as GamedreamError)
+    : new GamedreamError("PLAY_INTERNAL", "internal", e instanceof Error ? e.message : String(e), {
+        recoverable: false,
+      });
 }
 
 function fail(e: unknown, fatal = false): void {
@@ -78,7 +97,12 @@ function watchContext(): void {
 }
 
 async function startBackend(override: string | null): Promise<BackendChoice> {
-  const choice = await initBackend({ wasm, wasmPaths: init!.wasmPaths, override, loadWebgpu: () => import("@tensorflow/tfjs-backend-webgpu") });
+  const choice = await initBackend({
+    wasm,
+    wasmPaths: init!.wasmPaths,
+    override,
+    loadWebgpu: () => import("@tensorflow/tfjs-backend-webgpu"),
+  });
   watchContext();
   return choice;
 }
@@ -160,7 +184,15 @@ async function loop(): Promise<void> {
     while (shown.length && shown[0] < t - 1000) shown.shift();
     dreamTimes.push(frame.timings.dreamMs);
     if (dreamTimes.length > 30) dreamTimes.shift();
-    const stats: PlayFrameStats = { index: frame.index, action: frame.action, timings: frame.timings, fps: shown.length, dreamMs: median(dreamTimes), numTensors: tf.memory().numTensors, recorded: recorder ? recorder.count : null };
+    const stats: PlayFrameStats = {
+      index: frame.index,
+      action: frame.action,
+      timings: frame.timings,
+      fps: shown.length,
+      dreamMs: median(dreamTimes),
+      numTensors: tf.memory().numTensors,
+      recorded: recorder ? recorder.count : null,
+    };
     if (wantPixels || !contexts) {
       const buffers = [frame.dream.data.buffer, ...(frame.real ? [frame.real.data.buffer] : [])];
       post({ type: "frame", stats, real: frame.real?.data, dream: frame.dream.data }, buffers);
@@ -175,7 +207,8 @@ function between(task: () => Promise<void> | void): void {
 }
 
 async function answer(id: number, request: PlayRequest): Promise<void> {
-  const reply = <K extends PlayRequest["type"]>(_type: K, result: PlayReplies[K]) => post({ type: "reply", id, result });
+  const reply = <K extends PlayRequest["type"]>(_type: K, result: PlayReplies[K]) =>
+    post({ type: "reply", id, result });
   try {
     // Imports decode tensors: wait for the backend the init message is starting.
     await backendStarted;
@@ -196,7 +229,12 @@ async function answer(id: number, request: PlayRequest): Promise<void> {
         return;
       }
       const { level, episode } = unsaved;
-      const saved = await storeUserDataset(request.save, { ...episode, source: "game", name: `played on level ${level}`, level });
+      const saved = await storeUserDataset(request.save, {
+        ...episode,
+        source: "game",
+        name: `played on level ${level}`,
+        level,
+      });
       unsaved = null;
       reply("record-stop", { frames, saved });
     }
@@ -238,9 +276,16 @@ scope.addEventListener("message", (event: MessageEvent<ToPlayWorker>) => {
                 return;
               }
             }
-            session = await PlaySession.create({ model, gameSeed: msg.start.kind === "game" ? msg.start.level : 0, startFrames, seed: msg.seed, settings: msg.settings });
+            session = await PlaySession.create({
+              model,
+              gameSeed: msg.start.kind === "game" ? msg.start.level : 0,
+              startFrames,
+              seed: msg.seed,
+              settings: msg.settings,
+            });
           }
-          if (msg.canvases) contexts = { real: msg.canvases.real.getContext("2d")!, dream: msg.canvases.dream.getContext("2d")! };
+          if (msg.canvases)
+            contexts = { real: msg.canvases.real.getContext("2d")!, dream: msg.canvases.dream.getContext("2d")! };
           const first = session.realFrame();
           if (contexts) {
             if (session.hasGame) contexts.real.putImageData(image(first), 0, 0);
@@ -249,12 +294,23 @@ scope.addEventListener("message", (event: MessageEvent<ToPlayWorker>) => {
           const snapshotStart = msg.model.kind === "snapshot" ? msg.model.snapshot.startFrames : null;
           const frames = session.hasGame ? null : (snapshotStart ?? null);
           const start = session.hasGame
-            ? { description: `the built-in game, level ${msg.start.kind === "game" ? msg.start.level : session.snapshot().gameSeed}`, why: null }
+            ? {
+                description: `the built-in game, level ${msg.start.kind === "game" ? msg.start.level : session.snapshot().gameSeed}`,
+                why: null,
+              }
             : {
-                description: frames?.name ?? (msg.start.kind === "dataset" ? `dataset “${msg.start.name}”` : "stored frames"),
+                description:
+                  frames?.name ?? (msg.start.kind === "dataset" ? `dataset “${msg.start.name}”` : "stored frames"),
                 why: "The dream starts from stored frames (recorded or uploaded data), so there is no game to play beside it: only the dream is shown, and it answers your keys from those frames on.",
               };
-          post({ type: "ready", backend, model: ready, game: session.hasGame ? { level: msg.start.kind === "game" ? msg.start.level : 0 } : null, start, settings: { ...session.settings } });
+          post({
+            type: "ready",
+            backend,
+            model: ready,
+            game: session.hasGame ? { level: msg.start.kind === "game" ? msg.start.level : 0 } : null,
+            start,
+            settings: { ...session.settings },
+          });
           await loop();
         } catch (e) {
           fail(e);
@@ -285,13 +341,25 @@ scope.addEventListener("message", (event: MessageEvent<ToPlayWorker>) => {
     case "lose-context": {
       const ext = webglContext()?.getExtension("WEBGL_lose_context");
       if (ext) ext.loseContext();
-      else post({ type: "notice", level: "info", code: "WEBGL_NOT_ACTIVE", message: `There is no WebGL context to lose: play runs on ${tf.getBackend()}.` });
+      else
+        post({
+          type: "notice",
+          level: "info",
+          code: "WEBGL_NOT_ACTIVE",
+          message: `There is no WebGL context to lose: play runs on ${tf.getBackend()}.`,
+        });
       break;
     }
     case "record-start":
       between(() => {
         if (!session!.hasGame) {
-          post({ type: "notice", level: "warning", code: "RECORD_NO_GAME", message: "Recording saves the built-in game as you play it; this dream starts from stored frames, with no game to record. Start from the built-in game to record." });
+          post({
+            type: "notice",
+            level: "warning",
+            code: "RECORD_NO_GAME",
+            message:
+              "Recording saves the built-in game as you play it; this dream starts from stored frames, with no game to record. Start from the built-in game to record.",
+          });
           return;
         }
         recorder = new GameplayRecorder(init!.start.kind === "game" ? init!.start.level : 0);

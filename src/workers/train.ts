@@ -51,7 +51,11 @@ async function uploadedEpisodes(upload: UploadedData): Promise<EpisodeSource[]> 
     { video: upload.video, videoName: upload.videoName, log: upload.actions, logName: upload.actionsName },
     { decoder: "webcodecs", onProgress: ({ done, total }) => post({ type: "upload", done, total }) },
   );
-  if (episode.cutNote) post({ type: "event", event: { type: "message", level: "warning", code: "TRAIN_UPLOAD_CUT", text: episode.cutNote, step: 0 } });
+  if (episode.cutNote)
+    post({
+      type: "event",
+      event: { type: "message", level: "warning", code: "TRAIN_UPLOAD_CUT", text: episode.cutNote, step: 0 },
+    });
   return [uploadedEpisodeSource(episode)];
 }
 
@@ -63,14 +67,24 @@ async function train(config: TrainSessionConfig, upload: UploadedData | null): P
   const openDataset = async (name: string) => {
     // Checked first: opening a database that does not exist would create an empty one.
     if (!(await listDatasets()).some((d) => d.name === name)) {
-      throw new GamedreamError("TRAIN_DATA_MISSING", "dataset", `There is no stored dataset "${name}" in this browser any more; record or save it again, or choose other data.`, { recoverable: true });
+      throw new GamedreamError(
+        "TRAIN_DATA_MISSING",
+        "dataset",
+        `There is no stored dataset "${name}" in this browser any more; record or save it again, or choose other data.`,
+        { recoverable: true },
+      );
     }
     const store = await IndexedDbDatasetStore.open(datasetDbName(name));
     datasets.push(store);
     return store;
   };
   const current = new TrainSession(config, { openStore, openDataset, uploaded, shippedWeights }, (event) => {
-    const frames = event.type === "preview" ? [...event.real, ...event.generated] : event.type === "script-preview" ? [...event.real, ...event.dream] : [];
+    const frames =
+      event.type === "preview"
+        ? [...event.real, ...event.generated]
+        : event.type === "script-preview"
+          ? [...event.real, ...event.dream]
+          : [];
     post({ type: "event", event }, [...new Set(frames.map((a) => a.buffer))]);
   });
   session = current;
@@ -110,7 +124,9 @@ async function withStore<T>(run: string, use: (store: IdbCheckpointStore) => Pro
 }
 
 /** One answer per question, typed by client.ts `TrainReplies`, so the page and this worker agree. */
-type Answer<K extends TrainRequest["type"]> = (request: Extract<TrainRequest, { type: K }>) => Promise<{ result: TrainReplies[K]; transfer?: Transferable[] }>;
+type Answer<K extends TrainRequest["type"]> = (
+  request: Extract<TrainRequest, { type: K }>,
+) => Promise<{ result: TrainReplies[K]; transfer?: Transferable[] }>;
 const answers: { [K in TrainRequest["type"]]: Answer<K> } = {
   runs: async () => ({ result: await listRuns() }),
   history: async ({ runs }) => {
@@ -118,16 +134,22 @@ const answers: { [K in TrainRequest["type"]]: Answer<K> } = {
     for (const run of runs) histories.push({ run, metrics: (await withStore(run, readStoredRun))?.metrics ?? [] });
     return { result: histories };
   },
-  delete: ({ run, checkpoint }) => withStore(run, async (store) => (await deleteCheckpoint(store, checkpoint), { result: null })),
+  delete: ({ run, checkpoint }) =>
+    withStore(run, async (store) => (await deleteCheckpoint(store, checkpoint), { result: null })),
   export: ({ run, checkpoint, format }) =>
     withStore(run, async (store) => {
       const file = await exportCheckpoint(store, run, checkpoint, format);
       return { result: file, transfer: [file.bytes.buffer as ArrayBuffer] };
     }),
-  restore: ({ run, checkpoint, as }) => withStore(run, (store) => withStore(as, async (target) => ({ result: await branchCheckpoint(store, checkpoint, target) }))),
+  restore: ({ run, checkpoint, as }) =>
+    withStore(run, (store) =>
+      withStore(as, async (target) => ({ result: await branchCheckpoint(store, checkpoint, target) })),
+    ),
 };
 
-function answer<K extends TrainRequest["type"]>(request: Extract<TrainRequest, { type: K }>): Promise<{ result: unknown; transfer?: Transferable[] }> {
+function answer<K extends TrainRequest["type"]>(
+  request: Extract<TrainRequest, { type: K }>,
+): Promise<{ result: unknown; transfer?: Transferable[] }> {
   return (answers[request.type as K] as Answer<K>)(request);
 }
 
@@ -143,7 +165,10 @@ scope.addEventListener("message", (event) => {
     started.catch((e) => post({ type: "ended", error: sessionError(e) }));
   } else if (msg.type === "start") {
     if (busy) {
-      post({ type: "ended", error: new GamedreamError("TRAIN_BUSY", "training", "A run is already training; stop it first.").toJSON() });
+      post({
+        type: "ended",
+        error: new GamedreamError("TRAIN_BUSY", "training", "A run is already training; stop it first.").toJSON(),
+      });
       return;
     }
     busy = true;
@@ -168,8 +193,7 @@ scope.addEventListener("message", (event) => {
   } else if (msg.type === "stop") {
     if (session) session.stop();
     else pending = "stop";
-  }
-  else if (msg.type === "request") {
+  } else if (msg.type === "request") {
     void (async () => {
       try {
         await started;

@@ -6,7 +6,8 @@ e2e("attention page: clicking a patch and changing the layer redraw the maps", a
   await settled(page, 120_000);
   // The repository ships trained weights, so the page must be showing their attention.
   const source = await page.locator("#attention-model").textContent();
-  if (!source?.includes("the shipped realtime weights")) throw new Error(`attention maps not from the shipped model: ${source}`);
+  if (!source?.includes("the shipped realtime weights"))
+    throw new Error(`attention maps not from the shipped model: ${source}`);
   const spatial0 = await canvasHash(page, "#spatial-map");
   const temporal0 = await canvasHash(page, "#temporal-map");
   if (spatial0 === "missing" || temporal0 === "missing") throw new Error("attention maps not drawn");

@@ -41,7 +41,10 @@ export interface TestContext {
   baseUrl: string;
   browser: Browser;
   /** Opens a page at `path` (relative to the site root, or to `origin`: another server of the test's) in a fresh browser context. */
-  open(path: string, options?: { viewport?: { width: number; height: number }; context?: BrowserContext; origin?: string }): Promise<Page>;
+  open(
+    path: string,
+    options?: { viewport?: { width: number; height: number }; context?: BrowserContext; origin?: string },
+  ): Promise<Page>;
   /** A new isolated browser context (own storage) whose pages are watched like `open`'s. */
   /** A fresh browser context; `serviceWorkers: "block"` keeps the site's precache from filling storage behind a test's back. */
   newContext(options?: { serviceWorkers?: "allow" | "block"; origin?: string }): Promise<BrowserContext>;
@@ -113,12 +116,16 @@ export function watchPage(page: Page, baseUrl: string, problems: string[]): void
  */
 let currentProblems: string[] | null = null;
 export function reportStrayError(error: unknown): void {
-  const text = `uncaught outside the test body: ${error instanceof Error ? error.stack ?? error.message : String(error)}`;
+  const text = `uncaught outside the test body: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
   if (currentProblems) currentProblems.push(text);
   else console.error(`e2e: ${text}`);
 }
 
-export async function runTest(test: E2ETest, browser: Browser, baseUrl: string): Promise<{ ok: boolean; problems: string[]; ms: number }> {
+export async function runTest(
+  test: E2ETest,
+  browser: Browser,
+  baseUrl: string,
+): Promise<{ ok: boolean; problems: string[]; ms: number }> {
   const problems: string[] = [];
   currentProblems = problems;
   const expected: RegExp[] = [];
@@ -126,7 +133,10 @@ export async function runTest(test: E2ETest, browser: Browser, baseUrl: string):
   const ownBrowsers: Browser[] = [];
   mkdirSync(RESULTS_DIR, { recursive: true });
   const servers: Server[] = [];
-  const newContext = async ({ origin, ...options }: { serviceWorkers?: "allow" | "block"; origin?: string } = {}, from: Browser = browser): Promise<BrowserContext> => {
+  const newContext = async (
+    { origin, ...options }: { serviceWorkers?: "allow" | "block"; origin?: string } = {},
+    from: Browser = browser,
+  ): Promise<BrowserContext> => {
     const context = await from.newContext({ viewport: { width: 1280, height: 800 }, ...options });
     contexts.push(context);
     context.on("page", (p) => watchPage(p, origin ?? baseUrl, problems));
@@ -145,7 +155,9 @@ export async function runTest(test: E2ETest, browser: Browser, baseUrl: string):
       const context = options.context ?? (await newContext({ origin: options.origin }));
       const page = await context.newPage();
       if (options.viewport) await page.setViewportSize(options.viewport);
-      await page.goto(new URL(path.replace(/^\//, ""), (options.origin ?? baseUrl) + "/").toString(), { waitUntil: "load" });
+      await page.goto(new URL(path.replace(/^\//, ""), (options.origin ?? baseUrl) + "/").toString(), {
+        waitUntil: "load",
+      });
       return page;
     },
     async serve(dir, options) {
@@ -169,7 +181,9 @@ export async function runTest(test: E2ETest, browser: Browser, baseUrl: string):
   try {
     await Promise.race([
       test.fn(t),
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${test.timeoutMs} ms`)), test.timeoutMs)),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`timed out after ${test.timeoutMs} ms`)), test.timeoutMs),
+      ),
     ]);
   } catch (e) {
     error = e;
@@ -179,7 +193,7 @@ export async function runTest(test: E2ETest, browser: Browser, baseUrl: string):
   for (const server of servers) server.close();
   currentProblems = null;
   const unexpected = problems.filter((p) => !expected.some((re) => re.test(p)));
-  if (error) unexpected.unshift(`threw: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+  if (error) unexpected.unshift(`threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   return { ok: unexpected.length === 0, problems: unexpected, ms: Date.now() - started };
 }
 
@@ -202,13 +216,21 @@ export async function waitFor<T>(page: Page, predicate: () => T | Promise<T>, ti
 /** Waits until Framework has no cell still loading and the network is quiet. */
 export async function settled(page: Page, timeoutMs = 60_000): Promise<void> {
   await page.waitForLoadState("networkidle", { timeout: timeoutMs });
-  await page.waitForFunction(() => document.querySelectorAll("observablehq-loading").length === 0, undefined, { timeout: timeoutMs });
+  await page.waitForFunction(() => document.querySelectorAll("observablehq-loading").length === 0, undefined, {
+    timeout: timeoutMs,
+  });
 }
 
 export async function expectNoAxeViolations(page: Page): Promise<void> {
   const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
   if (result.violations.length) {
-    const lines = result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`);
+    const lines = result.violations.map(
+      (v) =>
+        `${v.id} (${v.impact}): ${v.help} — ${v.nodes
+          .slice(0, 3)
+          .map((n) => n.target.join(" "))
+          .join("; ")}`,
+    );
     throw new Error(`axe found ${result.violations.length} violation(s):\n${lines.join("\n")}`);
   }
 }
@@ -226,7 +248,12 @@ export async function canvasHash(page: Page, selector: string): Promise<string> 
 }
 
 /** Waits until the canvas at `selector` shows pixels other than those hashed as `before`. */
-export async function waitForCanvasChange(page: Page, selector: string, before: string, timeoutMs = 60_000): Promise<void> {
+export async function waitForCanvasChange(
+  page: Page,
+  selector: string,
+  before: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while ((await canvasHash(page, selector)) === before) {
     if (Date.now() > deadline) throw new Error(`${selector} did not change within ${timeoutMs} ms`);

@@ -63,21 +63,47 @@ async function openTestPage(t: TestContext): Promise<Page> {
   });
   const page = await t.open(`${PREFIX}/index.html`, { context });
   await page.waitForFunction(() => "__video" in window);
-  const names = [...Object.values(PATTERN_CLIPS).map((c) => c.file), "fake-text.mp4", "fake-png.mp4", "empty.mp4", "4k.mp4", "hevc.mp4", "mpeg4.mp4", "audio-only.mp4", "audio-only.webm", "truncated.mp4", "truncated-noindex.mp4", "truncated.webm", "clip.mkv"];
-  await page.setInputFiles("#files", names.map((n) => fixtures.path(n)));
+  const names = [
+    ...Object.values(PATTERN_CLIPS).map((c) => c.file),
+    "fake-text.mp4",
+    "fake-png.mp4",
+    "empty.mp4",
+    "4k.mp4",
+    "hevc.mp4",
+    "mpeg4.mp4",
+    "audio-only.mp4",
+    "audio-only.webm",
+    "truncated.mp4",
+    "truncated-noindex.mp4",
+    "truncated.webm",
+    "clip.mkv",
+  ];
+  await page.setInputFiles(
+    "#files",
+    names.map((n) => fixtures.path(n)),
+  );
   return page;
 }
 
 /** Source index each 30 fps output frame must show (see resample.ts). */
 const expectedIndices = (fps: number, frames: number): number[] =>
-  Array.from({ length: Math.round((frames / fps) * 30) }, (_, i) => Math.min(frames - 1, Math.floor(((i + 0.5) / 30) * fps + 1e-9)));
+  Array.from({ length: Math.round((frames / fps) * 30) }, (_, i) =>
+    Math.min(frames - 1, Math.floor(((i + 0.5) / 30) * fps + 1e-9)),
+  );
 
 function assertEqual(name: string, got: unknown, want: unknown): void {
-  if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${name}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+  if (JSON.stringify(got) !== JSON.stringify(want))
+    throw new Error(`${name}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
 }
 
 /** In the page: decode one uploaded file and read the pattern of every frame. */
-async function decodeInPage(page: Page, file: string, srcW: number, srcH: number, mode: "main" | "worker" | "video-element"): Promise<{ indices: (number | null)[]; swatchesOk: boolean; ms: number }> {
+async function decodeInPage(
+  page: Page,
+  file: string,
+  srcW: number,
+  srcH: number,
+  mode: "main" | "worker" | "video-element",
+): Promise<{ indices: (number | null)[]; swatchesOk: boolean; ms: number }> {
   return page.evaluate(
     async ({ file, srcW, srcH, mode }) => {
       const v = (window as unknown as { __video: VideoHooks }).__video;
@@ -87,9 +113,15 @@ async function decodeInPage(page: Page, file: string, srcW: number, srcH: number
       let batches: AsyncIterable<{ rgb: Uint8Array; count: number }>;
       if (mode === "worker") {
         const code = await (await fetch("/__video-test/worker.js")).text();
-        const worker = new Worker(URL.createObjectURL(new Blob([code], { type: "text/javascript" })), { type: "module" });
+        const worker = new Worker(URL.createObjectURL(new Blob([code], { type: "text/javascript" })), {
+          type: "module",
+        });
         batches = v.extractRgbBatchesInWorker(f, { worker, batchSize: 8 });
-      } else batches = v.extractRgbBatches(f, { batchSize: 8, decoder: mode === "video-element" ? "video-element" : "webcodecs" });
+      } else
+        batches = v.extractRgbBatches(f, {
+          batchSize: 8,
+          decoder: mode === "video-element" ? "video-element" : "webcodecs",
+        });
       const indices: (number | null)[] = [];
       let swatchesOk = true;
       for await (const b of batches) {
@@ -116,7 +148,9 @@ e2e("video ingestion: every fixture's frames come out right at 30 fps (WebCodecs
   const bench = await page.evaluate(async () => {
     const v = (window as unknown as { __video: VideoHooks }).__video;
     await v.tf.setBackend("cpu");
-    const f = Array.from(document.querySelector<HTMLInputElement>("#files")!.files!).find((x) => x.name.startsWith("h264-640x360"))!;
+    const f = Array.from(document.querySelector<HTMLInputElement>("#files")!.files!).find((x) =>
+      x.name.startsWith("h264-640x360"),
+    )!;
     const before = v.tf.memory().numTensors;
     let shapeOk = true;
     let rangeOk = true;
@@ -129,8 +163,11 @@ e2e("video ingestion: every fixture's frames come out right at 30 fps (WebCodecs
     const timing = await v.measureIngestMsPerFrame(f);
     return { shapeOk, rangeOk, leaked: v.tf.memory().numTensors - before, timing };
   });
-  if (!bench.shapeOk || !bench.rangeOk || bench.leaked !== 0) throw new Error(`tensors wrong: ${JSON.stringify(bench)}`);
-  t.log(`Chromium ingest 640x360 H.264 -> 256x256 tensors: ${bench.timing.msPerFrame.toFixed(1)} ms/frame over ${bench.timing.frames} frames`);
+  if (!bench.shapeOk || !bench.rangeOk || bench.leaked !== 0)
+    throw new Error(`tensors wrong: ${JSON.stringify(bench)}`);
+  t.log(
+    `Chromium ingest 640x360 H.264 -> 256x256 tensors: ${bench.timing.msPerFrame.toFixed(1)} ms/frame over ${bench.timing.frames} frames`,
+  );
 });
 
 e2e("video ingestion: bad files get typed errors, nothing crashes", async (t) => {
@@ -150,37 +187,56 @@ e2e("video ingestion: bad files get typed errors, nothing crashes", async (t) =>
     ["clip.mkv", "VIDEO_UNSUPPORTED_CONTAINER"],
     ["(101 MB blob)", "VIDEO_TOO_LARGE"],
   ];
-  const got = await page.evaluate(async (names) => {
-    const v = (window as unknown as { __video: VideoHooks }).__video;
-    const files = Array.from(document.querySelector<HTMLInputElement>("#files")!.files!);
-    const out: Record<string, { code: string; type: string; message: string }> = {};
-    for (const name of names) {
-      const source =
-        name === "(101 MB blob)"
-          ? new File([await files.find((f) => f.name.startsWith("h264-320x180"))!.arrayBuffer(), new ArrayBuffer(101 * 1024 * 1024)], "big.mp4")
-          : files.find((f) => f.name === name)!;
-      try {
-        for await (const b of v.extractRgbBatches(source, { decoder: "webcodecs" })) void b;
-        out[name] = { code: "OK", type: "", message: "" };
-      } catch (e) {
-        const err = e as { code?: string; type?: string; message: string };
-        out[name] = { code: err.code ?? `untyped: ${err.message}`, type: err.type ?? "", message: err.message };
+  const got = await page.evaluate(
+    async (names) => {
+      const v = (window as unknown as { __video: VideoHooks }).__video;
+      const files = Array.from(document.querySelector<HTMLInputElement>("#files")!.files!);
+      const out: Record<string, { code: string; type: string; message: string }> = {};
+      for (const name of names) {
+        const source =
+          name === "(101 MB blob)"
+            ? new File(
+                [
+                  await files.find((f) => f.name.startsWith("h264-320x180"))!.arrayBuffer(),
+                  new ArrayBuffer(101 * 1024 * 1024),
+                ],
+                "big.mp4",
+              )
+            : files.find((f) => f.name === name)!;
+        try {
+          for await (const b of v.extractRgbBatches(source, { decoder: "webcodecs" })) void b;
+          out[name] = { code: "OK", type: "", message: "" };
+        } catch (e) {
+          const err = e as { code?: string; type?: string; message: string };
+          out[name] = { code: err.code ?? `untyped: ${err.message}`, type: err.type ?? "", message: err.message };
+        }
       }
-    }
-    return out;
-  }, cases.map(([n]) => n));
+      return out;
+    },
+    cases.map(([n]) => n),
+  );
   for (const [name, code] of cases) {
-    if (got[name].code !== code || got[name].type !== "video") throw new Error(`${name}: want ${code}, got ${JSON.stringify(got[name])}`);
+    if (got[name].code !== code || got[name].type !== "video")
+      throw new Error(`${name}: want ${code}, got ${JSON.stringify(got[name])}`);
   }
-  t.log(Object.entries(got).map(([n, e]) => `${n} -> ${e.code}`).join("; "));
+  t.log(
+    Object.entries(got)
+      .map(([n, e]) => `${n} -> ${e.code}`)
+      .join("; "),
+  );
 
   // One truncation policy: every whole frame of a cut WebM is decoded here as in Node (ffmpeg),
   // and the same rule refuses it with the same count and the same words.
   const { fixtures } = await prepare();
-  const node = await collectRgbFrames(fixtures.path("truncated.webm")).then(() => null, (e: { message: string }) => e);
+  const node = await collectRgbFrames(fixtures.path("truncated.webm")).then(
+    () => null,
+    (e: { message: string }) => e,
+  );
   const counts = node?.message.match(/only (\d+) of its (\d+) frames/);
-  if (!counts || Number(counts[1]) === 0) throw new Error(`Node read the truncated WebM as: ${node?.message ?? "whole"}`);
-  if (got["truncated.webm"].message !== node!.message) throw new Error(`truncated.webm: Chromium says "${got["truncated.webm"].message}", Node says "${node!.message}"`);
+  if (!counts || Number(counts[1]) === 0)
+    throw new Error(`Node read the truncated WebM as: ${node?.message ?? "whole"}`);
+  if (got["truncated.webm"].message !== node!.message)
+    throw new Error(`truncated.webm: Chromium says "${got["truncated.webm"].message}", Node says "${node!.message}"`);
   t.log(`truncated.webm in both hosts: ${node!.message}`);
 });
 
@@ -192,7 +248,9 @@ e2e("video ingestion in a Web Worker, cancellable; the <video> fallback", async 
 
   const cancelled = await page.evaluate(async () => {
     const v = (window as unknown as { __video: VideoHooks }).__video;
-    const f = Array.from(document.querySelector<HTMLInputElement>("#files")!.files!).find((x) => x.name.startsWith("h264-640x360"))!;
+    const f = Array.from(document.querySelector<HTMLInputElement>("#files")!.files!).find((x) =>
+      x.name.startsWith("h264-640x360"),
+    )!;
     const code = await (await fetch("/__video-test/worker.js")).text();
     const worker = new Worker(URL.createObjectURL(new Blob([code], { type: "text/javascript" })), { type: "module" });
     const ac = new AbortController();
@@ -207,14 +265,18 @@ e2e("video ingestion in a Web Worker, cancellable; the <video> fallback", async 
       return { code: (e as { code?: string }).code, seen };
     }
   });
-  if (cancelled.code !== "VIDEO_CANCELLED" || cancelled.seen >= 60) throw new Error(`cancel: ${JSON.stringify(cancelled)}`);
+  if (cancelled.code !== "VIDEO_CANCELLED" || cancelled.seen >= 60)
+    throw new Error(`cancel: ${JSON.stringify(cancelled)}`);
 
   // <video> seeking may land on a neighbouring frame (docs/performance-notes.md): the count must be exact, indices within one frame.
   const clip = PATTERN_CLIPS.h264;
   const fallback = await decodeInPage(page, clip.file, clip.width, clip.height, "video-element");
   const want = expectedIndices(clip.fps, clip.frames);
-  if (fallback.indices.length !== want.length) throw new Error(`fallback gave ${fallback.indices.length} frames, want ${want.length}`);
+  if (fallback.indices.length !== want.length)
+    throw new Error(`fallback gave ${fallback.indices.length} frames, want ${want.length}`);
   const off = fallback.indices.filter((v, i) => v === null || Math.abs(v - want[i]) > 1).length;
   if (off > 0) throw new Error(`fallback: ${off} frames off by more than one: ${JSON.stringify(fallback.indices)}`);
-  t.log(`<video> fallback: ${(fallback.ms / want.length).toFixed(1)} ms/frame, ${fallback.indices.filter((v, i) => v !== want[i]).length} of ${want.length} frames one off`);
+  t.log(
+    `<video> fallback: ${(fallback.ms / want.length).toFixed(1)} ms/frame, ${fallback.indices.filter((v, i) => v !== want[i]).length} of ${want.length} frames one off`,
+  );
 });

@@ -33,7 +33,10 @@ e2e("overview reports the backend and redraws when the input changes", async (t)
   const slider = page.getByLabel("Temperature").first();
   await slider.fill("3.5");
   await slider.dispatchEvent("input");
-  await page.waitForFunction((before) => document.querySelector("svg path[stroke]")?.getAttribute("d") !== before, pathBefore);
+  await page.waitForFunction(
+    (before) => document.querySelector("svg path[stroke]")?.getAttribute("d") !== before,
+    pathBefore,
+  );
   const override = await t.open("index.html?backend=cpu");
   await settled(override);
   const forced = await override.locator("#backend-name").textContent();
@@ -51,11 +54,20 @@ for (const path of htmlPages(DIST_DIR)) {
       let max = 0;
       for (const el of document.querySelectorAll("#observablehq-main *")) {
         const r = el.getBoundingClientRect();
-        if (r.right > max) [max, widest] = [r.right, `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${[...el.classList].join(".")}`];
+        if (r.right > max)
+          [max, widest] = [
+            r.right,
+            `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${[...el.classList].join(".")}`,
+          ];
       }
-      return { scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, widest: `${widest} (${Math.round(max)} px)` };
+      return {
+        scrollWidth: document.documentElement.scrollWidth,
+        innerWidth: window.innerWidth,
+        widest: `${widest} (${Math.round(max)} px)`,
+      };
     });
-    if (scrollWidth > innerWidth + 1) throw new Error(`the page is ${scrollWidth} px wide on a ${innerWidth} px screen; widest: ${widest}`);
+    if (scrollWidth > innerWidth + 1)
+      throw new Error(`the page is ${scrollWidth} px wide on a ${innerWidth} px screen; widest: ${widest}`);
     await expectNoAxeViolations(page);
     await t.screenshot(page, `phone-${path.replace(/\.html$/, "")}`);
   });

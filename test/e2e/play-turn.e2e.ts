@@ -64,7 +64,10 @@ const STEP_AND_PAUSE = `(async () => {
 
 async function stepAndPause(page: Page): Promise<number> {
   const index = (await page.evaluate(STEP_AND_PAUSE)) as number;
-  if (index < 0) throw new Error(`no frame came within 120 s of resuming play (${await page.locator("#play-notices").textContent()})`);
+  if (index < 0)
+    throw new Error(
+      `no frame came within 120 s of resuming play (${await page.locator("#play-notices").textContent()})`,
+    );
   return index;
 }
 
@@ -111,11 +114,14 @@ async function turn(page: Page, key: "j" | "l", expectedAction: string): Promise
   while (frames.length === 0 || frames[frames.length - 1] - frames[0] < TURN_FRAMES) {
     const index = await stepAndPause(page);
     const shot = await capture(page);
-    if ((await frameIndex(page)) !== index) throw new Error(`a frame arrived while the paused player was captured (frame ${index})`);
+    if ((await frameIndex(page)) !== index)
+      throw new Error(`a frame arrived while the paused player was captured (frame ${index})`);
     if (frames.length === 0) {
-      if (index > 3) throw new Error(`the level did not restart: the first frame after "Restart the level" is frame ${index}`);
+      if (index > 3)
+        throw new Error(`the level did not restart: the first frame after "Restart the level" is frame ${index}`);
       const action = await page.locator("#play-action").textContent();
-      if (action !== expectedAction) throw new Error(`holding ${key.toUpperCase()}, the worker applied "${action}", not "${expectedAction}"`);
+      if (action !== expectedAction)
+        throw new Error(`holding ${key.toUpperCase()}, the worker applied "${action}", not "${expectedAction}"`);
     }
     frames.push(index);
     shots.push(shot);
@@ -123,45 +129,62 @@ async function turn(page: Page, key: "j" | "l", expectedAction: string): Promise
   await page.keyboard.up(key);
   const width = shots[0].dream.width;
   const maxShift = Math.floor(width / 4);
-  const steps = (side: "real" | "dream") => shots.slice(1).map((s, i) => horizontalShift(shots[i][side], s[side], maxShift));
+  const steps = (side: "real" | "dream") =>
+    shots.slice(1).map((s, i) => horizontalShift(shots[i][side], s[side], maxShift));
   const realSteps = steps("real");
   const dreamSteps = steps("dream");
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   return { real: sum(realSteps), dream: sum(dreamSteps), realSteps, dreamSteps, frames, width };
 }
 
-e2e("play page: from one state, turning left and turning right move the dream opposite ways, as they move the game", async (t) => {
-  const page = await t.open(PLAY_PAGE);
-  await settled(page, 180_000);
-  await page.waitForFunction(
-    () => Number(document.querySelector("#play-frame")?.getAttribute("data-frame") ?? 0) >= 20 || !(document.querySelector("#play-error") as HTMLElement | null)?.hidden,
-    undefined,
-    { timeout: 180_000, polling: 100 },
-  );
-  if (await page.locator("#play-error").isVisible()) throw new Error(`the Play page cannot play: ${await page.locator("#play-error").textContent()}`);
-  t.log(`playing: ${await page.locator("#play-model-name").textContent()} on ${await page.locator(".card code").first().textContent()}, ${await page.locator("#play-ms").textContent()} dream`);
-  await page.locator("h1").click(); // keyboard focus on the page, not on a control
+e2e(
+  "play page: from one state, turning left and turning right move the dream opposite ways, as they move the game",
+  async (t) => {
+    const page = await t.open(PLAY_PAGE);
+    await settled(page, 180_000);
+    await page.waitForFunction(
+      () =>
+        Number(document.querySelector("#play-frame")?.getAttribute("data-frame") ?? 0) >= 20 ||
+        !(document.querySelector("#play-error") as HTMLElement | null)?.hidden,
+      undefined,
+      { timeout: 180_000, polling: 100 },
+    );
+    if (await page.locator("#play-error").isVisible())
+      throw new Error(`the Play page cannot play: ${await page.locator("#play-error").textContent()}`);
+    t.log(
+      `playing: ${await page.locator("#play-model-name").textContent()} on ${await page.locator(".card code").first().textContent()}, ${await page.locator("#play-ms").textContent()} dream`,
+    );
+    await page.locator("h1").click(); // keyboard focus on the page, not on a control
 
-  const left = await turn(page, "j", "turn left");
-  const right = await turn(page, "l", "turn right");
-  const threshold = (DREAM_SHIFT_THRESHOLD_256 * left.width) / 256;
-  for (const [name, r] of [["left (J)", left], ["right (L)", right]] as const) {
-    t.log(`turn ${name}: frames ${r.frames.join(",")}; real game ${r.real} px [${r.realSteps.join(" ")}], dream ${r.dream} px [${r.dreamSteps.join(" ")}] (screenshots ${r.width} px wide)`);
-  }
-  if (left.frames.join() !== right.frames.join()) {
-    throw new Error(
-      `the two turns were captured on different frames (left ${left.frames.join(",")}, right ${right.frames.join(",")}), so they cannot be compared frame for frame: ` +
-        `a dream frame took ${await page.locator("#play-ms").textContent()}, too close to the page's 1-second pacing`,
-    );
-  }
-  if (!(left.real > 0 && right.real < 0)) {
-    throw new Error(`the real game's view did not move opposite ways (left ${left.real} px, right ${right.real} px): the measurement, not the model, is broken`);
-  }
-  if (!(left.dream > threshold && right.dream < -threshold)) {
-    throw new Error(
-      `the dream does not turn with the keys: over ${TURN_FRAMES}+ frames from the same state, turning left moved it ${left.dream} px and turning right ${right.dream} px ` +
-        `(the real game: ${left.real} and ${right.real} px); a dream that obeys needs more than +${threshold.toFixed(1)} px and less than -${threshold.toFixed(1)} px ` +
-        `(${DREAM_SHIFT_THRESHOLD_256} px of a 256-px frame)`,
-    );
-  }
-}, { timeoutMs: 600_000 });
+    const left = await turn(page, "j", "turn left");
+    const right = await turn(page, "l", "turn right");
+    const threshold = (DREAM_SHIFT_THRESHOLD_256 * left.width) / 256;
+    for (const [name, r] of [
+      ["left (J)", left],
+      ["right (L)", right],
+    ] as const) {
+      t.log(
+        `turn ${name}: frames ${r.frames.join(",")}; real game ${r.real} px [${r.realSteps.join(" ")}], dream ${r.dream} px [${r.dreamSteps.join(" ")}] (screenshots ${r.width} px wide)`,
+      );
+    }
+    if (left.frames.join() !== right.frames.join()) {
+      throw new Error(
+        `the two turns were captured on different frames (left ${left.frames.join(",")}, right ${right.frames.join(",")}), so they cannot be compared frame for frame: ` +
+          `a dream frame took ${await page.locator("#play-ms").textContent()}, too close to the page's 1-second pacing`,
+      );
+    }
+    if (!(left.real > 0 && right.real < 0)) {
+      throw new Error(
+        `the real game's view did not move opposite ways (left ${left.real} px, right ${right.real} px): the measurement, not the model, is broken`,
+      );
+    }
+    if (!(left.dream > threshold && right.dream < -threshold)) {
+      throw new Error(
+        `the dream does not turn with the keys: over ${TURN_FRAMES}+ frames from the same state, turning left moved it ${left.dream} px and turning right ${right.dream} px ` +
+          `(the real game: ${left.real} and ${right.real} px); a dream that obeys needs more than +${threshold.toFixed(1)} px and less than -${threshold.toFixed(1)} px ` +
+          `(${DREAM_SHIFT_THRESHOLD_256} px of a 256-px frame)`,
+      );
+    }
+  },
+  { timeoutMs: 600_000 },
+);

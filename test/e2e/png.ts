@@ -22,7 +22,8 @@ function paeth(a: number, b: number, c: number): number {
 /** PNG file bytes -> `{data, width, height}` with `data` RGBA `[height, width, 4]` (alpha 255 for RGB). */
 export function decodePng(bytes: Uint8Array): RgbaImage & { data: Uint8ClampedArray } {
   const file = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (file.length < 8 || SIGNATURE.some((b, i) => file[i] !== b)) throw new Error("decodePng: not a PNG (bad signature)");
+  if (file.length < 8 || SIGNATURE.some((b, i) => file[i] !== b))
+    throw new Error("decodePng: not a PNG (bad signature)");
   let width = 0;
   let height = 0;
   let colourType = -1;
@@ -37,7 +38,9 @@ export function decodePng(bytes: Uint8Array): RgbaImage & { data: Uint8ClampedAr
       height = body.readUInt32BE(4);
       const [bitDepth, colour, , , interlace] = body.subarray(8, 13);
       if (bitDepth !== 8 || (colour !== COLOUR_RGB && colour !== COLOUR_RGBA) || interlace !== 0) {
-        throw new Error(`decodePng: only 8-bit RGB/RGBA non-interlaced PNGs are supported (bit depth ${bitDepth}, colour type ${colour}, interlace ${interlace})`);
+        throw new Error(
+          `decodePng: only 8-bit RGB/RGBA non-interlaced PNGs are supported (bit depth ${bitDepth}, colour type ${colour}, interlace ${interlace})`,
+        );
       }
       colourType = colour;
     } else if (type === "IDAT") idat.push(body);
@@ -48,7 +51,10 @@ export function decodePng(bytes: Uint8Array): RgbaImage & { data: Uint8ClampedAr
   const channels = colourType === COLOUR_RGBA ? 4 : 3;
   const stride = width * channels;
   const raw = inflateSync(Buffer.concat(idat));
-  if (raw.length < height * (stride + 1)) throw new Error(`decodePng: image data holds ${raw.length} bytes, ${width}x${height} needs ${height * (stride + 1)}`);
+  if (raw.length < height * (stride + 1))
+    throw new Error(
+      `decodePng: image data holds ${raw.length} bytes, ${width}x${height} needs ${height * (stride + 1)}`,
+    );
   // Unfilter in place, row by row: each filter predicts a byte from its left (a), up (b) and up-left (c) neighbours.
   const pixels = new Uint8Array(height * stride);
   for (let y = 0; y < height; y++) {

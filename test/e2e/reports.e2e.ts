@@ -10,7 +10,9 @@ type Json = Record<string, any>;
 async function cell(page: Page, table: string, row: string, key: string): Promise<{ value: number; text: string }> {
   return page.evaluate(
     ([table, row, key]) => {
-      const tr = [...document.querySelectorAll(`${table} tbody tr`)].find((r) => r.querySelector("th")?.textContent === row);
+      const tr = [...document.querySelectorAll(`${table} tbody tr`)].find(
+        (r) => r.querySelector("th")?.textContent === row,
+      );
       const td = tr?.querySelector<HTMLElement>(`[data-key="${key}"]`);
       if (!td) throw new Error(`no ${key} cell in row "${row}" of ${table}`);
       return { value: Number(td.dataset.value), text: td.textContent ?? "" };
@@ -40,23 +42,33 @@ e2e("reports page: tables equal the loaders' JSON, plots and strip present (or a
   const training = loaded["training-report"];
   const evals = loaded["eval-report"];
   const bench = loaded["bench-history"] as unknown as Json[];
-  if (!training || !evals || !bench) throw new Error(`the page did not load every report (${Object.keys(loaded).join(", ")})`);
+  if (!training || !evals || !bench)
+    throw new Error(`the page did not load every report (${Object.keys(loaded).join(", ")})`);
 
-  if ((await page.textContent("#training-status")) !== training.message) throw new Error("the training status differs from the report's message");
+  if ((await page.textContent("#training-status")) !== training.message)
+    throw new Error("the training status differs from the report's message");
   if (training.available) {
     for (const p of training.phases) {
       const row = String(p.model).toUpperCase();
       // A phase that reused trained weights (a VAE passed with --vae) has no losses: shown as "–".
       const check = async (key: string, text: (v: number) => string) => {
-        if (typeof p[key] === "number") return expectCell(await cell(page, "#training-table", row, key), p[key], text(p[key]), `${row} ${key}`);
-        const shown = await page.evaluate(([row, key]) => [...document.querySelectorAll("#training-table tbody tr")].find((r) => r.querySelector("th")?.textContent === row)?.querySelector(`[data-key="${key}"]`)?.textContent, [row, key] as const);
+        if (typeof p[key] === "number")
+          return expectCell(await cell(page, "#training-table", row, key), p[key], text(p[key]), `${row} ${key}`);
+        const shown = await page.evaluate(
+          ([row, key]) =>
+            [...document.querySelectorAll("#training-table tbody tr")]
+              .find((r) => r.querySelector("th")?.textContent === row)
+              ?.querySelector(`[data-key="${key}"]`)?.textContent,
+          [row, key] as const,
+        );
         if (shown !== "–") throw new Error(`${row} ${key}: the JSON has none, the page shows "${shown}"`);
       };
       await check("steps", (v) => String(Math.round(v)));
       await check("finalLoss", (v) => v.toFixed(4));
       await check("firstLoss", (v) => v.toFixed(4));
     }
-    if (training.curve.length && (await page.locator("#training-curves svg path").count()) === 0) throw new Error("no training curve drawn");
+    if (training.curve.length && (await page.locator("#training-curves svg path").count()) === 0)
+      throw new Error("no training curve drawn");
     t.log(`training: ${training.phases.map((p: Json) => `${p.model} ${p.steps} steps`).join(", ")}`);
   } else if (await page.locator("#training-table").count()) throw new Error("a training table without a report");
 
@@ -75,31 +87,76 @@ e2e("reports page: tables equal the loaders' JSON, plots and strip present (or a
         : []),
     ];
     for (const [row, psnr, ssim] of rows) {
-      expectCell(await cell(page, "#quality-table", row, "psnr"), quality[psnr], quality[psnr].toFixed(2), `${row} PSNR`);
-      if (typeof quality[ssim] === "number") expectCell(await cell(page, "#quality-table", row, "ssim"), quality[ssim], quality[ssim].toFixed(3), `${row} SSIM`);
+      expectCell(
+        await cell(page, "#quality-table", row, "psnr"),
+        quality[psnr],
+        quality[psnr].toFixed(2),
+        `${row} PSNR`,
+      );
+      if (typeof quality[ssim] === "number")
+        expectCell(
+          await cell(page, "#quality-table", row, "ssim"),
+          quality[ssim],
+          quality[ssim].toFixed(3),
+          `${row} SSIM`,
+        );
     }
-    if (quality.rollout && (await page.locator("#rollout-plots svg").count()) < 2) throw new Error("rollout plots missing");
+    if (quality.rollout && (await page.locator("#rollout-plots svg").count()) < 2)
+      throw new Error("rollout plots missing");
     if (quality.actionControl) {
       const c = quality.actionControl;
-      expectCell(await cell(page, "#control-table", "all", "S"), c.sensitivity.value, c.sensitivity.value.toFixed(3), "S");
-      expectCell(await cell(page, "#control-table", "all", "D"), c.discrimination.value, c.discrimination.value.toFixed(2), "D");
-      for (const factor of Object.keys(c.perFactor)) expectCell(await cell(page, "#control-table", factor, "S"), c.perFactor[factor].sensitivity.value, c.perFactor[factor].sensitivity.value.toFixed(3), `S ${factor}`);
+      expectCell(
+        await cell(page, "#control-table", "all", "S"),
+        c.sensitivity.value,
+        c.sensitivity.value.toFixed(3),
+        "S",
+      );
+      expectCell(
+        await cell(page, "#control-table", "all", "D"),
+        c.discrimination.value,
+        c.discrimination.value.toFixed(2),
+        "D",
+      );
+      for (const factor of Object.keys(c.perFactor))
+        expectCell(
+          await cell(page, "#control-table", factor, "S"),
+          c.perFactor[factor].sensitivity.value,
+          c.perFactor[factor].sensitivity.value.toFixed(3),
+          `S ${factor}`,
+        );
       t.log(`action control: S ${c.sensitivity.value}, D ${c.discrimination.value} dB`);
-    } else if (!/not measured yet/.test((await page.textContent("#control-status")) ?? "")) throw new Error("no plain 'not measured yet' note for action control");
+    } else if (!/not measured yet/.test((await page.textContent("#control-status")) ?? ""))
+      throw new Error("no plain 'not measured yet' note for action control");
     t.log(`quality: next frame ${quality.nextFramePsnr} dB vs copy ${quality.copyLastFramePsnr} dB`);
-  } else if (!/No evaluation yet/.test((await page.textContent("#quality-status")) ?? "")) throw new Error("no plain 'no evaluation yet' note");
+  } else if (!/No evaluation yet/.test((await page.textContent("#quality-status")) ?? ""))
+    throw new Error("no plain 'no evaluation yet' note");
 
-  const stripWidth = await page.evaluate(() => document.querySelector<HTMLImageElement>("#strip-figure img")?.naturalWidth ?? 0);
+  const stripWidth = await page.evaluate(
+    () => document.querySelector<HTMLImageElement>("#strip-figure img")?.naturalWidth ?? 0,
+  );
   if (training.weights.vae && training.weights.dit) {
-    if (stripWidth <= 1 && !(await page.locator("#strip-status").count())) throw new Error("weights exist but neither a strip nor a reason is shown");
-  } else if (!/No shipped run yet/.test((await page.textContent("#strip-status")) ?? "")) throw new Error("no 'no shipped run yet' note for the strip");
+    if (stripWidth <= 1 && !(await page.locator("#strip-status").count()))
+      throw new Error("weights exist but neither a strip nor a reason is shown");
+  } else if (!/No shipped run yet/.test((await page.textContent("#strip-status")) ?? ""))
+    throw new Error("no 'no shipped run yet' note for the strip");
   t.log(`strip: ${stripWidth > 1 ? `${stripWidth} px wide` : "none"}`);
-  const branchWidth = await page.evaluate(() => document.querySelector<HTMLImageElement>("#branch-figure img")?.naturalWidth ?? 0);
-  if (training.weights.vae && training.weights.dit && branchWidth <= 1 && !(await page.locator("#branch-status").count())) throw new Error("weights exist but neither a branch figure nor a reason is shown");
-  if (training.sensitivity?.length && (await page.locator("#sensitivity-curve svg path").count()) === 0) throw new Error("no S curve drawn");
+  const branchWidth = await page.evaluate(
+    () => document.querySelector<HTMLImageElement>("#branch-figure img")?.naturalWidth ?? 0,
+  );
+  if (
+    training.weights.vae &&
+    training.weights.dit &&
+    branchWidth <= 1 &&
+    !(await page.locator("#branch-status").count())
+  )
+    throw new Error("weights exist but neither a branch figure nor a reason is shown");
+  if (training.sensitivity?.length && (await page.locator("#sensitivity-curve svg path").count()) === 0)
+    throw new Error("no S curve drawn");
 
-  if (bench.length === 0 && !/No committed benchmark/.test((await page.textContent("#bench-status")) ?? "")) throw new Error("no 'no benchmarks' note");
-  if (bench.length && (await page.locator("#bench-table tbody tr").count()) === 0) throw new Error("benchmark rows missing");
+  if (bench.length === 0 && !/No committed benchmark/.test((await page.textContent("#bench-status")) ?? ""))
+    throw new Error("no 'no benchmarks' note");
+  if (bench.length && (await page.locator("#bench-table tbody tr").count()) === 0)
+    throw new Error("benchmark rows missing");
 
   await expectNoAxeViolations(page);
   await t.screenshot(page, "reports");

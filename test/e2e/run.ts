@@ -19,7 +19,9 @@ if (!existsSync(join(dist, "index.html"))) {
 }
 
 const dir = resolve("test/e2e");
-for (const file of readdirSync(dir).filter((f) => f.endsWith(".e2e.ts")).sort()) {
+for (const file of readdirSync(dir)
+  .filter((f) => f.endsWith(".e2e.ts"))
+  .sort()) {
   setCurrentFile(file);
   await import(pathToFileURL(join(dir, file)).href);
 }

@@ -40,7 +40,12 @@ e2e("noise schedules: kinds, T, zero-terminal-SNR, t and the comparison redraw",
 
   // Dropping a kind removes its curve and changes the drawn paths.
   await page.getByRole("checkbox", { name: "Linear (DDPM)" }).uncheck();
-  const logSnr1 = await changed(page, () => paths(page, "#log-snr-plot"), logSnr0, "log-SNR paths after unchecking linear");
+  const logSnr1 = await changed(
+    page,
+    () => paths(page, "#log-snr-plot"),
+    logSnr0,
+    "log-SNR paths after unchecking linear",
+  );
   if (logSnr1.length !== logSnr0.length - 1) throw new Error(`unchecking linear left ${logSnr1.length} curves`);
   await page.getByRole("checkbox", { name: "Linear (DDPM)" }).check();
   await changed(page, () => paths(page, "#log-snr-plot"), logSnr1, "log-SNR paths after checking linear again");
@@ -61,7 +66,12 @@ e2e("noise schedules: kinds, T, zero-terminal-SNR, t and the comparison redraw",
   const clean0 = await canvasChecksum(page, "#noised-frames canvas >> nth=0");
   const noisy0 = await canvasChecksum(page, "#noised-frames canvas >> nth=1");
   await fillInput(page, "Timestep t / (T - 1)", 0.9);
-  await changed(page, () => canvasChecksum(page, "#noised-frames canvas >> nth=1"), noisy0, "noised frame pixels after moving t");
+  await changed(
+    page,
+    () => canvasChecksum(page, "#noised-frames canvas >> nth=1"),
+    noisy0,
+    "noised frame pixels after moving t",
+  );
   const clean1 = await canvasChecksum(page, "#noised-frames canvas >> nth=0");
   if (clean1 !== clean0) throw new Error("the clean frame changed when only t moved");
   const captions = await page.locator("#noised-frames figcaption").allTextContents();
@@ -78,7 +88,12 @@ e2e("noise schedules: kinds, T, zero-terminal-SNR, t and the comparison redraw",
   await changed(page, () => paths(page, "#shift-plot"), shift1, "shift plot after choosing 512");
   const terminal = await canvasChecksum(page, "#terminal-frames canvas >> nth=0");
   await page.getByLabel("Schedule", { exact: true }).selectOption({ label: "EDM / Karras" });
-  await changed(page, () => canvasChecksum(page, "#terminal-frames canvas >> nth=0"), terminal, "last-step frame after choosing karras");
+  await changed(
+    page,
+    () => canvasChecksum(page, "#terminal-frames canvas >> nth=0"),
+    terminal,
+    "last-step frame after choosing karras",
+  );
 
   // An invalid parameter set is reported in words, not thrown.
   await fillInput(page, "Linear (DDPM): beta start", 0.05);

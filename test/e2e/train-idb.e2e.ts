@@ -13,7 +13,6 @@ interface TrainIdbState {
   error: string | null;
 }
 
-
 e2e("training: IndexedDB checkpoints survive a reload and the run resumes exactly", async (t) => {
   const steps = 200;
   const page = await t.open(`pages/tests/train-idb.html?run=e2e-${Date.now()}&steps=${steps}`);
@@ -27,26 +26,41 @@ e2e("training: IndexedDB checkpoints survive a reload and the run resumes exactl
   t.log(`reloading at step ${before.step}, newest checkpoint seen: ${seen}`);
   await page.reload({ waitUntil: "load" });
 
-  const after = (await waitFor(page, () => {
-    const s = (window as unknown as { __trainIdb?: { state: string; error: string | null } }).__trainIdb;
-    return s && (s.error || s.state === "done") ? s : null;
-  }, 120_000)) as TrainIdbState;
+  const after = (await waitFor(
+    page,
+    () => {
+      const s = (window as unknown as { __trainIdb?: { state: string; error: string | null } }).__trainIdb;
+      return s && (s.error || s.state === "done") ? s : null;
+    },
+    120_000,
+  )) as TrainIdbState;
   if (after.error) throw new Error(`training failed after the reload: ${after.error}`);
-  if (after.resumedFrom === null || after.resumedFrom < seen || after.resumedFrom % 10 !== 0 || after.resumedFrom >= steps) {
+  if (
+    after.resumedFrom === null ||
+    after.resumedFrom < seen ||
+    after.resumedFrom % 10 !== 0 ||
+    after.resumedFrom >= steps
+  ) {
     throw new Error(`expected a resume from a checkpoint at or after step ${seen}, got ${after.resumedFrom}`);
   }
-  if (JSON.stringify(after.stored) !== JSON.stringify([steps - 20, steps - 10, steps])) throw new Error(`IndexedDB holds checkpoints ${after.stored}, expected the newest 3`);
+  if (JSON.stringify(after.stored) !== JSON.stringify([steps - 20, steps - 10, steps]))
+    throw new Error(`IndexedDB holds checkpoints ${after.stored}, expected the newest 3`);
   t.log(`resumed from step ${after.resumedFrom}`);
 
   const reference = await t.open(`pages/tests/train-idb.html?run=reference&mode=reference&steps=${steps}`);
-  const ref = (await waitFor(reference, () => {
-    const s = (window as unknown as { __trainIdb?: { state: string; error: string | null } }).__trainIdb;
-    return s && (s.error || s.state === "done") ? s : null;
-  }, 120_000)) as TrainIdbState;
+  const ref = (await waitFor(
+    reference,
+    () => {
+      const s = (window as unknown as { __trainIdb?: { state: string; error: string | null } }).__trainIdb;
+      return s && (s.error || s.state === "done") ? s : null;
+    },
+    120_000,
+  )) as TrainIdbState;
   if (ref.error) throw new Error(`reference run failed: ${ref.error}`);
   const a = after.history!;
   const b = ref.history!;
-  if (a.length !== steps || b.length !== steps) throw new Error(`loss curves have ${a.length} and ${b.length} points, expected ${steps}`);
+  if (a.length !== steps || b.length !== steps)
+    throw new Error(`loss curves have ${a.length} and ${b.length} points, expected ${steps}`);
   const worst = Math.max(...a.map((x, i) => Math.abs(x - b[i]) / Math.max(1, Math.abs(b[i]))));
   if (!(worst <= 1e-5)) throw new Error(`the resumed loss curve differs from the uninterrupted one by up to ${worst}`);
 });

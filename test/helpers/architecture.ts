@@ -32,7 +32,16 @@ export const LAYERS: readonly (readonly string[])[] = [
 ];
 
 const ENTRIES = new Set(["index.ts", "node.ts", "browser.ts", "worker.ts"]);
-const OUTSIDE_LIB = ["src/pages/", "src/components/", "src/workers/", "src/data/", "cli/", "scripts/", "bench/", "test/"];
+const OUTSIDE_LIB = [
+  "src/pages/",
+  "src/components/",
+  "src/workers/",
+  "src/data/",
+  "cli/",
+  "scripts/",
+  "bench/",
+  "test/",
+];
 
 export interface ImportEdge {
   from: string;
@@ -41,7 +50,8 @@ export interface ImportEdge {
   spec: string;
 }
 
-const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s*(?:type\s+)?(?:[^"'`;]*?\sfrom\s*)?["'](\.{1,2}\/[^"']+)["']|import\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g;
+const IMPORT_RE =
+  /(?:^|[\s;])(?:import|export)\s*(?:type\s+)?(?:[^"'`;]*?\sfrom\s*)?["'](\.{1,2}\/[^"']+)["']|import\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g;
 
 /** Relative imports of one file (static, re-exports, dynamic with a literal), resolved to repo paths. */
 export function importsOf(file: string, source: string): ImportEdge[] {
@@ -65,7 +75,13 @@ function rankOf(stage: string): number {
 
 /** Which host a module needs: Node built-ins, browser APIs, or npm packages pages cannot load (workers and Node only). */
 const hostOf = (file: string): "node" | "browser" | "worker" | null =>
-  /(\.node|\/node)\.ts$/.test(file) ? "node" : /(\.browser|\/browser)\.ts$/.test(file) ? "browser" : /(\.worker|\/worker)\.ts$/.test(file) ? "worker" : null;
+  /(\.node|\/node)\.ts$/.test(file)
+    ? "node"
+    : /(\.browser|\/browser)\.ts$/.test(file)
+      ? "browser"
+      : /(\.worker|\/worker)\.ts$/.test(file)
+        ? "worker"
+        : null;
 
 /** Every broken rule, one line each (empty when the tree keeps them all). */
 export function checkArchitecture(files: ReadonlyMap<string, string>): string[] {
@@ -79,7 +95,10 @@ export function checkArchitecture(files: ReadonlyMap<string, string>): string[] 
       continue;
     }
     stages.add(stage);
-    if (rankOf(stage) < 0) problems.push(`${f}: stage "${stage}" is not in the layer table (test/helpers/architecture.ts LAYERS, docs/architecture.md)`);
+    if (rankOf(stage) < 0)
+      problems.push(
+        `${f}: stage "${stage}" is not in the layer table (test/helpers/architecture.ts LAYERS, docs/architecture.md)`,
+      );
   }
   for (const stage of stages) {
     if (!files.has(`src/lib/${stage}/index.ts`)) problems.push(`src/lib/${stage}/: has no index.ts entry`);
@@ -96,20 +115,25 @@ export function checkArchitecture(files: ReadonlyMap<string, string>): string[] 
         const outside = OUTSIDE_LIB.find((p) => to.startsWith(p));
         if (outside) problems.push(`${file}: imports ${spec}, but src/lib may not import from ${outside}`);
         if (to.startsWith("src/lib/")) graph.set(file, [...(graph.get(file) ?? []), to]);
-        if (!hostOf(file) && hostOf(to)) problems.push(`${file}: a host-independent module imports the ${hostOf(to)}-only ${spec}`);
+        if (!hostOf(file) && hostOf(to))
+          problems.push(`${file}: a host-independent module imports the ${hostOf(to)}-only ${spec}`);
       }
       if (/^src\/(pages|components)\//.test(file) && (hostOf(to) === "node" || hostOf(to) === "worker")) {
         problems.push(`${file}: a page imports the ${hostOf(to)}-only ${spec}`);
       }
       if (!toStage || toStage === fromStage) continue;
       if (!ENTRIES.has(path.basename(to))) {
-        problems.push(`${file}: imports ${spec}; outside src/lib/${toStage}/ import it through its entry (index.js, node.js, browser.js or worker.js)`);
+        problems.push(
+          `${file}: imports ${spec}; outside src/lib/${toStage}/ import it through its entry (index.js, node.js, browser.js or worker.js)`,
+        );
       }
       if (fromStage) {
         const from = rankOf(fromStage);
         const target = rankOf(toStage);
         if (from >= 0 && target >= 0 && target >= from) {
-          problems.push(`${file}: the ${fromStage} stage imports ${spec}, but ${toStage} is ${target === from ? "beside" : "above"} it (see docs/architecture.md)`);
+          problems.push(
+            `${file}: the ${fromStage} stage imports ${spec}, but ${toStage} is ${target === from ? "beside" : "above"} it (see docs/architecture.md)`,
+          );
         }
       }
     }

@@ -21,7 +21,14 @@ export function drawSyntheticFrame(rng: Rng, size = 256): Float32Array {
       for (let c = 0; c < 3; c++) out[(y * size + x) * 3 + c] = a[c] + (b[c] - a[c]) * t;
     }
   }
-  const paint = (inside: (x: number, y: number) => boolean, colour: number[], x0: number, y0: number, x1: number, y1: number) => {
+  const paint = (
+    inside: (x: number, y: number) => boolean,
+    colour: number[],
+    x0: number,
+    y0: number,
+    x1: number,
+    y1: number,
+  ) => {
     for (let y = Math.max(0, y0); y < Math.min(size, y1); y++) {
       for (let x = Math.max(0, x0); x < Math.min(size, x1); x++) {
         if (inside(x, y)) for (let c = 0; c < 3; c++) out[(y * size + x) * 3 + c] = colour[c];

@@ -9,7 +9,10 @@ export async function bits(t: tf.Tensor): Promise<number[]> {
 }
 
 /** Same names in the same order, same shapes and dtypes, bitwise equal values. */
-export async function expectSameTensors(a: ReadonlyMap<string, tf.Tensor>, b: ReadonlyMap<string, tf.Tensor>): Promise<void> {
+export async function expectSameTensors(
+  a: ReadonlyMap<string, tf.Tensor>,
+  b: ReadonlyMap<string, tf.Tensor>,
+): Promise<void> {
   expect([...b.keys()]).toEqual([...a.keys()]);
   for (const [name, t] of a) {
     const u = b.get(name)!;

@@ -6,7 +6,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, Rng } from "../../src/lib/core/index.js";
-import { VAE_PRESETS, createVAE, estimateLatentScale, trainVAEStep, type VAE, type VAEPresetName } from "../../src/lib/models/index.js";
+import {
+  VAE_PRESETS,
+  createVAE,
+  estimateLatentScale,
+  trainVAEStep,
+  type VAE,
+  type VAEPresetName,
+} from "../../src/lib/models/index.js";
 import { syntheticFrames } from "./synthetic-frames.js";
 
 /** PSNR in dB for frames in [-1,1] (peak-to-peak 2), from the posterior mean. */
@@ -46,18 +53,27 @@ const rng = new Rng(3);
 const t0 = performance.now();
 console.log(`step 0: held-out PSNR ${psnr(vae, heldOut).toFixed(2)} dB`);
 for (let step = 1; step <= Number(steps); step++) {
-  const idx = tf.tensor1d(Array.from({ length: Number(batch) }, () => rng.int(train.shape[0])), "int32");
+  const idx = tf.tensor1d(
+    Array.from({ length: Number(batch) }, () => rng.int(train.shape[0])),
+    "int32",
+  );
   const x = tf.gather(train, idx) as tf.Tensor4D;
   const l = trainVAEStep(vae, optimizer, x, { klWeight: Number(klWeight), seed: rng.seed() });
   tf.dispose([idx, x]);
   if (step % 50 === 0 || step === Number(steps)) {
     const s = (performance.now() - t0) / 1000;
-    console.log(`step ${step}: recon ${l.recon.toFixed(5)} kl ${l.kl.toFixed(3)} | held-out PSNR ${psnr(vae, heldOut).toFixed(2)} dB | ${s.toFixed(0)} s`);
+    console.log(
+      `step ${step}: recon ${l.recon.toFixed(5)} kl ${l.kl.toFixed(3)} | held-out PSNR ${psnr(vae, heldOut).toFixed(2)} dB | ${s.toFixed(0)} s`,
+    );
   }
 }
-console.log(`train PSNR ${psnr(vae, train.slice(0, 16)).toFixed(2)} dB, held-out PSNR ${psnr(vae, heldOut).toFixed(2)} dB`);
+console.log(
+  `train PSNR ${psnr(vae, train.slice(0, 16)).toFixed(2)} dB, held-out PSNR ${psnr(vae, heldOut).toFixed(2)} dB`,
+);
 vae.setLatentScale(await estimateLatentScale(vae, train));
 console.log(`latentScale ${vae.config.latentScale.toFixed(4)}`);
 const one = heldOut.slice(0, 1) as tf.Tensor4D;
 const z = vae.encodeScaled(one);
-console.log(`decode ${medianMs(() => vae.decodeScaled(z)).toFixed(2)} ms/frame, encode ${medianMs(() => vae.encodeScaled(one)).toFixed(2)} ms/frame`);
+console.log(
+  `decode ${medianMs(() => vae.decodeScaled(z)).toFixed(2)} ms/frame, encode ${medianMs(() => vae.encodeScaled(one)).toFixed(2)} ms/frame`,
+);

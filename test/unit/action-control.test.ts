@@ -3,18 +3,36 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDiT, type DiT, type LoadedModel, createVAE, type VAE } from "../../src/lib/models/index.js";
 import { createGame, createAgent } from "../../src/lib/game/index.js";
 import { FRAME_SIZE, bootstrapEstimate, mean, median } from "../../src/lib/core/index.js";
-import { disposeBranchProbe, encodeBranchProbe, evaluateActionControl, latentActionSensitivity, summarizeActionControl, branchActions, gameBranches } from "../../src/lib/play/index.js";
+import {
+  disposeBranchProbe,
+  encodeBranchProbe,
+  evaluateActionControl,
+  latentActionSensitivity,
+  summarizeActionControl,
+  branchActions,
+  gameBranches,
+} from "../../src/lib/play/index.js";
 import { perturbWeights, tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
 
 // 256x256 frames (the game's) -> 16x16x4 latents with a one-conv encoder and decoder.
-const VAE_TINY = tinyVAEConfig({ imageSize: 256, encoder: { stem: 16, channels: [4], blocks: [0] }, decoder: { channels: [4], blocks: [0], head: 16 } });
+const VAE_TINY = tinyVAEConfig({
+  imageSize: 256,
+  encoder: { stem: 16, channels: [4], blocks: [0] },
+  decoder: { channels: [4], blocks: [0], head: 16 },
+});
 const PATHWAY = { actionEmbedder: "mlp", actionToTokens: true, nullAction: true, contextLatentInput: true } as const;
 const DIT_TINY = tinyDiTConfig({ latentHeight: 16, latentWidth: 16, latentChannels: 4, patchSize: 4, ...PATHWAY });
 const SCHEDULE = { kind: "cosine" as const, T: 500 };
 
 describe("branches of the real game", () => {
   it("replay the episode, keep K+1 context frames and K held actions, and step one state two ways", () => {
-    const states = gameBranches({ episodes: [{ seed: 5, agent: "explorer-jitter" }], statesPerEpisode: 2, contextFrames: 2, firstFrame: 10, spacing: 7 });
+    const states = gameBranches({
+      episodes: [{ seed: 5, agent: "explorer-jitter" }],
+      statesPerEpisode: 2,
+      contextFrames: 2,
+      firstFrame: 10,
+      spacing: 7,
+    });
     expect(states.map((s) => s.frame)).toEqual([10, 17]);
     // Replaying by hand reaches the same frame 10 and the same real branch.
     const game = createGame({ seed: 5 });
@@ -43,7 +61,13 @@ describe("branches of the real game", () => {
 describe("action sensitivity and discrimination", () => {
   let vae: VAE;
   let dit: DiT;
-  const branches = gameBranches({ episodes: [{ seed: 3, agent: "random-jitter" }], statesPerEpisode: 2, contextFrames: 2, firstFrame: 6, spacing: 5 });
+  const branches = gameBranches({
+    episodes: [{ seed: 3, agent: "random-jitter" }],
+    statesPerEpisode: 2,
+    contextFrames: 2,
+    firstFrame: 6,
+    spacing: 5,
+  });
   beforeAll(() => {
     vae = createVAE(VAE_TINY, 1);
     perturbWeights(vae, 2, 0.05);
@@ -70,7 +94,9 @@ describe("action sensitivity and discrimination", () => {
     expect(report.sensitivity.value).toBeGreaterThan(0);
     expect(report.sensitivity.low).toBeLessThanOrEqual(report.sensitivity.value);
     expect(report.sensitivity.high).toBeGreaterThanOrEqual(report.sensitivity.value);
-    expect(Object.keys(report.perFactor).sort()).toEqual(["forward", "pitch", "yaw"].filter((f) => report.perSample.some((s) => s.factor === f)).sort());
+    expect(Object.keys(report.perFactor).sort()).toEqual(
+      ["forward", "pitch", "yaw"].filter((f) => report.perSample.some((s) => s.factor === f)).sort(),
+    );
     const before = tf.memory().numTensors;
     const probe = encodeBranchProbe(vae, branches);
     expect(latentActionSensitivity(vae, moved, SCHEDULE, probe, { settings: { steps: 1 } })).toBeGreaterThan(0);

@@ -41,12 +41,32 @@ function caught(fn: () => unknown): GamedreamError {
 describe("action validation", () => {
   const cases: [string, unknown, string, RegExp][] = [
     ["NaN camera", { ...ok, camera: [Number.NaN, 0] }, "ACTION_INVALID_CAMERA", /camera\[0\] \(yaw\).*NaN/],
-    ["camera out of range", { ...ok, camera: [0, 1.5] }, "ACTION_INVALID_CAMERA", /camera\[1\] \(pitch\).*1\.5 is out of range/],
+    [
+      "camera out of range",
+      { ...ok, camera: [0, 1.5] },
+      "ACTION_INVALID_CAMERA",
+      /camera\[1\] \(pitch\).*1\.5 is out of range/,
+    ],
     ["camera wrong length", { ...ok, camera: [0] }, "ACTION_INVALID_CAMERA", /"camera".*2 values.*got 1 values/],
     ["movement wrong length", { ...ok, movement: [1, 0, 0] }, "ACTION_INVALID_MOVEMENT", /"movement".*4 values.*got 3/],
-    ["movement not binary", { ...ok, movement: [1, 0, 0.5, 0] }, "ACTION_INVALID_MOVEMENT", /movement\[2\] \(left\).*0 or 1.*0\.5/],
-    ["movement NaN", { ...ok, movement: [Number.NaN, 0, 0, 0] }, "ACTION_INVALID_MOVEMENT", /movement\[0\] \(forward\).*NaN/],
-    ["unknown interaction id", { ...ok, interaction: 7 }, "ACTION_UNKNOWN_INTERACTION", /"interaction".*unknown interaction 7/],
+    [
+      "movement not binary",
+      { ...ok, movement: [1, 0, 0.5, 0] },
+      "ACTION_INVALID_MOVEMENT",
+      /movement\[2\] \(left\).*0 or 1.*0\.5/,
+    ],
+    [
+      "movement NaN",
+      { ...ok, movement: [Number.NaN, 0, 0, 0] },
+      "ACTION_INVALID_MOVEMENT",
+      /movement\[0\] \(forward\).*NaN/,
+    ],
+    [
+      "unknown interaction id",
+      { ...ok, interaction: 7 },
+      "ACTION_UNKNOWN_INTERACTION",
+      /"interaction".*unknown interaction 7/,
+    ],
     ["unknown interaction name", { ...ok, interaction: "fly" }, "ACTION_UNKNOWN_INTERACTION", /"fly"/],
     ["not an object", 42, "ACTION_NOT_OBJECT", /expected an object/],
   ];
@@ -77,10 +97,14 @@ describe("action validation", () => {
     const gap = caught(() => parseActionsJson(JSON.stringify([row(0), row(1), row(3)])));
     expect(gap.code).toBe("ACTION_MISSING_FRAME");
     expect(gap.message).toMatch(/frame 2.*missing/);
-    const csvGap = caught(() => parseActionsCsv("frame,forward,back,left,right,yaw,pitch,interaction\n1,1,0,0,0,0,0,0\n"));
+    const csvGap = caught(() =>
+      parseActionsCsv("frame,forward,back,left,right,yaw,pitch,interaction\n1,1,0,0,0,0,0,0\n"),
+    );
     expect(csvGap.code).toBe("ACTION_MISSING_FRAME");
     expect(csvGap.message).toMatch(/frame 0/);
-    const bad = caught(() => parseActionsCsv("frame,forward,back,left,right,yaw,pitch,interaction\n0,1,0,0,0,abc,0,0\n"));
+    const bad = caught(() =>
+      parseActionsCsv("frame,forward,back,left,right,yaw,pitch,interaction\n0,1,0,0,0,abc,0,0\n"),
+    );
     expect(bad.code).toBe("ACTION_INVALID_CAMERA");
     expect(bad.message).toMatch(/frame 0.*camera\[0\]/);
     expect(caught(() => parseActionsCsv("frame,forward\n0,1\n")).code).toBe("ACTION_LOG_PARSE");
@@ -94,7 +118,9 @@ describe("action encoding", () => {
     expect(ACTION_DIM).toBe(9);
     expect(Array.from(encodeAction(ok))).toEqual([1, 0, 0, 1, 0.25, -0.5, 0, 1, 0]);
     expect(Array.from(encodeAction(NO_ACTION))).toEqual([0, 0, 0, 0, 0, 0, 1, 0, 0]);
-    expect(Array.from(encodeAction({ movement: [0, 1, 0, 0], camera: [3, Number.NaN], interaction: 2 }))).toEqual([0, 1, 0, 0, 1, 0, 0, 0, 1]);
+    expect(Array.from(encodeAction({ movement: [0, 1, 0, 0], camera: [3, Number.NaN], interaction: 2 }))).toEqual([
+      0, 1, 0, 0, 1, 0, 0, 0, 1,
+    ]);
     expect(decodeAction(encodeAction(ok))).toEqual(ok);
   });
 
@@ -146,7 +172,8 @@ describe("action logs", () => {
     const csv = actionsToCsv(list);
     expect(csv.split("\n")[0]).toBe("frame,forward,back,left,right,yaw,pitch,interaction");
     expect(parseActionsCsv(csv)).toEqual(list);
-    const reordered = "interaction,frame,yaw,pitch,forward,back,left,right\r\njump,1,1,0,0,0,0,1\r\nnone,0,0,0,1,0,0,0\r\n";
+    const reordered =
+      "interaction,frame,yaw,pitch,forward,back,left,right\r\njump,1,1,0,0,0,0,1\r\nnone,0,0,0,1,0,0,0\r\n";
     expect(parseActionsCsv(reordered)).toEqual([
       { movement: [1, 0, 0, 0], camera: [0, 0], interaction: 0 },
       { movement: [0, 0, 0, 1], camera: [1, 0], interaction: 2 },
@@ -165,8 +192,16 @@ describe("input devices", () => {
     expect(new Set(keys).size).toBe(keys.length);
   });
   it("maps keyboard and mouse", () => {
-    expect(actionFromKeyboard(["KeyW", "KeyD", "KeyL", "KeyI"])).toEqual({ movement: [1, 0, 0, 1], camera: [1, 1], interaction: 0 });
-    expect(actionFromKeyboard(["ArrowUp", "ArrowDown", "KeyA", "Space"])).toEqual({ movement: [0, 0, 1, 0], camera: [0, 0], interaction: INTERACTIONS.indexOf("jump") });
+    expect(actionFromKeyboard(["KeyW", "KeyD", "KeyL", "KeyI"])).toEqual({
+      movement: [1, 0, 0, 1],
+      camera: [1, 1],
+      interaction: 0,
+    });
+    expect(actionFromKeyboard(["ArrowUp", "ArrowDown", "KeyA", "Space"])).toEqual({
+      movement: [0, 0, 1, 0],
+      camera: [0, 0],
+      interaction: INTERACTIONS.indexOf("jump"),
+    });
     expect(actionFromKeyboard(new Set(["KeyE", "Space"])).interaction).toBe(INTERACTIONS.indexOf("use"));
     expect(actionFromKeyboard(["Enter"]).interaction).toBe(1);
     expect(actionFromKeyboard([], { mouseDelta: [12, 48] }).camera).toEqual([0.5, -1]);
@@ -182,8 +217,16 @@ describe("input devices", () => {
     expect(actionFromGamepad({ axes: [Number.NaN, 0, 0, 0], buttons: [] })).toEqual(NO_ACTION);
   });
   it("maps touch sticks and buttons", () => {
-    expect(actionFromTouch({ move: [-0.5, 0.6], look: [0.25, -0.5], use: false, jump: true })).toEqual({ movement: [0, 1, 1, 0], camera: [0.25, 0.5], interaction: 2 });
-    expect(actionFromTouch({ move: [0.1, -0.2], look: [0, 0], use: true, jump: true })).toEqual({ movement: [0, 0, 0, 0], camera: [0, 0], interaction: 1 });
+    expect(actionFromTouch({ move: [-0.5, 0.6], look: [0.25, -0.5], use: false, jump: true })).toEqual({
+      movement: [0, 1, 1, 0],
+      camera: [0.25, 0.5],
+      interaction: 2,
+    });
+    expect(actionFromTouch({ move: [0.1, -0.2], look: [0, 0], use: true, jump: true })).toEqual({
+      movement: [0, 0, 0, 0],
+      camera: [0, 0],
+      interaction: 1,
+    });
   });
 });
 
@@ -206,14 +249,20 @@ describe("several devices and actions in words", () => {
     expect(describeAction({ movement: [0, 0, 0, 1], camera: [0, 0], interaction: 0 })).toBe("right");
     expect(describeAction({ movement: [1, 0, 0, 0], camera: [0.3, 0], interaction: 0 })).toBe("forward + turn right");
     expect(describeAction({ movement: [0, 0, 0, 0], camera: [-1, 0], interaction: 0 })).toBe("turn left");
-    expect(describeAction({ movement: [0, 1, 1, 0], camera: [0, 1], interaction: 1 })).toBe("back + left + look up + use");
+    expect(describeAction({ movement: [0, 1, 1, 0], camera: [0, 1], interaction: 1 })).toBe(
+      "back + left + look up + use",
+    );
     expect(describeAction({ movement: [0, 0, 0, 0], camera: [1, 0], interaction: 2 })).toBe("turn right + jump");
     // Half-pressed keys are not held; an unknown interaction id is named by its number.
-    expect(describeAction({ movement: [0.4, 0, 0, 0], camera: [0, -0.5], interaction: 7 })).toBe("look down + interaction 7");
+    expect(describeAction({ movement: [0.4, 0, 0, 0], camera: [0, -0.5], interaction: 7 })).toBe(
+      "look down + interaction 7",
+    );
   });
 
   it("with rates, says how fast the camera turns", () => {
-    expect(describeAction({ movement: [1, 0, 0, 0], camera: [-0.5, 0.125], interaction: 0 }, { rates: true })).toBe("forward + turn left 0.5 + look up 0.13");
+    expect(describeAction({ movement: [1, 0, 0, 0], camera: [-0.5, 0.125], interaction: 0 }, { rates: true })).toBe(
+      "forward + turn left 0.5 + look up 0.13",
+    );
     expect(describeAction(NO_ACTION, { rates: true })).toBe("none");
   });
 });

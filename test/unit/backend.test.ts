@@ -47,11 +47,24 @@ describe("backend (Node)", () => {
 
   it("says when wasm runs single-threaded and why", () => {
     const browser = { backend: "wasm" as const, host: "browser" as const };
-    expect(wasmThreadsReport({ ...browser, threads: 1, crossOriginIsolated: false }, 8)).toMatchObject({ singleThreaded: true, cause: "not-isolated" });
-    expect(wasmThreadsReport({ ...browser, threads: 1, crossOriginIsolated: false }, 8).text).toMatch(/not cross-origin isolated.*6 of this device's 8 logical cores sit idle/);
-    expect(wasmThreadsReport({ ...browser, threads: 1, crossOriginIsolated: true }, 2)).toMatchObject({ singleThreaded: true, cause: "few-cores" });
-    expect(wasmThreadsReport({ ...browser, threads: 7, crossOriginIsolated: true }, 8)).toMatchObject({ singleThreaded: false, cause: null, text: expect.stringMatching(/7 threads/) });
-    expect(wasmThreadsReport({ backend: "webgl", host: "browser", threads: 1, crossOriginIsolated: false }, 8).cause).toBe("not-wasm");
+    expect(wasmThreadsReport({ ...browser, threads: 1, crossOriginIsolated: false }, 8)).toMatchObject({
+      singleThreaded: true,
+      cause: "not-isolated",
+    });
+    expect(wasmThreadsReport({ ...browser, threads: 1, crossOriginIsolated: false }, 8).text).toMatch(
+      /not cross-origin isolated.*6 of this device's 8 logical cores sit idle/,
+    );
+    expect(wasmThreadsReport({ ...browser, threads: 1, crossOriginIsolated: true }, 2)).toMatchObject({
+      singleThreaded: true,
+      cause: "few-cores",
+    });
+    expect(wasmThreadsReport({ ...browser, threads: 7, crossOriginIsolated: true }, 8)).toMatchObject({
+      singleThreaded: false,
+      cause: null,
+      text: expect.stringMatching(/7 threads/),
+    });
+    expect(
+      wasmThreadsReport({ backend: "webgl", host: "browser", threads: 1, crossOriginIsolated: false }, 8).cause,
+    ).toBe("not-wasm");
   });
 });
-

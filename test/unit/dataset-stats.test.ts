@@ -1,9 +1,21 @@
 import { describe, expect, it } from "vitest";
 import { INTERACTIONS, MOVEMENT_KEYS, type Action } from "../../src/lib/actions/index.js";
 import { RGB_FRAME_BYTES } from "../../src/lib/core/index.js";
-import { CAMERA_BINS, actionHistograms, cameraBin, episodeFrame, motionSeries, playEpisode, recordEpisode } from "../../src/lib/data/index.js";
+import {
+  CAMERA_BINS,
+  actionHistograms,
+  cameraBin,
+  episodeFrame,
+  motionSeries,
+  playEpisode,
+  recordEpisode,
+} from "../../src/lib/data/index.js";
 
-const act = (movement: number[], yaw: number, pitch: number, interaction: number): Action => ({ movement: movement as Action["movement"], camera: [yaw, pitch], interaction });
+const act = (movement: number[], yaw: number, pitch: number, interaction: number): Action => ({
+  movement: movement as Action["movement"],
+  camera: [yaw, pitch],
+  interaction,
+});
 
 describe("dataset stats", () => {
   it("records a deterministic episode with one action per frame and reports progress", () => {

@@ -7,7 +7,17 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { ACTION_DIM, encodeActionsToArray, type Action } from "../../src/lib/actions/index.js";
-import { DatasetReader, MemoryDatasetStore, batchToTensors, buildDataset, episodeFromFrames, gameEpisodeSources, heldoutSeeds, type DatasetManifest, type EpisodeSource } from "../../src/lib/data/index.js";
+import {
+  DatasetReader,
+  MemoryDatasetStore,
+  batchToTensors,
+  buildDataset,
+  episodeFromFrames,
+  gameEpisodeSources,
+  heldoutSeeds,
+  type DatasetManifest,
+  type EpisodeSource,
+} from "../../src/lib/data/index.js";
 import { summarizeDataset } from "../../src/lib/data/node.js";
 import { IndexedDbDatasetStore } from "../../src/lib/data/browser.js";
 import { DirectoryDatasetStore } from "../../src/lib/data/node.js";
@@ -31,7 +41,10 @@ async function collect(sources: EpisodeSource[]): Promise<Map<string, { frames: 
   return out;
 }
 
-async function expectSameContent(reader: DatasetReader, truth: Map<string, { frames: Uint8Array; actions: Action[] }>): Promise<void> {
+async function expectSameContent(
+  reader: DatasetReader,
+  truth: Map<string, { frames: Uint8Array; actions: Action[] }>,
+): Promise<void> {
   expect(reader.episodes().length).toBe(truth.size);
   for (const e of reader.episodes()) {
     const want = truth.get(e.id)!;
@@ -52,7 +65,11 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "gamedream-ds-"));
   truth = await collect(gameEpisodeSources(config));
   memory = new MemoryDatasetStore();
-  manifest = await buildDataset(memory, gameEpisodeSources(config), { heldoutFraction: 0.25, splitSeed: 1, shardFrames: 24 });
+  manifest = await buildDataset(memory, gameEpisodeSources(config), {
+    heldoutFraction: 0.25,
+    splitSeed: 1,
+    shardFrames: 24,
+  });
 });
 
 afterAll(async () => {
@@ -99,7 +116,11 @@ describe("build and read back", () => {
 
   it("directory store: bytes and actions identical, checksums verify, corruption is caught", async () => {
     const store = new DirectoryDatasetStore(dir);
-    const m = await buildDataset(store, gameEpisodeSources(config), { heldoutFraction: 0.25, splitSeed: 1, shardFrames: 24 });
+    const m = await buildDataset(store, gameEpisodeSources(config), {
+      heldoutFraction: 0.25,
+      splitSeed: 1,
+      shardFrames: 24,
+    });
     expect(m.shards.map((s) => s.sha256)).toEqual(manifest.shards.map((s) => s.sha256));
     const onDisk = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
     expect(onDisk).toEqual(m);
@@ -112,7 +133,9 @@ describe("build and read back", () => {
     await writeFile(path, bytes);
     await expect(reader.verify()).rejects.toMatchObject({ code: "DATASET_CORRUPT" });
     await store.close();
-    await expect(DatasetReader.open(new DirectoryDatasetStore(join(dir, "nope")))).rejects.toMatchObject({ code: "DATASET_NOT_FOUND" });
+    await expect(DatasetReader.open(new DirectoryDatasetStore(join(dir, "nope")))).rejects.toMatchObject({
+      code: "DATASET_NOT_FOUND",
+    });
   });
 
   it("IndexedDB store: bytes and actions identical", async () => {
@@ -132,7 +155,11 @@ describe("opening verifies every shard once", () => {
     expect((await DatasetReader.open(memory, { verify: false })).verification).toBeNull();
 
     const idb = await IndexedDbDatasetStore.open("gamedream-test-damaged");
-    const built = await buildDataset(idb, gameEpisodeSources(config), { heldoutFraction: 0.25, splitSeed: 1, shardFrames: 24 });
+    const built = await buildDataset(idb, gameEpisodeSources(config), {
+      heldoutFraction: 0.25,
+      splitSeed: 1,
+      shardFrames: 24,
+    });
     // Damage the second shard's stored value, as a faulty disk or another tab's stray write would.
     const raw = await new Promise<IDBDatabase>((resolve, reject) => {
       const r = indexedDB.open("gamedream-test-damaged");
@@ -154,8 +181,13 @@ describe("opening verifies every shard once", () => {
     idb.close();
     const reopened = await IndexedDbDatasetStore.open("gamedream-test-damaged");
     const error = await DatasetReader.open(reopened).catch((e) => e);
-    expect(error).toMatchObject({ code: "DATASET_CORRUPT", details: { shard: file, expected: built.shards[1].sha256 } });
-    expect(error.message).toMatch(new RegExp(`^Shard "${file}" of the dataset in IndexedDB gamedream-test-damaged is damaged: .* rebuild it`));
+    expect(error).toMatchObject({
+      code: "DATASET_CORRUPT",
+      details: { shard: file, expected: built.shards[1].sha256 },
+    });
+    expect(error.message).toMatch(
+      new RegExp(`^Shard "${file}" of the dataset in IndexedDB gamedream-test-damaged is damaged: .* rebuild it`),
+    );
     reopened.close();
   });
 });
@@ -172,7 +204,12 @@ describe("clips", () => {
       expect(trainIds.has(ref.episode)).toBe(true);
       const want = truth.get(ref.episode)!;
       const got = batch.frames.subarray(b * 5 * RGB_FRAME_BYTES, (b + 1) * 5 * RGB_FRAME_BYTES);
-      expect(Buffer.compare(Buffer.from(got), Buffer.from(want.frames.subarray(ref.start * RGB_FRAME_BYTES, (ref.start + 5) * RGB_FRAME_BYTES)))).toBe(0);
+      expect(
+        Buffer.compare(
+          Buffer.from(got),
+          Buffer.from(want.frames.subarray(ref.start * RGB_FRAME_BYTES, (ref.start + 5) * RGB_FRAME_BYTES)),
+        ),
+      ).toBe(0);
     }
     const before = tf.memory().numTensors;
     const { frames, actions } = batchToTensors(batch);
@@ -195,10 +232,13 @@ describe("clips", () => {
     expect(reader.shuffledClipRefs({ clipLength: 4, seed: 2 })).toEqual(a);
     expect(a).not.toEqual(reader.clipRefs({ clipLength: 4 }));
     const seen: string[] = [];
-    for await (const b of reader.batches({ batchSize: 4, clipLength: 4, seed: 9 })) seen.push(...b.refs.map((r) => `${r.episode}@${r.start}`));
+    for await (const b of reader.batches({ batchSize: 4, clipLength: 4, seed: 9 }))
+      seen.push(...b.refs.map((r) => `${r.episode}@${r.start}`));
     expect(seen.length).toBe(12);
     expect(new Set(seen).size).toBe(12);
-    await expect(reader.sampleBatch(new Rng(0), { batchSize: 1, clipLength: 13 })).rejects.toMatchObject({ code: "DATASET_CLIP_TOO_LONG" });
+    await expect(reader.sampleBatch(new Rng(0), { batchSize: 1, clipLength: 13 })).rejects.toMatchObject({
+      code: "DATASET_CLIP_TOO_LONG",
+    });
   });
 });
 
@@ -208,7 +248,11 @@ describe("episode sources from ingested video", () => {
 
   it("takes RGB frames plus an aligned action log", async () => {
     const store = new MemoryDatasetStore();
-    const src = episodeFromFrames({ id: "clip.mp4", seed: 42, source: "video", name: "clip.mp4" }, [frame(1), frame(2), frame(3)], [act(0), act(1), act(2)]);
+    const src = episodeFromFrames(
+      { id: "clip.mp4", seed: 42, source: "video", name: "clip.mp4" },
+      [frame(1), frame(2), frame(3)],
+      [act(0), act(1), act(2)],
+    );
     const m = await buildDataset(store, [src], { heldoutFraction: 0 });
     expect(m.episodes[0]).toMatchObject({ id: "clip.mp4", source: "video", frameCount: 3, split: "train" });
     const reader = await DatasetReader.open(store);
@@ -219,11 +263,20 @@ describe("episode sources from ingested video", () => {
 
   it("rejects mismatched counts, bad frames and invalid actions with typed errors", async () => {
     const short = episodeFromFrames({ id: "a", seed: 1, source: "video" }, [frame(0)], [act(0), act(1)]);
-    await expect(buildDataset(new MemoryDatasetStore(), [short])).rejects.toMatchObject({ code: "DATASET_FRAME_COUNT_MISMATCH" });
+    await expect(buildDataset(new MemoryDatasetStore(), [short])).rejects.toMatchObject({
+      code: "DATASET_FRAME_COUNT_MISMATCH",
+    });
     const small = episodeFromFrames({ id: "b", seed: 1, source: "video" }, [new Uint8Array(10)], [act(0)]);
     await expect(buildDataset(new MemoryDatasetStore(), [small])).rejects.toMatchObject({ code: "DATASET_BAD_FRAME" });
-    const bad = episodeFromFrames({ id: "c", seed: 1, source: "video" }, [frame(0), frame(0)], [act(0), { ...act(1), camera: [2, 0] }]);
-    await expect(buildDataset(new MemoryDatasetStore(), [bad])).rejects.toMatchObject({ code: "ACTION_INVALID_CAMERA", message: expect.stringMatching(/frame 1/) });
+    const bad = episodeFromFrames(
+      { id: "c", seed: 1, source: "video" },
+      [frame(0), frame(0)],
+      [act(0), { ...act(1), camera: [2, 0] }],
+    );
+    await expect(buildDataset(new MemoryDatasetStore(), [bad])).rejects.toMatchObject({
+      code: "ACTION_INVALID_CAMERA",
+      message: expect.stringMatching(/frame 1/),
+    });
   });
 });
 
@@ -238,7 +291,9 @@ describe("summary", () => {
     expect(yaw.reduce((n, b) => n + b.count, 0)).toBe(48);
     expect(yaw.length).toBe(9);
     const allActions = [...truth.values()].flatMap((t) => t.actions);
-    expect(s.histograms.movement.find((m) => m.key === "forward")!.count).toBe(allActions.filter((a) => a.movement[0] === 1).length);
+    expect(s.histograms.movement.find((m) => m.key === "forward")!.count).toBe(
+      allActions.filter((a) => a.movement[0] === 1).length,
+    );
     expect(s.motion.length).toBe(4 * 11);
     expect(s.motion.every((m) => m.motion >= 0 && m.motion <= 1)).toBe(true);
     expect(s.motion.some((m) => m.motion > 0)).toBe(true);
@@ -259,7 +314,8 @@ describe("summary", () => {
 
 describe("dataset CLI", () => {
   const run = promisify(execFile);
-  const cli = (args: string[]) => run(process.execPath, ["--import", "tsx", "cli/dataset.ts", ...args], { cwd: process.cwd() });
+  const cli = (args: string[]) =>
+    run(process.execPath, ["--import", "tsx", "cli/dataset.ts", ...args], { cwd: process.cwd() });
 
   it("builds a dataset directory and prints a one-line summary", async () => {
     const out = join(dir, "cli");
@@ -282,7 +338,16 @@ describe("dataset CLI", () => {
     const err = await cli(["--episodes", "0", "--frames", "3", "--out", join(dir, "x")]).catch((e) => e);
     expect(err.code).toBe(2);
     expect(err.stderr).toMatch(/^error\[CLI_BAD_FLAG\]: --episodes must be a whole number >= 1/);
-    const unknown = await cli(["--agents", "random,ghost", "--episodes", "1", "--frames", "1", "--out", join(dir, "x")]).catch((e) => e);
+    const unknown = await cli([
+      "--agents",
+      "random,ghost",
+      "--episodes",
+      "1",
+      "--frames",
+      "1",
+      "--out",
+      join(dir, "x"),
+    ]).catch((e) => e);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/ghost/);
   });

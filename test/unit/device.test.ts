@@ -16,7 +16,15 @@ import { isGamedreamError } from "../../src/lib/core/index.js";
 const GB = 1024 ** 3;
 
 function facts(over: Partial<DeviceFacts> = {}): DeviceFacts {
-  return { backend: "wasm", softwareGpu: false, deviceMemoryGb: 8, jsHeapLimitBytes: null, cores: 2, matmulGflops: 19, ...over };
+  return {
+    backend: "wasm",
+    softwareGpu: false,
+    deviceMemoryGb: 8,
+    jsHeapLimitBytes: null,
+    cores: 2,
+    matmulGflops: 19,
+    ...over,
+  };
 }
 
 describe("device policy", () => {
@@ -54,9 +62,12 @@ describe("device policy", () => {
       expect(Math.log2(c.batchSize) % 1).toBe(0);
       expect(c.batchSize).toBeLessThanOrEqual(MAX_BATCH_SIZE);
       expect(c.trainingBytes).toBeLessThanOrEqual(c.memoryBudgetBytes);
-      if (c.batchSize < MAX_BATCH_SIZE) expect(estimateTrainingBytes(c.preset, c.batchSize * 2, c.clipFrames)).toBeGreaterThan(c.memoryBudgetBytes);
+      if (c.batchSize < MAX_BATCH_SIZE)
+        expect(estimateTrainingBytes(c.preset, c.batchSize * 2, c.clipFrames)).toBeGreaterThan(c.memoryBudgetBytes);
     }
-    expect(chooseDeviceSettings(facts({ deviceMemoryGb: 8 })).batchSize).toBeGreaterThan(chooseDeviceSettings(facts({ deviceMemoryGb: 0.5 })).batchSize);
+    expect(chooseDeviceSettings(facts({ deviceMemoryGb: 8 })).batchSize).toBeGreaterThan(
+      chooseDeviceSettings(facts({ deviceMemoryGb: 0.5 })).batchSize,
+    );
   });
 
   it("wasm is capped at 2 GiB; unknown memory is assumed and said so", () => {
@@ -91,9 +102,15 @@ describe("device policy", () => {
 describe("memory-short policy", () => {
   it("recognises the ways backends run out of memory, and nothing else", () => {
     expect(isOutOfMemoryError(new RangeError("Array buffer allocation failed"))).toBe(true);
-    expect(isOutOfMemoryError(new Error("Aborted(Cannot enlarge memory arrays to size 2147549184 bytes (OOM))"))).toBe(true);
+    expect(isOutOfMemoryError(new Error("Aborted(Cannot enlarge memory arrays to size 2147549184 bytes (OOM))"))).toBe(
+      true,
+    );
     expect(isOutOfMemoryError(Object.assign(new Error("x"), { name: "GPUOutOfMemoryError" }))).toBe(true);
-    expect(isOutOfMemoryError(new Error("wrap", { cause: new Error("WebAssembly.Memory.grow(): Maximum memory size exceeded") }))).toBe(true);
+    expect(
+      isOutOfMemoryError(
+        new Error("wrap", { cause: new Error("WebAssembly.Memory.grow(): Maximum memory size exceeded") }),
+      ),
+    ).toBe(true);
     expect(isOutOfMemoryError(new Error("Shapes [2,3] and [4,5] must match"))).toBe(false);
     expect(isOutOfMemoryError(new TypeError("x is undefined"))).toBe(false);
   });

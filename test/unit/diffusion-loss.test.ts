@@ -1,6 +1,20 @@
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { diffusionLoss, minSnrWeights, alphaBarTensor, diffusionTarget, epsFromV, epsFromX0, predictionToX0Eps, qSample, vFromX0Eps, x0FromEps, x0FromV, type Parameterization, makeSchedule } from "../../src/lib/diffusion/index.js";
+import {
+  diffusionLoss,
+  minSnrWeights,
+  alphaBarTensor,
+  diffusionTarget,
+  epsFromV,
+  epsFromX0,
+  predictionToX0Eps,
+  qSample,
+  vFromX0Eps,
+  x0FromEps,
+  x0FromV,
+  type Parameterization,
+  makeSchedule,
+} from "../../src/lib/diffusion/index.js";
 
 const PARAMS: Parameterization[] = ["eps", "v", "x0"];
 const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
@@ -55,7 +69,9 @@ describe("parameterization", () => {
         const target = diffusionTarget(x0, eps, scalarAb, p);
         const { x0: x0Hat, eps: epsHat } = predictionToX0Eps(target, xs, scalarAb, p);
         expect(maxAbsDiff(x0Hat, x0), `${p} x0 @ ${scalarAb}`).toBeLessThan(p === "eps" ? 2e-4 : 1e-5);
-        expect(maxAbsDiff(epsHat, eps), `${p} eps @ ${scalarAb}`).toBeLessThan(p === "x0" && scalarAb > 0.99 ? 2e-4 : 1e-5);
+        expect(maxAbsDiff(epsHat, eps), `${p} eps @ ${scalarAb}`).toBeLessThan(
+          p === "x0" && scalarAb > 0.99 ? 2e-4 : 1e-5,
+        );
         tf.dispose([target, x0Hat, epsHat]);
       }
       tf.dispose([xs, vs]);
@@ -74,7 +90,14 @@ describe("diffusion loss", () => {
       const got = minSnrWeights(ab, gamma, p).arraySync() as number[];
       abValues.forEach((a, i) => {
         const snr = a / (1 - a);
-        const expected = p === "eps" ? (snr === 0 ? 1 : Math.min(snr, gamma) / snr) : p === "v" ? Math.min(snr, gamma) / (snr + 1) : Math.min(snr, gamma);
+        const expected =
+          p === "eps"
+            ? snr === 0
+              ? 1
+              : Math.min(snr, gamma) / snr
+            : p === "v"
+              ? Math.min(snr, gamma) / (snr + 1)
+              : Math.min(snr, gamma);
         expect(got[i], `${p} @ ab=${a}`).toBeCloseTo(expected, 4);
         expect(Number.isFinite(got[i])).toBe(true);
       });
@@ -95,7 +118,9 @@ describe("diffusion loss", () => {
         const loss = diffusionLoss({ prediction: off, x0, eps, alphaBar, parameterization: p, minSnrGamma });
         expect(loss.dataSync()[0]).toBeGreaterThan(0);
         if (minSnrGamma === undefined) expect(loss.dataSync()[0]).toBeCloseTo(0.01, 5);
-        const grad = tf.grad((pred: tf.Tensor) => diffusionLoss({ prediction: pred, x0, eps, alphaBar, parameterization: p, minSnrGamma }))(off);
+        const grad = tf.grad((pred: tf.Tensor) =>
+          diffusionLoss({ prediction: pred, x0, eps, alphaBar, parameterization: p, minSnrGamma }),
+        )(off);
         // d/dpred mean((pred - target)^2) = 2 (pred - target) / n = 0.2 / n without weighting.
         if (minSnrGamma === undefined) expect(grad.dataSync()[7]).toBeCloseTo(0.2 / off.size, 8);
         expect(tf.tidy(() => tf.sum(tf.abs(grad)).dataSync()[0])).toBeGreaterThan(0);
@@ -110,7 +135,14 @@ describe("diffusion loss", () => {
     const { x0, eps, alphaBar } = clip(7);
     const target = diffusionTarget(x0, eps, alphaBar, "v");
     const off = tf.add(target, 0.1);
-    const loss = diffusionLoss({ prediction: off, x0, eps, alphaBar, parameterization: "v", minSnrGamma: 5 }).dataSync()[0];
+    const loss = diffusionLoss({
+      prediction: off,
+      x0,
+      eps,
+      alphaBar,
+      parameterization: "v",
+      minSnrGamma: 5,
+    }).dataSync()[0];
     const meanWeight = tf.tidy(() => tf.mean(minSnrWeights(alphaBar, 5, "v")).dataSync()[0]);
     expect(loss).toBeCloseTo(0.01 * meanWeight, 6);
     tf.dispose([x0, eps, alphaBar, target, off]);
@@ -119,14 +151,15 @@ describe("diffusion loss", () => {
   it("a per-frame mask trains only the masked-in frames and normalises by them", () => {
     const { x0, eps, alphaBar } = clip(9);
     const target = diffusionTarget(x0, eps, alphaBar, "eps");
-    const mask = tf.tensor2d([[0, 0, 1], [0, 1, 1]]); // [B, T]
+    const mask = tf.tensor2d([
+      [0, 0, 1],
+      [0, 1, 1],
+    ]); // [B, T]
     // Error 0.1 on kept frames, 10 on dropped ones.
-    const frameError = tf.tensor(
-      [10, 10, 0.1, 10, 0.1, 0.1],
-      [2, 3, 1, 1, 1],
-    );
+    const frameError = tf.tensor([10, 10, 0.1, 10, 0.1, 0.1], [2, 3, 1, 1, 1]);
     const prediction = tf.add(target, frameError);
-    const lossOf = (pred: tf.Tensor) => diffusionLoss({ prediction: pred, x0, eps, alphaBar, parameterization: "eps", frameWeights: mask });
+    const lossOf = (pred: tf.Tensor) =>
+      diffusionLoss({ prediction: pred, x0, eps, alphaBar, parameterization: "eps", frameWeights: mask });
     const loss = lossOf(prediction);
     expect(loss.dataSync()[0]).toBeCloseTo(0.01, 5);
     const grad = tf.grad(lossOf)(prediction);

@@ -1,7 +1,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACTION_DIM } from "../../src/lib/actions/index.js";
-import { createDiT, DIT_PRESETS, disposeAttentionMaps, type DiT, type DiTConfig, ditParameterCount } from "../../src/lib/models/index.js";
+import {
+  createDiT,
+  DIT_PRESETS,
+  disposeAttentionMaps,
+  type DiT,
+  type DiTConfig,
+  ditParameterCount,
+} from "../../src/lib/models/index.js";
 import { assignVariables, countParameters, type NamedTensors } from "../../src/lib/nn/index.js";
 import { Rng } from "../../src/lib/core/index.js";
 import { tinyDiTConfig } from "../helpers/tiny-models.js";
@@ -24,8 +31,14 @@ function clip(config: DiTConfig, batch: number, frames: number, seed: number) {
   const normal = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
   return {
     latents: tf.tensor(normal(batch * frames * h * w * c), [batch, frames, h, w, c]) as tf.Tensor5D,
-    levels: tf.tensor(Float32Array.from({ length: batch * frames }, () => rng.next()), [batch, frames]) as tf.Tensor2D,
-    actions: tf.tensor(Float32Array.from({ length: batch * frames * actionDim }, () => rng.int(2)), [batch, frames, actionDim]) as tf.Tensor3D,
+    levels: tf.tensor(
+      Float32Array.from({ length: batch * frames }, () => rng.next()),
+      [batch, frames],
+    ) as tf.Tensor2D,
+    actions: tf.tensor(
+      Float32Array.from({ length: batch * frames * actionDim }, () => rng.int(2)),
+      [batch, frames, actionDim],
+    ) as tf.Tensor3D,
   };
 }
 
@@ -51,7 +64,8 @@ describe("DiT (tiny config)", () => {
     tf.tidy(() => {
       const x = tf.randomNormal([2 * 3 * 4, TINY.hidden], 0, 1, "float32", 4) as tf.Tensor2D;
       const cond = tf.randomNormal([2 * 3, TINY.hidden], 0, 1, "float32", 5) as tf.Tensor2D;
-      for (const block of fresh.blocks) expect(Array.from(block.forward(x, cond, 2, 3).dataSync())).toEqual(Array.from(x.dataSync()));
+      for (const block of fresh.blocks)
+        expect(Array.from(block.forward(x, cond, 2, 3).dataSync())).toEqual(Array.from(x.dataSync()));
       // Perturbed blocks are not the identity: the check above can fail.
       expect(maxAbsDiff(model.blocks[0].forward(x, cond, 2, 3), x)).toBeGreaterThan(1e-3);
     });
@@ -97,8 +111,19 @@ describe("DiT (tiny config)", () => {
     // appendFrame makes the same cache as pushing returned keys/values.
     const again = model.createCache();
     tf.tidy(() => {
-      for (let t = 0; t < frames - 1; t++) model.appendFrame(again, frameOf(latents, t) as tf.Tensor4D, frameOf(levels, t) as tf.Tensor1D, frameOf(actions, t) as tf.Tensor2D);
-      const last = model.forwardFrame(again, frameOf(latents, frames - 1) as tf.Tensor4D, frameOf(levels, frames - 1) as tf.Tensor1D, frameOf(actions, frames - 1) as tf.Tensor2D);
+      for (let t = 0; t < frames - 1; t++)
+        model.appendFrame(
+          again,
+          frameOf(latents, t) as tf.Tensor4D,
+          frameOf(levels, t) as tf.Tensor1D,
+          frameOf(actions, t) as tf.Tensor2D,
+        );
+      const last = model.forwardFrame(
+        again,
+        frameOf(latents, frames - 1) as tf.Tensor4D,
+        frameOf(levels, frames - 1) as tf.Tensor1D,
+        frameOf(actions, frames - 1) as tf.Tensor2D,
+      );
       expect(maxAbsDiff(last.prediction, frameOf(full, frames - 1))).toBeLessThan(1e-4);
     });
     cache.dispose();
@@ -111,17 +136,22 @@ describe("DiT (tiny config)", () => {
     const { latents, levels, actions } = clip(TINY, 1, 4, 21);
     const cache = model.createCache();
     tf.tidy(() => {
-      for (let t = 0; t < 3; t++) model.appendFrame(cache, frameOf(latents, t) as tf.Tensor4D, 0.02, frameOf(actions, t) as tf.Tensor2D);
+      for (let t = 0; t < 3; t++)
+        model.appendFrame(cache, frameOf(latents, t) as tf.Tensor4D, 0.02, frameOf(actions, t) as tf.Tensor2D);
       const latent = frameOf(latents, 3) as tf.Tensor4D;
       const action = frameOf(actions, 3) as tf.Tensor2D;
-      const batched = model.forwardFrame(cache, tf.concat([latent, latent]), 0.7, tf.concat([action, action]), { actionKeep: tf.tensor1d([1, 0]) }).prediction;
+      const batched = model.forwardFrame(cache, tf.concat([latent, latent]), 0.7, tf.concat([action, action]), {
+        actionKeep: tf.tensor1d([1, 0]),
+      }).prediction;
       const withAction = model.forwardFrame(cache, latent, 0.7, action).prediction;
       const dropped = model.forwardFrame(cache, latent, 0.7, action, { actionKeep: tf.tensor1d([0]) }).prediction;
       expect(maxAbsDiff(tf.slice(batched, [0], [1]), withAction)).toBeLessThan(1e-5);
       expect(maxAbsDiff(tf.slice(batched, [1], [1]), dropped)).toBeLessThan(1e-5);
       // The null action ignores the action given, and differs from it.
       const otherAction = tf.sub(1, action) as tf.Tensor2D;
-      const droppedOther = model.forwardFrame(cache, latent, 0.7, otherAction, { actionKeep: tf.tensor1d([0]) }).prediction;
+      const droppedOther = model.forwardFrame(cache, latent, 0.7, otherAction, {
+        actionKeep: tf.tensor1d([0]),
+      }).prediction;
       expect(maxAbsDiff(droppedOther, dropped)).toBeLessThan(1e-6);
       expect(maxAbsDiff(withAction, dropped)).toBeGreaterThan(1e-4);
     });
@@ -150,7 +180,13 @@ describe("DiT (tiny config)", () => {
     expect(names.some((n) => n.startsWith("a_embedder.mlp") || n === "a_embedder.null")).toBe(false);
     expect(legacy.variables().get("x_embedder.proj.weight")!.shape).toEqual([2 * 2 * 2, 16]);
     expect(model.variables().get("x_embedder.proj.weight")!.shape).toEqual([2 * 2 * 2 * 2, TINY.hidden]);
-    expect(() => tf.tidy(() => legacy.forwardFrame(legacy.createCache(), tf.zeros([1, 4, 4, 2]), 0.5, tf.zeros([1, ACTION_DIM]), { actionKeep: tf.tensor1d([0]) }))).toThrow(/null action/);
+    expect(() =>
+      tf.tidy(() =>
+        legacy.forwardFrame(legacy.createCache(), tf.zeros([1, 4, 4, 2]), 0.5, tf.zeros([1, ACTION_DIM]), {
+          actionKeep: tf.tensor1d([0]),
+        }),
+      ),
+    ).toThrow(/null action/);
     legacy.dispose();
   });
 
@@ -182,10 +218,19 @@ describe("DiT (tiny config)", () => {
       const target = tf.randomNormal(latents.shape, 0, 1, "float32", 10);
       // Some frames dropped to the null action, so it gets a gradient too.
       const actionKeep = tf.tensor2d([1, 0, 1, 1, 1, 0], [2, 3]);
-      const { grads } = tf.variableGrads(() => tf.mean(tf.square(tf.sub(model.forward(latents, levels, actions, { actionKeep }).prediction, target))) as tf.Scalar);
+      const { grads } = tf.variableGrads(
+        () =>
+          tf.mean(
+            tf.square(tf.sub(model.forward(latents, levels, actions, { actionKeep }).prediction, target)),
+          ) as tf.Scalar,
+      );
       const names = [...model.variables().keys()];
       const byVariable = new Map([...model.variables()].map(([name, v]) => [v.name, name]));
-      const reached = new Set(Object.entries(grads).filter(([, g]) => tf.max(tf.abs(g)).dataSync()[0] > 0).map(([id]) => byVariable.get(id)));
+      const reached = new Set(
+        Object.entries(grads)
+          .filter(([, g]) => tf.max(tf.abs(g)).dataSync()[0] > 0)
+          .map(([id]) => byVariable.get(id)),
+      );
       expect(names.filter((n) => !reached.has(n))).toEqual([]);
     });
   });
@@ -212,7 +257,9 @@ describe("DiT (tiny config)", () => {
   });
 
   it("round-trips its weights bitwise into a model built from another seed", () => {
-    const values: NamedTensors = new Map([...model.variables()].map(([name, v]) => [name, tf.tensor(v.dataSync().slice(), v.shape)]));
+    const values: NamedTensors = new Map(
+      [...model.variables()].map(([name, v]) => [name, tf.tensor(v.dataSync().slice(), v.shape)]),
+    );
     const copy = createDiT(TINY, 99);
     assignVariables(copy, values);
     const { latents, levels, actions } = clip(TINY, 1, 3, 12);
@@ -226,7 +273,9 @@ describe("DiT (tiny config)", () => {
 
   it("rejects inputs of the wrong shape with a typed error", () => {
     const bad = tf.zeros([1, 2, 4, 4, 3]) as tf.Tensor5D;
-    expect(() => model.forward(bad, tf.zeros([1, 2]), tf.zeros([1, 2, ACTION_DIM]))).toThrow(expect.objectContaining({ code: "DIT_INPUT_SHAPE" }));
+    expect(() => model.forward(bad, tf.zeros([1, 2]), tf.zeros([1, 2, ACTION_DIM]))).toThrow(
+      expect.objectContaining({ code: "DIT_INPUT_SHAPE" }),
+    );
     expect(() => createDiT({ ...TINY, hidden: 15 })).toThrow(expect.objectContaining({ code: "DIT_CONFIG_INVALID" }));
     bad.dispose();
   });
@@ -240,7 +289,8 @@ describe("DiT training", () => {
     const target = tf.randomNormal(latents.shape, 0, 1, "float32", 14);
     const optimizer = tf.train.adam(1e-2);
     const vars = [...model.variables().values()];
-    const lossOf = () => tf.mean(tf.square(tf.sub(model.forward(latents, levels, actions).prediction, target))) as tf.Scalar;
+    const lossOf = () =>
+      tf.mean(tf.square(tf.sub(model.forward(latents, levels, actions).prediction, target))) as tf.Scalar;
     const first = tf.tidy(() => lossOf().dataSync()[0]);
     let last = first;
     for (let step = 0; step < 300 && last > first / 10; step++) {
@@ -268,7 +318,9 @@ describe("DiT presets", () => {
           expect(model.forward(latents, levels, actions).prediction.shape).toEqual([1, 2, h, w, c]);
         }
         const cache = model.createCache();
-        const frame = model.forwardFrame(cache, tf.zeros([1, h, w, c]), 0.5, tf.zeros([1, config.actionDim]), { returnKv: true });
+        const frame = model.forwardFrame(cache, tf.zeros([1, h, w, c]), 0.5, tf.zeros([1, config.actionDim]), {
+          returnKv: true,
+        });
         expect(frame.prediction.shape).toEqual([1, h, w, c]);
         expect(frame.kv!.keys).toHaveLength(config.depth);
       });

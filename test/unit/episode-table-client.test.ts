@@ -1,13 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { summarizeEpisodesInWorker, type EpisodeTableRequest, type EpisodeTableWorker } from "../../src/lib/data/index.js";
+import {
+  summarizeEpisodesInWorker,
+  type EpisodeTableRequest,
+  type EpisodeTableWorker,
+} from "../../src/lib/data/index.js";
 import { summarizeEpisodes } from "../../src/lib/data/worker.js";
 
 type Listener = (event: { data?: unknown; message?: string }) => void;
 
 /** A worker stand-in that answers with `respond` (or never, when it returns undefined). */
-function fakeWorker(respond: (request: EpisodeTableRequest, emit: (type: "message" | "error", event: { data?: unknown; message?: string }) => void) => void) {
+function fakeWorker(
+  respond: (
+    request: EpisodeTableRequest,
+    emit: (type: "message" | "error", event: { data?: unknown; message?: string }) => void,
+  ) => void,
+) {
   const listeners = { message: new Set<Listener>(), error: new Set<Listener>() };
-  const emit = (type: "message" | "error", event: { data?: unknown; message?: string }) => listeners[type].forEach((l) => l(event));
+  const emit = (type: "message" | "error", event: { data?: unknown; message?: string }) =>
+    listeners[type].forEach((l) => l(event));
   const worker: EpisodeTableWorker & { listening: () => number } = {
     postMessage: (request) => queueMicrotask(() => respond(request, emit)),
     addEventListener: (type, l) => listeners[type].add(l),
@@ -17,7 +27,20 @@ function fakeWorker(respond: (request: EpisodeTableRequest, emit: (type: "messag
   return worker;
 }
 
-const episodes = [{ name: "x", frameCount: 2, actions: [{ movement: [1, 0, 0, 0] as [number, number, number, number], camera: [0, 0] as [number, number], interaction: 0 }], motion: [0, 0.5] }];
+const episodes = [
+  {
+    name: "x",
+    frameCount: 2,
+    actions: [
+      {
+        movement: [1, 0, 0, 0] as [number, number, number, number],
+        camera: [0, 0] as [number, number],
+        interaction: 0,
+      },
+    ],
+    motion: [0, 0.5],
+  },
+];
 
 describe("episode table worker client", () => {
   it("gets the rows the worker computes, ignoring answers to other requests", async () => {
@@ -31,8 +54,13 @@ describe("episode table worker client", () => {
   });
 
   it("turns a worker error, a failed start and silence into plain errors", async () => {
-    const refusing = fakeWorker((req, emit) => emit("message", { data: { id: req.id, error: { code: "EvalError", message: "policy refuses eval" } } }));
-    await expect(summarizeEpisodesInWorker(refusing, episodes)).rejects.toMatchObject({ code: "EPISODE_TABLE_FAILED", message: expect.stringMatching(/could not be computed: policy refuses eval/) });
+    const refusing = fakeWorker((req, emit) =>
+      emit("message", { data: { id: req.id, error: { code: "EvalError", message: "policy refuses eval" } } }),
+    );
+    await expect(summarizeEpisodesInWorker(refusing, episodes)).rejects.toMatchObject({
+      code: "EPISODE_TABLE_FAILED",
+      message: expect.stringMatching(/could not be computed: policy refuses eval/),
+    });
     const broken = fakeWorker((_req, emit) => emit("error", { message: "" }));
     await expect(summarizeEpisodesInWorker(broken, episodes)).rejects.toThrow(/script did not load/);
     const silent = fakeWorker(() => undefined);

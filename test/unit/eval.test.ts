@@ -18,7 +18,11 @@ import { tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
 const run = promisify(execFile);
 
 // 256x256 frames (the dataset's) -> 16x16x4 latents with a one-conv encoder and decoder.
-const VAE_TINY = tinyVAEConfig({ imageSize: 256, encoder: { stem: 16, channels: [4], blocks: [0] }, decoder: { channels: [4], blocks: [0], head: 16 } });
+const VAE_TINY = tinyVAEConfig({
+  imageSize: 256,
+  encoder: { stem: 16, channels: [4], blocks: [0] },
+  decoder: { channels: [4], blocks: [0], head: 16 },
+});
 
 const DIT_TINY = tinyDiTConfig({ latentHeight: 16, latentWidth: 16, latentChannels: 4, patchSize: 4 });
 
@@ -36,13 +40,20 @@ describe("npm run eval", () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "gamedream-eval-"));
-    await buildDataset(new DirectoryDatasetStore(join(dir, "data")), gameEpisodeSources({ seed: 3, episodes: 4, frames: 10 }), { heldoutFraction: 0.5, splitSeed: 3 });
+    await buildDataset(
+      new DirectoryDatasetStore(join(dir, "data")),
+      gameEpisodeSources({ seed: 3, episodes: 4, frames: 10 }),
+      { heldoutFraction: 0.5, splitSeed: 3 },
+    );
     const vae = createVAE(VAE_TINY, 1);
     const dit = createDiT(DIT_TINY, 2);
     perturb(dit, 3);
     // Written the way training exports models (train/export.ts).
     await writeModelDir(join(dir, "weights", "vae"), modelExport("vae", vae, 10));
-    await writeModelDir(join(dir, "weights", "dit"), modelExport("dit", dit, 20, { settings: { ...DEFAULT_DIT_TRAIN, schedule: SCHEDULE } }));
+    await writeModelDir(
+      join(dir, "weights", "dit"),
+      modelExport("dit", dit, 20, { settings: { ...DEFAULT_DIT_TRAIN, schedule: SCHEDULE } }),
+    );
     vae.dispose();
     dit.dispose();
   });
@@ -50,7 +61,11 @@ describe("npm run eval", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const evalCli = (...args: string[]) => run("npx", ["tsx", "cli/eval.ts", ...args], { cwd: process.cwd(), env: { ...process.env, GAMEDREAM_BACKEND: "wasm" } });
+  const evalCli = (...args: string[]) =>
+    run("npx", ["tsx", "cli/eval.ts", ...args], {
+      cwd: process.cwd(),
+      env: { ...process.env, GAMEDREAM_BACKEND: "wasm" },
+    });
   const evalFails = (...args: string[]) =>
     evalCli(...args).then(
       () => ({ code: 0, stderr: "" }),
@@ -59,11 +74,37 @@ describe("npm run eval", () => {
 
   it("writes a report with every metric, the rollout and the goals", async () => {
     const out = join(dir, "eval.json");
-    const { stdout } = await evalCli("--run", join(dir, "weights"), "--data", join(dir, "data"), "--out", out, "--rollout-frames", "12", "--samples", "4", "--branch-states", "3", "--steps", "1");
-    expect(stdout).toMatch(/^eval: nextFramePsnr=[\d.]+dB copyLastFramePsnr=[\d.]+dB shuffledActionsPsnr=[\d.]+dB S=[\d.]+ D=-?[\d.]+dB vaeReconPsnr=[\d.]+dB rollout=(stable|collapsed) msPerFrame=[\d.]+/m);
+    const { stdout } = await evalCli(
+      "--run",
+      join(dir, "weights"),
+      "--data",
+      join(dir, "data"),
+      "--out",
+      out,
+      "--rollout-frames",
+      "12",
+      "--samples",
+      "4",
+      "--branch-states",
+      "3",
+      "--steps",
+      "1",
+    );
+    expect(stdout).toMatch(
+      /^eval: nextFramePsnr=[\d.]+dB copyLastFramePsnr=[\d.]+dB shuffledActionsPsnr=[\d.]+dB S=[\d.]+ D=-?[\d.]+dB vaeReconPsnr=[\d.]+dB rollout=(stable|collapsed) msPerFrame=[\d.]+/m,
+    );
     const report = JSON.parse(await readFile(out, "utf8"));
     expect(report.schema).toBe("gamedream-eval/2");
-    const metrics = ["nextFramePsnr", "copyLastFramePsnr", "shuffledActionsPsnr", "repeatPreviousActionPsnr", "randomActionsMeanPsnr", "vaeReconPsnr", "actionSensitivity", "actionDiscrimination"];
+    const metrics = [
+      "nextFramePsnr",
+      "copyLastFramePsnr",
+      "shuffledActionsPsnr",
+      "repeatPreviousActionPsnr",
+      "randomActionsMeanPsnr",
+      "vaeReconPsnr",
+      "actionSensitivity",
+      "actionDiscrimination",
+    ];
     for (const key of [...metrics, "nextFrameSsim", "copyLastFrameSsim", "shuffledActionsSsim", "vaeReconSsim"]) {
       expect(typeof report[key], key).toBe("number");
     }
@@ -98,7 +139,16 @@ describe("npm run eval", () => {
     const bytes = await readFile(shard);
     bytes[0] ^= 0xff;
     await writeFile(shard, bytes);
-    const damaged = await evalFails("--run", join(dir, "weights"), "--data", join(dir, "data"), "--out", join(dir, "y.json"), "--rollout-frames", "0");
+    const damaged = await evalFails(
+      "--run",
+      join(dir, "weights"),
+      "--data",
+      join(dir, "data"),
+      "--out",
+      join(dir, "y.json"),
+      "--rollout-frames",
+      "0",
+    );
     expect(damaged.code).toBe(1);
     expect(damaged.stderr).toMatch(/^error\[WEIGHTS_CORRUPT\]: Weight shard group1-shard1of1\.bin/m);
   }, 120_000);
@@ -107,11 +157,32 @@ describe("npm run eval", () => {
     const runDir = join(dir, "run");
     const stores = await import("../../src/lib/storage/node.js").then((m) => m.FsCheckpointStore.open(runDir));
     const dit = createDiT(DIT_TINY, 9);
-    await saveCheckpoint(stores, { rng: {}, optimizer: null, step: 30, weights: prefixNames({ dit: dit.variables() }), config: { kind: "dit", model: DIT_TINY, settings: { schedule: SCHEDULE } } });
+    await saveCheckpoint(stores, {
+      rng: {},
+      optimizer: null,
+      step: 30,
+      weights: prefixNames({ dit: dit.variables() }),
+      config: { kind: "dit", model: DIT_TINY, settings: { schedule: SCHEDULE } },
+    });
     dit.dispose();
     await writeFile(join(runDir, "run.json"), JSON.stringify({ model: "dit", vae: join(dir, "weights", "vae") }));
     const out = join(dir, "run-eval.json");
-    const result = await evalFails("--run", runDir, "--data", join(dir, "data"), "--out", out, "--rollout-frames", "3", "--samples", "2", "--branch-states", "2", "--steps", "1");
+    const result = await evalFails(
+      "--run",
+      runDir,
+      "--data",
+      join(dir, "data"),
+      "--out",
+      out,
+      "--rollout-frames",
+      "3",
+      "--samples",
+      "2",
+      "--branch-states",
+      "2",
+      "--steps",
+      "1",
+    );
     expect(result.stderr).not.toMatch(/error\[/);
     expect(result.code).toBe(0);
     const report = JSON.parse(await readFile(out, "utf8"));
@@ -127,14 +198,26 @@ describe("npm run eval", () => {
     const ema = createDiT(DIT_TINY, 7);
     perturb(ema, 8);
     const base = { rng: {}, optimizer: null };
-    await saveCheckpoint(stores.vae, { ...base, step: 10, weights: prefixNames({ vae: vae.variables() }), config: { kind: "vae", model: VAE_TINY, settings: {} } });
-    await saveCheckpoint(stores.dit, { ...base, step: 20, weights: prefixNames({ dit: dit.variables(), ema: ema.variables() }), config: { kind: "dit", model: DIT_TINY, settings: { schedule: SCHEDULE } } });
+    await saveCheckpoint(stores.vae, {
+      ...base,
+      step: 10,
+      weights: prefixNames({ vae: vae.variables() }),
+      config: { kind: "vae", model: VAE_TINY, settings: {} },
+    });
+    await saveCheckpoint(stores.dit, {
+      ...base,
+      step: 20,
+      weights: prefixNames({ dit: dit.variables(), ema: ema.variables() }),
+      config: { kind: "dit", model: DIT_TINY, settings: { schedule: SCHEDULE } },
+    });
     const before = tf.memory().numTensors;
     const model = await loadModelFromCheckpoints(stores);
     expect(model.sources.dit).toMatchObject({ kind: "checkpoint", step: 20, weights: "ema" });
     expect(model.schedule).toEqual(SCHEDULE);
     const name = "blocks.0.mlp.fc1.weight";
-    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(model.dit.variables().get(name)!, ema.variables().get(name)!))).dataSync()[0]);
+    const diff = tf.tidy(
+      () => tf.max(tf.abs(tf.sub(model.dit.variables().get(name)!, ema.variables().get(name)!))).dataSync()[0],
+    );
     expect(diff).toBe(0);
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);

@@ -1,10 +1,29 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { ACTION_DIM } from "../../src/lib/actions/index.js";
-import { DatasetReader, MemoryDatasetStore, buildDataset, gameEpisodeSources, bundleToTar, datasetActionsJson, exportDataset, exportRun, importRun, tarToFiles } from "../../src/lib/data/index.js";
+import {
+  DatasetReader,
+  MemoryDatasetStore,
+  buildDataset,
+  gameEpisodeSources,
+  bundleToTar,
+  datasetActionsJson,
+  exportDataset,
+  exportRun,
+  importRun,
+  tarToFiles,
+} from "../../src/lib/data/index.js";
 import { createDiT, type DiTConfig } from "../../src/lib/models/index.js";
 import { gaussianNoise } from "../../src/lib/nn/index.js";
-import { MemoryCheckpointStore, assignWeights, disposeCheckpoint, loadLatestCheckpoint, prefixNames, saveCheckpoint, withoutPrefix } from "../../src/lib/storage/index.js";
+import {
+  MemoryCheckpointStore,
+  assignWeights,
+  disposeCheckpoint,
+  loadLatestCheckpoint,
+  prefixNames,
+  saveCheckpoint,
+  withoutPrefix,
+} from "../../src/lib/storage/index.js";
 import { tinyDiTConfig } from "../helpers/tiny-models.js";
 
 const TINY = tinyDiTConfig();
@@ -23,12 +42,28 @@ describe("run export", () => {
   it("an exported run imports and gives the same outputs", async () => {
     const model = createDiT(TINY, 1);
     // adaLN-Zero starts at zero output: move every weight so the comparison means something.
-    for (const [i, v] of [...model.variables().values()].entries()) v.assign(tf.tidy(() => v.add(gaussianNoise(v.shape, 100 + i).mul(0.2))));
+    for (const [i, v] of [...model.variables().values()].entries())
+      v.assign(tf.tidy(() => v.add(gaussianNoise(v.shape, 100 + i).mul(0.2))));
     const before = outputs(model);
     const store = new MemoryCheckpointStore();
-    const metrics = [{ step: 5, loss: 0.5 }, { step: 10, loss: Number.NaN }];
-    await saveCheckpoint(store, { step: 5, weights: prefixNames({ dit: model.variables() }), rng: {}, config: { dit: TINY }, metrics: metrics.slice(0, 1) });
-    await saveCheckpoint(store, { step: 10, weights: prefixNames({ dit: model.variables() }), rng: {}, config: { dit: TINY }, metrics });
+    const metrics = [
+      { step: 5, loss: 0.5 },
+      { step: 10, loss: Number.NaN },
+    ];
+    await saveCheckpoint(store, {
+      step: 5,
+      weights: prefixNames({ dit: model.variables() }),
+      rng: {},
+      config: { dit: TINY },
+      metrics: metrics.slice(0, 1),
+    });
+    await saveCheckpoint(store, {
+      step: 10,
+      weights: prefixNames({ dit: model.variables() }),
+      rng: {},
+      config: { dit: TINY },
+      metrics,
+    });
 
     const bundle = await exportRun(store, "my run");
     expect(bundle.name).toBe("gamedream-run-my_run-step-000010");
@@ -39,7 +74,10 @@ describe("run export", () => {
     const result = await importRun(files, imported);
     expect(result.info).toMatchObject({ run: "my run", step: 10, checkpoint: "step-000010" });
     const { checkpoint } = await loadLatestCheckpoint<{ dit: DiTConfig }, { loss: number | null }>(imported);
-    expect(checkpoint!.metrics).toEqual([{ step: 5, loss: 0.5 }, { step: 10, loss: null }]);
+    expect(checkpoint!.metrics).toEqual([
+      { step: 5, loss: 0.5 },
+      { step: 10, loss: null },
+    ]);
     const restored = createDiT(checkpoint!.config.dit, 2);
     expect(Array.from(outputs(restored))).not.toEqual(Array.from(before)); // a fresh model differs
     assignWeights(restored, withoutPrefix(checkpoint!.weights, "dit"));

@@ -2,8 +2,25 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { NO_ACTION, type Action } from "../../src/lib/actions/index.js";
-import { AGENT_NAMES, createAgent, createGame, measureGameRenderMs, type Game, type GameState, CELL, cellAt, generateMap } from "../../src/lib/game/index.js";
-import { rgbaToRgb, rgbaToTensor, rgbToUnit, tensorToRgba, unitToRgb, GamedreamError } from "../../src/lib/core/index.js";
+import {
+  AGENT_NAMES,
+  createAgent,
+  createGame,
+  measureGameRenderMs,
+  type Game,
+  type GameState,
+  CELL,
+  cellAt,
+  generateMap,
+} from "../../src/lib/game/index.js";
+import {
+  rgbaToRgb,
+  rgbaToTensor,
+  rgbToUnit,
+  tensorToRgba,
+  unitToRgb,
+  GamedreamError,
+} from "../../src/lib/core/index.js";
 
 const hash = (bytes: Uint8ClampedArray) => createHash("sha256").update(bytes).digest("hex");
 
@@ -69,7 +86,12 @@ describe("game world", () => {
       const queue = [[1, 1]];
       while (queue.length > 0) {
         const [x, y] = queue.pop()!;
-        for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) {
+        for (const [dx, dy] of [
+          [1, 0],
+          [-1, 0],
+          [0, 1],
+          [0, -1],
+        ]) {
           const k = `${x + dx},${y + dy}`;
           if (open(x + dx, y + dy) && !seen.has(k)) {
             seen.add(k);
@@ -87,7 +109,16 @@ describe("game world", () => {
   function faceDoor(game: Game, i: number): void {
     const d = game.map.doors[i];
     const s = game.state;
-    const candidates: [number, number, number][] = d.axis === "x" ? [[d.x - 1, d.y, 0], [d.x + 1, d.y, Math.PI]] : [[d.x, d.y - 1, Math.PI / 2], [d.x, d.y + 1, -Math.PI / 2]];
+    const candidates: [number, number, number][] =
+      d.axis === "x"
+        ? [
+            [d.x - 1, d.y, 0],
+            [d.x + 1, d.y, Math.PI],
+          ]
+        : [
+            [d.x, d.y - 1, Math.PI / 2],
+            [d.x, d.y + 1, -Math.PI / 2],
+          ];
     const [x, y, angle] = candidates.find(([cx, cy]) => game.isPassable(cx, cy))!;
     s.player = { ...s.player, x: x + 0.5, y: y + 0.5, angle };
     game.setState(s);
@@ -206,7 +237,19 @@ describe("agents", () => {
         }
       }
     }
-    expect([...seen].sort()).toEqual(["back", "forward", "jump", "left", "none", "pitch+", "pitch-", "right", "use", "yaw+", "yaw-"]);
+    expect([...seen].sort()).toEqual([
+      "back",
+      "forward",
+      "jump",
+      "left",
+      "none",
+      "pitch+",
+      "pitch-",
+      "right",
+      "use",
+      "yaw+",
+      "yaw-",
+    ]);
   });
 
   it("jitter agents decorrelate actions: fewer repeats, lower yaw autocorrelation, each kind alone covered", () => {

@@ -16,7 +16,13 @@ function controllable() {
   const started: string[] = [];
   let running = 0;
   let maxRunning = 0;
-  const run = (f: F, ctx: { signal: AbortSignal; onProgress: (p: { framesDone: number; framesTotal: number; fraction: number }) => void }) =>
+  const run = (
+    f: F,
+    ctx: {
+      signal: AbortSignal;
+      onProgress: (p: { framesDone: number; framesTotal: number; fraction: number }) => void;
+    },
+  ) =>
     new Promise<string>((resolve, reject) => {
       started.push(f.name);
       running++;
@@ -112,7 +118,11 @@ describe("ingest queue with real videos (Node ingestion, ffmpeg)", () => {
     const progress: number[] = [];
     const items = await ingestAll(files, {
       concurrency: 2,
-      run: (f, ctx) => collectRgbFrames(f.name, { signal: ctx.signal, onProgress: (p) => (ctx.onProgress(p), progress.push(p.fraction)) }),
+      run: (f, ctx) =>
+        collectRgbFrames(f.name, {
+          signal: ctx.signal,
+          onProgress: (p) => (ctx.onProgress(p), progress.push(p.fraction)),
+        }),
       onChange: () => undefined,
     });
     expect(items[0].status).toBe("failed");

@@ -5,7 +5,10 @@ import { PSNR_CAP_DB, frameStats, gaussianWindow, mse, psnr, ssim, Rng } from ".
 function randomImage(seed: number, shape: number[], lo = -1, hi = 1): tf.Tensor {
   const rng = new Rng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => rng.uniform(lo, hi)), shape);
+  return tf.tensor(
+    Float32Array.from({ length: n }, () => rng.uniform(lo, hi)),
+    shape,
+  );
 }
 
 /** SSIM by the definition, with plain loops (float64): `x, y` as [H][W][C] arrays. */
@@ -18,7 +21,11 @@ function referenceSsim(x: Float32Array, y: Float32Array, h: number, w: number, c
   for (let ch = 0; ch < c; ch++) {
     for (let i = 0; i + 11 <= h; i++) {
       for (let j = 0; j + 11 <= w; j++) {
-        let mx = 0, my = 0, xx = 0, yy = 0, xy = 0;
+        let mx = 0,
+          my = 0,
+          xx = 0,
+          yy = 0,
+          xy = 0;
         for (let u = 0; u < 11; u++) {
           for (let v = 0; v < 11; v++) {
             const wt = g[u] * g[v];

@@ -13,7 +13,10 @@ describe("horizontal shift of the view", () => {
     const a = frame(game.render().data);
     const shifted = new Uint8ClampedArray(a.data.length);
     const s = 9;
-    for (let y = 0; y < FRAME_SIZE; y++) for (let x = 0; x < FRAME_SIZE; x++) for (let c = 0; c < 4; c++) shifted[(y * FRAME_SIZE + x) * 4 + c] = a.data[(y * FRAME_SIZE + Math.max(0, x - s)) * 4 + c];
+    for (let y = 0; y < FRAME_SIZE; y++)
+      for (let x = 0; x < FRAME_SIZE; x++)
+        for (let c = 0; c < 4; c++)
+          shifted[(y * FRAME_SIZE + x) * 4 + c] = a.data[(y * FRAME_SIZE + Math.max(0, x - s)) * 4 + c];
     expect(horizontalShift(a, { ...a, data: shifted })).toBe(s);
   });
 

@@ -1,6 +1,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { depthToSpace, frameAttention, frameAttentionWithProbs, gelu, layerNorm, matMul, spaceToDepth } from "../../src/lib/nn/index.js";
+import {
+  depthToSpace,
+  frameAttention,
+  frameAttentionWithProbs,
+  gelu,
+  layerNorm,
+  matMul,
+  spaceToDepth,
+} from "../../src/lib/nn/index.js";
 
 /** max |a - b| / max |b|. */
 function relError(a: tf.Tensor, b: tf.Tensor): number {
@@ -33,7 +41,10 @@ describe("gelu", () => {
       const x = tf.mul(tf.randomNormal([500], 0, 1, "float32", 4), 3);
       const w = tf.randomNormal([500], 0, 1, "float32", 5);
       const reference = (t: tf.Tensor) =>
-        tf.mul(tf.mul(t, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(t, tf.mul(0.044715, tf.pow(t, 3)))))));
+        tf.mul(
+          tf.mul(t, 0.5),
+          tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(t, tf.mul(0.044715, tf.pow(t, 3)))))),
+        );
       expect(relError(gelu(x), reference(x))).toBeLessThan(1e-5);
       expect(relError(gradsOf(gelu, [x], w)[0], gradsOf(reference, [x], w)[0])).toBeLessThan(1e-5);
     });
@@ -90,7 +101,11 @@ describe("frameAttention", () => {
         const withProbs = frameAttentionWithProbs(q, k, v, frames, scale);
         expect(withProbs.probs).toHaveLength(frames);
         expect(relError(tf.sum(withProbs.probs[0], -1), tf.ones([n]))).toBeLessThan(1e-6);
-        const ours = gradsOf((a, b, c) => frameAttention(a as tf.Tensor2D, b as tf.Tensor2D, c as tf.Tensor2D, frames, scale), [q, k, v], w);
+        const ours = gradsOf(
+          (a, b, c) => frameAttention(a as tf.Tensor2D, b as tf.Tensor2D, c as tf.Tensor2D, frames, scale),
+          [q, k, v],
+          w,
+        );
         const ref = gradsOf((a, b, c) => reference(a, b, c, frames, scale), [q, k, v], w);
         for (let i = 0; i < 3; i++) expect(relError(ours[i], ref[i])).toBeLessThan(1e-5);
       });

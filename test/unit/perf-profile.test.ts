@@ -35,7 +35,9 @@ describe("inference fast paths", () => {
     const fast = layer.apply(x);
     expect(maxAbsDiff(fast, reference)).toBeLessThan(1e-5);
     const g = tf.grads((xi: tf.Tensor) => tf.sum(tf.square(layer.apply(xi as tf.Tensor2D))));
-    const gRef = tf.grads((xi: tf.Tensor) => tf.sum(tf.square(tf.add(tf.matMul(xi as tf.Tensor2D, layer.weight), layer.bias!))));
+    const gRef = tf.grads((xi: tf.Tensor) =>
+      tf.sum(tf.square(tf.add(tf.matMul(xi as tf.Tensor2D, layer.weight), layer.bias!))),
+    );
     const [dx] = g([x]);
     const [dxRef] = gRef([x]);
     expect(maxAbsDiff(dx, dxRef)).toBeLessThan(1e-4);

@@ -2,13 +2,30 @@ import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { NO_ACTION } from "../../src/lib/actions/index.js";
 import { GamedreamError } from "../../src/lib/core/index.js";
-import { describePlayableRun, importModelFiles, loadPlayModel, playChoiceFromParams, playChoiceToParams, type PlayModelChoice, PlaySession } from "../../src/lib/play/index.js";
-import { MemoryCheckpointStore, type CheckpointStore, encodeSafetensors, listCheckpoints } from "../../src/lib/storage/index.js";
+import {
+  describePlayableRun,
+  importModelFiles,
+  loadPlayModel,
+  playChoiceFromParams,
+  playChoiceToParams,
+  type PlayModelChoice,
+  PlaySession,
+} from "../../src/lib/play/index.js";
+import {
+  MemoryCheckpointStore,
+  type CheckpointStore,
+  encodeSafetensors,
+  listCheckpoints,
+} from "../../src/lib/storage/index.js";
 import { DEFAULT_SESSION, TrainSession, exportCheckpoint, type TrainSessionConfig } from "../../src/lib/train/index.js";
 
 /** Tiny models with the realtime structure: 256x256 frames -> 16x16x4 latents. */
 const TINY: TrainSessionConfig["override"] = {
-  vae: { latentChannels: 4, encoder: { stem: 4, channels: [4, 8, 8], blocks: [1, 1, 1] }, decoder: { channels: [8, 4], blocks: [1, 1], head: 8 } },
+  vae: {
+    latentChannels: 4,
+    encoder: { stem: 4, channels: [4, 8, 8], blocks: [1, 1, 1] },
+    decoder: { channels: [8, 4], blocks: [1, 1], head: 8 },
+  },
   dit: { patchSize: 4, hidden: 16, depth: 1, heads: 2, contextFrames: 2, frequencyDim: 16 },
 };
 
@@ -27,7 +44,19 @@ function host() {
 
 async function train(h: ReturnType<typeof host>, run: string, patch: Partial<TrainSessionConfig> = {}): Promise<void> {
   const session = new TrainSession(
-    { ...DEFAULT_SESSION, run, data: { kind: "game", seed: 3, episodes: 1, frames: 6 }, steps: 2, batchSize: 1, clipLength: 3, warmupSteps: 1, checkpointEvery: 1, previewEvery: 0, override: TINY, ...patch },
+    {
+      ...DEFAULT_SESSION,
+      run,
+      data: { kind: "game", seed: 3, episodes: 1, frames: 6 },
+      steps: 2,
+      batchSize: 1,
+      clipLength: 3,
+      warmupSteps: 1,
+      checkpointEvery: 1,
+      previewEvery: 0,
+      override: TINY,
+      ...patch,
+    },
     h,
     () => {},
   );
@@ -60,7 +89,11 @@ describe("play model choice in the URL", () => {
       expect(params.get("seed")).toBe("4");
       expect(playChoiceFromParams(new URLSearchParams(params.toString()), { shipped: true, seed: 4 })).toEqual(c);
     }
-    expect(playChoiceFromParams(new URLSearchParams("model=untrained"), { shipped: true, seed: 7 })).toEqual({ kind: "untrained", preset: "realtime", seed: 7 });
+    expect(playChoiceFromParams(new URLSearchParams("model=untrained"), { shipped: true, seed: 7 })).toEqual({
+      kind: "untrained",
+      preset: "realtime",
+      seed: 7,
+    });
     expect(playChoiceFromParams(new URLSearchParams(""), { shipped: false, seed: 1 }).kind).toBe("untrained");
   });
 });
@@ -70,7 +103,11 @@ describe("the shipped weights, else untrained", () => {
     const played = await loadPlayModel({ kind: "shipped" }, host(), { seed: 5 });
     const direct = await loadPlayModel({ kind: "untrained", preset: "realtime", seed: 5 }, host());
     try {
-      expect(played).toMatchObject({ kind: "untrained", name: "untrained", description: "untrained weights (realtime preset, seeded initialisation 5)" });
+      expect(played).toMatchObject({
+        kind: "untrained",
+        name: "untrained",
+        description: "untrained weights (realtime preset, seeded initialisation 5)",
+      });
       expect(played.notes).toEqual(["This build ships no pretrained weights. Playing with untrained weights instead."]);
       // The same seeded pair as choosing "untrained" with that seed.
       const first = (m: typeof played) => m.model.dit.variables().values().next().value!.dataSync().slice(0, 8);
@@ -91,7 +128,11 @@ describe("loading a stored run to play", () => {
     const before = tf.memory().numTensors;
 
     // What the picker lists, read from checkpoint descriptions only (no tensors made).
-    expect(await describePlayableRun("world", h.map.get("world")!)).toMatchObject({ run: "world", kind: "dit", trainedOn: { kind: "seeded" } });
+    expect(await describePlayableRun("world", h.map.get("world")!)).toMatchObject({
+      run: "world",
+      kind: "dit",
+      trainedOn: { kind: "seeded" },
+    });
     expect((await describePlayableRun("codec", h.map.get("codec")!))?.kind).toBe("vae");
     expect(await describePlayableRun("empty", new MemoryCheckpointStore())).toBeNull();
     expect(tf.memory().numTensors).toBe(before);
@@ -116,13 +157,17 @@ describe("loading a stored run to play", () => {
     again.model.dispose();
 
     // Another VAE than the one it learned on: refused, saying which one it needs.
-    const wrong = await codeOf(loadPlayModel({ kind: "run", run: "world", checkpoint: null, vae: { kind: "run", run: "codec" } }, h));
+    const wrong = await codeOf(
+      loadPlayModel({ kind: "run", run: "world", checkpoint: null, vae: { kind: "run", run: "codec" } }, h),
+    );
     expect(wrong.code).toBe("PLAY_PAIR_MISMATCH");
     expect(wrong.message).toMatch(/learned the latents of an untrained \(seeded\) VAE, not of the VAE of run “codec”/);
     expect(wrong.message).not.toMatch(/[A-Z]+_[A-Z]+|\d+x\d+x\d+/);
 
     // A VAE run is no world model; a missing run says where runs come from.
-    expect((await codeOf(loadPlayModel({ kind: "run", run: "codec", checkpoint: null, vae: null }, h))).code).toBe("PLAY_NOT_A_WORLD_MODEL");
+    expect((await codeOf(loadPlayModel({ kind: "run", run: "codec", checkpoint: null, vae: null }, h))).code).toBe(
+      "PLAY_NOT_A_WORLD_MODEL",
+    );
     const missing = await codeOf(loadPlayModel({ kind: "run", run: "nope", checkpoint: null, vae: null }, h));
     expect(missing.code).toBe("PLAY_RUN_NOT_FOUND");
     expect(missing.message).toMatch(/Training page/);
@@ -151,16 +196,25 @@ describe("loading a stored run to play", () => {
     const unrecorded = await codeOf(loadPlayModel({ kind: "run", run: "mine", checkpoint: null, vae: null }, h));
     expect(unrecorded.code).toBe("PLAY_PAIR_MISMATCH");
     expect(unrecorded.message).toMatch(/does not record which VAE/);
-    const played = await loadPlayModel({ kind: "run", run: "mine", checkpoint: null, vae: { kind: "run", run: "codec" } }, h);
+    const played = await loadPlayModel(
+      { kind: "run", run: "mine", checkpoint: null, vae: { kind: "run", run: "codec" } },
+      h,
+    );
     expect(played.description).toMatch(/VAE of run “codec”/);
     played.model.dispose();
-    const shape = await codeOf(loadPlayModel({ kind: "run", run: "mine", checkpoint: null, vae: { kind: "run", run: "narrow" } }, h));
+    const shape = await codeOf(
+      loadPlayModel({ kind: "run", run: "mine", checkpoint: null, vae: { kind: "run", run: "narrow" } }, h),
+    );
     expect(shape.code).toBe("PLAY_PAIR_MISMATCH");
     expect(shape.message).toMatch(/the chosen VAE makes latents of another shape/);
 
     // Weights without a config cannot be rebuilt.
     const bare = await encodeSafetensors(new Map([["w", tf.zeros([2])]]));
-    expect((await codeOf(importModelFiles([{ name: "bare.safetensors", bytes: bare }], h))).code).toBe("IMPORT_NO_CONFIG");
-    expect((await codeOf(importModelFiles([{ name: "notes.txt", bytes: new Uint8Array(3) }], h))).code).toBe("IMPORT_UNKNOWN_FILE");
+    expect((await codeOf(importModelFiles([{ name: "bare.safetensors", bytes: bare }], h))).code).toBe(
+      "IMPORT_NO_CONFIG",
+    );
+    expect((await codeOf(importModelFiles([{ name: "notes.txt", bytes: new Uint8Array(3) }], h))).code).toBe(
+      "IMPORT_UNKNOWN_FILE",
+    );
   }, 120_000);
 });

@@ -6,7 +6,11 @@ import { PlaySession, type PlayModel } from "../../src/lib/play/index.js";
 import { perturbWeights, tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
 
 // Tiny but full-size frames: the game renders 256x256, so the VAE takes 256 and squeezes hard.
-const VAE_TINY = tinyVAEConfig({ imageSize: 256, encoder: { stem: 32, channels: [8], blocks: [0] }, decoder: { channels: [8], blocks: [0], head: 32 } });
+const VAE_TINY = tinyVAEConfig({
+  imageSize: 256,
+  encoder: { stem: 32, channels: [8], blocks: [0] },
+  decoder: { channels: [8], blocks: [0], head: 32 },
+});
 
 const DIT_TINY = tinyDiTConfig({ latentHeight: 8, latentWidth: 8, latentChannels: 4 });
 
@@ -14,7 +18,11 @@ const SCHEDULE = { kind: "cosine" as const, T: 1000, zeroTerminalSnr: true };
 
 function actionAt(t: number): Action {
   const m = t % 4;
-  return { movement: [m === 0 ? 1 : 0, 0, m === 2 ? 1 : 0, 0], camera: [((t % 5) - 2) / 4, 0], interaction: t % 9 === 0 ? 1 : 0 };
+  return {
+    movement: [m === 0 ? 1 : 0, 0, m === 2 ? 1 : 0, 0],
+    camera: [((t % 5) - 2) / 4, 0],
+    interaction: t % 9 === 0 ? 1 : 0,
+  };
 }
 
 function checksum(bytes: Uint8ClampedArray): number {
@@ -79,7 +87,10 @@ describe("play session (tiny VAE + DiT)", () => {
       for (let t = 0; t < 3; t++) still.push(checksum((await session.step(NO_ACTION)).dream.data));
       await session.reset();
       const moving = [];
-      for (let t = 0; t < 3; t++) moving.push(checksum((await session.step({ movement: [1, 0, 0, 0], camera: [1, 0], interaction: 0 })).dream.data));
+      for (let t = 0; t < 3; t++)
+        moving.push(
+          checksum((await session.step({ movement: [1, 0, 0, 0], camera: [1, 0], interaction: 0 })).dream.data),
+        );
       expect(moving[2]).not.toBe(still[2]);
     } finally {
       session.dispose();

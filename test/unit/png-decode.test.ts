@@ -34,7 +34,14 @@ function chunk(type: string, body: Uint8Array): Buffer {
 }
 
 /** A PNG whose row y uses filter `filterOf(y)`: the encoder side of the five filter types. */
-function filteredPng(pixels: Uint8Array, width: number, height: number, channels: 3 | 4, filterOf: (y: number) => number, interlace = 0): Buffer {
+function filteredPng(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  channels: 3 | 4,
+  filterOf: (y: number) => number,
+  interlace = 0,
+): Buffer {
   const stride = width * channels;
   const raw = Buffer.alloc(height * (stride + 1));
   for (let y = 0; y < height; y++) {
@@ -56,7 +63,13 @@ function filteredPng(pixels: Uint8Array, width: number, height: number, channels
   // Two IDAT chunks: the decoder must join them before inflating.
   const deflated = deflateSync(raw);
   const half = deflated.length >> 1;
-  return Buffer.concat([signature, chunk("IHDR", ihdr), chunk("IDAT", deflated.subarray(0, half)), chunk("IDAT", deflated.subarray(half)), chunk("IEND", new Uint8Array(0))]);
+  return Buffer.concat([
+    signature,
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflated.subarray(0, half)),
+    chunk("IDAT", deflated.subarray(half)),
+    chunk("IEND", new Uint8Array(0)),
+  ]);
 }
 
 function rgbToRgba(rgb: Uint8Array): Uint8Array {

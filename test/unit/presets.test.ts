@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { ACTION_DIM } from "../../src/lib/actions/index.js";
-import { ditFrameFlops, ditParameterCount, presetCostTable, getPreset, PRESET_NAMES, PRESETS, vaeDecoderFlops, vaeLatentShape, createDiT } from "../../src/lib/models/index.js";
+import {
+  ditFrameFlops,
+  ditParameterCount,
+  presetCostTable,
+  getPreset,
+  PRESET_NAMES,
+  PRESETS,
+  vaeDecoderFlops,
+  vaeLatentShape,
+  createDiT,
+} from "../../src/lib/models/index.js";
 import { countParameters } from "../../src/lib/nn/index.js";
 import { tinyDiTConfig } from "../helpers/tiny-models.js";
 
@@ -36,7 +46,8 @@ describe("FLOP and parameter counter", () => {
     // N = 4 tokens, D = 16, patch dim 8, A = 9, frequency dim 16, K + 1 = 3 frames, MLP 64.
     const embed = 2 * 4 * 8 * 16;
     const conditioning = 2 * (16 * 16 + 16 * 16 + 9 * 16);
-    const block = 2 * 9 * 256 + 2 * 4 * 4 * 256 + 2 * 2 * 16 * 16 + 2 * 4 * 4 * 256 + 2 * 2 * 4 * 3 * 16 + 2 * 2 * 4 * 16 * 64;
+    const block =
+      2 * 9 * 256 + 2 * 4 * 4 * 256 + 2 * 2 * 16 * 16 + 2 * 4 * 4 * 256 + 2 * 2 * 4 * 3 * 16 + 2 * 2 * 4 * 16 * 64;
     const final = 2 * (2 * 256 + 4 * 16 * 8);
     expect(ditFrameFlops(TINY)).toBe(embed + conditioning + 2 * block + final);
     expect(ditFrameFlops(TINY, 0)).toBe(ditFrameFlops(TINY) - 2 * (2 * 2 * 4 * 2 * 16));
@@ -47,7 +58,8 @@ describe("FLOP and parameter counter", () => {
     expect(rows.map((r) => r.preset)).toEqual(["realtime", "small", "base"]);
     for (const row of rows) {
       const { dit, vae, sampling } = PRESETS[row.preset];
-      const passes = sampling.steps * (sampling.guidanceScale !== 1 ? 2 : 1) + (sampling.cacheUpdate === "context-pass" ? 1 : 0);
+      const passes =
+        sampling.steps * (sampling.guidanceScale !== 1 ? 2 : 1) + (sampling.cacheUpdate === "context-pass" ? 1 : 0);
       expect(row.ditPasses).toBe(passes);
       expect(row.flopsPerFrame).toBe(passes * ditFrameFlops(dit) + vaeDecoderFlops(vae));
       expect(row.ditParams).toBe(ditParameterCount(dit));

@@ -7,7 +7,9 @@ describe("report paths", () => {
   const root = "/home/someone/gamedream";
 
   it("records paths inside the repository relative to it, and others by name only", () => {
-    expect(reportPath("/home/someone/gamedream/weights/realtime/dit/model.json", root)).toBe("weights/realtime/dit/model.json");
+    expect(reportPath("/home/someone/gamedream/weights/realtime/dit/model.json", root)).toBe(
+      "weights/realtime/dit/model.json",
+    );
     expect(reportPath("/home/someone/gamedream", root)).toBe(".");
     expect(reportPath("/home/someone/gamedream-old/runs", root)).toBe("runs");
     expect(reportPath("/tmp/eval-data/", root)).toBe("eval-data");
@@ -36,7 +38,9 @@ describe("report paths", () => {
   });
 
   it("finds absolute paths in text (so the scan below can fail)", () => {
-    expect(absolutePathsIn(`{"location": "/work/main/weights/realtime/vae/model.json"}`)).toEqual(["/work/main/weights/realtime/vae/model.json"]);
+    expect(absolutePathsIn(`{"location": "/work/main/weights/realtime/vae/model.json"}`)).toEqual([
+      "/work/main/weights/realtime/vae/model.json",
+    ]);
     expect(absolutePathsIn("C:\\Users\\me\\runs and file:///srv/x")).toEqual(["C:\\Users\\me\\runs", "file:///srv/x"]);
     expect(absolutePathsIn("site pages /pages/play.html, 24 ms/frame, a/b")).toEqual([]);
     expect(absolutePathsIn("built in /opt/ci/checkout/x", "/opt/ci/checkout")).toContain("/opt/ci/checkout");
@@ -61,7 +65,9 @@ describe("committed reports", () => {
   });
 
   it("record no absolute path", () => {
-    const found = files.flatMap((file) => absolutePathsIn(readFileSync(file, "utf8"), process.cwd()).map((p) => `${relative(".", file)}: ${p}`));
+    const found = files.flatMap((file) =>
+      absolutePathsIn(readFileSync(file, "utf8"), process.cwd()).map((p) => `${relative(".", file)}: ${p}`),
+    );
     expect(found).toEqual([]);
   });
 });

@@ -1,6 +1,19 @@
 import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { type Parameterization, HEUN_MAX_SIGMA, SAMPLERS, sample, samplerStep, samplerTimesteps, type Denoiser, type SamplerName, alphaBarAt, makeSchedule, type Schedule, type ScheduleConfig } from "../../src/lib/diffusion/index.js";
+import {
+  type Parameterization,
+  HEUN_MAX_SIGMA,
+  SAMPLERS,
+  sample,
+  samplerStep,
+  samplerTimesteps,
+  type Denoiser,
+  type SamplerName,
+  alphaBarAt,
+  makeSchedule,
+  type Schedule,
+  type ScheduleConfig,
+} from "../../src/lib/diffusion/index.js";
 import { GamedreamError, Rng } from "../../src/lib/core/index.js";
 
 // Data: x0 ~ N(mu, s^2) independently per dimension, so with x_t = a x0 + b eps the optimal
@@ -76,7 +89,13 @@ describe("samplers on Gaussian data with the exact denoiser", () => {
           ["euler", 400, 0.03],
           ["heun", 100, 0.01],
         ] as [SamplerName, number, number][]) {
-          const out = sample(gaussianDenoiser(schedule, parameterization), xT, { sampler, steps, schedule, parameterization, eta: 0 });
+          const out = sample(gaussianDenoiser(schedule, parameterization), xT, {
+            sampler,
+            steps,
+            schedule,
+            parameterization,
+            eta: 0,
+          });
           const err = maxAbs(out.arraySync() as number[][], expected);
           out.dispose();
           expect(err, `${scheduleName} ${parameterization} ${sampler} x${steps}`).toBeLessThan(tolerance);
@@ -118,11 +137,21 @@ describe("samplers on Gaussian data with the exact denoiser", () => {
       const abT = schedule.alphaBar[schedule.T - 1];
       const xT = tf.tidy(() => {
         const std = S.map((s) => Math.sqrt(abT * s * s + 1 - abT));
-        return tf.add(tf.mul(tf.randomNormal([N, D], 0, 1, "float32", 21), tf.tensor1d(std)), tf.mul(tf.tensor1d(MU), Math.sqrt(abT)));
+        return tf.add(
+          tf.mul(tf.randomNormal([N, D], 0, 1, "float32", 21), tf.tensor1d(std)),
+          tf.mul(tf.tensor1d(MU), Math.sqrt(abT)),
+        );
       });
       // All T steps: with the posterior mean plugged in for x0, a DDPM step misses the spread of
       // p(x0 | x_t), so fewer steps shrink the variance (for s = 0.2 to 0.86 s^2 at 200 steps).
-      const out = sample(gaussianDenoiser(schedule, "v"), xT, { sampler, eta, steps: schedule.T, schedule, parameterization: "v", seed: 5 });
+      const out = sample(gaussianDenoiser(schedule, "v"), xT, {
+        sampler,
+        eta,
+        steps: schedule.T,
+        schedule,
+        parameterization: "v",
+        seed: 5,
+      });
       outputs.push(out);
       const { mean, variance } = tf.moments(out, 0);
       const [m, v] = [mean.dataSync(), variance.dataSync()];
@@ -143,8 +172,17 @@ describe("samplers on Gaussian data with the exact denoiser", () => {
     const xT = tf.randomNormal([6, D], 0, 1, "float32", 31);
     const x0Hat = gaussianDenoiser(schedule, "x0")(xT, 999);
     for (const { name } of SAMPLERS) {
-      const out = sample(gaussianDenoiser(schedule, "v"), xT, { sampler: name, steps: 1, schedule, parameterization: "v", eta: 1 });
-      expect(tf.tidy(() => tf.max(tf.abs(tf.sub(out, x0Hat))).dataSync()[0]), name).toBeLessThan(1e-5);
+      const out = sample(gaussianDenoiser(schedule, "v"), xT, {
+        sampler: name,
+        steps: 1,
+        schedule,
+        parameterization: "v",
+        eta: 1,
+      });
+      expect(
+        tf.tidy(() => tf.max(tf.abs(tf.sub(out, x0Hat))).dataSync()[0]),
+        name,
+      ).toBeLessThan(1e-5);
       out.dispose();
     }
     tf.dispose([xT, x0Hat]);
@@ -182,7 +220,8 @@ describe("sampler interface", () => {
           tf.dispose([a, b]);
         }
       }
-      for (let i = 0; i < 20; i++) sample(denoiser, xT, { sampler: "heun", steps: 3, schedule, parameterization: "v" }).dispose();
+      for (let i = 0; i < 20; i++)
+        sample(denoiser, xT, { sampler: "heun", steps: 3, schedule, parameterization: "v" }).dispose();
       expect(tf.memory().numTensors).toBe(before);
     }
     xT.dispose();
@@ -211,12 +250,21 @@ describe("sampler interface", () => {
     expect(calls).toEqual([999, 749, 499, 499, 249, 249]);
     const karras = makeSchedule({ kind: "karras", T: 1000, sigmaMax: HEUN_MAX_SIGMA });
     const karrasCalls: number[] = [];
-    sample(gaussianDenoiser(karras, "eps", karrasCalls), xT, { sampler: "heun", steps: 4, schedule: karras, parameterization: "eps" }).dispose();
+    sample(gaussianDenoiser(karras, "eps", karrasCalls), xT, {
+      sampler: "heun",
+      steps: 4,
+      schedule: karras,
+      parameterization: "eps",
+    }).dispose();
     expect(karrasCalls).toEqual([999, 749, 749, 499, 499, 249, 249]);
     let x = xT;
     const ts = [...samplerTimesteps(1000, 4), -1];
     for (let i = 0; i < 4; i++) {
-      const next = samplerStep(gaussianDenoiser(schedule, "eps"), x, ts[i], ts[i + 1], { sampler: "heun", schedule, parameterization: "eps" });
+      const next = samplerStep(gaussianDenoiser(schedule, "eps"), x, ts[i], ts[i + 1], {
+        sampler: "heun",
+        schedule,
+        parameterization: "eps",
+      });
       if (x !== xT) x.dispose();
       x = next;
     }
@@ -228,12 +276,17 @@ describe("sampler interface", () => {
     const schedule = makeSchedule({ kind: "cosine", T: 100, zeroTerminalSnr: true });
     const xT = tf.zeros([1, D]);
     const before = tf.memory().numTensors;
-    expect(() => sample(gaussianDenoiser(schedule, "eps"), xT, { sampler: "plms" as SamplerName, steps: 2, schedule, parameterization: "eps" })).toThrow(
-      /Unknown sampler/,
-    );
-    expect(() => sample(gaussianDenoiser(schedule, "eps"), xT, { sampler: "ddim", steps: 2, schedule, parameterization: "eps" })).toThrow(
-      expect.objectContaining({ code: "SAMPLER_EPS_ZERO_SNR" }),
-    );
+    expect(() =>
+      sample(gaussianDenoiser(schedule, "eps"), xT, {
+        sampler: "plms" as SamplerName,
+        steps: 2,
+        schedule,
+        parameterization: "eps",
+      }),
+    ).toThrow(/Unknown sampler/);
+    expect(() =>
+      sample(gaussianDenoiser(schedule, "eps"), xT, { sampler: "ddim", steps: 2, schedule, parameterization: "eps" }),
+    ).toThrow(expect.objectContaining({ code: "SAMPLER_EPS_ZERO_SNR" }));
     expect(tf.memory().numTensors).toBe(before);
     xT.dispose();
   });

@@ -23,7 +23,13 @@ describe("shipped realtime weights", () => {
       expect(model.vae.config.latentScale).toBeGreaterThan(0);
 
       // One live frame from a real game frame: finite, in range, the right shape.
-      const world = createWorldModel({ vae: model.vae, dit: model.dit, schedule: model.schedule, preset: "realtime", seed: 1 });
+      const world = createWorldModel({
+        vae: model.vae,
+        dit: model.dit,
+        schedule: model.schedule,
+        preset: "realtime",
+        seed: 1,
+      });
       const game = createGame({ seed: 5 });
       world.start([game.render()]);
       const { frame, latent } = world.step(NO_ACTION);

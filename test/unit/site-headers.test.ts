@@ -1,13 +1,27 @@
 import { describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { CONTENT_SECURITY_POLICY, EVAL_ALLOWED_SCRIPTS, inlineScriptHashes, pagePolicy, serveStatic, siteHeaders, withPolicyMeta } from "../../scripts/serve.js";
+import {
+  CONTENT_SECURITY_POLICY,
+  EVAL_ALLOWED_SCRIPTS,
+  inlineScriptHashes,
+  pagePolicy,
+  serveStatic,
+  siteHeaders,
+  withPolicyMeta,
+} from "../../scripts/serve.js";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 describe("site headers", () => {
   it("send cross-origin isolation and a policy without 'unsafe-eval' to pages and scripts", () => {
-    for (const path of ["/", "/pages/train.html", "/_import/vendor/tfjs-vis.1a2b3c4d.js", "/_file/assets/workers/train.0badf00d.js", "/sw.js"]) {
+    for (const path of [
+      "/",
+      "/pages/train.html",
+      "/_import/vendor/tfjs-vis.1a2b3c4d.js",
+      "/_file/assets/workers/train.0badf00d.js",
+      "/sw.js",
+    ]) {
       const h = siteHeaders(path);
       expect(h["Cross-Origin-Opener-Policy"]).toBe("same-origin");
       expect(h["Cross-Origin-Embedder-Policy"]).toBe("require-corp");
@@ -25,7 +39,12 @@ describe("site headers", () => {
       expect(policy).toMatch(/connect-src 'none'/);
       expect(policy).toMatch(/worker-src 'none'/);
     }
-    for (const path of ["/_file/assets/workers/episode-table.js.map", "/pages/episode-table.html", "/workers/episode-table-x.js", "/_file/assets/workers/episode-table.a2c2c35e.js/x"]) {
+    for (const path of [
+      "/_file/assets/workers/episode-table.js.map",
+      "/pages/episode-table.html",
+      "/workers/episode-table-x.js",
+      "/_file/assets/workers/episode-table.a2c2c35e.js/x",
+    ]) {
       expect(EVAL_ALLOWED_SCRIPTS.test(path), path).toBe(false);
     }
   });
@@ -63,7 +82,8 @@ new MutationObserver(() => {});
     expect(inlineScriptHashes(html)).toEqual([hash(module), hash("\nnew MutationObserver(() => {});\n")]);
     const policy = pagePolicy(html);
     expect(policy).toMatch(new RegExp(`script-src 'self' '${hash(module).replace(/[+/=]/g, "\\$&")}' 'sha256-`));
-    for (const p of [policy, CONTENT_SECURITY_POLICY, siteHeaders("/pages/a.html", html)["Content-Security-Policy"]]) expect(p).not.toMatch(/script-src[^;]*'unsafe-inline'/);
+    for (const p of [policy, CONTENT_SECURITY_POLICY, siteHeaders("/pages/a.html", html)["Content-Security-Policy"]])
+      expect(p).not.toMatch(/script-src[^;]*'unsafe-inline'/);
     expect(siteHeaders("/pages/a.html", html)["Content-Security-Policy"]).toBe(policy);
     // Any change to a script's text is a different script: its old hash no longer matches.
     expect(pagePolicy(html.replace("body: () => 1", "body: () => 2"))).not.toBe(policy);
@@ -98,7 +118,8 @@ new MutationObserver(() => {});
       try {
         const a = await fetch(plain.url + "/pages/a.html");
         expect(a.status).toBe(200);
-        for (const h of ["content-security-policy", "cross-origin-opener-policy", "cross-origin-embedder-policy"]) expect(a.headers.get(h)).toBeNull();
+        for (const h of ["content-security-policy", "cross-origin-opener-policy", "cross-origin-embedder-policy"])
+          expect(a.headers.get(h)).toBeNull();
         expect((await fetch(plain.url + "/pages/tests/t.html")).status).toBe(404);
       } finally {
         plain.server.close();

@@ -3,10 +3,22 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, describe, expect, it } from "vitest";
-import { decodeSafetensors, encodeSafetensors, readSafetensorsHeader, decodeTfjsWeights, encodeTfjsWeights, loadWeightsWithChecksums } from "../../src/lib/storage/index.js";
-import { loadWeightsFromDisk, readSafetensorsFile, readTfjsWeightsDir, writeSafetensorsFile, writeTfjsWeightsDir } from "../../src/lib/storage/node.js";
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  readSafetensorsHeader,
+  decodeTfjsWeights,
+  encodeTfjsWeights,
+  loadWeightsWithChecksums,
+} from "../../src/lib/storage/index.js";
+import {
+  loadWeightsFromDisk,
+  readSafetensorsFile,
+  readTfjsWeightsDir,
+  writeSafetensorsFile,
+  writeTfjsWeightsDir,
+} from "../../src/lib/storage/node.js";
 import { expectSameTensors } from "../helpers/tensors.js";
-
 
 function disposeAll(m: ReadonlyMap<string, tf.Tensor>): void {
   m.forEach((t) => t.dispose());
@@ -15,7 +27,13 @@ function disposeAll(m: ReadonlyMap<string, tf.Tensor>): void {
 /** Weights with awkward values and names (a name that looks like an integer sorts first in JS objects). */
 function sampleWeights(): Map<string, tf.Tensor> {
   return new Map<string, tf.Tensor>([
-    ["blocks.0.attn.q.weight", tf.tensor2d([[1.5, -0, 3e-39], [Infinity, -1e30, Math.PI]])],
+    [
+      "blocks.0.attn.q.weight",
+      tf.tensor2d([
+        [1.5, -0, 3e-39],
+        [Infinity, -1e30, Math.PI],
+      ]),
+    ],
     ["blocks.0.attn.q.bias", tf.tensor1d([NaN, 0.1, -2])],
     ["7", tf.scalar(0.25)],
     ["pos.ids", tf.tensor1d([1, -2, 2147483647], "int32")],
@@ -125,14 +143,20 @@ describe("safetensors", () => {
 describe("TensorFlow.js weights manifest", () => {
   it("round-trips bitwise across several shards, and tf.io.decodeWeights reads the same bytes", async () => {
     const weights = sampleWeights();
-    const { modelJson, files } = await encodeTfjsWeights(weights, { config: { hidden: 128 }, step: 300, shardBytes: 16 });
+    const { modelJson, files } = await encodeTfjsWeights(weights, {
+      config: { hidden: 128 },
+      step: 300,
+      shardBytes: 16,
+    });
     expect(files.size).toBeGreaterThan(2);
     expect(modelJson.weightsManifest[0].paths).toEqual([...files.keys()]);
     expect(Object.keys(modelJson.gamedream!.sha256)).toEqual([...files.keys()]);
     expect(modelJson.gamedream!.config).toEqual({ hidden: 128 });
 
     const json = JSON.parse(JSON.stringify(modelJson));
-    const { weights: decoded, info } = await decodeTfjsWeights(json, async (p) => files.get(p)!, { requireChecksums: true });
+    const { weights: decoded, info } = await decodeTfjsWeights(json, async (p) => files.get(p)!, {
+      requireChecksums: true,
+    });
     expect(info!.step).toBe(300);
     await expectSameTensors(weights, decoded);
     disposeAll(decoded);
@@ -165,7 +189,10 @@ describe("TensorFlow.js weights manifest", () => {
     const bytes = await readFile(shard);
     bytes[0] ^= 0x80;
     await writeFile(shard, bytes);
-    await expect(loadWeightsFromDisk(path.join(dir, "model.json"))).rejects.toMatchObject({ code: "WEIGHTS_CORRUPT", details: { shard: "group1-shard2of3.bin" } });
+    await expect(loadWeightsFromDisk(path.join(dir, "model.json"))).rejects.toMatchObject({
+      code: "WEIGHTS_CORRUPT",
+      details: { shard: "group1-shard2of3.bin" },
+    });
     await expect(readTfjsWeightsDir(dir)).rejects.toMatchObject({ code: "WEIGHTS_CORRUPT" });
     expect(tf.memory().numTensors).toBe(before);
     await expect(loadWeightsFromDisk(path.join(dir, "nope.json"))).rejects.toMatchObject({ code: "WEIGHTS_NOT_FOUND" });
@@ -176,7 +203,9 @@ describe("TensorFlow.js weights manifest", () => {
     const w = tf.tensor1d([1, 2]);
     const { modelJson, files } = await encodeTfjsWeights(new Map([["w", w]]));
     w.dispose();
-    const served = new Map<string, Uint8Array>([["https://example.test/weights/model.json", new TextEncoder().encode(JSON.stringify(modelJson))]]);
+    const served = new Map<string, Uint8Array>([
+      ["https://example.test/weights/model.json", new TextEncoder().encode(JSON.stringify(modelJson))],
+    ]);
     for (const [p, b] of files) served.set(`https://example.test/weights/${p}`, b);
     const readFile = async (url: string) => {
       const b = served.get(url);
@@ -189,7 +218,9 @@ describe("TensorFlow.js weights manifest", () => {
 
     const unverified = { ...modelJson, gamedream: { ...modelJson.gamedream!, sha256: {} } };
     served.set("https://example.test/weights/model.json", new TextEncoder().encode(JSON.stringify(unverified)));
-    await expect(loadWeightsWithChecksums("https://example.test/weights/model.json", { readFile })).rejects.toMatchObject({ code: "WEIGHTS_UNVERIFIED" });
+    await expect(
+      loadWeightsWithChecksums("https://example.test/weights/model.json", { readFile }),
+    ).rejects.toMatchObject({ code: "WEIGHTS_UNVERIFIED" });
 
     const future = { ...modelJson, gamedream: { ...modelJson.gamedream!, formatVersion: "2.0.0" } };
     await expect(decodeTfjsWeights(future, readFile)).rejects.toMatchObject({ code: "INCOMPATIBLE_VERSION" });

@@ -2,7 +2,14 @@
 import "fake-indexeddb/auto";
 import * as tf from "@tensorflow/tfjs";
 import { afterEach, describe, expect, it } from "vitest";
-import { disposeCheckpoint, listCheckpoints, loadCheckpoint, loadLatestCheckpoint, saveCheckpoint, type CheckpointStore } from "../../src/lib/storage/index.js";
+import {
+  disposeCheckpoint,
+  listCheckpoints,
+  loadCheckpoint,
+  loadLatestCheckpoint,
+  saveCheckpoint,
+  type CheckpointStore,
+} from "../../src/lib/storage/index.js";
 import { IdbCheckpointStore } from "../../src/lib/storage/browser.js";
 
 let dbCount = 0;
@@ -16,10 +23,25 @@ afterEach(() => {
   open.splice(0).forEach((s) => s.close());
 });
 
-async function saveStep(store: CheckpointStore, step: number, values: number[], options: { keep?: number; shardBytes?: number } = {}) {
+async function saveStep(
+  store: CheckpointStore,
+  step: number,
+  values: number[],
+  options: { keep?: number; shardBytes?: number } = {},
+) {
   const w = tf.tensor1d(values);
   try {
-    return await saveCheckpoint(store, { step, weights: new Map([["dit.w", w]]), rng: { train: [step, 1, 2, 3] }, config: { step }, metrics: [{ loss: 1 / step }] }, options);
+    return await saveCheckpoint(
+      store,
+      {
+        step,
+        weights: new Map([["dit.w", w]]),
+        rng: { train: [step, 1, 2, 3] },
+        config: { step },
+        metrics: [{ loss: 1 / step }],
+      },
+      options,
+    );
   } finally {
     w.dispose();
   }
@@ -53,7 +75,10 @@ describe("IndexedDB checkpoint store", () => {
     await saveStep(other, 5, [5]);
     expect((await listCheckpoints(other)).map((c) => c.step)).toEqual([5]);
     const runs = await IdbCheckpointStore.listRuns("gamedream-reload");
-    expect(runs.map((r) => [r.run, r.checkpoints])).toEqual([["run-a", 3], ["run-b", 1]]);
+    expect(runs.map((r) => [r.run, r.checkpoints])).toEqual([
+      ["run-a", 3],
+      ["run-b", 1],
+    ]);
     await IdbCheckpointStore.deleteRun("run-a", "gamedream-reload");
     expect(await listCheckpoints(reopened)).toEqual([]);
     expect((await listCheckpoints(other)).length).toBe(1);
@@ -61,7 +86,12 @@ describe("IndexedDB checkpoint store", () => {
 
   it("stores each shard compactly, not the whole buffer it was cut from", async () => {
     const store = await freshStore();
-    const saved = await saveStep(store, 1, Array.from({ length: 64 }, (_, i) => i), { shardBytes: 32 });
+    const saved = await saveStep(
+      store,
+      1,
+      Array.from({ length: 64 }, (_, i) => i),
+      { shardBytes: 32 },
+    );
     expect(saved.shards.length).toBe(8);
     const shard = await store.read("step-000001", "weights-003.bin");
     expect(shard.byteLength).toBe(32);
@@ -74,10 +104,18 @@ describe("IndexedDB checkpoint store", () => {
     await saveStep(store, 200, [4, 5, 6]);
     const shard = await store.read("step-000200", "weights-000.bin");
     shard[2] ^= 0x10;
-    await store.write("step-000200", new Map([["meta.json", await store.read("step-000200", "meta.json")], ["weights-000.bin", shard]]));
+    await store.write(
+      "step-000200",
+      new Map([
+        ["meta.json", await store.read("step-000200", "meta.json")],
+        ["weights-000.bin", shard],
+      ]),
+    );
     const { checkpoint, skipped } = await loadLatestCheckpoint(store);
     expect(checkpoint!.step).toBe(100);
-    expect(skipped.map((s) => [s.id, s.error.code, s.error.details?.file])).toEqual([["step-000200", "CHECKPOINT_CORRUPT", "weights-000.bin"]]);
+    expect(skipped.map((s) => [s.id, s.error.code, s.error.details?.file])).toEqual([
+      ["step-000200", "CHECKPOINT_CORRUPT", "weights-000.bin"],
+    ]);
     disposeCheckpoint(checkpoint!);
   });
 
@@ -97,9 +135,14 @@ describe("IndexedDB checkpoint store", () => {
     };
     try {
       // Re-saving step 200 first deletes its old files in the same transaction: the rollback must restore them.
-      await expect(saveStep(store, 200, [9, 9, 9, 9], { shardBytes: 4 })).rejects.toMatchObject({ code: "STORAGE_QUOTA", recoverable: true });
+      await expect(saveStep(store, 200, [9, 9, 9, 9], { shardBytes: 4 })).rejects.toMatchObject({
+        code: "STORAGE_QUOTA",
+        recoverable: true,
+      });
       calls = 0;
-      await expect(saveStep(store, 300, [9, 9, 9, 9], { shardBytes: 4 })).rejects.toMatchObject({ code: "STORAGE_QUOTA" });
+      await expect(saveStep(store, 300, [9, 9, 9, 9], { shardBytes: 4 })).rejects.toMatchObject({
+        code: "STORAGE_QUOTA",
+      });
     } finally {
       proto.put = put;
     }

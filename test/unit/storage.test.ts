@@ -31,7 +31,13 @@ import { FsCheckpointStore } from "../../src/lib/storage/node.js";
 /** A tiny stand-in for a Module: named variables filled from a seeded Rng. */
 function tinyModule(seed: number): { variables: () => Map<string, tf.Variable>; dispose: () => void } {
   const rng = new Rng(seed);
-  const make = (shape: number[]) => tf.variable(tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape));
+  const make = (shape: number[]) =>
+    tf.variable(
+      tf.tensor(
+        Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()),
+        shape,
+      ),
+    );
   const vars = new Map<string, tf.Variable>([
     ["blocks.0.attn.q.weight", make([4, 3])],
     ["blocks.0.attn.q.bias", make([3])],
@@ -40,11 +46,23 @@ function tinyModule(seed: number): { variables: () => Map<string, tf.Variable>; 
   return { variables: () => vars, dispose: () => vars.forEach((v) => v.dispose()) };
 }
 
-
 /** Loss of a tiny linear regression; its Adam steps exercise every optimizer slot. */
 function lossOf(m: ReturnType<typeof tinyModule>, x: tf.Tensor, y: tf.Tensor): () => tf.Scalar {
   const v = m.variables();
-  return () => tf.tidy(() => tf.mean(tf.square(tf.sub(tf.matMul(tf.add(tf.matMul(x, v.get("blocks.0.attn.q.weight")!), v.get("blocks.0.attn.q.bias")!), v.get("final.weight")!), y))));
+  return () =>
+    tf.tidy(() =>
+      tf.mean(
+        tf.square(
+          tf.sub(
+            tf.matMul(
+              tf.add(tf.matMul(x, v.get("blocks.0.attn.q.weight")!), v.get("blocks.0.attn.q.bias")!),
+              v.get("final.weight")!,
+            ),
+            y,
+          ),
+        ),
+      ),
+    );
 }
 
 function step(opt: tf.Optimizer, m: ReturnType<typeof tinyModule>, x: tf.Tensor, y: tf.Tensor): void {
@@ -72,8 +90,14 @@ describe("checkpoint round trip", () => {
     model = tinyModule(1);
     ema = tinyModule(2);
     opt = tf.train.adam(1e-2);
-    x = tf.tensor2d([[1, 2, 3, 4], [0.5, -1, 2, 0]]);
-    y = tf.tensor2d([[1, 0], [0, 1]]);
+    x = tf.tensor2d([
+      [1, 2, 3, 4],
+      [0.5, -1, 2, 0],
+    ]);
+    y = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]);
   });
   afterEach(() => {
     model.dispose();
@@ -84,19 +108,31 @@ describe("checkpoint round trip", () => {
 
   for (const kind of ["memory", "fs"] as const) {
     it(`restores weights, optimizer state, RNG, step, config and metrics bitwise (${kind})`, async () => {
-      const store: CheckpointStore = kind === "memory" ? new MemoryCheckpointStore() : await FsCheckpointStore.open(await tempDir());
+      const store: CheckpointStore =
+        kind === "memory" ? new MemoryCheckpointStore() : await FsCheckpointStore.open(await tempDir());
       step(opt, model, x, y);
       step(opt, model, x, y);
       const vars = prefixNames({ dit: model.variables() });
       const counter = tf.tensor1d([7, -3], "int32");
-      const weights = new Map<string, tf.Tensor>([...vars, ...prefixNames({ ema: ema.variables() }), ["stats.count", counter]]);
+      const weights = new Map<string, tf.Tensor>([
+        ...vars,
+        ...prefixNames({ ema: ema.variables() }),
+        ["stats.count", counter],
+      ]);
       const optimizer = await captureOptimizerState(opt, vars);
       const rng = new Rng(42);
       rng.next();
       const config = { preset: "realtime", dit: { hidden: 128, depth: 4 }, lr: 1e-3, tags: ["a", "b"] };
-      const metrics = [{ step: 1, loss: 0.5 }, { step: 2, loss: 0.25, gradNorm: 1.5e-7 }];
+      const metrics = [
+        { step: 1, loss: 0.5 },
+        { step: 2, loss: 0.25, gradNorm: 1.5e-7 },
+      ];
       // Small shards so the tensors straddle shard boundaries.
-      const saved = await saveCheckpoint(store, { step: 200, weights, optimizer, rng: { train: rng.getState() }, config, metrics }, { shardBytes: 40 });
+      const saved = await saveCheckpoint(
+        store,
+        { step: 200, weights, optimizer, rng: { train: rng.getState() }, config, metrics },
+        { shardBytes: 40 },
+      );
       expect(saved.id).toBe("step-000200");
       expect(saved.shards.length).toBeGreaterThan(3);
 
@@ -113,7 +149,10 @@ describe("checkpoint round trip", () => {
       expect(loaded.optimizer!.className).toBe("Adam");
       expect(loaded.optimizer!.scalars).toEqual(optimizer.scalars);
       expect(loaded.optimizer!.scalars.iterations).toBe(2);
-      expect([...loaded.optimizer!.slots.keys()]).toEqual([...[...vars.keys()].map((k) => `${k}/m`), ...[...vars.keys()].map((k) => `${k}/v`)]);
+      expect([...loaded.optimizer!.slots.keys()]).toEqual([
+        ...[...vars.keys()].map((k) => `${k}/m`),
+        ...[...vars.keys()].map((k) => `${k}/v`),
+      ]);
       await expectSameTensors(optimizer.slots, loaded.optimizer!.slots);
 
       disposeCheckpoint(loaded);
@@ -128,7 +167,11 @@ describe("checkpoint round trip", () => {
     step(opt, model, x, y);
     const cycle = async (s: number) => {
       const optimizer = await captureOptimizerState(opt, vars);
-      await saveCheckpoint(store, { step: s, weights: vars, optimizer, rng: { train: [1, 2, 3, 4] }, config: {} }, { keep: 2 });
+      await saveCheckpoint(
+        store,
+        { step: s, weights: vars, optimizer, rng: { train: [1, 2, 3, 4] }, config: {} },
+        { keep: 2 },
+      );
       disposeOptimizerState(optimizer);
       const { checkpoint } = await loadLatestCheckpoint(store);
       for (const [name, v] of withoutPrefix(checkpoint!.weights, "dit")) model.variables().get(name)!.assign(v);
@@ -152,7 +195,13 @@ describe("checkpoint round trip", () => {
     const store = new MemoryCheckpointStore();
     const bVars = prefixNames({ dit: b.variables() });
     const state = await captureOptimizerState(optB, bVars);
-    await saveCheckpoint(store, { step: 2, weights: bVars, optimizer: state, rng: { train: [0, 0, 0, 1] }, config: {} });
+    await saveCheckpoint(store, {
+      step: 2,
+      weights: bVars,
+      optimizer: state,
+      rng: { train: [0, 0, 0, 1] },
+      config: {},
+    });
     disposeOptimizerState(state);
     b.dispose();
     optB.dispose();
@@ -177,7 +226,11 @@ describe("checkpoint round trip", () => {
 async function saveStep(store: CheckpointStore, s: number, options: { keep?: number; shardBytes?: number } = {}) {
   const w = tf.tensor1d([s, s + 0.5, -s, 1 / (s + 1), 3, 4, 5, 6, 7, 8, 9, 10]);
   try {
-    return await saveCheckpoint(store, { step: s, weights: new Map([["dit.w", w]]), rng: { train: [s, 0, 0, 0] }, config: { s }, metrics: [{ s }] }, options);
+    return await saveCheckpoint(
+      store,
+      { step: s, weights: new Map([["dit.w", w]]), rng: { train: [s, 0, 0, 0] }, config: { s }, metrics: [{ s }] },
+      options,
+    );
   } finally {
     w.dispose();
   }
@@ -226,11 +279,16 @@ describe("corruption", () => {
     bytes[3] ^= 0x01;
     await writeFile(shard, bytes);
 
-    await expect(loadCheckpoint(store, "step-000200")).rejects.toMatchObject({ code: "CHECKPOINT_CORRUPT", details: { file: "weights-001.bin" } });
+    await expect(loadCheckpoint(store, "step-000200")).rejects.toMatchObject({
+      code: "CHECKPOINT_CORRUPT",
+      details: { file: "weights-001.bin" },
+    });
     const before = tf.memory().numTensors;
     const { checkpoint, skipped } = await loadLatestCheckpoint(store);
     expect(checkpoint!.step).toBe(100);
-    expect(skipped.map((s) => [s.id, s.error.code, s.error.details?.file])).toEqual([["step-000200", "CHECKPOINT_CORRUPT", "weights-001.bin"]]);
+    expect(skipped.map((s) => [s.id, s.error.code, s.error.details?.file])).toEqual([
+      ["step-000200", "CHECKPOINT_CORRUPT", "weights-001.bin"],
+    ]);
     expect(skipped[0].error.message).toMatch(/weights-001\.bin/);
     disposeCheckpoint(checkpoint!);
     expect(tf.memory().numTensors).toBe(before);
@@ -239,24 +297,39 @@ describe("corruption", () => {
   it("detects a changed meta.json, a truncated shard and a missing shard", async () => {
     const store = new MemoryCheckpointStore();
     await saveStep(store, 100);
-    const files = async (id: string) => new Map(await Promise.all(["meta.json", "weights-000.bin"].map(async (f) => [f, await store.read(id, f)] as const)));
+    const files = async (id: string) =>
+      new Map(
+        await Promise.all(["meta.json", "weights-000.bin"].map(async (f) => [f, await store.read(id, f)] as const)),
+      );
 
     const meta = await files("step-000100");
-    meta.set("meta.json", new TextEncoder().encode(new TextDecoder().decode(meta.get("meta.json")).replace('"step":100', '"step":900')));
+    meta.set(
+      "meta.json",
+      new TextEncoder().encode(new TextDecoder().decode(meta.get("meta.json")).replace('"step":100', '"step":900')),
+    );
     await store.write("step-000100", meta);
-    await expect(loadCheckpoint(store, "step-000100")).rejects.toMatchObject({ code: "CHECKPOINT_CORRUPT", details: { file: "meta.json" } });
+    await expect(loadCheckpoint(store, "step-000100")).rejects.toMatchObject({
+      code: "CHECKPOINT_CORRUPT",
+      details: { file: "meta.json" },
+    });
 
     await saveStep(store, 100);
     const truncated = await files("step-000100");
     truncated.set("weights-000.bin", truncated.get("weights-000.bin")!.subarray(0, 8));
     await store.write("step-000100", truncated);
-    await expect(loadCheckpoint(store, "step-000100")).rejects.toMatchObject({ code: "CHECKPOINT_CORRUPT", details: { file: "weights-000.bin" } });
+    await expect(loadCheckpoint(store, "step-000100")).rejects.toMatchObject({
+      code: "CHECKPOINT_CORRUPT",
+      details: { file: "weights-000.bin" },
+    });
 
     await saveStep(store, 100);
     const missing = await files("step-000100");
     missing.delete("weights-000.bin");
     await store.write("step-000100", missing);
-    await expect(loadCheckpoint(store, "step-000100")).rejects.toMatchObject({ code: "CHECKPOINT_CORRUPT", details: { file: "weights-000.bin" } });
+    await expect(loadCheckpoint(store, "step-000100")).rejects.toMatchObject({
+      code: "CHECKPOINT_CORRUPT",
+      details: { file: "weights-000.bin" },
+    });
     await expect(loadCheckpoint(store, "step-000300")).rejects.toMatchObject({ code: "CHECKPOINT_NOT_FOUND" });
     expect((await loadLatestCheckpoint(store)).checkpoint).toBeNull();
   });
@@ -268,10 +341,19 @@ describe("corruption", () => {
     const rewrite = async (version: string) => {
       const meta = JSON.parse(new TextDecoder().decode(await store.read("step-000200", "meta.json")));
       meta.formatVersion = version;
-      await store.write("step-000200", new Map([["meta.json", new TextEncoder().encode(JSON.stringify(meta))], ["weights-000.bin", await store.read("step-000200", "weights-000.bin")]]));
+      await store.write(
+        "step-000200",
+        new Map([
+          ["meta.json", new TextEncoder().encode(JSON.stringify(meta))],
+          ["weights-000.bin", await store.read("step-000200", "weights-000.bin")],
+        ]),
+      );
     };
     await rewrite("2.0.0");
-    await expect(loadCheckpoint(store, "step-000200")).rejects.toMatchObject({ code: "INCOMPATIBLE_VERSION", recoverable: false });
+    await expect(loadCheckpoint(store, "step-000200")).rejects.toMatchObject({
+      code: "INCOMPATIBLE_VERSION",
+      recoverable: false,
+    });
     const { checkpoint, skipped } = await loadLatestCheckpoint(store);
     expect(checkpoint!.step).toBe(100);
     expect(skipped[0].error.code).toBe("INCOMPATIBLE_VERSION");
@@ -310,10 +392,16 @@ describe("failed saves", () => {
       await saveStep(store, 200);
       const before = await listCheckpoints(store);
       store.failing = true;
-      await expect(saveStep(store, 300, { keep: 1 })).rejects.toMatchObject({ code: "STORAGE_QUOTA", type: "storage", recoverable: true });
+      await expect(saveStep(store, 300, { keep: 1 })).rejects.toMatchObject({
+        code: "STORAGE_QUOTA",
+        type: "storage",
+        recoverable: true,
+      });
       await expect(saveStep(store, 200)).rejects.toMatchObject({ code: "STORAGE_QUOTA" });
       expect(await listCheckpoints(store)).toEqual(before);
-      expect(await weightOf(store, "step-000200")).toEqual(await (async () => [200, 200.5, -200, 1 / 201, 3, 4, 5, 6, 7, 8, 9, 10].map(Math.fround))());
+      expect(await weightOf(store, "step-000200")).toEqual(
+        await (async () => [200, 200.5, -200, 1 / 201, 3, 4, 5, 6, 7, 8, 9, 10].map(Math.fround))(),
+      );
       store.failing = false;
       expect((await loadLatestCheckpoint(store)).checkpoint?.step).toBe(200);
     });
@@ -366,7 +454,10 @@ for (let step = 1; ; step++) {
 }
 `,
     );
-    const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: path.resolve(__dirname, "../.."), stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", script], {
+      cwd: path.resolve(__dirname, "../.."),
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
     const exited = new Promise((r) => child.once("exit", r));

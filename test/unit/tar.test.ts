@@ -40,7 +40,9 @@ describe("tar", () => {
     const bytes = writeTar(files);
     const damaged = bytes.slice();
     damaged[3] ^= 0xff;
-    expect(() => readTar(damaged, "run.tar")).toThrow(/run.tar is not a readable tar archive: the header at byte 0 fails its checksum/);
+    expect(() => readTar(damaged, "run.tar")).toThrow(
+      /run.tar is not a readable tar archive: the header at byte 0 fails its checksum/,
+    );
     expect(() => readTar(bytes.slice(0, 1024))).toThrow(/cut off/);
     expect(() => readTar(new Uint8Array(10))).toThrow(/empty or too short/);
     expect(() => writeTar(new Map([["../x", new Uint8Array(1)]]))).toThrow(/unsafe/);

@@ -1,11 +1,24 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { ACTION_DIM, NO_ACTION, encodeAction } from "../../src/lib/actions/index.js";
-import { DatasetReader, MemoryDatasetStore, buildDataset, gameEpisodeSources, LatentDataset, conditioningActions, latentCacheKey } from "../../src/lib/data/index.js";
+import {
+  DatasetReader,
+  MemoryDatasetStore,
+  buildDataset,
+  gameEpisodeSources,
+  LatentDataset,
+  conditioningActions,
+  latentCacheKey,
+} from "../../src/lib/data/index.js";
 import { rgbToUnit, Rng } from "../../src/lib/core/index.js";
 import { VAE_PRESETS, createVAE } from "../../src/lib/models/index.js";
 
-const TINY_VAE = { ...VAE_PRESETS.realtime, latentChannels: 4, encoder: { stem: 16, channels: [4], blocks: [0] }, decoder: { channels: [4], blocks: [0], head: 16 } };
+const TINY_VAE = {
+  ...VAE_PRESETS.realtime,
+  latentChannels: 4,
+  encoder: { stem: 16, channels: [4], blocks: [0] },
+  decoder: { channels: [4], blocks: [0], head: 16 },
+};
 
 describe("latents", () => {
   it("conditions frame t on the action held on frame t-1, and frame 0 on no action", () => {
@@ -44,7 +57,14 @@ describe("latents", () => {
 
     // The key is made of the shard checksums the latents came from (verified when the reader
     // opened): another shard's bytes, another key.
-    const rebuilt = Object.create(reader, { manifest: { value: { ...reader.manifest, shards: reader.manifest.shards.map((s, i) => (i === 0 ? { ...s, sha256: "0".repeat(64) } : s)) } } });
+    const rebuilt = Object.create(reader, {
+      manifest: {
+        value: {
+          ...reader.manifest,
+          shards: reader.manifest.shards.map((s, i) => (i === 0 ? { ...s, sha256: "0".repeat(64) } : s)),
+        },
+      },
+    });
     expect(await latentCacheKey(rebuilt, vae)).not.toBe(key);
     // New VAE weights, new key: a stale cache is never reused.
     const other = createVAE(TINY_VAE, 2);

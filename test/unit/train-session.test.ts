@@ -1,13 +1,46 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { createDiT, type DiTConfig, archiveFileReader, loadDiT, PRESETS, createVAE, type VAEConfig } from "../../src/lib/models/index.js";
+import {
+  createDiT,
+  type DiTConfig,
+  archiveFileReader,
+  loadDiT,
+  PRESETS,
+  createVAE,
+  type VAEConfig,
+} from "../../src/lib/models/index.js";
 import type { Module } from "../../src/lib/nn/index.js";
-import { readSafetensorsHeader, encodeTfjsWeights, type ReadBytes, MemoryCheckpointStore, disposeCheckpoint, listCheckpoints, loadCheckpoint, withoutPrefix, type CheckpointStore, readTar, writeTar } from "../../src/lib/storage/index.js";
-import { modelExport, DEFAULT_SESSION, TrainSession, branchCheckpoint, exportCheckpoint, readStoredRun, type SessionEvent, type TrainSessionConfig } from "../../src/lib/train/index.js";
+import {
+  readSafetensorsHeader,
+  encodeTfjsWeights,
+  type ReadBytes,
+  MemoryCheckpointStore,
+  disposeCheckpoint,
+  listCheckpoints,
+  loadCheckpoint,
+  withoutPrefix,
+  type CheckpointStore,
+  readTar,
+  writeTar,
+} from "../../src/lib/storage/index.js";
+import {
+  modelExport,
+  DEFAULT_SESSION,
+  TrainSession,
+  branchCheckpoint,
+  exportCheckpoint,
+  readStoredRun,
+  type SessionEvent,
+  type TrainSessionConfig,
+} from "../../src/lib/train/index.js";
 
 /** Tiny models with the realtime structure: 256x256 frames -> 16x16x4 latents, 16 tokens a frame. */
 const TINY: TrainSessionConfig["override"] = {
-  vae: { latentChannels: 4, encoder: { stem: 4, channels: [4, 8, 8], blocks: [1, 1, 1] }, decoder: { channels: [8, 4], blocks: [1, 1], head: 8 } },
+  vae: {
+    latentChannels: 4,
+    encoder: { stem: 4, channels: [4, 8, 8], blocks: [1, 1, 1] },
+    decoder: { channels: [8, 4], blocks: [1, 1], head: 8 },
+  },
   dit: { patchSize: 4, hidden: 16, depth: 1, heads: 2, contextFrames: 2, frequencyDim: 16 },
 };
 
@@ -40,7 +73,11 @@ function stores(shippedWeights: (() => Promise<ReadBytes>) | null = null) {
   };
 }
 
-async function runSession(cfg: TrainSessionConfig, host: ReturnType<typeof stores>, onEvent: (e: SessionEvent, s: TrainSession) => void = () => {}) {
+async function runSession(
+  cfg: TrainSessionConfig,
+  host: ReturnType<typeof stores>,
+  onEvent: (e: SessionEvent, s: TrainSession) => void = () => {},
+) {
   const events: SessionEvent[] = [];
   const session = new TrainSession(cfg, host, (e) => {
     events.push(e);
@@ -54,12 +91,16 @@ async function runSession(cfg: TrainSessionConfig, host: ReturnType<typeof store
   return events;
 }
 
-const of = <T extends SessionEvent["type"]>(events: SessionEvent[], type: T) => events.filter((e) => e.type === type) as Extract<SessionEvent, { type: T }>[];
+const of = <T extends SessionEvent["type"]>(events: SessionEvent[], type: T) =>
+  events.filter((e) => e.type === type) as Extract<SessionEvent, { type: T }>[];
 
 describe("TrainSession", () => {
   it("logs the action sensitivity S of a DiT run on unseen game levels every probeEvery steps, and frees the probe", async () => {
     const before = tf.memory().numTensors;
-    const events = await runSession(config("s-probe", { steps: 4, previewEvery: 0, checkpointEvery: 4, probeEvery: 2 }), stores());
+    const events = await runSession(
+      config("s-probe", { steps: 4, previewEvery: 0, checkpointEvery: 4, probeEvery: 2 }),
+      stores(),
+    );
     const probed = of(events, "metrics").filter((m) => m.extras.actionS !== undefined);
     expect(probed.map((m) => m.step)).toEqual([2, 4]);
     for (const m of probed) expect(Number.isFinite(m.extras.actionS) && m.extras.actionS >= 0).toBe(true);
@@ -112,7 +153,9 @@ describe("TrainSession", () => {
     const states = of(events, "state").map((e) => `${e.state}@${e.step}`);
     expect(states).toEqual(["running@0", "paused@2", "running@2", "stopping@4", "stopped@4"]);
     // No step between pause and resume: step 3 follows the resume.
-    const order = events.map((e) => (e.type === "metrics" ? `m${e.step}` : e.type === "state" ? e.state : "")).filter(Boolean);
+    const order = events
+      .map((e) => (e.type === "metrics" ? `m${e.step}` : e.type === "state" ? e.state : ""))
+      .filter(Boolean);
     expect(order.indexOf("m3")).toBeGreaterThan(order.lastIndexOf("running"));
     expect(of(events, "checkpoint").map((e) => e.step)).toEqual([4]);
     expect(of(events, "finished")[0].state).toBe("stopped");
@@ -156,7 +199,9 @@ describe("TrainSession", () => {
     const tar = await exportCheckpoint(store, "c", "step-000004", "tfjs");
     expect(tar.name).toMatch(/\.tar$/);
     const files = readTar(tar.bytes);
-    expect([...files.keys()]).toEqual(expect.arrayContaining(["run.json", "model.json", "metrics.json", "config.json"]));
+    expect([...files.keys()]).toEqual(
+      expect.arrayContaining(["run.json", "model.json", "metrics.json", "config.json"]),
+    );
   }, 90_000);
 
   it("trains a VAE with reconstruction previews; uploaded data must be given", async () => {
@@ -166,20 +211,37 @@ describe("TrainSession", () => {
     expect(preview).toMatchObject({ kind: "reconstruction", step: 2, frames: [0, 1] });
     expect(preview.generated[0]).toHaveLength(256 * 256 * 4);
     expect(of(events, "finished")[0].state).toBe("done");
-    await expect(runSession(config("u", { data: { kind: "upload", name: "clip.mp4", frames: 30 } }), host)).rejects.toMatchObject({ code: "TRAIN_DATA_MISSING" });
+    await expect(
+      runSession(config("u", { data: { kind: "upload", name: "clip.mp4", frames: 30 } }), host),
+    ).rejects.toMatchObject({ code: "TRAIN_DATA_MISSING" });
   }, 60_000);
 
   describe("shipped weights", () => {
     // Models of the TINY config the session would build itself, exported as the site ships them.
     const vaeConfig = { ...PRESETS.realtime.vae, ...TINY!.vae, latentScale: 0.7 } as VAEConfig;
-    const ditConfig = { ...PRESETS.realtime.dit, latentHeight: 16, latentWidth: 16, latentChannels: 4, ...TINY!.dit } as DiTConfig;
+    const ditConfig = {
+      ...PRESETS.realtime.dit,
+      latentHeight: 16,
+      latentWidth: 16,
+      latentChannels: 4,
+      ...TINY!.dit,
+    } as DiTConfig;
 
     /** A tar of `vae/` and `dit/` manifests with shards; `ditManifestConfig` replaces the DiT's recorded config. */
-    async function archive(vae: Module<unknown>, dit: Module<unknown>, ditManifestConfig?: unknown): Promise<Uint8Array> {
+    async function archive(
+      vae: Module<unknown>,
+      dit: Module<unknown>,
+      ditManifestConfig?: unknown,
+    ): Promise<Uint8Array> {
       const files = new Map<string, Uint8Array>();
       const schedule = { kind: "linear", T: 500 };
-      for (const [kind, model] of [["vae", vae], ["dit", dit]] as const) {
-        const ex = modelExport(kind, model, 7, { settings: kind === "dit" ? { clipLength: 5, schedule, contextNoiseMax: 0.1, minSnrGamma: 5 } : null });
+      for (const [kind, model] of [
+        ["vae", vae],
+        ["dit", dit],
+      ] as const) {
+        const ex = modelExport(kind, model, 7, {
+          settings: kind === "dit" ? { clipLength: 5, schedule, contextNoiseMax: 0.1, minSnrGamma: 5 } : null,
+        });
         const { modelJson, files: shards } = await encodeTfjsWeights(ex.weights, ex.options);
         if (kind === "dit" && ditManifestConfig) modelJson.gamedream!.config = ditManifestConfig;
         files.set(`${kind}/model.json`, new TextEncoder().encode(JSON.stringify(modelJson)));
@@ -192,11 +254,17 @@ describe("TrainSession", () => {
     async function expectSameWeights(saved: ReadonlyMap<string, tf.Tensor>, model: Module<unknown>): Promise<void> {
       const vars = model.variables();
       expect([...saved.keys()].sort()).toEqual([...vars.keys()].sort());
-      for (const [name, v] of vars) expect(Array.from(await saved.get(name)!.data()), name).toEqual(Array.from(await v.data()));
+      for (const [name, v] of vars)
+        expect(Array.from(await saved.get(name)!.data()), name).toEqual(Array.from(await v.data()));
     }
 
     /** Weights of `run`'s checkpoint at step 0 (the starting weights), under `prefix`. */
-    async function startingWeights(host: ReturnType<typeof stores>, run: string, prefix: string, model: Module<unknown>): Promise<void> {
+    async function startingWeights(
+      host: ReturnType<typeof stores>,
+      run: string,
+      prefix: string,
+      model: Module<unknown>,
+    ): Promise<void> {
       const checkpoint = await loadCheckpoint(host.map.get(run)!, "step-000000");
       try {
         await expectSameWeights(withoutPrefix(checkpoint.weights, prefix), model);
@@ -220,12 +288,17 @@ describe("TrainSession", () => {
       expect(reads).toBe(1);
       const ready = of(events, "ready")[0];
       expect(ready.config).toMatchObject(shipped);
-      expect(ready.notes.join(" ")).toMatch(/DiT fine-tunes the shipped pretrained world model \(raw weights of step 7\)/);
+      expect(ready.notes.join(" ")).toMatch(
+        /DiT fine-tunes the shipped pretrained world model \(raw weights of step 7\)/,
+      );
       expect(ready.notes.join(" ")).toMatch(/VAE is the shipped pretrained one .*previews decode real frames/);
       expect(of(events, "message")).toEqual([]);
       await startingWeights(host, "s", "dit", dit);
       // The shipped weights' schedule is the one the DiT keeps training with.
-      expect((await readStoredRun(host.map.get("s")!))!.settings).toMatchObject({ clipLength: 3, schedule: { kind: "linear", T: 500 } });
+      expect((await readStoredRun(host.map.get("s")!))!.settings).toMatchObject({
+        clipLength: 3,
+        schedule: { kind: "linear", T: 500 },
+      });
 
       // Continued: the shipped VAE is read again; the DiT trains on with finite losses and previews.
       const more = await runSession(config("s", { steps: 2 }), host);
@@ -244,7 +317,11 @@ describe("TrainSession", () => {
       const dit = createDiT(ditConfig, 22);
       const bytes = await archive(vae, dit);
       const host = stores(async () => archiveFileReader(bytes));
-      const events = await runSession(config("sv", { model: "vae", init: { kind: "shipped" }, previewEvery: 0 }), host, (e, s) => e.type === "ready" && s.stop());
+      const events = await runSession(
+        config("sv", { model: "vae", init: { kind: "shipped" }, previewEvery: 0 }),
+        host,
+        (e, s) => e.type === "ready" && s.stop(),
+      );
       expect(of(events, "ready")[0].notes.join(" ")).toMatch(/VAE fine-tunes the shipped pretrained one/);
       await startingWeights(host, "sv", "vae", vae);
       vae.dispose();
@@ -256,19 +333,32 @@ describe("TrainSession", () => {
       const dit = createDiT(ditConfig, 32);
       // The manifest records a deeper DiT than its weights hold: the architecture changed.
       const mismatched = await archive(vae, dit, { ...ditConfig, depth: 2 });
-      await expect(loadDiT("dit/model.json", { readFile: archiveFileReader(mismatched) })).rejects.toMatchObject({ code: "WEIGHTS_MISMATCH" });
+      await expect(loadDiT("dit/model.json", { readFile: archiveFileReader(mismatched) })).rejects.toMatchObject({
+        code: "WEIGHTS_MISMATCH",
+      });
       // A flipped byte in a shard fails its SHA-256.
       const good = await archive(vae, dit);
       const files = readTar(good);
       const shard = files.get("dit/group1-shard1of1.bin")!;
-      const damaged = new Map([...files].map(([name, b]) => [name, name === "dit/group1-shard1of1.bin" ? b.slice() : b]));
+      const damaged = new Map(
+        [...files].map(([name, b]) => [name, name === "dit/group1-shard1of1.bin" ? b.slice() : b]),
+      );
       damaged.get("dit/group1-shard1of1.bin")![shard.length >> 1] ^= 0xff;
-      await expect(loadDiT("dit/model.json", { readFile: archiveFileReader(writeTar(damaged)) })).rejects.toMatchObject({ code: "WEIGHTS_CORRUPT" });
-      expect(() => archiveFileReader(good.subarray(0, 1000))).toThrow(expect.objectContaining({ code: "ARCHIVE_CORRUPT" }));
-      await expect(archiveFileReader(writeTar(new Map()))("dit/model.json")).rejects.toMatchObject({ code: "WEIGHTS_NOT_FOUND" });
+      await expect(loadDiT("dit/model.json", { readFile: archiveFileReader(writeTar(damaged)) })).rejects.toMatchObject(
+        { code: "WEIGHTS_CORRUPT" },
+      );
+      expect(() => archiveFileReader(good.subarray(0, 1000))).toThrow(
+        expect.objectContaining({ code: "ARCHIVE_CORRUPT" }),
+      );
+      await expect(archiveFileReader(writeTar(new Map()))("dit/model.json")).rejects.toMatchObject({
+        code: "WEIGHTS_NOT_FOUND",
+      });
 
       const host = stores(async () => archiveFileReader(mismatched));
-      const events = await runSession(config("m", { init: { kind: "shipped" }, vae: { kind: "shipped" }, steps: 1, previewEvery: 0 }), host);
+      const events = await runSession(
+        config("m", { init: { kind: "shipped" }, vae: { kind: "shipped" }, steps: 1, previewEvery: 0 }),
+        host,
+      );
       const [warning] = of(events, "message");
       expect(warning).toMatchObject({ level: "warning", code: "WEIGHTS_MISMATCH" });
       expect(warning.text).toBe(
@@ -281,9 +371,14 @@ describe("TrainSession", () => {
       expect((await readStoredRun(host.map.get("m")!))!.session!.init).toEqual({ kind: "seeded" });
 
       // A build without shipped weights: both models start seeded, and the page hears why.
-      const none = await runSession(config("n", { init: { kind: "shipped" }, vae: { kind: "shipped" }, steps: 1, previewEvery: 0 }), stores());
+      const none = await runSession(
+        config("n", { init: { kind: "shipped" }, vae: { kind: "shipped" }, steps: 1, previewEvery: 0 }),
+        stores(),
+      );
       expect(of(none, "message").map((m) => m.code)).toEqual(["WEIGHTS_NOT_SHIPPED", "WEIGHTS_NOT_SHIPPED"]);
-      expect(of(none, "message")[0].text).toMatch(/^This build ships no pretrained weights\. The VAE starts from a seeded initialisation instead\.$/);
+      expect(of(none, "message")[0].text).toMatch(
+        /^This build ships no pretrained weights\. The VAE starts from a seeded initialisation instead\.$/,
+      );
       expect(of(none, "ready")[0].notes.join(" ")).toMatch(/untrained \(seeded\) VAE/);
       vae.dispose();
       dit.dispose();

@@ -4,13 +4,22 @@ import { ACTION_DIM } from "../../src/lib/actions/index.js";
 import { isGamedreamError } from "../../src/lib/core/index.js";
 import type { LatentClipSource } from "../../src/lib/data/index.js";
 import { createDiT, vaeLatentShape, type DiT } from "../../src/lib/models/index.js";
-import { DEFAULT_DIT_TRAIN, Trainer, checkDiTFitsVAE, ditConfigForVAE, setupDiTTask } from "../../src/lib/train/index.js";
+import {
+  DEFAULT_DIT_TRAIN,
+  Trainer,
+  checkDiTFitsVAE,
+  ditConfigForVAE,
+  setupDiTTask,
+} from "../../src/lib/train/index.js";
 import { tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
 
 const vae = tinyVAEConfig();
 const [h, w, c] = vaeLatentShape(vae);
 const clips: LatentClipSource = {
-  sampleClips: (_rng, batch, frames) => ({ latents: tf.randomNormal([batch, frames, h, w, c], 0, 1, "float32", 1) as tf.Tensor5D, actions: tf.zeros([batch, frames, ACTION_DIM]) as tf.Tensor3D }),
+  sampleClips: (_rng, batch, frames) => ({
+    latents: tf.randomNormal([batch, frames, h, w, c], 0, 1, "float32", 1) as tf.Tensor5D,
+    actions: tf.zeros([batch, frames, ACTION_DIM]) as tf.Tensor3D,
+  }),
 };
 
 describe("the shared training setup", () => {
@@ -37,7 +46,9 @@ describe("the shared training setup", () => {
   it("disposes given starting weights that do not fit, and keeps the schedule they were trained with", () => {
     const before = tf.memory().numTensors;
     const misfit = createDiT(tinyDiTConfig({ latentHeight: h * 2, latentWidth: w, latentChannels: c }), 0);
-    expect(() => setupDiTTask({ start: { from: "weights", dit: misfit, schedule: null, name: "x" }, vae, latents: clips })).toThrow(/x is a DiT/);
+    expect(() =>
+      setupDiTTask({ start: { from: "weights", dit: misfit, schedule: null, name: "x" }, vae, latents: clips }),
+    ).toThrow(/x is a DiT/);
     expect(tf.memory().numTensors).toBe(before);
 
     const dit = createDiT(ditConfigForVAE(tinyDiTConfig(), vae), 0);

@@ -49,7 +49,10 @@ function tinyLatents(episodes = 2, frames = 6, seed = 1): LatentDataset {
   );
 }
 
-function tinyTrainer(store: CheckpointStore | null, options: { steps?: number; every?: number; seed?: number; fresh?: boolean; batchSize?: number } = {}) {
+function tinyTrainer(
+  store: CheckpointStore | null,
+  options: { steps?: number; every?: number; seed?: number; fresh?: boolean; batchSize?: number } = {},
+) {
   const dit = createDiT(TINY, 7);
   const task = createDiTTask(dit, tinyLatents(), { clipLength: 3 });
   const trainer = new Trainer(task, {
@@ -77,13 +80,16 @@ describe("optimisation pieces", () => {
     expect(learningRateAt(0, 110, c)).toBeCloseTo(0.1);
     expect(learningRateAt(9, 110, c)).toBeCloseTo(1);
     expect(learningRateAt(10, 110, c)).toBeCloseTo(1);
-    expect(learningRateAt(60, 110, c)).toBeCloseTo(0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * 50 / 99)));
+    expect(learningRateAt(60, 110, c)).toBeCloseTo(0.1 + 0.9 * 0.5 * (1 + Math.cos((Math.PI * 50) / 99)));
     expect(learningRateAt(109, 110, c)).toBeCloseTo(0.1);
     for (let s = 11; s < 110; s++) expect(learningRateAt(s, 110, c)).toBeLessThanOrEqual(learningRateAt(s - 1, 110, c));
   });
 
   it("clips by the global norm only when it is exceeded", async () => {
-    const grads = new Map([["a", tf.tensor([3, 0])], ["b", tf.tensor([4])]]);
+    const grads = new Map([
+      ["a", tf.tensor([3, 0])],
+      ["b", tf.tensor([4])],
+    ]);
     const clipped = clipByGlobalNorm(grads, 1);
     expect((await clipped.norm.data())[0]).toBeCloseTo(5);
     expect(Array.from(await clipped.grads.get("a")!.data())[0]).toBeCloseTo(0.6, 5);
@@ -108,7 +114,13 @@ describe("optimisation pieces", () => {
 
   it("diffusion forcing: context frames lightly noised and unmasked, the rest noised anywhere and masked in", () => {
     const schedule = makeSchedule({ kind: "cosine", T: 1000 });
-    const settings = { contextNoiseMax: 0.1, lastFrameShare: 0, samplerTimestepShare: 0, samplerSteps: 2, actionDropout: 0 };
+    const settings = {
+      contextNoiseMax: 0.1,
+      lastFrameShare: 0,
+      samplerTimestepShare: 0,
+      samplerSteps: 2,
+      actionDropout: 0,
+    };
     const { timesteps, mask, actionKeep } = drawFrameNoise(new Rng(1), 64, 5, schedule, settings);
     const contexts = new Set<number>();
     for (let b = 0; b < 64; b++) {
@@ -126,7 +138,13 @@ describe("optimisation pieces", () => {
 
   it("last-frame clips, sampler timesteps and action dropout come in the asked shares", () => {
     const schedule = makeSchedule({ kind: "cosine", T: 1000 });
-    const settings = { contextNoiseMax: 0.1, lastFrameShare: 0.75, samplerTimestepShare: 0.5, samplerSteps: 2, actionDropout: 0.2 };
+    const settings = {
+      contextNoiseMax: 0.1,
+      lastFrameShare: 0.75,
+      samplerTimestepShare: 0.5,
+      samplerSteps: 2,
+      actionDropout: 0.2,
+    };
     const B = 4000;
     const { timesteps, mask, actionKeep } = drawFrameNoise(new Rng(2), B, 3, schedule, settings);
     let lastOnly = 0;
@@ -162,7 +180,13 @@ describe("Trainer on a tiny DiT", () => {
     const data = tinyLatents(1, 3);
     const dit = createDiT(TINY, 7);
     const settings = { ...DEFAULT_DIT_TRAIN, clipLength: 3 };
-    const trainer = new Trainer(createDiTTask(dit, data, settings), { steps: 80, batchSize: 4, seed: 1, optim: { lr: 1e-2, warmupSteps: 5 }, yieldBetweenSteps: false });
+    const trainer = new Trainer(createDiTTask(dit, data, settings), {
+      steps: 80,
+      batchSize: 4,
+      seed: 1,
+      optim: { lr: 1e-2, warmupSteps: 5 },
+      yieldBetweenSteps: false,
+    });
     const schedule = makeSchedule(settings.schedule);
     const evalLoss = async () => {
       let sum = 0;
@@ -188,7 +212,12 @@ describe("Trainer on a tiny DiT", () => {
       const dit = createDiT(TINY, 7);
       let calls = 0;
       const probe = { every: 2, run: () => ({ actionS: ++calls / 10 }) };
-      const trainer = new Trainer(createDiTTask(dit, data, { clipLength: 3 }, withProbe ? probe : undefined), { steps: 5, batchSize: 2, seed: 1, yieldBetweenSteps: false });
+      const trainer = new Trainer(createDiTTask(dit, data, { clipLength: 3 }, withProbe ? probe : undefined), {
+        steps: 5,
+        batchSize: 2,
+        seed: 1,
+        yieldBetweenSteps: false,
+      });
       const result = await trainer.run();
       trainer.dispose();
       dit.dispose();
@@ -217,7 +246,10 @@ describe("Trainer on a tiny DiT", () => {
       expect(m.memoryBytes).toBeGreaterThan(0);
       expect(m.batchSize).toBe(4);
     }
-    expect(events.filter((e) => e.type === "state").map((e) => (e as { state: string }).state)).toEqual(["running", "done"]);
+    expect(events.filter((e) => e.type === "state").map((e) => (e as { state: string }).state)).toEqual([
+      "running",
+      "done",
+    ]);
     dispose();
   });
 
@@ -273,7 +305,13 @@ describe("Trainer on a tiny DiT", () => {
     a.dispose();
     const bytes = await store.read("step-000008", "weights-000.bin");
     bytes[100] ^= 0xff;
-    await store.write("step-000008", new Map([["meta.json", await store.read("step-000008", "meta.json")], ["weights-000.bin", bytes]]));
+    await store.write(
+      "step-000008",
+      new Map([
+        ["meta.json", await store.read("step-000008", "meta.json")],
+        ["weights-000.bin", bytes],
+      ]),
+    );
 
     const b = tinyTrainer(store, { steps: 8, every: 4 });
     const events: TrainEvent[] = [];
@@ -310,7 +348,9 @@ describe("Trainer on a tiny DiT", () => {
   it("halves the batch when memory runs out, says so, and goes on", async () => {
     const dit = createDiT(TINY, 1);
     const inner = createDiTTask(dit, tinyLatents(), { clipLength: 3 });
-    const task: TrainTask<ReturnType<typeof tinyLatents>["sampleClips"] extends (...a: never[]) => infer R ? R : never> = {
+    const task: TrainTask<
+      ReturnType<typeof tinyLatents>["sampleClips"] extends (...a: never[]) => infer R ? R : never
+    > = {
       ...inner,
       loss: (batch, rng) => {
         if (batch.latents.shape[0] > 2) throw new RangeError("Array buffer allocation failed");

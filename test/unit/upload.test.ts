@@ -6,7 +6,13 @@
 import { describe, expect, it } from "vitest";
 import type { Action } from "../../src/lib/actions/index.js";
 import { RGB_FRAME_BYTES } from "../../src/lib/core/index.js";
-import { MAX_UPLOAD_FRAMES, collectFrames, episodeFromUpload, uploadedEpisodeSource, type EpisodeStep } from "../../src/lib/data/index.js";
+import {
+  MAX_UPLOAD_FRAMES,
+  collectFrames,
+  episodeFromUpload,
+  uploadedEpisodeSource,
+  type EpisodeStep,
+} from "../../src/lib/data/index.js";
 import type { RgbBatch } from "../../src/lib/video/index.js";
 
 /** `frames` frames in batches of `size`; `read.batches` counts the batches taken and `read.closed` whether the decoder was stopped. */
@@ -29,9 +35,11 @@ function decoded(frames: number, size = 16) {
 }
 
 /** Log entry k is recognisable: yaw = k / 1000. */
-const log = (n: number): Action[] => Array.from({ length: n }, (_, k) => ({ movement: [0, 0, 0, 0], camera: [k / 1000, 0], interaction: 0 }));
+const log = (n: number): Action[] =>
+  Array.from({ length: n }, (_, k) => ({ movement: [0, 0, 0, 0], camera: [k / 1000, 0], interaction: 0 }));
 const ids = (actions: Action[]): number[] => actions.map((a) => Math.round(a.camera[0] * 1000));
-const frameMarks = (frames: Uint8Array, count: number): number[] => Array.from({ length: count }, (_, t) => frames[t * RGB_FRAME_BYTES + 7]);
+const frameMarks = (frames: Uint8Array, count: number): number[] =>
+  Array.from({ length: count }, (_, t) => frames[t * RGB_FRAME_BYTES + 7]);
 
 describe("the upload path", () => {
   it("keeps every frame of a short video, in order", async () => {
@@ -61,20 +69,39 @@ describe("the upload path", () => {
 
   it("cuts the log with the video and pairs entry k with frame k; the cut is said in words", async () => {
     const { batches } = decoded(50);
-    const episode = await episodeFromUpload({ video: { name: "clip.mp4", batches, frames: () => 50 }, log: { name: "clip.csv", actions: log(50) } }, { maxFrames: 30 });
-    expect(episode).toMatchObject({ name: "clip.mp4 + clip.csv", videoName: "clip.mp4", frameCount: 30, videoFrames: 50 });
+    const episode = await episodeFromUpload(
+      { video: { name: "clip.mp4", batches, frames: () => 50 }, log: { name: "clip.csv", actions: log(50) } },
+      { maxFrames: 30 },
+    );
+    expect(episode).toMatchObject({
+      name: "clip.mp4 + clip.csv",
+      videoName: "clip.mp4",
+      frameCount: 30,
+      videoFrames: 50,
+    });
     expect(ids(episode.actions)).toEqual(Array.from({ length: 30 }, (_, k) => k));
     expect(episode.cutNote).toMatch(/clip\.mp4 has 50 frames at 30 fps; only the first 30 \(1 s\)/);
 
-    const whole = await episodeFromUpload({ video: { name: "clip.mp4", batches: decoded(20).batches }, log: { name: "clip.csv", actions: log(20) } });
+    const whole = await episodeFromUpload({
+      video: { name: "clip.mp4", batches: decoded(20).batches },
+      log: { name: "clip.csv", actions: log(20) },
+    });
     expect(whole.cutNote).toBeNull();
     expect(whole.frameCount).toBe(20);
   });
 
   it("refuses a log that does not match the video (pairing's rule), naming both lengths", async () => {
-    const short = episodeFromUpload({ video: { name: "clip.mp4", batches: decoded(40).batches }, log: { name: "short.csv", actions: log(30) } });
+    const short = episodeFromUpload({
+      video: { name: "clip.mp4", batches: decoded(40).batches },
+      log: { name: "short.csv", actions: log(30) },
+    });
     await expect(short).rejects.toMatchObject({ code: "ACTION_LENGTH_MISMATCH" });
-    await expect(episodeFromUpload({ video: { name: "clip.mp4", batches: decoded(40).batches }, log: { name: "short.csv", actions: log(30) } })).rejects.toThrow(/30 entries.*40 frames/);
+    await expect(
+      episodeFromUpload({
+        video: { name: "clip.mp4", batches: decoded(40).batches },
+        log: { name: "short.csv", actions: log(30) },
+      }),
+    ).rejects.toThrow(/30 entries.*40 frames/);
   });
 
   it("a video alone has no actions, a log alone no frames", async () => {
@@ -86,7 +113,10 @@ describe("the upload path", () => {
   });
 
   it("trains on a video with its log, and refuses one without", async () => {
-    const episode = await episodeFromUpload({ video: { name: "clip.mp4", batches: decoded(6).batches }, log: { name: "clip.json", actions: log(6) } });
+    const episode = await episodeFromUpload({
+      video: { name: "clip.mp4", batches: decoded(6).batches },
+      log: { name: "clip.json", actions: log(6) },
+    });
     const source = uploadedEpisodeSource(episode);
     expect(source.meta).toMatchObject({ id: "clip.mp4", source: "video", name: "clip.mp4" });
     const steps: EpisodeStep[] = [];

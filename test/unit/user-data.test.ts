@@ -2,15 +2,32 @@ import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { NO_ACTION, type Action } from "../../src/lib/actions/index.js";
 import { scriptedDream, TURN_SCRIPT, PlaySession } from "../../src/lib/play/index.js";
-import { DatasetReader, MemoryDatasetStore, GameplayRecorder, checkDatasetName, readStartFrames, readViewEpisodes, saveUserDataset } from "../../src/lib/data/index.js";
+import {
+  DatasetReader,
+  MemoryDatasetStore,
+  GameplayRecorder,
+  checkDatasetName,
+  readStartFrames,
+  readViewEpisodes,
+  saveUserDataset,
+} from "../../src/lib/data/index.js";
 import { createDiT, createVAE } from "../../src/lib/models/index.js";
 import { GamedreamError, rgbaToRgb } from "../../src/lib/core/index.js";
 import { createGame } from "../../src/lib/game/index.js";
 import { MemoryCheckpointStore, type CheckpointStore } from "../../src/lib/storage/index.js";
-import { DEFAULT_SESSION, TrainSession, type SessionEvent, type TrainSessionConfig } from "../../src/lib/train/index.js";
+import {
+  DEFAULT_SESSION,
+  TrainSession,
+  type SessionEvent,
+  type TrainSessionConfig,
+} from "../../src/lib/train/index.js";
 import { tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
 
-const VAE_TINY = tinyVAEConfig({ imageSize: 256, encoder: { stem: 32, channels: [8], blocks: [0] }, decoder: { channels: [8], blocks: [0], head: 32 } });
+const VAE_TINY = tinyVAEConfig({
+  imageSize: 256,
+  encoder: { stem: 32, channels: [8], blocks: [0] },
+  decoder: { channels: [8], blocks: [0], head: 32 },
+});
 const DIT_TINY = tinyDiTConfig({ latentHeight: 8, latentWidth: 8, latentChannels: 4 });
 const SCHEDULE = { kind: "cosine" as const, T: 1000, zeroTerminalSnr: true };
 
@@ -39,7 +56,12 @@ describe("recording your own play", () => {
     expect(rec.actions).toEqual(actions);
 
     const store = new MemoryDatasetStore();
-    const manifest = await saveUserDataset(store, " my play ", { ...rec, source: "game", name: "played on level 5", level: 5 });
+    const manifest = await saveUserDataset(store, " my play ", {
+      ...rec,
+      source: "game",
+      name: "played on level 5",
+      level: 5,
+    });
     expect(manifest.totals.frames).toBe(4);
     expect(manifest.split.heldout.episodes).toBe(0);
     expect(manifest.createdWith).toMatchObject({ by: "play page recording", name: "my play", level: 5 });
@@ -64,7 +86,9 @@ describe("recording your own play", () => {
     expect(recorder.add(turn(1), frame)).toBe(false);
     expect(recorder.finish().frames.length).toBe(2);
     expect(() => checkDatasetName("../evil")).toThrow(GamedreamError);
-    await expect(saveUserDataset(new MemoryDatasetStore(), "empty", { frames: [], actions: [], source: "game", name: "x" })).rejects.toMatchObject({ code: "DATASET_EMPTY" });
+    await expect(
+      saveUserDataset(new MemoryDatasetStore(), "empty", { frames: [], actions: [], source: "game", name: "x" }),
+    ).rejects.toMatchObject({ code: "DATASET_EMPTY" });
   });
 });
 
@@ -74,7 +98,12 @@ describe("dreaming from stored frames and the action-script preview", () => {
     const vae = createVAE(VAE_TINY, 1);
     const dit = createDiT(DIT_TINY, 2);
     const before = tf.memory().numTensors;
-    const session = await PlaySession.create({ model: { vae, dit, schedule: SCHEDULE }, gameSeed: 0, seed: 1, startFrames: { name: "dataset “x”", frames: rec.frames, actions: rec.actions } });
+    const session = await PlaySession.create({
+      model: { vae, dit, schedule: SCHEDULE },
+      gameSeed: 0,
+      seed: 1,
+      startFrames: { name: "dataset “x”", frames: rec.frames, actions: rec.actions },
+    });
     try {
       expect(session.hasGame).toBe(false);
       // The last start frame is where the dream goes on from.
@@ -105,7 +134,10 @@ describe("dreaming from stored frames and the action-script preview", () => {
   });
 
   it("a dashboard run trains on a stored dataset and previews the action script", async () => {
-    const rec = record(4, Array.from({ length: 8 }, (_, t) => turn(t < 4 ? -1 : 1)));
+    const rec = record(
+      4,
+      Array.from({ length: 8 }, (_, t) => turn(t < 4 ? -1 : 1)),
+    );
     const data = new MemoryDatasetStore();
     await saveUserDataset(data, "mine", { ...rec, source: "game", name: "played on level 4", level: 4 });
     const stores = new Map<string, CheckpointStore>();
@@ -121,16 +153,24 @@ describe("dreaming from stored frames and the action-script preview", () => {
       previewEvery: 2,
       previewFrames: 2,
       override: {
-        vae: { latentChannels: 4, encoder: { stem: 4, channels: [4, 8, 8], blocks: [1, 1, 1] }, decoder: { channels: [8, 4], blocks: [1, 1], head: 8 } },
+        vae: {
+          latentChannels: 4,
+          encoder: { stem: 4, channels: [4, 8, 8], blocks: [1, 1, 1] },
+          decoder: { channels: [8, 4], blocks: [1, 1], head: 8 },
+        },
         dit: { patchSize: 4, hidden: 16, depth: 1, heads: 2, contextFrames: 2, frequencyDim: 16 },
       },
     };
     const events: SessionEvent[] = [];
     const opened: string[] = [];
-    const session = new TrainSession(config, {
-      openStore: async (run) => (stores.get(run) ?? stores.set(run, new MemoryCheckpointStore()).get(run))!,
-      openDataset: async (name) => (opened.push(name), data),
-    }, (e) => events.push(e));
+    const session = new TrainSession(
+      config,
+      {
+        openStore: async (run) => (stores.get(run) ?? stores.set(run, new MemoryCheckpointStore()).get(run))!,
+        openDataset: async (name) => (opened.push(name), data),
+      },
+      (e) => events.push(e),
+    );
     try {
       await session.run();
     } finally {
@@ -139,14 +179,24 @@ describe("dreaming from stored frames and the action-script preview", () => {
     expect(opened).toEqual(["mine"]);
     const ready = events.find((e) => e.type === "ready") as Extract<SessionEvent, { type: "ready" }>;
     expect(ready.frames).toBe(8);
-    const script = events.filter((e) => e.type === "script-preview") as Extract<SessionEvent, { type: "script-preview" }>[];
+    const script = events.filter((e) => e.type === "script-preview") as Extract<
+      SessionEvent,
+      { type: "script-preview" }
+    >[];
     expect(script.length).toBe(1);
-    expect(script[0].labels.slice(0, 5).every((l) => l === "turn left") && script[0].labels.slice(5).every((l) => l === "turn right")).toBe(true);
+    expect(
+      script[0].labels.slice(0, 5).every((l) => l === "turn left") &&
+        script[0].labels.slice(5).every((l) => l === "turn right"),
+    ).toBe(true);
     expect(script[0].real.length).toBe(10);
     expect(script[0].dream.length).toBe(10);
 
     // Without a way to open stored datasets the run says so.
-    const orphan = new TrainSession({ ...config, run: "orphan" }, { openStore: async () => new MemoryCheckpointStore() }, () => {});
+    const orphan = new TrainSession(
+      { ...config, run: "orphan" },
+      { openStore: async () => new MemoryCheckpointStore() },
+      () => {},
+    );
     await expect(orphan.run()).rejects.toMatchObject({ code: "TRAIN_DATA_MISSING" });
     orphan.dispose();
   }, 120_000);

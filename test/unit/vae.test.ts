@@ -2,7 +2,18 @@ import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { isGamedreamError } from "../../src/lib/core/index.js";
 import { assignVariables, countParameters } from "../../src/lib/nn/index.js";
-import { conv2dSame, VAE_PRESETS, createVAE, estimateLatentScale, trainVAEStep, vaeDecoderFlops, vaeEncoderFlops, vaeLatentShape, vaeParameterCounts, type VAEConfig } from "../../src/lib/models/index.js";
+import {
+  conv2dSame,
+  VAE_PRESETS,
+  createVAE,
+  estimateLatentScale,
+  trainVAEStep,
+  vaeDecoderFlops,
+  vaeEncoderFlops,
+  vaeLatentShape,
+  vaeParameterCounts,
+  type VAEConfig,
+} from "../../src/lib/models/index.js";
 import { syntheticFrames } from "../helpers/synthetic-frames.js";
 
 /** 32x32 frames -> 8x8x4 latents: the same architecture, small enough to train in seconds. */
@@ -45,31 +56,36 @@ describe("wasm-safe ops", () => {
 });
 
 describe("VAE", () => {
-  it.each(Object.keys(VAE_PRESETS) as (keyof typeof VAE_PRESETS)[])("preset %s: shapes for batch 1 and 2, output in [-1, 1]", (name) => {
-    const config = VAE_PRESETS[name];
-    const vae = createVAE(config, 0);
-    const latent = vaeLatentShape(config);
-    expect(latent).toEqual(name === "realtime" ? [16, 16, 8] : [32, 32, 8]);
-    expect(countParameters(vae)).toBe(vaeParameterCounts(config).total);
-    expect(vaeDecoderFlops(config)).toBeGreaterThan(0);
-    expect(vaeEncoderFlops(config)).toBeGreaterThan(0);
-    // Batch handling is the same code for every preset; base (15 GFLOP per frame each way) runs
-    // only batch 2 to keep this file fast.
-    for (const b of name === "base" ? [2] : [1, 2]) {
-      const frames = tf.randomUniform([b, 256, 256, 3], -1, 1, "float32", b) as tf.Tensor4D;
-      const { mean, logvar } = vae.encode(frames);
-      expect(mean.shape).toEqual([b, ...latent]);
-      expect(logvar.shape).toEqual([b, ...latent]);
-      // Large latents push the sigmoid head to its limits: the range must still hold.
-      const out = tf.tidy(() => vae.decode(tf.mul(vae.sample(mean, logvar, 7), 50) as tf.Tensor4D));
-      expect(out.shape).toEqual([b, 256, 256, 3]);
-      expect(tf.min(out).dataSync()[0]).toBeGreaterThanOrEqual(-1);
-      expect(tf.max(out).dataSync()[0]).toBeLessThanOrEqual(1);
-      tf.dispose([frames, mean, logvar, out]);
-    }
-    expect([...vae.variables().keys()]).toEqual(expect.arrayContaining(["encoder.conv_in.weight", "decoder.up.0.conv.weight", "decoder.conv_out.bias"]));
-    vae.dispose();
-  });
+  it.each(Object.keys(VAE_PRESETS) as (keyof typeof VAE_PRESETS)[])(
+    "preset %s: shapes for batch 1 and 2, output in [-1, 1]",
+    (name) => {
+      const config = VAE_PRESETS[name];
+      const vae = createVAE(config, 0);
+      const latent = vaeLatentShape(config);
+      expect(latent).toEqual(name === "realtime" ? [16, 16, 8] : [32, 32, 8]);
+      expect(countParameters(vae)).toBe(vaeParameterCounts(config).total);
+      expect(vaeDecoderFlops(config)).toBeGreaterThan(0);
+      expect(vaeEncoderFlops(config)).toBeGreaterThan(0);
+      // Batch handling is the same code for every preset; base (15 GFLOP per frame each way) runs
+      // only batch 2 to keep this file fast.
+      for (const b of name === "base" ? [2] : [1, 2]) {
+        const frames = tf.randomUniform([b, 256, 256, 3], -1, 1, "float32", b) as tf.Tensor4D;
+        const { mean, logvar } = vae.encode(frames);
+        expect(mean.shape).toEqual([b, ...latent]);
+        expect(logvar.shape).toEqual([b, ...latent]);
+        // Large latents push the sigmoid head to its limits: the range must still hold.
+        const out = tf.tidy(() => vae.decode(tf.mul(vae.sample(mean, logvar, 7), 50) as tf.Tensor4D));
+        expect(out.shape).toEqual([b, 256, 256, 3]);
+        expect(tf.min(out).dataSync()[0]).toBeGreaterThanOrEqual(-1);
+        expect(tf.max(out).dataSync()[0]).toBeLessThanOrEqual(1);
+        tf.dispose([frames, mean, logvar, out]);
+      }
+      expect([...vae.variables().keys()]).toEqual(
+        expect.arrayContaining(["encoder.conv_in.weight", "decoder.up.0.conv.weight", "decoder.conv_out.bias"]),
+      );
+      vae.dispose();
+    },
+  );
 
   it("rejects wrong input shapes and inconsistent configs with typed errors", () => {
     const vae = createVAE(TINY, 0);
@@ -80,7 +96,9 @@ describe("VAE", () => {
     } catch (e) {
       expect(isGamedreamError(e) && e.code).toBe("VAE_INPUT_SHAPE");
     }
-    expect(() => createVAE({ ...TINY, decoder: { ...TINY.decoder, head: 4 } }, 0)).toThrowError(/downsamples 4x but the decoder upsamples 8x/);
+    expect(() => createVAE({ ...TINY, decoder: { ...TINY.decoder, head: 4 } }, 0)).toThrowError(
+      /downsamples 4x but the decoder upsamples 8x/,
+    );
     wrong.dispose();
     vae.dispose();
   });
@@ -89,7 +107,10 @@ describe("VAE", () => {
     const vae = createVAE({ ...TINY, reconLoss }, 1);
     const frames = syntheticFrames(2, 5, 32);
     const vars = vae.variables();
-    const { value, grads } = tf.variableGrads(() => vae.loss(frames, { klWeight: 1e-3, seed: 3 }).total, [...vars.values()]);
+    const { value, grads } = tf.variableGrads(
+      () => vae.loss(frames, { klWeight: 1e-3, seed: 3 }).total,
+      [...vars.values()],
+    );
     for (const [name, v] of vars) {
       const g = grads[v.name];
       expect(g, name).toBeDefined();
@@ -145,7 +166,9 @@ describe("VAE", () => {
     const before = target.decode(latents);
     expect(maxAbsDiff(before, tf.tensor(expected, before.shape))).toBeGreaterThan(0);
     // Through plain typed arrays, the way a weights file stores them.
-    const saved = new Map([...source.variables()].map(([name, v]) => [name, { shape: v.shape, data: v.dataSync().slice() }]));
+    const saved = new Map(
+      [...source.variables()].map(([name, v]) => [name, { shape: v.shape, data: v.dataSync().slice() }]),
+    );
     const loaded = new Map([...saved].map(([name, s]) => [name, tf.tensor(s.data, s.shape)]));
     assignVariables(target, loaded);
     const after = target.decode(latents).dataSync();

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { collectRgbFrames, extractRgbBatches, ingestVideo, measureIngestMsPerFrame, probeVideo } from "../../src/lib/video/node.js";
+import {
+  collectRgbFrames,
+  extractRgbBatches,
+  ingestVideo,
+  measureIngestMsPerFrame,
+  probeVideo,
+} from "../../src/lib/video/node.js";
 import { isGamedreamError } from "../../src/lib/core/index.js";
 import { makeFixtures, PATTERN_CLIPS, readPattern, type Fixtures } from "../fixtures/make-fixtures.js";
 
@@ -12,14 +18,24 @@ afterAll(() => fx?.cleanup());
 
 /** Source index each 30 fps output frame must show: floor(centre * fps), ties to the later frame. */
 const expectedIndices = (fps: number, frames: number): number[] =>
-  Array.from({ length: Math.round((frames / fps) * 30) }, (_, i) => Math.min(frames - 1, Math.floor(((i + 0.5) / 30) * fps + 1e-9)));
+  Array.from({ length: Math.round((frames / fps) * 30) }, (_, i) =>
+    Math.min(frames - 1, Math.floor(((i + 0.5) / 30) * fps + 1e-9)),
+  );
 
-async function errorOf(p: Promise<unknown>): Promise<{ code: string; type: string; recoverable: boolean; message: string; details?: Record<string, number> }> {
+async function errorOf(
+  p: Promise<unknown>,
+): Promise<{ code: string; type: string; recoverable: boolean; message: string; details?: Record<string, number> }> {
   try {
     await p;
   } catch (e) {
     if (!isGamedreamError(e)) throw e;
-    return { code: e.code, type: e.type, recoverable: e.recoverable, message: e.message, details: e.details as Record<string, number> | undefined };
+    return {
+      code: e.code,
+      type: e.type,
+      recoverable: e.recoverable,
+      message: e.message,
+      details: e.details as Record<string, number> | undefined,
+    };
   }
   throw new Error("expected a GamedreamError");
 }
@@ -53,7 +69,10 @@ describe("Node video ingestion (ffprobe + ffmpeg)", () => {
     const before = tf.memory().numTensors;
     const progress: number[] = [];
     const starts: number[] = [];
-    for await (const b of ingestVideo(fx.path(PATTERN_CLIPS.vp8.file), { batchSize: 16, onProgress: (p) => progress.push(p.framesDone) })) {
+    for await (const b of ingestVideo(fx.path(PATTERN_CLIPS.vp8.file), {
+      batchSize: 16,
+      onProgress: (p) => progress.push(p.framesDone),
+    })) {
       expect(b.frames.shape).toEqual([b.count, 256, 256, 3]);
       const [min, max] = tf.tidy(() => [b.frames.min().dataSync()[0], b.frames.max().dataSync()[0]]);
       expect(min).toBe(-1);
@@ -72,7 +91,10 @@ describe("Node video ingestion (ffprobe + ffmpeg)", () => {
     const seen: number[] = [];
     const err = await errorOf(
       (async () => {
-        for await (const b of extractRgbBatches(fx.path(PATTERN_CLIPS.h264.file), { batchSize: 4, signal: ac.signal })) {
+        for await (const b of extractRgbBatches(fx.path(PATTERN_CLIPS.h264.file), {
+          batchSize: 4,
+          signal: ac.signal,
+        })) {
           seen.push(b.startIndex);
           if (seen.length === 2) ac.abort();
         }
@@ -117,10 +139,14 @@ describe("Node video ingestion (ffprobe + ffmpeg)", () => {
   });
 
   it("says plainly when ffmpeg or ffprobe is missing", async () => {
-    const probe = await errorOf(probeVideo(fx.path(PATTERN_CLIPS.vp8.file), { ffprobePath: "/nonexistent/ffprobe" } as never));
+    const probe = await errorOf(
+      probeVideo(fx.path(PATTERN_CLIPS.vp8.file), { ffprobePath: "/nonexistent/ffprobe" } as never),
+    );
     expect(probe).toMatchObject({ code: "VIDEO_DECODER_MISSING", recoverable: false });
     expect(probe.message).toMatch(/ffprobe was not found.*apt-get install ffmpeg/);
-    const dec = await errorOf(collectRgbFrames(fx.path(PATTERN_CLIPS.vp8.file), { ffmpegPath: "/nonexistent/ffmpeg" } as never));
+    const dec = await errorOf(
+      collectRgbFrames(fx.path(PATTERN_CLIPS.vp8.file), { ffmpegPath: "/nonexistent/ffmpeg" } as never),
+    );
     expect(dec.code).toBe("VIDEO_DECODER_MISSING");
   });
 
@@ -128,6 +154,8 @@ describe("Node video ingestion (ffprobe + ffmpeg)", () => {
     const t = await measureIngestMsPerFrame(fx.path(PATTERN_CLIPS.h264.file));
     expect(t.frames).toBe(60);
     expect(t.msPerFrame).toBeGreaterThan(0);
-    console.log(`ingest 640x360 H.264 -> 256x256: ${t.msPerFrame.toFixed(1)} ms/frame over ${t.frames} frames (probe ${t.probeMs.toFixed(0)} ms)`);
+    console.log(
+      `ingest 640x360 H.264 -> 256x256: ${t.msPerFrame.toFixed(1)} ms/frame over ${t.frames} frames (probe ${t.probeMs.toFixed(0)} ms)`,
+    );
   });
 });

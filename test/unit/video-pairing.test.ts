@@ -4,7 +4,8 @@ import { pairFramesWithActions } from "../../src/lib/video/index.js";
 import { isGamedreamError } from "../../src/lib/core/index.js";
 
 /** A log whose entry k is recognisable: yaw = k / 1000. */
-const log = (n: number): Action[] => Array.from({ length: n }, (_, k) => ({ movement: [k % 2, 0, 0, 0], camera: [k / 1000, 0], interaction: 0 }));
+const log = (n: number): Action[] =>
+  Array.from({ length: n }, (_, k) => ({ movement: [k % 2, 0, 0, 0], camera: [k / 1000, 0], interaction: 0 }));
 const ids = (actions: Action[]): number[] => actions.map((a) => Math.round(a.camera[0] * 1000));
 
 describe("pairing frames with action logs", () => {
@@ -16,7 +17,9 @@ describe("pairing frames with action logs", () => {
   });
 
   it("aligns a 60 Hz log by time (every other entry) and a 20 Hz log (each held 1.5 frames)", () => {
-    expect(ids(pairFramesWithActions(30, log(60), { logFps: 60 }).actions)).toEqual(Array.from({ length: 30 }, (_, i) => 2 * i + 1));
+    expect(ids(pairFramesWithActions(30, log(60), { logFps: 60 }).actions)).toEqual(
+      Array.from({ length: 30 }, (_, i) => 2 * i + 1),
+    );
     const slow = ids(pairFramesWithActions(30, log(20), { logFps: 20 }).actions);
     expect(slow).toEqual(Array.from({ length: 30 }, (_, i) => Math.floor(((i + 0.5) / 30) * 20)));
   });

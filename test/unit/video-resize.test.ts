@@ -4,7 +4,8 @@ import { createResizer, fitRect } from "../../src/lib/video/index.js";
 import { FRAME_SIZE } from "../../src/lib/core/index.js";
 import { patternFrame } from "../fixtures/make-fixtures.js";
 
-const px = (rgb: Uint8Array, x: number, y: number): number[] => Array.from(rgb.subarray((y * FRAME_SIZE + x) * 3, (y * FRAME_SIZE + x) * 3 + 3));
+const px = (rgb: Uint8Array, x: number, y: number): number[] =>
+  Array.from(rgb.subarray((y * FRAME_SIZE + x) * 3, (y * FRAME_SIZE + x) * 3 + 3));
 
 describe("256x256 resize", () => {
   it("letterbox fits the whole picture on whole pixels; crop covers the square", () => {
@@ -55,10 +56,32 @@ describe("256x256 resize", () => {
         fit === "letterbox"
           ? `scale=${r.w}:${r.h}:flags=bilinear,pad=256:256:${r.x}:${r.y}:black`
           : `scale=${Math.round(r.w)}:${Math.round(r.h)}:flags=bilinear,crop=256:256`;
-      const ff = spawnSync("ffmpeg", ["-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${w}x${h}`, "-i", "pipe:0", "-vf", vf, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"], {
-        input: frame,
-        maxBuffer: 1 << 24,
-      });
+      const ff = spawnSync(
+        "ffmpeg",
+        [
+          "-v",
+          "error",
+          "-f",
+          "rawvideo",
+          "-pix_fmt",
+          "rgb24",
+          "-s",
+          `${w}x${h}`,
+          "-i",
+          "pipe:0",
+          "-vf",
+          vf,
+          "-f",
+          "rawvideo",
+          "-pix_fmt",
+          "rgb24",
+          "pipe:1",
+        ],
+        {
+          input: frame,
+          maxBuffer: 1 << 24,
+        },
+      );
       expect(ff.status).toBe(0);
       const theirs = new Uint8Array(ff.stdout);
       const ours = createResizer({ srcWidth: w, srcHeight: h, channels: 3, fit }).resize(frame);

@@ -22,7 +22,11 @@ const codeOf = (f: () => unknown): string => {
 describe("container sniffing from bytes", () => {
   it("recognises MP4 and WebM whatever the name", () => {
     expect(sniffContainer(bytes([0, 0, 0, 32], "ftypisom", [0, 0, 2, 0]))).toEqual({ kind: "video", container: "mp4" });
-    expect(sniffContainer(bytes([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x84], "webm", [0x42, 0x87]))).toEqual({
+    expect(
+      sniffContainer(
+        bytes([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x84], "webm", [0x42, 0x87]),
+      ),
+    ).toEqual({
       kind: "video",
       container: "webm",
     });
@@ -32,9 +36,13 @@ describe("container sniffing from bytes", () => {
     expect(sniffContainer(bytes("Hello, this is a text file.\n"))).toEqual({ kind: "not-video", looksLike: "text" });
     expect(sniffContainer(bytes([0x89], "PNG", [13, 10, 26, 10]))).toMatchObject({ looksLike: "a PNG image" });
     expect(sniffContainer(bytes([0, 0, 0, 28], "ftypavif", [0, 0, 0, 0]))).toMatchObject({ kind: "not-video" });
-    expect(sniffContainer(bytes([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x82, 0x88], "matroska"))).toMatchObject({ kind: "other-video" });
+    expect(sniffContainer(bytes([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x82, 0x88], "matroska"))).toMatchObject({
+      kind: "other-video",
+    });
     expect(sniffContainer(bytes([0, 0, 0, 20], "ftypqt  "))).toMatchObject({ kind: "other-video" });
-    expect(sniffContainer(bytes([0, 1, 2, 3, 0, 0, 0, 0, 0xff, 0x00]))).toMatchObject({ looksLike: "unrecognised data" });
+    expect(sniffContainer(bytes([0, 1, 2, 3, 0, 0, 0, 0, 0xff, 0x00]))).toMatchObject({
+      looksLike: "unrecognised data",
+    });
   });
 
   it("checks size, container, resolution and codec with typed errors", () => {

@@ -16,7 +16,24 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function encode(name: string, frames: number, codec: "libvpx" | "libvpx-vp9"): Uint8Array {
   const path = join(dir, name);
   // Clusters of at most 1 s, so a long clip has several and only the last one is cut.
-  execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=160x120:r=30", "-frames:v", String(frames), "-c:v", codec, "-b:v", "300k", "-cluster_time_limit", "1000", path]);
+  execFileSync("ffmpeg", [
+    "-v",
+    "error",
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=s=160x120:r=30",
+    "-frames:v",
+    String(frames),
+    "-c:v",
+    codec,
+    "-b:v",
+    "300k",
+    "-cluster_time_limit",
+    "1000",
+    path,
+  ]);
   return readFileSync(path);
 }
 
@@ -24,7 +41,18 @@ function encode(name: string, frames: number, codec: "libvpx" | "libvpx-vp9"): U
 function ffmpegFrames(bytes: Uint8Array, name: string): number {
   const path = join(dir, name);
   execFileSync("sh", ["-c", `cat > "${path}"`], { input: bytes });
-  const out = execFileSync("ffprobe", ["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path]).toString();
+  const out = execFileSync("ffprobe", [
+    "-v",
+    "error",
+    "-count_frames",
+    "-select_streams",
+    "v:0",
+    "-show_entries",
+    "stream=nb_read_frames",
+    "-of",
+    "csv=p=0",
+    path,
+  ]).toString();
   return Number(out.trim());
 }
 

@@ -17,7 +17,11 @@ const SCHEDULE = { kind: "cosine" as const, T: 1000, zeroTerminalSnr: true };
 
 function actionAt(t: number): Action {
   const m = t % 4;
-  return { movement: [m === 0 ? 1 : 0, m === 1 ? 1 : 0, m === 2 ? 1 : 0, m === 3 ? 1 : 0], camera: [((t % 5) - 2) / 4, 0], interaction: t % 7 === 0 ? 1 : 0 };
+  return {
+    movement: [m === 0 ? 1 : 0, m === 1 ? 1 : 0, m === 2 ? 1 : 0, m === 3 ? 1 : 0],
+    camera: [((t % 5) - 2) / 4, 0],
+    interaction: t % 7 === 0 ? 1 : 0,
+  };
 }
 
 describe("world model (tiny VAE + DiT)", () => {
@@ -104,7 +108,16 @@ describe("world model (tiny VAE + DiT)", () => {
 
   it("one DDIM step from the KV cache equals the DiT's full forward over the context window", async () => {
     // Clean context (noise 0), an exact context pass, 1 step from t = T-1 (alpha-bar 0): x0 = -v.
-    const wm = createWorldModel({ vae, dit, schedule: SCHEDULE, seed: 11, sampler: "ddim", steps: 1, contextNoise: 0, cacheUpdate: "context-pass" });
+    const wm = createWorldModel({
+      vae,
+      dit,
+      schedule: SCHEDULE,
+      seed: 11,
+      sampler: "ddim",
+      steps: 1,
+      contextNoise: 0,
+      cacheUpdate: "context-pass",
+    });
     const held = [actionAt(0), actionAt(1), actionAt(2)];
     wm.start(start, held.slice(0, 2));
     const { frame, latent } = wm.step(held[2]);
@@ -130,7 +143,14 @@ describe("world model (tiny VAE + DiT)", () => {
 
   it("reports only its sampling settings (what eval reports record), not the models it was given", () => {
     const wm = createWorldModel({ vae, dit, schedule: SCHEDULE, seed: 3, steps: 2, contextNoise: 0.1 });
-    expect(Object.keys(wm.settings).sort()).toEqual(["cacheUpdate", "contextNoise", "eta", "guidanceScale", "sampler", "steps"]);
+    expect(Object.keys(wm.settings).sort()).toEqual([
+      "cacheUpdate",
+      "contextNoise",
+      "eta",
+      "guidanceScale",
+      "sampler",
+      "steps",
+    ]);
     expect(wm.settings.steps).toBe(2);
     expect(wm.settings.contextNoise).toBe(0.1);
     wm.configure({ steps: 1, ...({ dit } as object) });

@@ -26,10 +26,18 @@ export interface Action {
 /** Length of an encoded action vector: 4 movement + 2 camera + one-hot interactions. */
 export const ACTION_DIM = MOVEMENT_KEYS.length + 2 + INTERACTIONS.length;
 
-export const NO_ACTION: Readonly<Action> = Object.freeze({ movement: [0, 0, 0, 0], camera: [0, 0], interaction: 0 }) as Readonly<Action>;
+export const NO_ACTION: Readonly<Action> = Object.freeze({
+  movement: [0, 0, 0, 0],
+  camera: [0, 0],
+  interaction: 0,
+}) as Readonly<Action>;
 
 /** Offsets of each part inside an encoded vector. */
-export const ACTION_LAYOUT = { movement: 0, camera: MOVEMENT_KEYS.length, interaction: MOVEMENT_KEYS.length + 2 } as const;
+export const ACTION_LAYOUT = {
+  movement: 0,
+  camera: MOVEMENT_KEYS.length,
+  interaction: MOVEMENT_KEYS.length + 2,
+} as const;
 
 /** Interaction id by name, e.g. `INTERACTION_ID.use === 1`. */
 export const INTERACTION_ID: Readonly<Record<InteractionName, number>> = Object.freeze(
@@ -38,7 +46,11 @@ export const INTERACTION_ID: Readonly<Record<InteractionName, number>> = Object.
 
 /** A fresh, mutable copy of an action (the frozen NO_ACTION included). */
 export function cloneAction(a: Readonly<Action>): Action {
-  return { movement: [a.movement[0], a.movement[1], a.movement[2], a.movement[3]], camera: [a.camera[0], a.camera[1]], interaction: a.interaction };
+  return {
+    movement: [a.movement[0], a.movement[1], a.movement[2], a.movement[3]],
+    camera: [a.camera[0], a.camera[1]],
+    interaction: a.interaction,
+  };
 }
 
 export function actionsEqual(a: Readonly<Action>, b: Readonly<Action>): boolean {
@@ -95,10 +107,19 @@ export type ActionErrorCode =
   | "ACTION_LOG_PARSE"
   | "ACTION_EMPTY_LOG";
 
-function actionError(code: ActionErrorCode, frame: number | undefined, field: string | undefined, problem: string, extra: Record<string, unknown> = {}): GamedreamError {
+function actionError(
+  code: ActionErrorCode,
+  frame: number | undefined,
+  field: string | undefined,
+  problem: string,
+  extra: Record<string, unknown> = {},
+): GamedreamError {
   const where = frame === undefined ? "Action" : `Action at frame ${frame}`;
   const what = field === undefined ? "" : ` field "${field}"`;
-  return new GamedreamError(code, "action", `${where}${what}: ${problem}`, { recoverable: true, details: { frame, field, ...extra } });
+  return new GamedreamError(code, "action", `${where}${what}: ${problem}`, {
+    recoverable: true,
+    details: { frame, field, ...extra },
+  });
 }
 
 function describeValue(v: unknown): string {
@@ -118,34 +139,61 @@ function describeValue(v: unknown): string {
  */
 export function validateAction(value: unknown, frame?: number): Action {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw actionError("ACTION_NOT_OBJECT", frame, undefined, `expected an object { movement, camera, interaction }, got ${describeValue(value)}.`);
+    throw actionError(
+      "ACTION_NOT_OBJECT",
+      frame,
+      undefined,
+      `expected an object { movement, camera, interaction }, got ${describeValue(value)}.`,
+    );
   }
   const v = value as Record<string, unknown>;
 
   const movement = v.movement;
   if (!Array.isArray(movement) || movement.length !== MOVEMENT_KEYS.length) {
     const got = Array.isArray(movement) ? `${movement.length} values` : describeValue(movement);
-    throw actionError("ACTION_INVALID_MOVEMENT", frame, "movement", `expected 4 values [forward, back, left, right], got ${got}.`, { reason: "length" });
+    throw actionError(
+      "ACTION_INVALID_MOVEMENT",
+      frame,
+      "movement",
+      `expected 4 values [forward, back, left, right], got ${got}.`,
+      { reason: "length" },
+    );
   }
   movement.forEach((m, i) => {
     if (m !== 0 && m !== 1 && m !== true && m !== false) {
       const reason = typeof m === "number" && Number.isNaN(m) ? "nan" : "range";
-      throw actionError("ACTION_INVALID_MOVEMENT", frame, `movement[${i}] (${MOVEMENT_KEYS[i]})`, `expected 0 or 1, got ${describeValue(m)}.`, { reason });
+      throw actionError(
+        "ACTION_INVALID_MOVEMENT",
+        frame,
+        `movement[${i}] (${MOVEMENT_KEYS[i]})`,
+        `expected 0 or 1, got ${describeValue(m)}.`,
+        { reason },
+      );
     }
   });
 
   const camera = v.camera;
   if (!Array.isArray(camera) || camera.length !== 2) {
     const got = Array.isArray(camera) ? `${camera.length} values` : describeValue(camera);
-    throw actionError("ACTION_INVALID_CAMERA", frame, "camera", `expected 2 values [yaw, pitch], got ${got}.`, { reason: "length" });
+    throw actionError("ACTION_INVALID_CAMERA", frame, "camera", `expected 2 values [yaw, pitch], got ${got}.`, {
+      reason: "length",
+    });
   }
   camera.forEach((c, i) => {
     const name = `camera[${i}] (${i === 0 ? "yaw" : "pitch"})`;
     if (typeof c !== "number" || Number.isNaN(c)) {
-      throw actionError("ACTION_INVALID_CAMERA", frame, name, `expected a number in [-1, 1], got ${describeValue(c)}.`, { reason: "nan" });
+      throw actionError(
+        "ACTION_INVALID_CAMERA",
+        frame,
+        name,
+        `expected a number in [-1, 1], got ${describeValue(c)}.`,
+        { reason: "nan" },
+      );
     }
     if (c < -1 || c > 1) {
-      throw actionError("ACTION_INVALID_CAMERA", frame, name, `${c} is out of range; expected a number in [-1, 1].`, { reason: "range" });
+      throw actionError("ACTION_INVALID_CAMERA", frame, name, `${c} is out of range; expected a number in [-1, 1].`, {
+        reason: "range",
+      });
     }
   });
 
@@ -167,7 +215,12 @@ function parseInteraction(value: unknown, frame?: number): number {
   } else if (typeof value === "number" && Number.isInteger(value) && value >= 0 && value < INTERACTIONS.length) {
     return value;
   }
-  throw actionError("ACTION_UNKNOWN_INTERACTION", frame, "interaction", `unknown interaction ${describeValue(value)}; known: ${known}.`);
+  throw actionError(
+    "ACTION_UNKNOWN_INTERACTION",
+    frame,
+    "interaction",
+    `unknown interaction ${describeValue(value)}; known: ${known}.`,
+  );
 }
 
 /** Validates a list of actions; frame indices in errors are list positions. */
@@ -187,7 +240,8 @@ export function validateActions(values: readonly unknown[]): Action[] {
 export function encodeActionInto(a: Readonly<Action>, out: Float32Array, offset = 0): void {
   for (let i = 0; i < MOVEMENT_KEYS.length; i++) out[offset + ACTION_LAYOUT.movement + i] = a.movement[i] > 0.5 ? 1 : 0;
   for (let i = 0; i < 2; i++) out[offset + ACTION_LAYOUT.camera + i] = clampUnit(a.camera[i]);
-  const id = Number.isInteger(a.interaction) && a.interaction >= 0 && a.interaction < INTERACTIONS.length ? a.interaction : 0;
+  const id =
+    Number.isInteger(a.interaction) && a.interaction >= 0 && a.interaction < INTERACTIONS.length ? a.interaction : 0;
   for (let i = 0; i < INTERACTIONS.length; i++) out[offset + ACTION_LAYOUT.interaction + i] = i === id ? 1 : 0;
 }
 
@@ -231,7 +285,12 @@ export function decodeAction(vec: ArrayLike<number>, offset = 0): Action {
 export function decodeActions(encoded: tf.Tensor2D | Float32Array): Action[] {
   const data = encoded instanceof Float32Array ? encoded : (encoded.dataSync() as Float32Array);
   if (data.length % ACTION_DIM !== 0) {
-    throw new GamedreamError("ACTION_INVALID_ENCODING", "action", `Encoded actions have ${data.length} values, not a multiple of ACTION_DIM = ${ACTION_DIM}.`, { recoverable: false });
+    throw new GamedreamError(
+      "ACTION_INVALID_ENCODING",
+      "action",
+      `Encoded actions have ${data.length} values, not a multiple of ACTION_DIM = ${ACTION_DIM}.`,
+      { recoverable: false },
+    );
   }
   const out: Action[] = [];
   for (let o = 0; o < data.length; o += ACTION_DIM) out.push(decodeAction(data, o));
@@ -257,9 +316,17 @@ export type PadMode = "repeat-last" | "no-action";
  * - shorter, `"no-action"`: padded with NO_ACTION, as if every key was released.
  * Returns fresh copies; the input is not modified.
  */
-export function padActions(list: readonly Readonly<Action>[], length: number, options: { mode?: PadMode } = {}): Action[] {
+export function padActions(
+  list: readonly Readonly<Action>[],
+  length: number,
+  options: { mode?: PadMode } = {},
+): Action[] {
   if (!Number.isInteger(length) || length < 0) {
-    throw new GamedreamError("ACTION_INVALID_LENGTH", "action", `Cannot pad actions to length ${length}; expected a whole number >= 0.`);
+    throw new GamedreamError(
+      "ACTION_INVALID_LENGTH",
+      "action",
+      `Cannot pad actions to length ${length}; expected a whole number >= 0.`,
+    );
   }
   const mode = options.mode ?? "repeat-last";
   const out = list.slice(0, length).map(cloneAction);
@@ -284,9 +351,15 @@ function orderByFrame(rows: { frame: unknown; action: unknown; line?: number }[]
     const f = typeof row.frame === "string" && row.frame.trim() !== "" ? Number(row.frame) : row.frame;
     if (typeof f !== "number" || !Number.isInteger(f) || f < 0) {
       const at = row.line === undefined ? "" : ` (line ${row.line})`;
-      throw new GamedreamError("ACTION_INVALID_FRAME", "action", `Action log${at} field "frame": expected a whole number >= 0, got ${describeValue(row.frame)}.`, { details: { field: "frame", line: row.line } });
+      throw new GamedreamError(
+        "ACTION_INVALID_FRAME",
+        "action",
+        `Action log${at} field "frame": expected a whole number >= 0, got ${describeValue(row.frame)}.`,
+        { details: { field: "frame", line: row.line } },
+      );
     }
-    if (byFrame.has(f)) throw actionError("ACTION_DUPLICATE_FRAME", f, "frame", "appears more than once in the log.", { line: row.line });
+    if (byFrame.has(f))
+      throw actionError("ACTION_DUPLICATE_FRAME", f, "frame", "appears more than once in the log.", { line: row.line });
     byFrame.set(f, validateAction(row.action, f));
   }
   const out: Action[] = [];
@@ -294,7 +367,12 @@ function orderByFrame(rows: { frame: unknown; action: unknown; line?: number }[]
     const a = byFrame.get(f);
     if (a === undefined) {
       const last = Math.max(...byFrame.keys());
-      throw actionError("ACTION_MISSING_FRAME", f, "frame", `is missing from the log (frames must cover 0..${last} without gaps).`);
+      throw actionError(
+        "ACTION_MISSING_FRAME",
+        f,
+        "frame",
+        `is missing from the log (frames must cover 0..${last} without gaps).`,
+      );
     }
     out.push(a);
   }
@@ -310,24 +388,40 @@ export function parseActionsJson(text: string): Action[] {
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new GamedreamError("ACTION_LOG_PARSE", "action", `The action log is not valid JSON: ${(e as Error).message}.`, { cause: e });
+    throw new GamedreamError(
+      "ACTION_LOG_PARSE",
+      "action",
+      `The action log is not valid JSON: ${(e as Error).message}.`,
+      { cause: e },
+    );
   }
   if (!Array.isArray(data)) {
-    throw new GamedreamError("ACTION_LOG_PARSE", "action", "The action log must be a JSON array of actions (optionally each with a \"frame\" field).");
+    throw new GamedreamError(
+      "ACTION_LOG_PARSE",
+      "action",
+      'The action log must be a JSON array of actions (optionally each with a "frame" field).',
+    );
   }
   if (data.length === 0) throw new GamedreamError("ACTION_EMPTY_LOG", "action", "The action log is empty.");
   const withFrame = data.filter((d) => typeof d === "object" && d !== null && "frame" in d).length;
   if (withFrame === 0) return validateActions(data);
   if (withFrame !== data.length) {
     const i = data.findIndex((d) => !(typeof d === "object" && d !== null && "frame" in d));
-    throw new GamedreamError("ACTION_INVALID_FRAME", "action", `Action log entry ${i} has no "frame" field while others do; give every entry a frame or none.`, { details: { field: "frame", index: i } });
+    throw new GamedreamError(
+      "ACTION_INVALID_FRAME",
+      "action",
+      `Action log entry ${i} has no "frame" field while others do; give every entry a frame or none.`,
+      { details: { field: "frame", index: i } },
+    );
   }
   return orderByFrame(data.map((d) => ({ frame: (d as { frame: unknown }).frame, action: d })));
 }
 
 /** Writes an action log as a JSON array of `{ frame, movement, camera, interaction }`. */
 export function actionsToJson(list: readonly Readonly<Action>[]): string {
-  const rows = list.map((a, frame) => JSON.stringify({ frame, movement: a.movement, camera: a.camera, interaction: a.interaction }));
+  const rows = list.map((a, frame) =>
+    JSON.stringify({ frame, movement: a.movement, camera: a.camera, interaction: a.interaction }),
+  );
   return `[\n${rows.join(",\n")}\n]\n`;
 }
 
@@ -336,19 +430,36 @@ export function actionsToJson(list: readonly Readonly<Action>[]): string {
  * (columns in any order; `interaction` as an id or a name). Returns actions ordered by frame.
  */
 export function parseActionsCsv(text: string): Action[] {
-  const lines = text.split(/\r?\n/).map((l, i) => ({ text: l.trim(), line: i + 1 })).filter((l) => l.text !== "" && !l.text.startsWith("#"));
+  const lines = text
+    .split(/\r?\n/)
+    .map((l, i) => ({ text: l.trim(), line: i + 1 }))
+    .filter((l) => l.text !== "" && !l.text.startsWith("#"));
   if (lines.length === 0) throw new GamedreamError("ACTION_EMPTY_LOG", "action", "The action log is empty.");
   const header = lines[0].text.split(",").map((h) => h.trim().toLowerCase());
   const missing = ACTION_CSV_HEADER.filter((h) => !header.includes(h));
   if (missing.length > 0) {
-    throw new GamedreamError("ACTION_LOG_PARSE", "action", `The CSV action log lacks column(s) ${missing.join(", ")}; expected the header ${ACTION_CSV_HEADER.join(",")}.`, { details: { missing } });
+    throw new GamedreamError(
+      "ACTION_LOG_PARSE",
+      "action",
+      `The CSV action log lacks column(s) ${missing.join(", ")}; expected the header ${ACTION_CSV_HEADER.join(",")}.`,
+      { details: { missing } },
+    );
   }
-  const col = Object.fromEntries(ACTION_CSV_HEADER.map((h) => [h, header.indexOf(h)])) as Record<(typeof ACTION_CSV_HEADER)[number], number>;
-  if (lines.length === 1) throw new GamedreamError("ACTION_EMPTY_LOG", "action", "The CSV action log has a header but no rows.");
+  const col = Object.fromEntries(ACTION_CSV_HEADER.map((h) => [h, header.indexOf(h)])) as Record<
+    (typeof ACTION_CSV_HEADER)[number],
+    number
+  >;
+  if (lines.length === 1)
+    throw new GamedreamError("ACTION_EMPTY_LOG", "action", "The CSV action log has a header but no rows.");
   const rows = lines.slice(1).map(({ text: l, line }) => {
     const cells = l.split(",").map((c) => c.trim());
     if (cells.length !== header.length) {
-      throw new GamedreamError("ACTION_LOG_PARSE", "action", `CSV line ${line} has ${cells.length} cells; the header has ${header.length}.`, { details: { line } });
+      throw new GamedreamError(
+        "ACTION_LOG_PARSE",
+        "action",
+        `CSV line ${line} has ${cells.length} cells; the header has ${header.length}.`,
+        { details: { line } },
+      );
     }
     const num = (c: string) => (c === "" ? Number.NaN : Number(c));
     const action = {
@@ -440,7 +551,10 @@ export function actionFromKeyboard(pressed: Iterable<string>, options: KeyboardO
   const side = axis(held("right"), held("left"));
   return {
     movement: [fwd > 0 ? 1 : 0, fwd < 0 ? 1 : 0, side < 0 ? 1 : 0, side > 0 ? 1 : 0],
-    camera: [clampUnit(axis(held("yawRight"), held("yawLeft")) * rate + dx / perUnit), clampUnit(axis(held("pitchUp"), held("pitchDown")) * rate - dy / perUnit)],
+    camera: [
+      clampUnit(axis(held("yawRight"), held("yawLeft")) * rate + dx / perUnit),
+      clampUnit(axis(held("pitchUp"), held("pitchDown")) * rate - dy / perUnit),
+    ],
     interaction: held("use") ? INTERACTION_ID.use : held("jump") ? INTERACTION_ID.jump : INTERACTION_ID.none,
   };
 }
@@ -462,7 +576,10 @@ export const GAMEPAD_MAP = { moveX: 0, moveY: 1, lookX: 2, lookY: 3, jumpButton:
  * left stick presses a movement key past `moveThreshold` (default 0.5); the right stick's
  * deflection beyond the dead zone is rescaled to a camera rate in [-1, 1].
  */
-export function actionFromGamepad(pad: GamepadState, options: { deadzone?: number; moveThreshold?: number } = {}): Action {
+export function actionFromGamepad(
+  pad: GamepadState,
+  options: { deadzone?: number; moveThreshold?: number } = {},
+): Action {
   const dz = options.deadzone ?? 0.2;
   const th = options.moveThreshold ?? 0.5;
   const axis = (i: number) => {
@@ -476,7 +593,11 @@ export function actionFromGamepad(pad: GamepadState, options: { deadzone?: numbe
   return {
     movement: [my < -th ? 1 : 0, my > th ? 1 : 0, mx < -th ? 1 : 0, mx > th ? 1 : 0],
     camera: [look(axis(GAMEPAD_MAP.lookX)), look(-axis(GAMEPAD_MAP.lookY))],
-    interaction: pressed(GAMEPAD_MAP.useButton) ? INTERACTION_ID.use : pressed(GAMEPAD_MAP.jumpButton) ? INTERACTION_ID.jump : INTERACTION_ID.none,
+    interaction: pressed(GAMEPAD_MAP.useButton)
+      ? INTERACTION_ID.use
+      : pressed(GAMEPAD_MAP.jumpButton)
+        ? INTERACTION_ID.jump
+        : INTERACTION_ID.none,
   };
 }
 

@@ -9,7 +9,16 @@
  */
 import { benchMatmul } from "./primitives.js";
 import { type BackendChoice, type BackendName, GamedreamError } from "../core/index.js";
-import { ditParameterCount, presetCostTable, tokensPerFrame, PRESETS, PRESET_NAMES, getPreset, type PresetName, vaeParameterCounts } from "../models/index.js";
+import {
+  ditParameterCount,
+  presetCostTable,
+  tokensPerFrame,
+  PRESETS,
+  PRESET_NAMES,
+  getPreset,
+  type PresetName,
+  vaeParameterCounts,
+} from "../models/index.js";
 
 const GB = 1024 ** 3;
 
@@ -83,7 +92,10 @@ export function reportedDeviceFacts(choice: Pick<BackendChoice, "backend" | "att
  * Reported facts plus a calibration run: a 512^3 matmul on the current backend, 5 timed runs
  * (about 0.1 s on 2-core wasm). Call after `initBackend`.
  */
-export async function probeDevice(choice: Pick<BackendChoice, "backend" | "attempts">, options: { calibrate?: boolean } = {}): Promise<DeviceFacts> {
+export async function probeDevice(
+  choice: Pick<BackendChoice, "backend" | "attempts">,
+  options: { calibrate?: boolean } = {},
+): Promise<DeviceFacts> {
   const facts = reportedDeviceFacts(choice);
   if (options.calibrate === false) return facts;
   const { gflops } = await benchMatmul(512, 5);
@@ -137,7 +149,12 @@ function largestBatch(preset: PresetName, clipFrames: number, budget: number): n
 
 function checkBatchSize(value: number): number {
   if (!Number.isInteger(value) || value < 1 || value > 256) {
-    throw new GamedreamError("DEVICE_BAD_OVERRIDE", "validation", `Batch size must be a whole number from 1 to 256, got ${value}.`, { details: { value } });
+    throw new GamedreamError(
+      "DEVICE_BAD_OVERRIDE",
+      "validation",
+      `Batch size must be a whole number from 1 to 256, got ${value}.`,
+      { details: { value } },
+    );
   }
   return value;
 }
@@ -163,11 +180,13 @@ export function chooseDeviceSettings(facts: DeviceFacts, overrides: DeviceOverri
   } else {
     const fitting = PRESET_NAMES.filter((name) => {
       const frames = PRESETS[name].dit.contextFrames + 1;
-      const fps = facts.matmulGflops === null ? (name === "realtime" ? Infinity : 0) : estimatePlayFps(name, facts.matmulGflops);
+      const fps =
+        facts.matmulGflops === null ? (name === "realtime" ? Infinity : 0) : estimatePlayFps(name, facts.matmulGflops);
       return fps >= MIN_PLAY_FPS && estimateTrainingBytes(name, 1, frames) <= budget.bytes;
     });
     preset = fitting.at(-1) ?? "realtime";
-    if (facts.matmulGflops === null) reasons.push("Preset realtime: no calibration run, so the preset made for a 2-core CPU.");
+    if (facts.matmulGflops === null)
+      reasons.push("Preset realtime: no calibration run, so the preset made for a 2-core CPU.");
     else {
       const fps = estimatePlayFps(preset, facts.matmulGflops);
       const next = PRESET_NAMES[PRESET_NAMES.indexOf(preset) + 1];
@@ -190,13 +209,17 @@ export function chooseDeviceSettings(facts: DeviceFacts, overrides: DeviceOverri
     const bytes = estimateTrainingBytes(preset, batchSize, clipFrames);
     reasons.push(
       `Batch size ${batchSize}: chosen by you` +
-        (bytes > budget.bytes ? `; it needs about ${(bytes / GB).toFixed(2)} GiB, over the budget, so training may step it down when memory runs short.` : "."),
+        (bytes > budget.bytes
+          ? `; it needs about ${(bytes / GB).toFixed(2)} GiB, over the budget, so training may step it down when memory runs short.`
+          : "."),
     );
   } else {
     batchSize = largestBatch(preset, clipFrames, budget.bytes);
     reasons.push(
       `Batch size ${batchSize}: about ${(estimateTrainingBytes(preset, batchSize, clipFrames) / GB).toFixed(2)} GiB for clips of ${clipFrames} frames` +
-        (batchSize === MAX_BATCH_SIZE ? ` (the most the trainer uses).` : `; batch ${batchSize * 2} would exceed the budget.`),
+        (batchSize === MAX_BATCH_SIZE
+          ? ` (the most the trainer uses).`
+          : `; batch ${batchSize * 2} would exceed the budget.`),
     );
   }
 
@@ -204,10 +227,13 @@ export function chooseDeviceSettings(facts: DeviceFacts, overrides: DeviceOverri
   if (overrides.backend && overrides.backend !== facts.backend) {
     backend = overrides.backend;
     overridden.push("backend");
-    reasons.push(`Backend ${backend}: chosen by you; it takes effect when the page restarts TensorFlow.js (?backend=${backend}).`);
+    reasons.push(
+      `Backend ${backend}: chosen by you; it takes effect when the page restarts TensorFlow.js (?backend=${backend}).`,
+    );
   } else {
     reasons.push(
-      `Backend ${backend}: the fastest that started here` + (facts.softwareGpu ? " (a software GPU: expect it to be slow)." : "."),
+      `Backend ${backend}: the fastest that started here` +
+        (facts.softwareGpu ? " (a software GPU: expect it to be slow)." : "."),
     );
   }
 
@@ -241,7 +267,8 @@ const OUT_OF_MEMORY = [
 export function isOutOfMemoryError(error: unknown): boolean {
   for (let e = error, depth = 0; e && depth < 4; depth++) {
     const { name, message } = e as { name?: string; message?: string };
-    if (name === "GPUOutOfMemoryError" || (name === "RangeError" && /allocat|memory|length/i.test(message ?? ""))) return true;
+    if (name === "GPUOutOfMemoryError" || (name === "RangeError" && /allocat|memory|length/i.test(message ?? "")))
+      return true;
     if (typeof message === "string" && OUT_OF_MEMORY.some((re) => re.test(message))) return true;
     if (typeof e === "string" && OUT_OF_MEMORY.some((re) => re.test(e as string))) return true;
     e = (e as { cause?: unknown }).cause;
@@ -258,11 +285,19 @@ export type MemoryShortDecision =
  * memory error (rethrow it); retry at half the batch (dispose the failed step's tensors first)
  * while it is above `minBatchSize`; otherwise stop with a typed `TRAINING_OUT_OF_MEMORY`.
  */
-export function batchSizeAfterMemoryError(error: unknown, batchSize: number, minBatchSize = 1): MemoryShortDecision | null {
+export function batchSizeAfterMemoryError(
+  error: unknown,
+  batchSize: number,
+  minBatchSize = 1,
+): MemoryShortDecision | null {
   if (!isOutOfMemoryError(error)) return null;
   if (batchSize > minBatchSize) {
     const next = Math.max(minBatchSize, Math.floor(batchSize / 2));
-    return { retry: true, batchSize: next, message: `Memory ran short at batch size ${batchSize}; training goes on at batch size ${next}.` };
+    return {
+      retry: true,
+      batchSize: next,
+      message: `Memory ran short at batch size ${batchSize}; training goes on at batch size ${next}.`,
+    };
   }
   return {
     retry: false,

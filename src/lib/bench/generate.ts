@@ -12,7 +12,19 @@
  */
 import { NO_ACTION, type Action } from "../actions/index.js";
 import type { SamplerName } from "../diffusion/index.js";
-import { createDiT, type DiT, ditFrameFlops, ditPassesPerFrame, DEFAULT_DIT_SCHEDULE, PRESETS, type PresetName, type SamplingDefaults, createVAE, vaeDecoderFlops, type VAE } from "../models/index.js";
+import {
+  createDiT,
+  type DiT,
+  ditFrameFlops,
+  ditPassesPerFrame,
+  DEFAULT_DIT_SCHEDULE,
+  PRESETS,
+  type PresetName,
+  type SamplingDefaults,
+  createVAE,
+  vaeDecoderFlops,
+  type VAE,
+} from "../models/index.js";
 import { FRAME_SIZE } from "../core/index.js";
 import { createGame } from "../game/index.js";
 import { summarize, type BenchResult, type BenchSection, type TimingStats } from "./primitives.js";
@@ -46,7 +58,11 @@ export interface GenerationBench {
 const now = (): number => (typeof performance !== "undefined" ? performance.now() : Date.now());
 
 /** FLOPs of one generated frame (matrix products and convolutions; see ../models/flops.ts). */
-export function generationFlops(dit: DiT["config"], vae: VAE["config"], sampling: Pick<SamplingDefaults, "sampler" | "steps" | "cacheUpdate" | "guidanceScale">): { ditPasses: number; flops: number } {
+export function generationFlops(
+  dit: DiT["config"],
+  vae: VAE["config"],
+  sampling: Pick<SamplingDefaults, "sampler" | "steps" | "cacheUpdate" | "guidanceScale">,
+): { ditPasses: number; flops: number } {
   const ditPasses = ditPassesPerFrame(sampling);
   return { ditPasses, flops: ditPasses * ditFrameFlops(dit) + vaeDecoderFlops(vae) };
 }
@@ -76,7 +92,10 @@ export interface CaseTiming extends GenerationBench {
 }
 
 /** Times the cases together (see the file comment): warm-up each, then interleaved rounds. */
-export async function measureGenerationCases(cases: readonly GenerationCase[], options: InterleavedOptions = {}): Promise<CaseTiming[]> {
+export async function measureGenerationCases(
+  cases: readonly GenerationCase[],
+  options: InterleavedOptions = {},
+): Promise<CaseTiming[]> {
   const rounds = options.rounds ?? 8;
   const perRound = options.framesPerRound ?? 5;
   const action: Action = { ...NO_ACTION, movement: [1, 0, 0, 0] };
@@ -91,7 +110,14 @@ export async function measureGenerationCases(cases: readonly GenerationCase[], o
       cacheUpdate: c.cacheUpdate ?? preset.sampling.cacheUpdate,
       guidanceScale: c.guidanceScale ?? preset.sampling.guidanceScale,
     };
-    const wm = createWorldModel({ vae, dit, schedule: DEFAULT_DIT_SCHEDULE, preset: preset.name, ...settings, seed: 0 });
+    const wm = createWorldModel({
+      vae,
+      dit,
+      schedule: DEFAULT_DIT_SCHEDULE,
+      preset: preset.name,
+      ...settings,
+      seed: 0,
+    });
     return { preset, vae, dit, wm, settings, samples: [] as number[], roundMedians: [] as number[] };
   });
   try {
@@ -100,7 +126,8 @@ export async function measureGenerationCases(cases: readonly GenerationCase[], o
     for (const s of setups) {
       s.wm.start([start]);
       const began = now();
-      for (let i = 0; i < s.preset.dit.contextFrames + 3 || now() - began < (options.warmupMs ?? 1500); i++) await s.wm.stepRgba(action, out);
+      for (let i = 0; i < s.preset.dit.contextFrames + 3 || now() - began < (options.warmupMs ?? 1500); i++)
+        await s.wm.stepRgba(action, out);
     }
     for (let r = 0; r < rounds; r++) {
       for (const s of setups) {
@@ -168,8 +195,17 @@ export const generateSection: BenchSection = {
   async run(ctx) {
     const results: BenchResult[] = [];
     const realtime = GENERATION_CASES.filter((c) => c.preset === "realtime" && (!ctx.quick || (c.steps ?? 1) <= 2));
-    const timings = await measureGenerationCases(realtime, ctx.quick ? { warmupMs: 300, rounds: 2, framesPerRound: 3 } : {});
-    if (!ctx.quick) timings.push(...(await measureGenerationCases(GENERATION_CASES.filter((c) => c.preset !== "realtime"), { warmupMs: 0, rounds: 2, framesPerRound: 4 })));
+    const timings = await measureGenerationCases(
+      realtime,
+      ctx.quick ? { warmupMs: 300, rounds: 2, framesPerRound: 3 } : {},
+    );
+    if (!ctx.quick)
+      timings.push(
+        ...(await measureGenerationCases(
+          GENERATION_CASES.filter((c) => c.preset !== "realtime"),
+          { warmupMs: 0, rounds: 2, framesPerRound: 4 },
+        )),
+      );
     for (const r of timings) {
       ctx.log(
         `generate ${r.preset} ${r.steps} step(s)${r.guidanceScale !== 1 ? ` guidance ${r.guidanceScale}` : ""} on ${ctx.backend}: ${r.msPerFrame.toFixed(1)} ms/frame (${r.fps.toFixed(1)} FPS, p10-p90 ${r.stats.p10Ms.toFixed(1)}-${r.stats.p90Ms.toFixed(1)} ms, round spread ${(100 * r.roundSpread).toFixed(0)}%), ${(r.flopsPerFrame / 1e9).toFixed(3)} GFLOP/frame`,
@@ -178,7 +214,13 @@ export const generateSection: BenchSection = {
         name: "generate-frame",
         host: ctx.host,
         backend: ctx.backend,
-        params: { preset: r.preset, steps: r.steps, sampler: r.sampler, cacheUpdate: r.cacheUpdate, guidanceScale: r.guidanceScale },
+        params: {
+          preset: r.preset,
+          steps: r.steps,
+          sampler: r.sampler,
+          cacheUpdate: r.cacheUpdate,
+          guidanceScale: r.guidanceScale,
+        },
         metric: "ms/frame",
         value: r.msPerFrame,
         unit: "ms",

@@ -9,7 +9,18 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { summarize, type BenchResult, type BenchSection, type SuiteContext, type TimingStats } from "./primitives.js";
-import { createDiT, DiTBlock, type DiT, type DiTConfig, ditFrameFlops, ditTrainStepFlops, PRESETS, type PresetName, createVAE, vaeDecoderFlops } from "../models/index.js";
+import {
+  createDiT,
+  DiTBlock,
+  type DiT,
+  type DiTConfig,
+  ditFrameFlops,
+  ditTrainStepFlops,
+  PRESETS,
+  type PresetName,
+  createVAE,
+  vaeDecoderFlops,
+} from "../models/index.js";
 import { unitToRgba, formatKernelRows, profileKernels, Rng } from "../core/index.js";
 import { type NamedVariables, gaussianNoise } from "../nn/index.js";
 import type { LatentClipSource } from "../data/index.js";
@@ -64,24 +75,45 @@ export interface TrainStepBench {
  * the batch, variableGrads of the DiT loss, global-norm clipping, AdamW, EMA, one readback), on a
  * task made by the shared training setup (../train/setup.ts) with the default recipe.
  */
-export async function measureTrainStep(options: { preset: PresetName; batch?: number; frames?: number; steps: number; warmup?: number; profile?: boolean }): Promise<TrainStepBench> {
+export async function measureTrainStep(options: {
+  preset: PresetName;
+  batch?: number;
+  frames?: number;
+  steps: number;
+  warmup?: number;
+  profile?: boolean;
+}): Promise<TrainStepBench> {
   const preset = PRESETS[options.preset];
   const batch = options.batch ?? 4;
   const frames = options.frames ?? DEFAULT_DIT_TRAIN.clipLength;
   const { latentHeight: h, latentWidth: w, latentChannels: c, actionDim } = preset.dit;
   const latents = gaussianNoise([batch, frames, h, w, c], 2) as tf.Tensor5D;
-  const actions = tf.tidy(() => tf.cast(tf.greater(gaussianNoise([batch, frames, actionDim], 3), 1), "float32")) as tf.Tensor3D;
+  const actions = tf.tidy(() =>
+    tf.cast(tf.greater(gaussianNoise([batch, frames, actionDim], 3), 1), "float32"),
+  ) as tf.Tensor3D;
   // The same clips every step (the task disposes each batch, so it gets copies).
   const source: LatentClipSource = { sampleClips: () => ({ latents: tf.clone(latents), actions: tf.clone(actions) }) };
-  const task = setupDiTTask({ start: { from: "config", config: preset.dit, seed: 0 }, vae: preset.vae, latents: source, settings: { clipLength: frames } });
+  const task = setupDiTTask({
+    start: { from: "config", config: preset.dit, seed: 0 },
+    vae: preset.vae,
+    latents: source,
+    settings: { clipLength: frames },
+  });
   const warmup = options.warmup ?? 1;
-  const trainer = new Trainer(task, { steps: warmup + options.steps, batchSize: batch, seed: 1, optim: DEFAULT_OPTIM, yieldBetweenSteps: false });
+  const trainer = new Trainer(task, {
+    steps: warmup + options.steps,
+    batchSize: batch,
+    seed: 1,
+    optim: DEFAULT_OPTIM,
+    yieldBetweenSteps: false,
+  });
   try {
     for (let i = 0; i < warmup; i++) await trainer.trainStep();
     const samples: number[] = [];
     for (let i = 0; i < options.steps; i++) {
       const t0 = now();
-      if (!(await trainer.trainStep())) throw new Error(`measureTrainStep: ${options.preset} at batch ${batch} ran out of memory`);
+      if (!(await trainer.trainStep()))
+        throw new Error(`measureTrainStep: ${options.preset} at batch ${batch} ran out of memory`);
       samples.push(now() - t0);
     }
     let profile = null;
@@ -118,7 +150,8 @@ export async function measureTrainStep(options: { preset: PresetName; batch?: nu
 
 export const trainSection: BenchSection = {
   name: "train",
-  description: "DiT training step (AdamW + clipping + EMA, random latents): ms/step, examples/s, kernels/step. Realtime at batch 4 x 5 frames over several steps; small one step at batch 1 x 2 frames (wasm heap limit); base not run.",
+  description:
+    "DiT training step (AdamW + clipping + EMA, random latents): ms/step, examples/s, kernels/step. Realtime at batch 4 x 5 frames over several steps; small one step at batch 1 x 2 frames (wasm heap limit); base not run.",
   async run(ctx) {
     // Batch 4 x 5 frames of small/base does not fit wasm's 4 GB heap (an out-of-memory abort
     // kills the whole runtime): small batch 1 x 5 peaked at 3.7 GB here, so small runs at
@@ -242,7 +275,8 @@ export async function profileFrame(preset: PresetName, rounds: number): Promise<
 
 export const profileSection: BenchSection = {
   name: "profile",
-  description: "Where a realtime frame's time goes: one DiT pass on a full KV cache, the VAE decode with readback, the RGBA conversion (interleaved medians), with kernel counts and GFLOP/s.",
+  description:
+    "Where a realtime frame's time goes: one DiT pass on a full KV cache, the VAE decode with readback, the RGBA conversion (interleaved medians), with kernel counts and GFLOP/s.",
   async run(ctx: SuiteContext): Promise<BenchResult[]> {
     const r = await profileFrame("realtime", ctx.quick || ctx.backend !== "wasm" ? 5 : 30);
     ctx.log(
@@ -251,8 +285,32 @@ export const profileSection: BenchSection = {
     );
     const base = { host: ctx.host, backend: ctx.backend, metric: "latency", unit: "ms" };
     return [
-      { ...base, name: "profile-dit-pass", params: { preset: "realtime" }, value: r.ditPassMs, details: { kernels: r.ditKernels, flops: r.ditFlops, gflops: r.ditFlops / r.ditPassMs / 1e6, top: r.ditTop, reps: r.rounds } },
-      { ...base, name: "profile-decode", params: { preset: "realtime" }, value: r.decodeMs, details: { kernels: r.decodeKernels, flops: r.decodeFlops, gflops: r.decodeFlops / r.decodeMs / 1e6, top: r.decodeTop, reps: r.rounds } },
+      {
+        ...base,
+        name: "profile-dit-pass",
+        params: { preset: "realtime" },
+        value: r.ditPassMs,
+        details: {
+          kernels: r.ditKernels,
+          flops: r.ditFlops,
+          gflops: r.ditFlops / r.ditPassMs / 1e6,
+          top: r.ditTop,
+          reps: r.rounds,
+        },
+      },
+      {
+        ...base,
+        name: "profile-decode",
+        params: { preset: "realtime" },
+        value: r.decodeMs,
+        details: {
+          kernels: r.decodeKernels,
+          flops: r.decodeFlops,
+          gflops: r.decodeFlops / r.decodeMs / 1e6,
+          top: r.decodeTop,
+          reps: r.rounds,
+        },
+      },
       { ...base, name: "profile-rgba", params: { preset: "realtime" }, value: r.rgbaMs, details: { reps: r.rounds } },
     ];
   },
@@ -278,7 +336,10 @@ export interface BlockBench {
  * Times one DiT block of `config` (random weights, seeded) in tfjs: `forwardFrame` of one frame
  * against a full cache, and forward + backward on `batch` clips of `frames` frames. Medians.
  */
-export async function measureDiTBlock(config: DiTConfig, options: { reps: number; batch?: number; frames?: number }): Promise<BlockBench> {
+export async function measureDiTBlock(
+  config: DiTConfig,
+  options: { reps: number; batch?: number; frames?: number },
+): Promise<BlockBench> {
   const batch = options.batch ?? 4;
   const frames = options.frames ?? 5;
   const n = (config.latentHeight / config.patchSize) * (config.latentWidth / config.patchSize);
@@ -310,12 +371,24 @@ export async function measureDiTBlock(config: DiTConfig, options: { reps: number
       return [r.x, r.key, r.value];
     };
     const train = () => {
-      const { value, grads } = tf.variableGrads(() => tf.sum(block.forward(xb, condb, batch, frames)) as tf.Scalar, [...vars.values()]);
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(block.forward(xb, condb, batch, frames)) as tf.Scalar,
+        [...vars.values()],
+      );
       return [value, ...Object.values(grads)];
     };
     const inferenceMs = await time(inference, options.reps);
     const trainMs = await time(train, Math.max(2, Math.round(options.reps / 5)));
-    return { inferenceMs, trainMs, tokens: n, hidden: d, heads: config.heads, contextFrames: config.contextFrames, batch, frames };
+    return {
+      inferenceMs,
+      trainMs,
+      tokens: n,
+      hidden: d,
+      heads: config.heads,
+      contextFrames: config.contextFrames,
+      batch,
+      frames,
+    };
   } finally {
     tf.dispose([x1, cond1, xb, condb, ...keys, ...values]);
     for (const v of vars.values()) v.dispose();

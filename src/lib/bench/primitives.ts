@@ -66,7 +66,10 @@ const now = (): number => (typeof performance !== "undefined" ? performance.now(
  * Times `fn` (which must finish its own work, e.g. by awaiting `data()` of its result) after
  * `warmup` untimed runs. Returns the per-run statistics.
  */
-export async function timeIt(fn: () => Promise<void> | void, options: { warmup?: number; reps?: number; minMs?: number } = {}): Promise<TimingStats> {
+export async function timeIt(
+  fn: () => Promise<void> | void,
+  options: { warmup?: number; reps?: number; minMs?: number } = {},
+): Promise<TimingStats> {
   const { warmup = 3, reps = 20, minMs = 0 } = options;
   for (let i = 0; i < warmup; i++) await fn();
   const samples: number[] = [];

@@ -37,7 +37,8 @@ export const matmulSection: BenchSection = {
 
 export const gameSection: BenchSection = {
   name: "game",
-  description: "Built-in game: ms per step (simulation + raycast render) and per render alone, 256x256 RGBA. Backend-independent (plain TypeScript).",
+  description:
+    "Built-in game: ms per step (simulation + raycast render) and per render alone, 256x256 RGBA. Backend-independent (plain TypeScript).",
   async run(ctx) {
     // Plain JS: measured once per host, not once per tfjs backend.
     if (ctx.backend !== "wasm") return [];
@@ -64,34 +65,71 @@ export const datasetSection: BenchSection = {
     let x = 0x9e3779b9;
     const rgb = Array.from({ length: frames }, () => {
       const words = new Uint32Array(RGB_FRAME_BYTES / 4);
-      for (let i = 0; i < words.length; i++) words[i] = x = (x ^= x << 13, x ^= x >>> 17, x ^= x << 5) >>> 0;
+      for (let i = 0; i < words.length; i++) words[i] = x = ((x ^= x << 13), (x ^= x >>> 17), (x ^= x << 5)) >>> 0;
       return new Uint8Array(words.buffer);
     });
     const store = new MemoryDatasetStore();
     const half = frames / 2;
     await buildDataset(
       store,
-      [0, 1].map((e) => episodeFromFrames({ id: `bench-${e}`, seed: e + 1, source: "game" }, rgb.slice(e * half, (e + 1) * half), Array(half).fill(NO_ACTION))),
+      [0, 1].map((e) =>
+        episodeFromFrames(
+          { id: `bench-${e}`, seed: e + 1, source: "game" },
+          rgb.slice(e * half, (e + 1) * half),
+          Array(half).fill(NO_ACTION),
+        ),
+      ),
       { heldoutFraction: 0 },
     );
     let reader: DatasetReader | null = null;
-    const open = await timeIt(async () => void (reader = await DatasetReader.open(store)), { warmup: 1, reps: ctx.quick ? 2 : 5 });
+    const open = await timeIt(async () => void (reader = await DatasetReader.open(store)), {
+      warmup: 1,
+      reps: ctx.quick ? 2 : 5,
+    });
     const bytes = reader!.verification!.bytes;
-    const read = await timeIt(async () => void (await reader!.sampleBatch(rng, { clipLength: 5, batchSize: 4, split: "train" })), { warmup: 1, reps: ctx.quick ? 3 : 20 });
+    const read = await timeIt(
+      async () => void (await reader!.sampleBatch(rng, { clipLength: 5, batchSize: 4, split: "train" })),
+      { warmup: 1, reps: ctx.quick ? 3 : 20 },
+    );
     const mbPerS = bytes / 1e6 / (open.medianMs / 1000);
-    const shardMs = (512 * (RGB_FRAME_BYTES + 4 * ACTION_DIM)) / 1e6 / mbPerS * 1000;
-    ctx.log(`dataset: verify on open ${mbPerS.toFixed(0)} MB/s (${open.medianMs.toFixed(1)} ms for ${(bytes / 1e6).toFixed(1)} MB; ~${shardMs.toFixed(0)} ms per 512-frame shard), batch read after it ${read.medianMs.toFixed(2)} ms`);
+    const shardMs = ((512 * (RGB_FRAME_BYTES + 4 * ACTION_DIM)) / 1e6 / mbPerS) * 1000;
+    ctx.log(
+      `dataset: verify on open ${mbPerS.toFixed(0)} MB/s (${open.medianMs.toFixed(1)} ms for ${(bytes / 1e6).toFixed(1)} MB; ~${shardMs.toFixed(0)} ms per 512-frame shard), batch read after it ${read.medianMs.toFixed(2)} ms`,
+    );
     const base = { host: ctx.host, backend: "js" };
     const results: BenchResult[] = [
-      { ...base, name: "dataset-verify", params: { frames, shards: reader!.verification!.shards }, metric: "throughput", value: mbPerS, unit: "MB/s", details: { medianMs: open.medianMs, bytes, msPer512FrameShard: shardMs, reps: open.reps } },
-      { ...base, name: "dataset-batch-read", params: { batch: 4, clipLength: 5 }, metric: "latency", value: read.medianMs, unit: "ms/batch", details: { p90Ms: read.p90Ms, hashes: 0, reps: read.reps } },
+      {
+        ...base,
+        name: "dataset-verify",
+        params: { frames, shards: reader!.verification!.shards },
+        metric: "throughput",
+        value: mbPerS,
+        unit: "MB/s",
+        details: { medianMs: open.medianMs, bytes, msPer512FrameShard: shardMs, reps: open.reps },
+      },
+      {
+        ...base,
+        name: "dataset-batch-read",
+        params: { batch: 4, clipLength: 5 },
+        metric: "latency",
+        value: read.medianMs,
+        unit: "ms/batch",
+        details: { p90Ms: read.p90Ms, hashes: 0, reps: read.reps },
+      },
     ];
     return results;
   },
 };
 
 /** Sections in the order they run. Later sections are appended as the pipeline grows. */
-export const SECTIONS: BenchSection[] = [matmulSection, gameSection, datasetSection, generateSection, profileSection, trainSection];
+export const SECTIONS: BenchSection[] = [
+  matmulSection,
+  gameSection,
+  datasetSection,
+  generateSection,
+  profileSection,
+  trainSection,
+];
 
 /**
  * Adds `peakGflops` (the backend's best matmul GFLOP/s in this run) and `fractionOfPeak` to every
@@ -134,7 +172,8 @@ export async function runSuite(options: {
       const results = await section.run({ host: options.host, backend, quick: options.quick ?? false, log });
       const after = memorySnapshot();
       for (const r of results) if (r.name.startsWith("matmul-")) peak = Math.max(peak, r.value);
-      if (peak === 0 && results.some((r) => typeof r.details?.gflops === "number")) peak = (await benchMatmul(512, 5)).gflops;
+      if (peak === 0 && results.some((r) => typeof r.details?.gflops === "number"))
+        peak = (await benchMatmul(512, 5)).gflops;
       annotatePeak(results, peak);
       const host = hostMemory();
       const leak: BenchResult = {

@@ -95,7 +95,9 @@ const SOFTWARE_RENDERER = /swiftshader|llvmpipe|software|softpipe|basic render/i
 function webglRenderer(): string | undefined {
   try {
     const canvas =
-      typeof OffscreenCanvas !== "undefined" ? new OffscreenCanvas(1, 1) : (document.createElement("canvas") as HTMLCanvasElement);
+      typeof OffscreenCanvas !== "undefined"
+        ? new OffscreenCanvas(1, 1)
+        : (document.createElement("canvas") as HTMLCanvasElement);
     const gl = canvas.getContext("webgl2") as WebGL2RenderingContext | null;
     if (!gl) return undefined;
     const info = gl.getExtension("WEBGL_debug_renderer_info");
@@ -110,9 +112,9 @@ function webglRenderer(): string | undefined {
 async function webgpuAdapter(): Promise<string | undefined> {
   const gpu = (globalThis.navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } } | undefined)?.gpu;
   if (!gpu) return undefined;
-  const adapter = (await gpu.requestAdapter()) as
-    | { info?: { vendor?: string; architecture?: string; device?: string; description?: string } }
-    | null;
+  const adapter = (await gpu.requestAdapter()) as {
+    info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+  } | null;
   if (!adapter) return undefined;
   const info = adapter.info ?? {};
   return [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ") || "unknown adapter";
@@ -217,9 +219,19 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
         device: info?.device,
         software: info?.software,
       });
-      const demoted = [...probed].filter(([name, p]) => p.software && name !== backend).map(([name, p]) => `${name} (${p.device})`);
+      const demoted = [...probed]
+        .filter(([name, p]) => p.software && name !== backend)
+        .map(([name, p]) => `${name} (${p.device})`);
       const reason = describe(backend, host, override, attempts, threads, demoted);
-      return { backend, host, reason, override, threads: backend === "wasm" ? threads : 1, crossOriginIsolated: isolated, attempts };
+      return {
+        backend,
+        host,
+        reason,
+        override,
+        threads: backend === "wasm" ? threads : 1,
+        crossOriginIsolated: isolated,
+        attempts,
+      };
     } catch (e) {
       attempts.push({
         backend,
@@ -247,10 +259,13 @@ function describe(
   const chosen = attempts[attempts.length - 1];
   if (override === backend) return `${backend}: chosen by override.`;
   const skipped = attempts.filter((a) => !a.ok).map((a) => `${a.backend} (${a.note})`);
-  const parts = [`${backend}: the fastest backend available on this ${host === "node" ? "Node.js process" : "browser"}`];
+  const parts = [
+    `${backend}: the fastest backend available on this ${host === "node" ? "Node.js process" : "browser"}`,
+  ];
   if (override && override !== backend) parts.push(`the override ${override} could not start`);
   if (skipped.length) parts.push(`skipped ${skipped.join(", ")}`);
-  if (demoted.length) parts.push(`${demoted.join(" and ")} ranked below wasm: software rendering is slower than wasm on a CPU`);
+  if (demoted.length)
+    parts.push(`${demoted.join(" and ")} ranked below wasm: software rendering is slower than wasm on a CPU`);
   if (chosen.software) parts.push(`only a software GPU was found (${chosen.device})`);
   if (backend === "wasm") parts.push(threads > 1 ? `${threads} wasm threads` : "single-threaded wasm");
   return parts.join("; ") + ".";
@@ -266,11 +281,24 @@ export function wasmThreadsReport(
   cores: number | null,
 ): { singleThreaded: boolean; cause: "not-wasm" | "node" | "not-isolated" | "few-cores" | null; text: string } {
   if (choice.backend !== "wasm") {
-    return { singleThreaded: false, cause: "not-wasm", text: `The ${choice.backend} backend is in use; wasm threads do not apply to it.` };
+    return {
+      singleThreaded: false,
+      cause: "not-wasm",
+      text: `The ${choice.backend} backend is in use; wasm threads do not apply to it.`,
+    };
   }
-  if (choice.host === "node") return { singleThreaded: true, cause: "node", text: "wasm runs single-threaded in Node (tfjs builds it without threads there)." };
+  if (choice.host === "node")
+    return {
+      singleThreaded: true,
+      cause: "node",
+      text: "wasm runs single-threaded in Node (tfjs builds it without threads there).",
+    };
   if (choice.threads > 1) {
-    return { singleThreaded: false, cause: null, text: `wasm runs on ${choice.threads} threads: the page is cross-origin isolated and this device reports ${cores ?? "several"} logical cores.` };
+    return {
+      singleThreaded: false,
+      cause: null,
+      text: `wasm runs on ${choice.threads} threads: the page is cross-origin isolated and this device reports ${cores ?? "several"} logical cores.`,
+    };
   }
   if (!choice.crossOriginIsolated) {
     return {

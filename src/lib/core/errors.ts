@@ -35,13 +35,28 @@ export class GamedreamError extends Error {
   }
 
   /** Plain object for JSON logs, workers' postMessage and the CLI. */
-  toJSON(): { code: string; type: ErrorType; message: string; recoverable: boolean; details?: Record<string, unknown> } {
-    return { code: this.code, type: this.type, message: this.message, recoverable: this.recoverable, details: this.details };
+  toJSON(): {
+    code: string;
+    type: ErrorType;
+    message: string;
+    recoverable: boolean;
+    details?: Record<string, unknown>;
+  } {
+    return {
+      code: this.code,
+      type: this.type,
+      message: this.message,
+      recoverable: this.recoverable,
+      details: this.details,
+    };
   }
 }
 
 export function isGamedreamError(e: unknown): e is GamedreamError {
-  return e instanceof GamedreamError || (typeof e === "object" && e !== null && (e as { name?: string }).name === "GamedreamError");
+  return (
+    e instanceof GamedreamError ||
+    (typeof e === "object" && e !== null && (e as { name?: string }).name === "GamedreamError")
+  );
 }
 
 /** One line for a terminal: `error[CODE]: message`. */

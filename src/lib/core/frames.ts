@@ -24,7 +24,12 @@ const BYTE_TO_UNIT = new Float32Array(256).map((_, i) => i / 127.5 - 1);
 
 function checkLength(actual: number, expected: number, what: string): void {
   if (actual !== expected) {
-    throw new GamedreamError("FRAME_SIZE_MISMATCH", "validation", `${what} has ${actual} values; expected ${expected}.`, { recoverable: false, details: { actual, expected } });
+    throw new GamedreamError(
+      "FRAME_SIZE_MISMATCH",
+      "validation",
+      `${what} has ${actual} values; expected ${expected}.`,
+      { recoverable: false, details: { actual, expected } },
+    );
   }
 }
 
@@ -125,7 +130,12 @@ export function rgbClipToTensor(rgb: Uint8Array, frames: number, width = FRAME_S
 export function tensorToRgba(frame: tf.Tensor3D): RgbaImage & { data: Uint8ClampedArray } {
   const [height, width, channels] = frame.shape;
   if (channels !== 3) {
-    throw new GamedreamError("FRAME_SIZE_MISMATCH", "validation", `Expected a frame [H, W, 3], got shape [${frame.shape.join(", ")}].`, { recoverable: false });
+    throw new GamedreamError(
+      "FRAME_SIZE_MISMATCH",
+      "validation",
+      `Expected a frame [H, W, 3], got shape [${frame.shape.join(", ")}].`,
+      { recoverable: false },
+    );
   }
   return { data: unitToRgba(frame.dataSync()), width, height };
 }

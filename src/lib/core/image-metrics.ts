@@ -37,17 +37,28 @@ export interface MetricOptions {
 /** `[H, W, C]` -> `[1, H, W, C]`; `[B, H, W, C]` unchanged. Checks that both inputs agree. */
 function asBatches(a: tf.Tensor, b: tf.Tensor): [tf.Tensor4D, tf.Tensor4D] {
   if (a.shape.join(",") !== b.shape.join(",")) {
-    throw new GamedreamError("METRIC_SHAPE", "validation", `Frames to compare must have the same shape, got [${a.shape.join(", ")}] and [${b.shape.join(", ")}].`);
+    throw new GamedreamError(
+      "METRIC_SHAPE",
+      "validation",
+      `Frames to compare must have the same shape, got [${a.shape.join(", ")}] and [${b.shape.join(", ")}].`,
+    );
   }
   if (a.rank !== 3 && a.rank !== 4) {
-    throw new GamedreamError("METRIC_SHAPE", "validation", `Metrics take frames [H, W, C] or batches [B, H, W, C], got [${a.shape.join(", ")}].`);
+    throw new GamedreamError(
+      "METRIC_SHAPE",
+      "validation",
+      `Metrics take frames [H, W, C] or batches [B, H, W, C], got [${a.shape.join(", ")}].`,
+    );
   }
-  return a.rank === 3 ? [tf.expandDims(a, 0) as tf.Tensor4D, tf.expandDims(b, 0) as tf.Tensor4D] : [a as tf.Tensor4D, b as tf.Tensor4D];
+  return a.rank === 3
+    ? [tf.expandDims(a, 0) as tf.Tensor4D, tf.expandDims(b, 0) as tf.Tensor4D]
+    : [a as tf.Tensor4D, b as tf.Tensor4D];
 }
 
 function range(options: MetricOptions): number {
   const r = options.dataRange ?? DEFAULT_DATA_RANGE;
-  if (!(r > 0) || !Number.isFinite(r)) throw new GamedreamError("METRIC_RANGE", "validation", `The data range must be a positive number, got ${r}.`);
+  if (!(r > 0) || !Number.isFinite(r))
+    throw new GamedreamError("METRIC_RANGE", "validation", `The data range must be a positive number, got ${r}.`);
   return r;
 }
 
@@ -102,7 +113,11 @@ export function ssim(a: tf.Tensor, b: tf.Tensor, options: MetricOptions = {}): t
   return tf.tidy(() => {
     const [x, y] = asBatches(a, b);
     if (x.shape[1] < SSIM_WINDOW || x.shape[2] < SSIM_WINDOW) {
-      throw new GamedreamError("METRIC_SHAPE", "validation", `SSIM needs frames of at least ${SSIM_WINDOW}x${SSIM_WINDOW} pixels, got ${x.shape[1]}x${x.shape[2]}.`);
+      throw new GamedreamError(
+        "METRIC_SHAPE",
+        "validation",
+        `SSIM needs frames of at least ${SSIM_WINDOW}x${SSIM_WINDOW} pixels, got ${x.shape[1]}x${x.shape[2]}.`,
+      );
     }
     const c1 = (K1 * r) ** 2;
     const c2 = (K2 * r) ** 2;

@@ -37,7 +37,11 @@ export function quantile(values: readonly number[], q: number): number {
  * `statistic` of all samples, with a 95% interval from `resamples` bootstrap draws of whole
  * groups (with replacement). Deterministic for a seed.
  */
-export function bootstrapEstimate(groups: readonly (readonly number[])[], statistic: (values: number[]) => number, options: { resamples?: number; seed?: number } = {}): Estimate {
+export function bootstrapEstimate(
+  groups: readonly (readonly number[])[],
+  statistic: (values: number[]) => number,
+  options: { resamples?: number; seed?: number } = {},
+): Estimate {
   const nonEmpty = groups.filter((g) => g.length > 0);
   const value = statistic(nonEmpty.flat());
   if (nonEmpty.length === 0) return { value, low: Number.NaN, high: Number.NaN };

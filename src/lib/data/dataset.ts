@@ -16,8 +16,25 @@
  * (./store-idb.browser.ts), or memory (here; tests, data loaders, pages).
  */
 import * as tf from "@tensorflow/tfjs";
-import { ACTION_DIM, INTERACTIONS, MOVEMENT_KEYS, decodeActions, encodeActionInto, validateAction, type Action } from "../actions/index.js";
-import { GamedreamError, FRAME_CHANNELS, FRAME_SIZE, RGB_FRAME_BYTES, rgbToUnit, rgbaToRgb, Rng, concatBytes } from "../core/index.js";
+import {
+  ACTION_DIM,
+  INTERACTIONS,
+  MOVEMENT_KEYS,
+  decodeActions,
+  encodeActionInto,
+  validateAction,
+  type Action,
+} from "../actions/index.js";
+import {
+  GamedreamError,
+  FRAME_CHANNELS,
+  FRAME_SIZE,
+  RGB_FRAME_BYTES,
+  rgbToUnit,
+  rgbaToRgb,
+  Rng,
+  concatBytes,
+} from "../core/index.js";
 import { createAgent, createGame } from "../game/index.js";
 
 export const DATASET_FORMAT = "gamedream-dataset";
@@ -63,7 +80,11 @@ export interface EpisodeSource {
  * An episode from frames already at 256x256 RGB (e.g. the output of video ingestion) and an
  * action log aligned to them. Counts must match: fit the log first with `padActions(log, n)`.
  */
-export function episodeFromFrames(meta: EpisodeMeta, frames: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, actions: readonly Action[]): EpisodeSource {
+export function episodeFromFrames(
+  meta: EpisodeMeta,
+  frames: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  actions: readonly Action[],
+): EpisodeSource {
   return {
     meta,
     frameCount: actions.length,
@@ -75,7 +96,12 @@ export function episodeFromFrames(meta: EpisodeMeta, frames: Iterable<Uint8Array
         t++;
       }
       if (t < actions.length) {
-        throw new GamedreamError("DATASET_FRAME_COUNT_MISMATCH", "dataset", `Episode "${meta.id}" has ${t} frames but ${actions.length} actions; pad or truncate the action log to the frame count first.`, { details: { frames: t, actions: actions.length } });
+        throw new GamedreamError(
+          "DATASET_FRAME_COUNT_MISMATCH",
+          "dataset",
+          `Episode "${meta.id}" has ${t} frames but ${actions.length} actions; pad or truncate the action log to the frame count first.`,
+          { details: { frames: t, actions: actions.length } },
+        );
       }
     },
   };
@@ -112,7 +138,12 @@ export function gameEpisodeSources(options: GameEpisodesOptions): EpisodeSource[
     const agent = agents[i % agents.length];
     createAgent(agent, 0); // fail early on an unknown agent name
     return {
-      meta: { id: `game-${String(i).padStart(4, "0")}-${agent}-s${episodeSeed}`, seed: episodeSeed, source: "game" as const, agent },
+      meta: {
+        id: `game-${String(i).padStart(4, "0")}-${agent}-s${episodeSeed}`,
+        seed: episodeSeed,
+        source: "game" as const,
+        agent,
+      },
       frameCount: options.frames,
       *steps() {
         const game = createGame({ seed: episodeSeed });
@@ -141,7 +172,11 @@ export type Split = "train" | "heldout";
  */
 export function heldoutSeeds(seeds: readonly number[], fraction: number, splitSeed = 0): Set<number> {
   if (!(fraction >= 0 && fraction <= 1)) {
-    throw new GamedreamError("DATASET_BAD_SPLIT", "dataset", `The held-out fraction must be between 0 and 1, got ${fraction}.`);
+    throw new GamedreamError(
+      "DATASET_BAD_SPLIT",
+      "dataset",
+      `The held-out fraction must be between 0 and 1, got ${fraction}.`,
+    );
   }
   const unique = [...new Set(seeds)].sort((a, b) => a - b);
   let k = Math.round(unique.length * fraction);
@@ -176,7 +211,12 @@ export interface DatasetManifest {
   version: typeof DATASET_VERSION;
   frame: { width: number; height: number; channels: number; dtype: "uint8" };
   action: { dim: number; dtype: "float32"; movementKeys: string[]; interactions: string[]; alignment: string };
-  split: { heldoutFraction: number; seed: number; train: { episodes: number; frames: number }; heldout: { episodes: number; frames: number } };
+  split: {
+    heldoutFraction: number;
+    seed: number;
+    train: { episodes: number; frames: number };
+    heldout: { episodes: number; frames: number };
+  };
   episodes: EpisodeEntry[];
   shards: ShardEntry[];
   totals: { episodes: number; frames: number; bytes: number };
@@ -210,11 +250,21 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 }
 
 export function datasetNotFound(where: string, cause?: unknown): GamedreamError {
-  return new GamedreamError("DATASET_NOT_FOUND", "dataset", `No dataset manifest in ${where}; build one with \`npm run dataset -- --out DIR\`.`, { cause });
+  return new GamedreamError(
+    "DATASET_NOT_FOUND",
+    "dataset",
+    `No dataset manifest in ${where}; build one with \`npm run dataset -- --out DIR\`.`,
+    { cause },
+  );
 }
 
 export function shardNotFound(file: string, where: string): GamedreamError {
-  return new GamedreamError("DATASET_SHARD_MISSING", "dataset", `Shard "${file}" is missing from ${where}; the dataset is incomplete.`, { recoverable: false });
+  return new GamedreamError(
+    "DATASET_SHARD_MISSING",
+    "dataset",
+    `Shard "${file}" is missing from ${where}; the dataset is incomplete.`,
+    { recoverable: false },
+  );
 }
 
 /**
@@ -291,20 +341,38 @@ function shardName(i: number): string {
 }
 
 /** Writes episodes into shards and the manifest; returns the manifest. */
-export async function buildDataset(store: DatasetStore, sources: readonly EpisodeSource[], options: BuildOptions = {}): Promise<DatasetManifest> {
+export async function buildDataset(
+  store: DatasetStore,
+  sources: readonly EpisodeSource[],
+  options: BuildOptions = {},
+): Promise<DatasetManifest> {
   const fraction = options.heldoutFraction ?? 0.25;
   const splitSeed = options.splitSeed ?? 0;
   const shardFrames = options.shardFrames ?? DEFAULT_SHARD_FRAMES;
-  if (sources.length === 0) throw new GamedreamError("DATASET_EMPTY", "dataset", "A dataset needs at least one episode.");
+  if (sources.length === 0)
+    throw new GamedreamError("DATASET_EMPTY", "dataset", "A dataset needs at least one episode.");
   const ids = new Set<string>();
   for (const s of sources) {
-    if (ids.has(s.meta.id)) throw new GamedreamError("DATASET_DUPLICATE_EPISODE", "dataset", `Two episodes share the id "${s.meta.id}"; ids must be unique.`);
+    if (ids.has(s.meta.id))
+      throw new GamedreamError(
+        "DATASET_DUPLICATE_EPISODE",
+        "dataset",
+        `Two episodes share the id "${s.meta.id}"; ids must be unique.`,
+      );
     ids.add(s.meta.id);
     if (!Number.isInteger(s.frameCount) || s.frameCount < 1) {
-      throw new GamedreamError("DATASET_EMPTY_EPISODE", "dataset", `Episode "${s.meta.id}" has ${s.frameCount} frames; it needs at least one.`);
+      throw new GamedreamError(
+        "DATASET_EMPTY_EPISODE",
+        "dataset",
+        `Episode "${s.meta.id}" has ${s.frameCount} frames; it needs at least one.`,
+      );
     }
   }
-  const heldout = heldoutSeeds(sources.map((s) => s.meta.seed), fraction, splitSeed);
+  const heldout = heldoutSeeds(
+    sources.map((s) => s.meta.seed),
+    fraction,
+    splitSeed,
+  );
   const framesTotal = sources.reduce((n, s) => n + s.frameCount, 0);
 
   const episodes: EpisodeEntry[] = [];
@@ -316,7 +384,13 @@ export async function buildDataset(store: DatasetStore, sources: readonly Episod
     if (writer === null) return;
     for (const a of shardActions) await writer.write(a);
     const { bytes, sha256 } = await writer.close();
-    shards.push({ file: shardName(shards.length), frameCount: shardCount, actionsOffset: shardCount * RGB_FRAME_BYTES, bytes, sha256 });
+    shards.push({
+      file: shardName(shards.length),
+      frameCount: shardCount,
+      actionsOffset: shardCount * RGB_FRAME_BYTES,
+      bytes,
+      sha256,
+    });
     writer = null;
     shardActions = [];
     shardCount = 0;
@@ -333,7 +407,11 @@ export async function buildDataset(store: DatasetStore, sources: readonly Episod
     for await (const step of source.steps()) {
       if (t >= source.frameCount) break;
       if (!(step.rgb instanceof Uint8Array) || step.rgb.length !== RGB_FRAME_BYTES) {
-        throw new GamedreamError("DATASET_BAD_FRAME", "dataset", `Episode "${source.meta.id}" frame ${t} has ${step.rgb?.length ?? 0} bytes; expected 256x256 RGB (${RGB_FRAME_BYTES} bytes).`);
+        throw new GamedreamError(
+          "DATASET_BAD_FRAME",
+          "dataset",
+          `Episode "${source.meta.id}" frame ${t} has ${step.rgb?.length ?? 0} bytes; expected 256x256 RGB (${RGB_FRAME_BYTES} bytes).`,
+        );
       }
       encodeActionInto(validateAction(step.action, t), vec);
       for (let i = 0; i < ACTION_DIM; i++) view.setFloat32((t * ACTION_DIM + i) * 4, vec[i], true);
@@ -343,9 +421,19 @@ export async function buildDataset(store: DatasetStore, sources: readonly Episod
       options.onProgress?.({ episode: e, episodes: sources.length, framesDone, framesTotal });
     }
     if (t !== source.frameCount) {
-      throw new GamedreamError("DATASET_FRAME_COUNT_MISMATCH", "dataset", `Episode "${source.meta.id}" promised ${source.frameCount} frames but yielded ${t}.`);
+      throw new GamedreamError(
+        "DATASET_FRAME_COUNT_MISMATCH",
+        "dataset",
+        `Episode "${source.meta.id}" promised ${source.frameCount} frames but yielded ${t}.`,
+      );
     }
-    episodes.push({ ...source.meta, frameCount: t, split: heldout.has(source.meta.seed) ? "heldout" : "train", shard: shardName(shards.length), offset: shardCount });
+    episodes.push({
+      ...source.meta,
+      frameCount: t,
+      split: heldout.has(source.meta.seed) ? "heldout" : "train",
+      shard: shardName(shards.length),
+      offset: shardCount,
+    });
     shardActions.push(actions);
     shardCount += t;
   }
@@ -433,10 +521,25 @@ export class DatasetReader {
   static async open(store: DatasetStore, options: { verify?: boolean } = {}): Promise<DatasetReader> {
     const m = await store.readManifest();
     if (m.format !== DATASET_FORMAT || m.version !== DATASET_VERSION) {
-      throw new GamedreamError("DATASET_BAD_VERSION", "dataset", `${store.description} holds "${m.format}" version ${m.version}; this build reads ${DATASET_FORMAT} version ${DATASET_VERSION}.`, { recoverable: false });
+      throw new GamedreamError(
+        "DATASET_BAD_VERSION",
+        "dataset",
+        `${store.description} holds "${m.format}" version ${m.version}; this build reads ${DATASET_FORMAT} version ${DATASET_VERSION}.`,
+        { recoverable: false },
+      );
     }
-    if (m.frame.width !== FRAME_SIZE || m.frame.height !== FRAME_SIZE || m.frame.channels !== FRAME_CHANNELS || m.action.dim !== ACTION_DIM) {
-      throw new GamedreamError("DATASET_BAD_VERSION", "dataset", `${store.description} has ${m.frame.width}x${m.frame.height}x${m.frame.channels} frames and ${m.action.dim}-d actions; expected ${FRAME_SIZE}x${FRAME_SIZE}x${FRAME_CHANNELS} and ${ACTION_DIM}.`, { recoverable: false });
+    if (
+      m.frame.width !== FRAME_SIZE ||
+      m.frame.height !== FRAME_SIZE ||
+      m.frame.channels !== FRAME_CHANNELS ||
+      m.action.dim !== ACTION_DIM
+    ) {
+      throw new GamedreamError(
+        "DATASET_BAD_VERSION",
+        "dataset",
+        `${store.description} has ${m.frame.width}x${m.frame.height}x${m.frame.channels} frames and ${m.action.dim}-d actions; expected ${FRAME_SIZE}x${FRAME_SIZE}x${FRAME_CHANNELS} and ${ACTION_DIM}.`,
+        { recoverable: false },
+      );
     }
     const reader = new DatasetReader(store, m);
     if (options.verify ?? true) await reader.verify();
@@ -449,13 +552,24 @@ export class DatasetReader {
 
   episode(id: string): EpisodeEntry {
     const e = this.byId.get(id);
-    if (e === undefined) throw new GamedreamError("DATASET_UNKNOWN_EPISODE", "dataset", `No episode "${id}" in this dataset.`);
+    if (e === undefined)
+      throw new GamedreamError("DATASET_UNKNOWN_EPISODE", "dataset", `No episode "${id}" in this dataset.`);
     return e;
   }
 
   private checkRange(e: EpisodeEntry, start: number, count: number): void {
-    if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count > e.frameCount) {
-      throw new GamedreamError("DATASET_OUT_OF_RANGE", "dataset", `Frames ${start}..${start + count - 1} are outside episode "${e.id}" (${e.frameCount} frames).`);
+    if (
+      !Number.isInteger(start) ||
+      !Number.isInteger(count) ||
+      start < 0 ||
+      count < 0 ||
+      start + count > e.frameCount
+    ) {
+      throw new GamedreamError(
+        "DATASET_OUT_OF_RANGE",
+        "dataset",
+        `Frames ${start}..${start + count - 1} are outside episode "${e.id}" (${e.frameCount} frames).`,
+      );
     }
   }
 
@@ -495,11 +609,16 @@ export class DatasetReader {
     const { clipLength } = options;
     const stride = options.stride ?? clipLength;
     if (!Number.isInteger(clipLength) || clipLength < 1 || !Number.isInteger(stride) || stride < 1) {
-      throw new GamedreamError("DATASET_BAD_CLIP", "dataset", `Clip length and stride must be whole numbers >= 1 (got ${clipLength} and ${stride}).`);
+      throw new GamedreamError(
+        "DATASET_BAD_CLIP",
+        "dataset",
+        `Clip length and stride must be whole numbers >= 1 (got ${clipLength} and ${stride}).`,
+      );
     }
     const refs: ClipRef[] = [];
     for (const e of this.episodes(options.split)) {
-      for (let start = 0; start + clipLength <= e.frameCount; start += stride) refs.push({ episode: e.id, start, length: clipLength });
+      for (let start = 0; start + clipLength <= e.frameCount; start += stride)
+        refs.push({ episode: e.id, start, length: clipLength });
     }
     return refs;
   }
@@ -525,14 +644,19 @@ export class DatasetReader {
 
   private noClips(options: ClipOptions): GamedreamError {
     const longest = Math.max(0, ...this.episodes(options.split).map((e) => e.frameCount));
-    return new GamedreamError("DATASET_CLIP_TOO_LONG", "dataset", `No ${options.split ?? "all"} episode has ${options.clipLength} frames (the longest has ${longest}); use shorter clips or longer episodes.`);
+    return new GamedreamError(
+      "DATASET_CLIP_TOO_LONG",
+      "dataset",
+      `No ${options.split ?? "all"} episode has ${options.clipLength} frames (the longest has ${longest}); use shorter clips or longer episodes.`,
+    );
   }
 
   /** Reads clips (all the same length) into one batch. */
   async readBatch(refs: readonly ClipRef[]): Promise<ClipBatch> {
     if (refs.length === 0) throw new GamedreamError("DATASET_BAD_CLIP", "dataset", "A batch needs at least one clip.");
     const T = refs[0].length;
-    if (refs.some((r) => r.length !== T)) throw new GamedreamError("DATASET_BAD_CLIP", "dataset", "Clips in one batch must have the same length.");
+    if (refs.some((r) => r.length !== T))
+      throw new GamedreamError("DATASET_BAD_CLIP", "dataset", "Clips in one batch must have the same length.");
     const frames = new Uint8Array(refs.length * T * RGB_FRAME_BYTES);
     const actions = new Float32Array(refs.length * T * ACTION_DIM);
     for (const [b, r] of refs.entries()) {
@@ -551,13 +675,16 @@ export class DatasetReader {
    * Shuffled epochs of non-overlapping (or `stride`-apart) clips, `batchSize` at a time; a last
    * incomplete batch is dropped. Runs `epochs` times (default 1), reshuffling each epoch.
    */
-  async *batches(options: ClipOptions & { batchSize: number; seed: number; stride?: number; epochs?: number }): AsyncGenerator<ClipBatch> {
+  async *batches(
+    options: ClipOptions & { batchSize: number; seed: number; stride?: number; epochs?: number },
+  ): AsyncGenerator<ClipBatch> {
     const rng = new Rng(options.seed);
     const refs = this.clipRefs(options);
     if (refs.length < options.batchSize) throw this.noClips(options);
     for (let epoch = 0; epoch < (options.epochs ?? 1); epoch++) {
       rng.shuffle(refs);
-      for (let i = 0; i + options.batchSize <= refs.length; i += options.batchSize) yield await this.readBatch(refs.slice(i, i + options.batchSize));
+      for (let i = 0; i + options.batchSize <= refs.length; i += options.batchSize)
+        yield await this.readBatch(refs.slice(i, i + options.batchSize));
     }
   }
 
@@ -581,11 +708,22 @@ export class DatasetReader {
  * The error for a shard whose bytes no longer match its manifest checksum: which shard, where,
  * and the fix (a game dataset is rebuilt, a video one re-ingested; the bytes cannot be repaired).
  */
-export function datasetCorrupt(manifest: DatasetManifest, shard: ShardEntry, actual: string, where: string): GamedreamError {
+export function datasetCorrupt(
+  manifest: DatasetManifest,
+  shard: ShardEntry,
+  actual: string,
+  where: string,
+): GamedreamError {
   const sources = new Set(manifest.episodes.filter((e) => e.shard === shard.file).map((e) => e.source));
   const fixes: string[] = [];
-  if (sources.has("game") || sources.size === 0) fixes.push("rebuild it (`npm run dataset -- --out DIR`; in the browser, delete it on the Storage page and record it again)");
-  if (sources.has("video")) fixes.push("re-ingest the video (`npm run ingest -- VIDEO --out DIR`; in the browser, delete it on the Storage page and save the upload again)");
+  if (sources.has("game") || sources.size === 0)
+    fixes.push(
+      "rebuild it (`npm run dataset -- --out DIR`; in the browser, delete it on the Storage page and record it again)",
+    );
+  if (sources.has("video"))
+    fixes.push(
+      "re-ingest the video (`npm run ingest -- VIDEO --out DIR`; in the browser, delete it on the Storage page and save the upload again)",
+    );
   return new GamedreamError(
     "DATASET_CORRUPT",
     "dataset",

@@ -37,7 +37,9 @@ export interface EpisodeTableRequest {
   episodes: EpisodeTableInput[];
 }
 
-export type EpisodeTableResponse = { id: number; rows: EpisodeSummary[] } | { id: number; error: { code: string; message: string } };
+export type EpisodeTableResponse =
+  | { id: number; rows: EpisodeSummary[] }
+  | { id: number; error: { code: string; message: string } };
 
 /** The smallest part of a Worker this client uses (a real Worker, or a fake in tests). */
 export interface EpisodeTableWorker {
@@ -53,12 +55,18 @@ let nextId = 1;
  * EPISODE_TABLE_FAILED) when the worker reports an error, cannot start, or has not answered
  * after `timeoutMs`.
  */
-export function summarizeEpisodesInWorker(worker: EpisodeTableWorker, episodes: EpisodeTableInput[], { timeoutMs = 30_000 } = {}): Promise<EpisodeSummary[]> {
+export function summarizeEpisodesInWorker(
+  worker: EpisodeTableWorker,
+  episodes: EpisodeTableInput[],
+  { timeoutMs = 30_000 } = {},
+): Promise<EpisodeSummary[]> {
   const id = nextId++;
   return new Promise((resolve, reject) => {
     const fail = (why: string) => {
       cleanup();
-      reject(new GamedreamError("EPISODE_TABLE_FAILED", "validation", `The per-episode table could not be computed: ${why}`));
+      reject(
+        new GamedreamError("EPISODE_TABLE_FAILED", "validation", `The per-episode table could not be computed: ${why}`),
+      );
     };
     const onMessage = (event: { data?: unknown }) => {
       const data = event.data as EpisodeTableResponse | undefined;
@@ -68,7 +76,9 @@ export function summarizeEpisodesInWorker(worker: EpisodeTableWorker, episodes: 
       resolve(data.rows);
     };
     const onError = (event: { message?: string }) =>
-      fail(`its worker stopped (${event.message || "the script did not load"}). The server must send that worker's script with the policy in scripts/serve.ts.`);
+      fail(
+        `its worker stopped (${event.message || "the script did not load"}). The server must send that worker's script with the policy in scripts/serve.ts.`,
+      );
     const timer = setTimeout(() => fail(`no answer after ${Math.round(timeoutMs / 1000)} s.`), timeoutMs);
     function cleanup() {
       clearTimeout(timer);

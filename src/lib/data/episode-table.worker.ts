@@ -40,9 +40,14 @@ export function stepTable(episodes: EpisodeTableInput[]): ColumnTable {
   episodes.forEach((e, order) => {
     const motion = e.motion;
     if (motion && motion.length !== e.frameCount) {
-      throw new GamedreamError("DATA_MISMATCH", "validation", `Episode "${e.name}" has ${e.frameCount} frames but ${motion.length} motion values.`, {
-        recoverable: false,
-      });
+      throw new GamedreamError(
+        "DATA_MISMATCH",
+        "validation",
+        `Episode "${e.name}" has ${e.frameCount} frames but ${motion.length} motion values.`,
+        {
+          recoverable: false,
+        },
+      );
     }
     const steps = Math.max(e.frameCount, e.actions.length);
     for (let t = 0; t < steps; t++) {

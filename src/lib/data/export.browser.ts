@@ -27,9 +27,14 @@ interface FsDirectoryHandle {
   values(): AsyncIterable<FsFileHandle | FsDirectoryHandle>;
 }
 interface FsAccessWindow {
-  showSaveFilePicker?(options: { suggestedName: string; types?: { description: string; accept: Record<string, string[]> }[] }): Promise<FsFileHandle>;
+  showSaveFilePicker?(options: {
+    suggestedName: string;
+    types?: { description: string; accept: Record<string, string[]> }[];
+  }): Promise<FsFileHandle>;
   showDirectoryPicker?(options?: { mode?: "read" | "readwrite"; id?: string }): Promise<FsDirectoryHandle>;
-  showOpenFilePicker?(options?: { types?: { description: string; accept: Record<string, string[]> }[] }): Promise<FsFileHandle[]>;
+  showOpenFilePicker?(options?: {
+    types?: { description: string; accept: Record<string, string[]> }[];
+  }): Promise<FsFileHandle[]>;
 }
 
 const fsWindow = (): FsAccessWindow => globalThis as unknown as FsAccessWindow;
@@ -37,10 +42,17 @@ const fsWindow = (): FsAccessWindow => globalThis as unknown as FsAccessWindow;
 /** Which ways of saving this browser offers. */
 export function saveMethods(): { folder: boolean; file: boolean; download: boolean } {
   const w = fsWindow();
-  return { folder: typeof w.showDirectoryPicker === "function", file: typeof w.showSaveFilePicker === "function", download: typeof document !== "undefined" };
+  return {
+    folder: typeof w.showDirectoryPicker === "function",
+    file: typeof w.showSaveFilePicker === "function",
+    download: typeof document !== "undefined",
+  };
 }
 
-const bytesPart = (b: Uint8Array): ArrayBuffer => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? (b.buffer as ArrayBuffer) : (b.slice().buffer as ArrayBuffer));
+const bytesPart = (b: Uint8Array): ArrayBuffer =>
+  b.byteOffset === 0 && b.byteLength === b.buffer.byteLength
+    ? (b.buffer as ArrayBuffer)
+    : (b.slice().buffer as ArrayBuffer);
 
 function cancelled(e: unknown): boolean {
   return (e as { name?: string })?.name === "AbortError";
@@ -64,7 +76,10 @@ export function downloadBlob(blob: Blob, name: string): void {
  * Saves `bundle` the chosen way (`auto`: a folder where the browser can, else a download) and
  * says where it went. A cancelled picker resolves with `{ method: "cancelled" }`.
  */
-export async function saveBundle(bundle: ExportBundle, method: SaveMethod = "auto"): Promise<{ method: SaveMethod | "cancelled"; where: string }> {
+export async function saveBundle(
+  bundle: ExportBundle,
+  method: SaveMethod = "auto",
+): Promise<{ method: SaveMethod | "cancelled"; where: string }> {
   const can = saveMethods();
   const chosen: SaveMethod = method === "auto" ? (can.folder ? "folder" : "download") : method;
   try {
@@ -86,7 +101,10 @@ export async function saveBundle(bundle: ExportBundle, method: SaveMethod = "aut
     const fileName = `${bundle.name}.tar`;
     if (chosen === "file") {
       if (!can.file) throw unsupported("choosing where to save a file");
-      const handle = await fsWindow().showSaveFilePicker!({ suggestedName: fileName, types: [{ description: "tar archive", accept: { "application/x-tar": [".tar"] } }] });
+      const handle = await fsWindow().showSaveFilePicker!({
+        suggestedName: fileName,
+        types: [{ description: "tar archive", accept: { "application/x-tar": [".tar"] } }],
+      });
       const writable = await handle.createWritable();
       await writable.write(archive);
       await writable.close();
@@ -101,7 +119,12 @@ export async function saveBundle(bundle: ExportBundle, method: SaveMethod = "aut
 }
 
 function unsupported(what: string): GamedreamError {
-  return new GamedreamError("EXPORT_UNSUPPORTED", "storage", `This browser does not support ${what}; use the download instead.`, { recoverable: true });
+  return new GamedreamError(
+    "EXPORT_UNSUPPORTED",
+    "storage",
+    `This browser does not support ${what}; use the download instead.`,
+    { recoverable: true },
+  );
 }
 
 /** The files of an export: a tar archive (`File` from an input or a drop). */
@@ -131,13 +154,20 @@ export async function readExportFolder(): Promise<Map<string, Uint8Array> | null
 }
 
 /** Saves a JSON document (e.g. a dataset's actions and metadata) as a `.json` file, the chosen way. */
-export async function saveJson(value: unknown, name: string, method: Exclude<SaveMethod, "folder"> = "auto"): Promise<{ method: SaveMethod | "cancelled"; where: string }> {
+export async function saveJson(
+  value: unknown,
+  name: string,
+  method: Exclude<SaveMethod, "folder"> = "auto",
+): Promise<{ method: SaveMethod | "cancelled"; where: string }> {
   const blob = new Blob([JSON.stringify(value, null, 2)], { type: "application/json" });
   const fileName = `${name}.json`;
   const useFile = method === "file" || (method === "auto" && saveMethods().file);
   if (useFile) {
     try {
-      const handle = await fsWindow().showSaveFilePicker!({ suggestedName: fileName, types: [{ description: "JSON", accept: { "application/json": [".json"] } }] });
+      const handle = await fsWindow().showSaveFilePicker!({
+        suggestedName: fileName,
+        types: [{ description: "JSON", accept: { "application/json": [".json"] } }],
+      });
       const writable = await handle.createWritable();
       await writable.write(blob);
       await writable.close();

@@ -12,7 +12,20 @@
  */
 import { GamedreamError } from "../core/index.js";
 import { DatasetReader, type DatasetStore } from "./dataset.js";
-import { listCheckpoints, loadCheckpoint, saveCheckpoint, disposeCheckpoint, type CheckpointStore, decodeTfjsWeights, encodeTfjsWeights, APP_VERSION, FORMAT_VERSION, assertFormatCompatible, readTar, writeTar } from "../storage/index.js";
+import {
+  listCheckpoints,
+  loadCheckpoint,
+  saveCheckpoint,
+  disposeCheckpoint,
+  type CheckpointStore,
+  decodeTfjsWeights,
+  encodeTfjsWeights,
+  APP_VERSION,
+  FORMAT_VERSION,
+  assertFormatCompatible,
+  readTar,
+  writeTar,
+} from "../storage/index.js";
 import type { Action } from "../actions/index.js";
 
 export const RUN_EXPORT_FORMAT = "gamedream-run";
@@ -39,11 +52,19 @@ const json = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value
 
 function parseJson(files: ReadonlyMap<string, Uint8Array>, name: string, what: string): unknown {
   const bytes = files.get(name);
-  if (!bytes) throw new GamedreamError("IMPORT_INCOMPLETE", "storage", `${what} has no ${name}; export the run again.`, { recoverable: false, details: { file: name } });
+  if (!bytes)
+    throw new GamedreamError("IMPORT_INCOMPLETE", "storage", `${what} has no ${name}; export the run again.`, {
+      recoverable: false,
+      details: { file: name },
+    });
   try {
     return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (e) {
-    throw new GamedreamError("IMPORT_CORRUPT", "storage", `${name} in ${what} is not valid JSON.`, { recoverable: false, details: { file: name }, cause: e });
+    throw new GamedreamError("IMPORT_CORRUPT", "storage", `${name} in ${what} is not valid JSON.`, {
+      recoverable: false,
+      details: { file: name },
+      cause: e,
+    });
   }
 }
 
@@ -56,13 +77,27 @@ export function safeFileName(name: string): string {
  * The latest checkpoint of a run (or checkpoint `id`) as export files: weights only (the optimizer
  * state stays behind), config and metrics history. Weights are verified on the way out.
  */
-export async function exportRun(store: CheckpointStore, run: string, options: { id?: string; now?: Date } = {}): Promise<ExportBundle> {
+export async function exportRun(
+  store: CheckpointStore,
+  run: string,
+  options: { id?: string; now?: Date } = {},
+): Promise<ExportBundle> {
   const ids = await listCheckpoints(store);
   const id = options.id ?? ids.at(-1)?.id;
-  if (!id) throw new GamedreamError("EXPORT_EMPTY", "storage", `Run "${run}" has no checkpoint to export yet; train at least until the first save.`, { details: { run } });
+  if (!id)
+    throw new GamedreamError(
+      "EXPORT_EMPTY",
+      "storage",
+      `Run "${run}" has no checkpoint to export yet; train at least until the first save.`,
+      { details: { run } },
+    );
   const checkpoint = await loadCheckpoint(store, id);
   try {
-    const { modelJson, files } = await encodeTfjsWeights(checkpoint.weights, { config: checkpoint.config, step: checkpoint.step, extra: { run } });
+    const { modelJson, files } = await encodeTfjsWeights(checkpoint.weights, {
+      config: checkpoint.config,
+      step: checkpoint.step,
+      extra: { run },
+    });
     const info: RunInfo = {
       format: RUN_EXPORT_FORMAT,
       formatVersion: FORMAT_VERSION,
@@ -90,7 +125,12 @@ export async function exportRun(store: CheckpointStore, run: string, options: { 
 export function readRunInfo(files: ReadonlyMap<string, Uint8Array>, what = "The run export"): RunInfo {
   const info = parseJson(files, "run.json", what) as RunInfo;
   if (info?.format !== RUN_EXPORT_FORMAT) {
-    throw new GamedreamError("IMPORT_NOT_A_RUN", "storage", `${what} is not a gamedream run export (its run.json says ${JSON.stringify(info?.format)}).`, { recoverable: false });
+    throw new GamedreamError(
+      "IMPORT_NOT_A_RUN",
+      "storage",
+      `${what} is not a gamedream run export (its run.json says ${JSON.stringify(info?.format)}).`,
+      { recoverable: false },
+    );
   }
   assertFormatCompatible(info.formatVersion, what);
   return info;
@@ -100,7 +140,11 @@ export function readRunInfo(files: ReadonlyMap<string, Uint8Array>, what = "The 
  * Imports exported run files into `store` as a checkpoint at the exported step (weights checked
  * against their SHA-256s first). The run continues from these weights with a fresh optimizer.
  */
-export async function importRun(files: ReadonlyMap<string, Uint8Array>, store: CheckpointStore, what = "The run export"): Promise<{ info: RunInfo; checkpoint: string }> {
+export async function importRun(
+  files: ReadonlyMap<string, Uint8Array>,
+  store: CheckpointStore,
+  what = "The run export",
+): Promise<{ info: RunInfo; checkpoint: string }> {
   const info = readRunInfo(files, what);
   const config = parseJson(files, "config.json", what);
   const metrics = parseJson(files, "metrics.json", what) as unknown[];
@@ -109,7 +153,11 @@ export async function importRun(files: ReadonlyMap<string, Uint8Array>, store: C
     modelJson,
     async (path) => {
       const bytes = files.get(path);
-      if (!bytes) throw new GamedreamError("IMPORT_INCOMPLETE", "storage", `${what} is missing weight shard ${path}.`, { recoverable: false, details: { file: path } });
+      if (!bytes)
+        throw new GamedreamError("IMPORT_INCOMPLETE", "storage", `${what} is missing weight shard ${path}.`, {
+          recoverable: false,
+          details: { file: path },
+        });
       return bytes;
     },
     { requireChecksums: true, source: what },
@@ -137,7 +185,16 @@ export interface DatasetActionsExport {
   frame: { width: number; height: number; fps: number };
   action: { movementKeys: string[]; interactions: string[]; alignment: string };
   split: { heldoutFraction: number; seed: number };
-  episodes: { id: string; seed: number; source: string; agent?: string; name?: string; split: string; frameCount: number; actions: Action[] }[];
+  episodes: {
+    id: string;
+    seed: number;
+    source: string;
+    agent?: string;
+    name?: string;
+    split: string;
+    frameCount: number;
+    actions: Action[];
+  }[];
 }
 
 /** A dataset's actions (decoded actions, one per frame) and metadata as one JSON document. */
@@ -146,7 +203,16 @@ export async function datasetActionsJson(store: DatasetStore): Promise<DatasetAc
   const m = reader.manifest;
   const episodes: DatasetActionsExport["episodes"] = [];
   for (const e of reader.episodes()) {
-    episodes.push({ id: e.id, seed: e.seed, source: e.source, agent: e.agent, name: e.name, split: e.split, frameCount: e.frameCount, actions: await reader.readEpisodeActions(e.id) });
+    episodes.push({
+      id: e.id,
+      seed: e.seed,
+      source: e.source,
+      agent: e.agent,
+      name: e.name,
+      split: e.split,
+      frameCount: e.frameCount,
+      actions: await reader.readEpisodeActions(e.id),
+    });
   }
   return {
     format: "gamedream-dataset-actions",

@@ -60,7 +60,11 @@ export class FrameCache {
 
   /** Stores `bytes` under `key` (replacing it), then trims the cache to its limits. */
   async put(key: string, bytes: Uint8Array): Promise<EnforceResult> {
-    const headers = { "content-type": "application/octet-stream", "content-length": String(bytes.byteLength), [STORED_AT]: String(this.now()) };
+    const headers = {
+      "content-type": "application/octet-stream",
+      "content-length": String(bytes.byteLength),
+      [STORED_AT]: String(this.now()),
+    };
     await this.cache.put(this.url(key), new Response(bytes.slice().buffer as ArrayBuffer, { headers }));
     return this.enforce();
   }

@@ -61,7 +61,14 @@ export class IngestQueue<F extends QueueFile, R> {
   add(files: Iterable<F>): number[] {
     const ids: number[] = [];
     for (const file of files) {
-      const item: QueueItem<F, R> = { id: this.nextId++, file, status: "queued", fraction: 0, framesDone: 0, framesTotal: 0 };
+      const item: QueueItem<F, R> = {
+        id: this.nextId++,
+        file,
+        status: "queued",
+        fraction: 0,
+        framesDone: 0,
+        framesTotal: 0,
+      };
       this.entries.push(item);
       ids.push(item.id);
     }
@@ -146,7 +153,10 @@ export class IngestQueue<F extends QueueFile, R> {
         item.status = "failed";
         item.error = isGamedreamError(e)
           ? { code: e.code, message: e.message }
-          : { code: "INTERNAL", message: `${item.file.name} could not be ingested: ${e instanceof Error ? e.message : String(e)}` };
+          : {
+              code: "INTERNAL",
+              message: `${item.file.name} could not be ingested: ${e instanceof Error ? e.message : String(e)}`,
+            };
       }
     } finally {
       this.controllers.delete(item.id);
@@ -158,7 +168,10 @@ export class IngestQueue<F extends QueueFile, R> {
 }
 
 /** Ingests `files` with `run` and resolves with every outcome once all have finished or failed. */
-export function ingestAll<F extends QueueFile, R>(files: Iterable<F>, options: IngestQueueOptions<F, R>): Promise<QueueItem<F, R>[]> {
+export function ingestAll<F extends QueueFile, R>(
+  files: Iterable<F>,
+  options: IngestQueueOptions<F, R>,
+): Promise<QueueItem<F, R>[]> {
   const queue = new IngestQueue(options);
   queue.add(files);
   return queue.whenIdle();

@@ -85,7 +85,9 @@ export class LatentDataset implements LatentClipSource {
       for (let start = 0; start < e.frameCount; start += batchSize) {
         const n = Math.min(batchSize, e.frameCount - start);
         const rgb = await reader.readFrames(e.id, start, n);
-        const z = tf.tidy(() => vae.encodeScaled(tf.tensor4d(rgbToUnit(rgb), [n, FRAME_SIZE, FRAME_SIZE, FRAME_CHANNELS])));
+        const z = tf.tidy(() =>
+          vae.encodeScaled(tf.tensor4d(rgbToUnit(rgb), [n, FRAME_SIZE, FRAME_SIZE, FRAME_CHANNELS])),
+        );
         shape ??= [z.shape[1], z.shape[2], z.shape[3]];
         parts.push((await z.data()) as Float32Array);
         z.dispose();
@@ -98,9 +100,19 @@ export class LatentDataset implements LatentClipSource {
         latents.set(p, offset);
         offset += p.length;
       }
-      episodes.push({ id: e.id, frameCount: e.frameCount, latents, actions: conditioningActions(await reader.readActions(e.id), e.frameCount) });
+      episodes.push({
+        id: e.id,
+        frameCount: e.frameCount,
+        latents,
+        actions: conditioningActions(await reader.readActions(e.id), e.frameCount),
+      });
     }
-    if (!shape) throw new GamedreamError("DATASET_EMPTY", "dataset", `The ${options.split ?? "train"} split has no frames to encode.`);
+    if (!shape)
+      throw new GamedreamError(
+        "DATASET_EMPTY",
+        "dataset",
+        `The ${options.split ?? "train"} split has no frames to encode.`,
+      );
     return new LatentDataset(shape, episodes);
   }
 
@@ -113,7 +125,11 @@ export class LatentDataset implements LatentClipSource {
       this.windowsCache.set(clipLength, w);
     }
     if (w.total === 0) {
-      throw new GamedreamError("DATASET_CLIP_TOO_LONG", "dataset", `No episode has ${clipLength} frames; use shorter clips or longer episodes.`);
+      throw new GamedreamError(
+        "DATASET_CLIP_TOO_LONG",
+        "dataset",
+        `No episode has ${clipLength} frames; use shorter clips or longer episodes.`,
+      );
     }
     return w;
   }
@@ -129,7 +145,10 @@ export class LatentDataset implements LatentClipSource {
       let i = 0;
       while (k >= windows[i]) k -= windows[i++];
       const e = episodes[i];
-      latents.set(e.latents.subarray(k * this.frameSize, (k + clipLength) * this.frameSize), b * clipLength * this.frameSize);
+      latents.set(
+        e.latents.subarray(k * this.frameSize, (k + clipLength) * this.frameSize),
+        b * clipLength * this.frameSize,
+      );
       actions.set(e.actions.subarray(k * ACTION_DIM, (k + clipLength) * ACTION_DIM), b * clipLength * ACTION_DIM);
     }
     return {
@@ -141,7 +160,13 @@ export class LatentDataset implements LatentClipSource {
   /** One binary blob: a length-prefixed JSON header, then every episode's latents and actions. */
   toBytes(key: string): Uint8Array {
     const header = new TextEncoder().encode(
-      JSON.stringify({ format: FORMAT, version: VERSION, key, shape: this.shape, episodes: this.episodes.map((e) => ({ id: e.id, frameCount: e.frameCount })) }),
+      JSON.stringify({
+        format: FORMAT,
+        version: VERSION,
+        key,
+        shape: this.shape,
+        episodes: this.episodes.map((e) => ({ id: e.id, frameCount: e.frameCount })),
+      }),
     );
     const floats = this.episodes.reduce((n, e) => n + e.latents.length + e.actions.length, 0);
     const bytes = new Uint8Array(4 + header.length + floats * 4);
@@ -194,7 +219,9 @@ export class LatentDataset implements LatentClipSource {
  */
 export async function latentCacheKey(reader: DatasetReader, vae: VAE, split: SplitFilter = "train"): Promise<string> {
   const { data } = await encodeTensors(vae.variables());
-  const head = new TextEncoder().encode(JSON.stringify({ shards: reader.manifest.shards.map((s) => s.sha256), split, config: vae.config }));
+  const head = new TextEncoder().encode(
+    JSON.stringify({ shards: reader.manifest.shards.map((s) => s.sha256), split, config: vae.config }),
+  );
   const all = new Uint8Array(head.length + data.length);
   all.set(head);
   all.set(data, head.length);

@@ -38,7 +38,11 @@ export interface EpisodeRequest {
  */
 export function* playEpisode({ seed, agent: agentName, frames }: EpisodeRequest): Generator<number, Episode, void> {
   if (!Number.isInteger(frames) || frames < 1) {
-    throw new GamedreamError("DATASET_INVALID_LENGTH", "dataset", `An episode needs a whole number of frames >= 1 (got ${frames}).`);
+    throw new GamedreamError(
+      "DATASET_INVALID_LENGTH",
+      "dataset",
+      `An episode needs a whole number of frames >= 1 (got ${frames}).`,
+    );
   }
   const game = createGame({ seed });
   const agent = createAgent(agentName, seed);
@@ -76,7 +80,8 @@ export function episodeFrame(episode: Episode, t: number): Uint8Array {
  */
 export function motionSeries(episode: Episode): Float64Array {
   const out = new Float64Array(episode.frameCount);
-  for (let t = 1; t < episode.frameCount; t++) out[t] = meanAbsDiff(episodeFrame(episode, t - 1), episodeFrame(episode, t));
+  for (let t = 1; t < episode.frameCount; t++)
+    out[t] = meanAbsDiff(episodeFrame(episode, t - 1), episodeFrame(episode, t));
   return out;
 }
 
@@ -114,7 +119,9 @@ export interface ActionHistograms {
 /** Counts over every action of every episode given. */
 export function actionHistograms(actionLists: readonly (readonly Action[])[]): ActionHistograms {
   const movement = MOVEMENT_KEYS.map((key) => ({ key, count: 0 }));
-  const camera = (["yaw", "pitch"] as const).flatMap((axis) => CAMERA_BINS.map((b, index) => ({ axis, bin: b.label, index, count: 0 })));
+  const camera = (["yaw", "pitch"] as const).flatMap((axis) =>
+    CAMERA_BINS.map((b, index) => ({ axis, bin: b.label, index, count: 0 })),
+  );
   const interaction = INTERACTIONS.map((name) => ({ name, count: 0 }));
   let frames = 0;
   for (const list of actionLists) {
@@ -128,4 +135,3 @@ export function actionHistograms(actionLists: readonly (readonly Action[])[]): A
   }
   return { frames, movement, camera, interaction };
 }
-

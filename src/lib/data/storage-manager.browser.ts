@@ -12,7 +12,13 @@
 import { GamedreamError, isGamedreamError } from "../core/index.js";
 import { IndexedDbDatasetStore } from "./store-idb.browser.js";
 import { FRAME_CACHE_NAME, FrameCache } from "./frame-cache.browser.js";
-import { DEFAULT_KEEP_CHECKPOINTS, listCheckpoints, pruneCheckpoints, saveCheckpoint, type CheckpointInput } from "../storage/index.js";
+import {
+  DEFAULT_KEEP_CHECKPOINTS,
+  listCheckpoints,
+  pruneCheckpoints,
+  saveCheckpoint,
+  type CheckpointInput,
+} from "../storage/index.js";
 import { DEFAULT_IDB_NAME, IdbCheckpointStore, type IdbRunSummary } from "../storage/browser.js";
 
 export const IDB_LIMIT_BYTES = 2 * 1024 ** 3;
@@ -69,7 +75,13 @@ async function datasetSummaries(): Promise<DatasetSummaryRow[]> {
     const store = await IndexedDbDatasetStore.open(db);
     try {
       const m = await store.readManifest();
-      out.push({ name: db.slice(DATASET_DB_PREFIX.length), db, episodes: m.totals.episodes, frames: m.totals.frames, bytes: m.totals.bytes });
+      out.push({
+        name: db.slice(DATASET_DB_PREFIX.length),
+        db,
+        episodes: m.totals.episodes,
+        frames: m.totals.frames,
+        bytes: m.totals.bytes,
+      });
     } catch {
       out.push({ name: db.slice(DATASET_DB_PREFIX.length), db, episodes: 0, frames: 0, bytes: 0 });
     } finally {
@@ -88,7 +100,11 @@ async function siteVersions(): Promise<{ version: string; files: number }[]> {
   if (typeof caches === "undefined") return [];
   const out: { version: string; files: number }[] = [];
   for (const name of await caches.keys()) {
-    if (name.startsWith(SITE_CACHE_PREFIX)) out.push({ version: name.slice(SITE_CACHE_PREFIX.length), files: (await (await caches.open(name)).keys()).length });
+    if (name.startsWith(SITE_CACHE_PREFIX))
+      out.push({
+        version: name.slice(SITE_CACHE_PREFIX.length),
+        files: (await (await caches.open(name)).keys()).length,
+      });
   }
   return out;
 }
@@ -100,7 +116,9 @@ export async function storageReport(): Promise<StorageReport> {
     hasStorageManager() && navigator.storage.persisted ? navigator.storage.persisted() : Promise.resolve(null),
     IdbCheckpointStore.listRuns(),
     datasetSummaries(),
-    typeof caches === "undefined" ? Promise.resolve({ entries: 0, bytes: 0 }) : FrameCache.open().then((c) => c.usage()),
+    typeof caches === "undefined"
+      ? Promise.resolve({ entries: 0, bytes: 0 })
+      : FrameCache.open().then((c) => c.usage()),
     siteVersions(),
   ]);
   const idbBytes = runs.reduce((n, r) => n + r.bytes, 0) + datasets.reduce((n, d) => n + d.bytes, 0);
@@ -114,9 +132,17 @@ export async function storageReport(): Promise<StorageReport> {
  */
 export async function requestPersistence(): Promise<{ persisted: boolean; message: string }> {
   if (!hasStorageManager() || !navigator.storage.persist) {
-    return { persisted: false, message: "This browser cannot make storage persistent; it may delete checkpoints when the disk runs low. Export runs you want to keep." };
+    return {
+      persisted: false,
+      message:
+        "This browser cannot make storage persistent; it may delete checkpoints when the disk runs low. Export runs you want to keep.",
+    };
   }
-  if (await navigator.storage.persisted()) return { persisted: true, message: "Storage is already persistent: the browser will not evict checkpoints on its own." };
+  if (await navigator.storage.persisted())
+    return {
+      persisted: true,
+      message: "Storage is already persistent: the browser will not evict checkpoints on its own.",
+    };
   const persisted = await navigator.storage.persist();
   return {
     persisted,
@@ -127,12 +153,20 @@ export async function requestPersistence(): Promise<{ persisted: boolean; messag
 }
 
 /** `requestPersistence` once per browser, before the first long training run; later calls only report. */
-export async function ensurePersistenceBeforeTraining(): Promise<{ persisted: boolean; message: string; asked: boolean }> {
+export async function ensurePersistenceBeforeTraining(): Promise<{
+  persisted: boolean;
+  message: string;
+  asked: boolean;
+}> {
   const key = "gamedream:persistence-asked";
   const asked = typeof localStorage !== "undefined" && localStorage.getItem(key) === "1";
   if (asked) {
     const persisted = hasStorageManager() && navigator.storage.persisted ? await navigator.storage.persisted() : false;
-    return { persisted, asked: false, message: persisted ? "Storage is persistent." : "Storage is not persistent (asked before)." };
+    return {
+      persisted,
+      asked: false,
+      message: persisted ? "Storage is persistent." : "Storage is not persistent (asked before).",
+    };
   }
   const result = await requestPersistence();
   if (typeof localStorage !== "undefined") localStorage.setItem(key, "1");
@@ -152,7 +186,9 @@ export interface LimitsResult {
  * Applies the limits: every run keeps its newest `keep` checkpoints; if IndexedDB is still over
  * `limitBytes`, every run but `activeRun` keeps only its newest; frames are trimmed to 500 MB / 7 days.
  */
-export async function enforceStorageLimits(options: { keep?: number; limitBytes?: number; activeRun?: string; dbName?: string } = {}): Promise<LimitsResult> {
+export async function enforceStorageLimits(
+  options: { keep?: number; limitBytes?: number; activeRun?: string; dbName?: string } = {},
+): Promise<LimitsResult> {
   const keep = options.keep ?? DEFAULT_KEEP_CHECKPOINTS;
   const limit = options.limitBytes ?? IDB_LIMIT_BYTES;
   const dbName = options.dbName ?? DEFAULT_IDB_NAME;
@@ -167,14 +203,16 @@ export async function enforceStorageLimits(options: { keep?: number; limitBytes?
     }
   };
   const total = async (): Promise<number> =>
-    (await IdbCheckpointStore.listRuns(dbName)).reduce((n, r) => n + r.bytes, 0) + (await datasetSummaries()).reduce((n, d) => n + d.bytes, 0);
+    (await IdbCheckpointStore.listRuns(dbName)).reduce((n, r) => n + r.bytes, 0) +
+    (await datasetSummaries()).reduce((n, d) => n + d.bytes, 0);
 
   for (const r of await IdbCheckpointStore.listRuns(dbName)) await prune(r.run, keep);
   if ((await total()) > limit) {
     for (const r of await IdbCheckpointStore.listRuns(dbName)) if (r.run !== options.activeRun) await prune(r.run, 1);
   }
   const idbBytes = await total();
-  const frameResult = typeof caches === "undefined" ? { expired: [], evicted: [], bytes: 0 } : await (await FrameCache.open()).enforce();
+  const frameResult =
+    typeof caches === "undefined" ? { expired: [], evicted: [], bytes: 0 } : await (await FrameCache.open()).enforce();
   return {
     pruned,
     frames: { expired: frameResult.expired.length, evicted: frameResult.evicted.length, bytes: frameResult.bytes },
@@ -191,7 +229,11 @@ export async function enforceStorageLimits(options: { keep?: number; limitBytes?
  * quota is a `STORAGE_QUOTA` error whose message says what is stored and what to free; earlier
  * checkpoints are untouched (the store writes in one transaction).
  */
-export async function saveRunCheckpoint<C, M>(run: string, input: CheckpointInput<C, M>, options: { dbName?: string; keep?: number } = {}) {
+export async function saveRunCheckpoint<C, M>(
+  run: string,
+  input: CheckpointInput<C, M>,
+  options: { dbName?: string; keep?: number } = {},
+) {
   const store = await IdbCheckpointStore.open(run, options.dbName);
   try {
     const saved = await saveCheckpoint(store, input, { keep: options.keep ?? DEFAULT_KEEP_CHECKPOINTS });
@@ -201,7 +243,9 @@ export async function saveRunCheckpoint<C, M>(run: string, input: CheckpointInpu
     if (isGamedreamError(e) && e.code === "STORAGE_QUOTA") {
       const estimate = await storageEstimate();
       const kept = (await listCheckpoints(store)).map((c) => c.id);
-      const usage = estimate ? ` The browser counts ${(estimate.usage / 1e6).toFixed(0)} MB used of a ${(estimate.quota / 1e6).toFixed(0)} MB quota.` : "";
+      const usage = estimate
+        ? ` The browser counts ${(estimate.usage / 1e6).toFixed(0)} MB used of a ${(estimate.quota / 1e6).toFixed(0)} MB quota.`
+        : "";
       throw new GamedreamError(
         "STORAGE_QUOTA",
         "storage",
@@ -232,7 +276,14 @@ function deleteDatabase(name: string): Promise<void> {
     request.onerror = () => reject(request.error);
     // Another tab holds it open: the deletion completes when it closes; say so rather than hang.
     request.onblocked = () =>
-      reject(new GamedreamError("STORAGE_BLOCKED", "storage", `${name} is open in another gamedream tab; close it and try again.`, { details: { name } }));
+      reject(
+        new GamedreamError(
+          "STORAGE_BLOCKED",
+          "storage",
+          `${name} is open in another gamedream tab; close it and try again.`,
+          { details: { name } },
+        ),
+      );
   });
 }
 
@@ -241,7 +292,9 @@ function deleteDatabase(name: string): Promise<void> {
  * frame, and the persistence reminder. The offline copy of the site stays (it holds no user data);
  * `includeSite` removes it too.
  */
-export async function clearEverything(options: { includeSite?: boolean } = {}): Promise<{ databases: string[]; caches: string[] }> {
+export async function clearEverything(
+  options: { includeSite?: boolean } = {},
+): Promise<{ databases: string[]; caches: string[] }> {
   const databases = [DEFAULT_IDB_NAME, ...(await datasetNames())];
   for (const name of databases) await deleteDatabase(name);
   const removed: string[] = [];

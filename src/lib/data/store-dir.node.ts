@@ -8,7 +8,13 @@ import { createReadStream } from "node:fs";
 import { mkdir, open, readFile, rename, writeFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { GamedreamError } from "../core/index.js";
-import { datasetNotFound, shardNotFound, type DatasetManifest, type DatasetStore, type ShardWriter } from "./dataset.js";
+import {
+  datasetNotFound,
+  shardNotFound,
+  type DatasetManifest,
+  type DatasetStore,
+  type ShardWriter,
+} from "./dataset.js";
 
 export class DirectoryDatasetStore implements DatasetStore {
   readonly description: string;
@@ -23,7 +29,9 @@ export class DirectoryDatasetStore implements DatasetStore {
     const path = join(this.dir, file);
     await this.forget(file);
     const fh = await open(path, "w").catch((e: unknown) => {
-      throw new GamedreamError("DATASET_WRITE_FAILED", "storage", `Cannot create ${path}: ${(e as Error).message}.`, { cause: e });
+      throw new GamedreamError("DATASET_WRITE_FAILED", "storage", `Cannot create ${path}: ${(e as Error).message}.`, {
+        cause: e,
+      });
     });
     const hash = createHash("sha256");
     let bytes = 0;
@@ -66,7 +74,12 @@ export class DirectoryDatasetStore implements DatasetStore {
     while (done < length) {
       const { bytesRead } = await fh.read(out, done, length - done, offset + done);
       if (bytesRead === 0) {
-        throw new GamedreamError("DATASET_CORRUPT", "dataset", `Shard "${file}" in ${this.description} ends at byte ${offset + done}, before the ${length} bytes asked for at ${offset}; it was truncated.`, { recoverable: false });
+        throw new GamedreamError(
+          "DATASET_CORRUPT",
+          "dataset",
+          `Shard "${file}" in ${this.description} ends at byte ${offset + done}, before the ${length} bytes asked for at ${offset}; it was truncated.`,
+          { recoverable: false },
+        );
       }
       done += bytesRead;
     }
@@ -102,7 +115,12 @@ export class DirectoryDatasetStore implements DatasetStore {
     try {
       return JSON.parse(text) as DatasetManifest;
     } catch (e) {
-      throw new GamedreamError("DATASET_CORRUPT", "dataset", `${join(this.dir, "manifest.json")} is not valid JSON: ${(e as Error).message}.`, { recoverable: false, cause: e });
+      throw new GamedreamError(
+        "DATASET_CORRUPT",
+        "dataset",
+        `${join(this.dir, "manifest.json")} is not valid JSON: ${(e as Error).message}.`,
+        { recoverable: false, cause: e },
+      );
     }
   }
 

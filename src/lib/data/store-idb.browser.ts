@@ -5,7 +5,15 @@
  * Checksums use WebCrypto.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from "idb";
-import { bufferedShardWriter, datasetNotFound, sha256Hex, shardNotFound, type DatasetManifest, type DatasetStore, type ShardWriter } from "./dataset.js";
+import {
+  bufferedShardWriter,
+  datasetNotFound,
+  sha256Hex,
+  shardNotFound,
+  type DatasetManifest,
+  type DatasetStore,
+  type ShardWriter,
+} from "./dataset.js";
 import { GamedreamError } from "../core/index.js";
 
 interface DatasetDb extends DBSchema {
@@ -38,7 +46,12 @@ export class IndexedDbDatasetStore implements DatasetStore {
       });
       return new IndexedDbDatasetStore(name, db);
     } catch (e) {
-      throw new GamedreamError("STORAGE_UNAVAILABLE", "storage", `IndexedDB is not available here (${(e as Error).message}); private windows and some embedded views block it.`, { cause: e });
+      throw new GamedreamError(
+        "STORAGE_UNAVAILABLE",
+        "storage",
+        `IndexedDB is not available here (${(e as Error).message}); private windows and some embedded views block it.`,
+        { cause: e },
+      );
     }
   }
 
@@ -47,7 +60,12 @@ export class IndexedDbDatasetStore implements DatasetStore {
       try {
         await this.db.put("shards", all, file);
       } catch (e) {
-        throw new GamedreamError("STORAGE_QUOTA", "storage", `Could not store shard "${file}" (${(all.length / 1e6).toFixed(1)} MB) in ${this.description}: ${(e as Error).message}. Free space or build a smaller dataset.`, { cause: e });
+        throw new GamedreamError(
+          "STORAGE_QUOTA",
+          "storage",
+          `Could not store shard "${file}" (${(all.length / 1e6).toFixed(1)} MB) in ${this.description}: ${(e as Error).message}. Free space or build a smaller dataset.`,
+          { cause: e },
+        );
       }
       this.cache.delete(file);
     });
@@ -71,7 +89,12 @@ export class IndexedDbDatasetStore implements DatasetStore {
   async readShardRange(file: string, offset: number, length: number): Promise<Uint8Array> {
     const bytes = await this.shard(file);
     if (offset + length > bytes.length) {
-      throw new GamedreamError("DATASET_CORRUPT", "dataset", `Shard "${file}" in ${this.description} has ${bytes.length} bytes; asked for ${length} at ${offset}.`, { recoverable: false });
+      throw new GamedreamError(
+        "DATASET_CORRUPT",
+        "dataset",
+        `Shard "${file}" in ${this.description} has ${bytes.length} bytes; asked for ${length} at ${offset}.`,
+        { recoverable: false },
+      );
     }
     return bytes.subarray(offset, offset + length);
   }

@@ -21,13 +21,23 @@ export interface DatasetSummary {
   frameSize: [number, number];
   splits: DatasetManifest["split"];
   /** One row per episode: where it is stored and what it holds. */
-  episodeTable: (EpisodeSummary & { id: string; seed: number; source: string; agent: string | null; split: Split; shard: string })[];
+  episodeTable: (EpisodeSummary & {
+    id: string;
+    seed: number;
+    source: string;
+    agent: string | null;
+    split: Split;
+    shard: string;
+  })[];
   histograms: ActionHistograms;
   /** Mean absolute change from the previous frame, in [0, 1] (first frames omitted); empty without motion. */
   motion: { episode: string; frame: number; motion: number }[];
 }
 
-export async function summarizeDataset(reader: DatasetReader, options: { motion?: boolean } = {}): Promise<DatasetSummary> {
+export async function summarizeDataset(
+  reader: DatasetReader,
+  options: { motion?: boolean } = {},
+): Promise<DatasetSummary> {
   const m = reader.manifest;
   const withMotion = options.motion ?? true;
   const actions = [];
@@ -38,7 +48,12 @@ export async function summarizeDataset(reader: DatasetReader, options: { motion?
     actions.push(episodeActions);
     let series: Float64Array | undefined;
     if (withMotion) {
-      series = motionSeries({ name: e.id, frames: await reader.readFrames(e.id), frameCount: e.frameCount, actions: episodeActions });
+      series = motionSeries({
+        name: e.id,
+        frames: await reader.readFrames(e.id),
+        frameCount: e.frameCount,
+        actions: episodeActions,
+      });
       for (let t = 1; t < series.length; t++) motion.push({ episode: e.id, frame: t, motion: series[t] });
     }
     inputs.push({ name: e.id, frameCount: e.frameCount, actions: episodeActions, motion: series });
@@ -52,7 +67,15 @@ export async function summarizeDataset(reader: DatasetReader, options: { motion?
     bytes: m.totals.bytes,
     frameSize: [m.frame.width, m.frame.height],
     splits: m.split,
-    episodeTable: m.episodes.map((e, i) => ({ id: e.id, seed: e.seed, source: e.source, agent: e.agent ?? null, split: e.split, shard: e.shard, ...rows[i] })),
+    episodeTable: m.episodes.map((e, i) => ({
+      id: e.id,
+      seed: e.seed,
+      source: e.source,
+      agent: e.agent ?? null,
+      split: e.split,
+      shard: e.shard,
+      ...rows[i],
+    })),
     histograms: actionHistograms(actions),
     motion,
   };

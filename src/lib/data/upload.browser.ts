@@ -28,7 +28,8 @@ export interface UploadOptions {
   onProgress?: (progress: { done: number; total: number }) => void;
 }
 
-const fileName = (blob: Blob, fallback: string): string => (typeof File !== "undefined" && blob instanceof File ? blob.name : fallback);
+const fileName = (blob: Blob, fallback: string): string =>
+  typeof File !== "undefined" && blob instanceof File ? blob.name : fallback;
 
 /** Decodes and pairs an upload (see upload.ts); the log is parsed first, so its errors come before any decoding. */
 export async function uploadedEpisode(files: UploadFiles, options: UploadOptions = {}): Promise<UploadedEpisode> {

@@ -42,7 +42,10 @@ export interface UploadParts {
  * Takes frames from `batches` until `maxFrames`, into one buffer. `complete` is false when the
  * video had more frames than that (the rest are not decoded).
  */
-export async function collectFrames(batches: AsyncIterable<RgbBatch>, maxFrames: number): Promise<{ frames: Uint8Array; frameCount: number; complete: boolean }> {
+export async function collectFrames(
+  batches: AsyncIterable<RgbBatch>,
+  maxFrames: number,
+): Promise<{ frames: Uint8Array; frameCount: number; complete: boolean }> {
   const parts: Uint8Array[] = [];
   let count = 0;
   let complete = true;
@@ -54,7 +57,12 @@ export async function collectFrames(batches: AsyncIterable<RgbBatch>, maxFrames:
       count += take;
       if (count >= maxFrames) {
         // At the cap: anything left in this batch, or a next batch (or a failure reading one), is cut.
-        complete = take === r.value.count && (await it.next().then((n) => n.done === true, () => false));
+        complete =
+          take === r.value.count &&
+          (await it.next().then(
+            (n) => n.done === true,
+            () => false,
+          ));
         break;
       }
     }
@@ -71,26 +79,47 @@ export async function collectFrames(batches: AsyncIterable<RgbBatch>, maxFrames:
  * One episode from an upload: the video's first `maxFrames` frames, paired with the log (cut to
  * those frames); a video alone has no actions, a log alone no frames.
  */
-export async function episodeFromUpload(parts: UploadParts, { maxFrames = MAX_UPLOAD_FRAMES } = {}): Promise<UploadedEpisode> {
+export async function episodeFromUpload(
+  parts: UploadParts,
+  { maxFrames = MAX_UPLOAD_FRAMES } = {},
+): Promise<UploadedEpisode> {
   const { video, log } = parts;
   const name = [video?.name, log?.name].filter(Boolean).join(" + ");
-  if (!video) return { name, frames: new Uint8Array(0), frameCount: 0, actions: log?.actions ?? [], videoName: null, videoFrames: 0, cutNote: null };
+  if (!video)
+    return {
+      name,
+      frames: new Uint8Array(0),
+      frameCount: 0,
+      actions: log?.actions ?? [],
+      videoName: null,
+      videoFrames: 0,
+      cutNote: null,
+    };
   const { frames, frameCount, complete } = await collectFrames(video.batches, maxFrames);
   const videoFrames = Math.max(frameCount, video.frames?.() ?? 0);
   const cutNote = complete
     ? null
     : `${video.name} has ${videoFrames > frameCount ? `${videoFrames} frames` : `more than ${frameCount} frames`} at 30 fps; only the first ${frameCount} (${(frameCount / 30).toFixed(0)} s) are used, as every frame is kept in memory.`;
   // The log is cut with the video: entry k belongs to frame k (pairing's default 30 per second).
-  const actions = log ? pairFramesWithActions(frameCount, complete ? log.actions : log.actions.slice(0, frameCount)).actions : [];
+  const actions = log
+    ? pairFramesWithActions(frameCount, complete ? log.actions : log.actions.slice(0, frameCount)).actions
+    : [];
   return { name, frames, frameCount, actions, videoName: video.name, videoFrames, cutNote };
 }
 
 /** An upload as a training episode (dataset.ts `EpisodeSource`); it needs both the video and its log. */
 export function uploadedEpisodeSource(episode: UploadedEpisode): EpisodeSource {
   if (!episode.videoName || !episode.frameCount || episode.actions.length !== episode.frameCount) {
-    throw new GamedreamError("UPLOAD_INCOMPLETE", "dataset", `Training on an upload needs a video and its action log, one action per frame (“${episode.name || "nothing"}” has ${episode.frameCount} frames and ${episode.actions.length} actions).`, { recoverable: true });
+    throw new GamedreamError(
+      "UPLOAD_INCOMPLETE",
+      "dataset",
+      `Training on an upload needs a video and its action log, one action per frame (“${episode.name || "nothing"}” has ${episode.frameCount} frames and ${episode.actions.length} actions).`,
+      { recoverable: true },
+    );
   }
   const id = episode.videoName;
-  const frames = Array.from({ length: episode.frameCount }, (_, t) => episode.frames.subarray(t * RGB_FRAME_BYTES, (t + 1) * RGB_FRAME_BYTES));
+  const frames = Array.from({ length: episode.frameCount }, (_, t) =>
+    episode.frames.subarray(t * RGB_FRAME_BYTES, (t + 1) * RGB_FRAME_BYTES),
+  );
   return episodeFromFrames({ id, seed: seedFromId(id), source: "video", name: id }, frames, episode.actions);
 }

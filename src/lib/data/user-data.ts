@@ -11,7 +11,15 @@
  * memory.
  */
 import { NO_ACTION, cloneAction, type Action } from "../actions/index.js";
-import { DatasetReader, buildDataset, episodeFromFrames, seedFromId, type DatasetManifest, type DatasetStore, type EpisodeMeta } from "./dataset.js";
+import {
+  DatasetReader,
+  buildDataset,
+  episodeFromFrames,
+  seedFromId,
+  type DatasetManifest,
+  type DatasetStore,
+  type EpisodeMeta,
+} from "./dataset.js";
 import { GamedreamError, RGB_FRAME_BYTES, rgbaToRgb } from "../core/index.js";
 
 /** Stored frames to dream from instead of the built-in game (e.g. the start of an uploaded video). */
@@ -31,7 +39,12 @@ export const MAX_RECORDED_FRAMES = 600;
 export function checkDatasetName(name: string): string {
   const clean = name.trim();
   if (!/^[\w .-]{1,64}$/.test(clean)) {
-    throw new GamedreamError("DATASET_BAD_NAME", "validation", `“${name}” cannot name a dataset: use 1 to 64 letters, digits, spaces, dots, dashes or underscores.`, { recoverable: true });
+    throw new GamedreamError(
+      "DATASET_BAD_NAME",
+      "validation",
+      `“${name}” cannot name a dataset: use 1 to 64 letters, digits, spaces, dots, dashes or underscores.`,
+      { recoverable: true },
+    );
   }
   return clean;
 }
@@ -52,7 +65,10 @@ export class GameplayRecorder {
   private readonly actions: Action[] = [];
   private pending: Uint8Array | null = null;
 
-  constructor(readonly level: number, private readonly maxFrames = MAX_RECORDED_FRAMES) {}
+  constructor(
+    readonly level: number,
+    private readonly maxFrames = MAX_RECORDED_FRAMES,
+  ) {}
 
   /** Frames recorded so far (each with its action). */
   get count(): number {
@@ -70,7 +86,13 @@ export class GameplayRecorder {
 
   /** `action` was held on the pending frame and produced `next` (RGBA). False once full. */
   add(action: Readonly<Action>, next: ArrayLike<number>): boolean {
-    if (this.pending === null) throw new GamedreamError("RECORDING_NOT_STARTED", "internal", "add() before begin(): a recording starts from the frame on screen.", { recoverable: false });
+    if (this.pending === null)
+      throw new GamedreamError(
+        "RECORDING_NOT_STARTED",
+        "internal",
+        "add() before begin(): a recording starts from the frame on screen.",
+        { recoverable: false },
+      );
     if (this.full) return false;
     this.frames.push(this.pending);
     this.actions.push(cloneAction(action));
@@ -99,19 +121,43 @@ export interface UserEpisode extends RecordedEpisode {
  * Stores one episode as a dataset in `store` (every frame for training, none held out). An upload
  * without an action log gets "no action" on every frame, which `createdWith` records.
  */
-export async function saveUserDataset(store: DatasetStore, dataset: string, episode: UserEpisode): Promise<DatasetManifest> {
+export async function saveUserDataset(
+  store: DatasetStore,
+  dataset: string,
+  episode: UserEpisode,
+): Promise<DatasetManifest> {
   const name = checkDatasetName(dataset);
   if (episode.frames.length === 0) {
-    throw new GamedreamError("DATASET_EMPTY", "dataset", `There are no frames to save as “${name}”: record or upload some first.`, { recoverable: true });
+    throw new GamedreamError(
+      "DATASET_EMPTY",
+      "dataset",
+      `There are no frames to save as “${name}”: record or upload some first.`,
+      { recoverable: true },
+    );
   }
   if (episode.actions.length !== episode.frames.length) {
-    throw new GamedreamError("DATASET_FRAME_COUNT_MISMATCH", "dataset", `“${name}” has ${episode.frames.length} frames but ${episode.actions.length} actions.`, { recoverable: true });
+    throw new GamedreamError(
+      "DATASET_FRAME_COUNT_MISMATCH",
+      "dataset",
+      `“${name}” has ${episode.frames.length} frames but ${episode.actions.length} actions.`,
+      { recoverable: true },
+    );
   }
   const id = episode.source === "game" ? `played-level-${episode.level ?? 0}` : episode.name;
-  const meta: EpisodeMeta = { id, seed: episode.level ?? seedFromId(id), source: episode.source, name: episode.name, ...(episode.source === "game" ? { agent: "person" } : {}) };
+  const meta: EpisodeMeta = {
+    id,
+    seed: episode.level ?? seedFromId(id),
+    source: episode.source,
+    name: episode.name,
+    ...(episode.source === "game" ? { agent: "person" } : {}),
+  };
   return buildDataset(store, [episodeFromFrames(meta, episode.frames, episode.actions)], {
     heldoutFraction: 0,
-    createdWith: { by: episode.source === "game" ? "play page recording" : "data page upload", name, ...(episode.level !== undefined ? { level: episode.level } : {}) },
+    createdWith: {
+      by: episode.source === "game" ? "play page recording" : "data page upload",
+      name,
+      ...(episode.level !== undefined ? { level: episode.level } : {}),
+    },
   });
 }
 
@@ -142,11 +188,21 @@ export async function readViewEpisodes(store: DatasetStore, maxFrames: number): 
  * The first `count` frames of a stored dataset's first episode (or `episode`), to start a dream
  * from (`StartFrames` above).
  */
-export async function readStartFrames(store: DatasetStore, dataset: string, count: number, episode?: string): Promise<StartFrames> {
+export async function readStartFrames(
+  store: DatasetStore,
+  dataset: string,
+  count: number,
+  episode?: string,
+): Promise<StartFrames> {
   const reader = await DatasetReader.open(store);
   const entry = episode ? reader.episodes().find((e) => e.id === episode) : reader.episodes()[0];
   if (!entry) {
-    throw new GamedreamError("DATASET_NO_EPISODE", "dataset", episode ? `Dataset “${dataset}” has no episode “${episode}”.` : `Dataset “${dataset}” holds no episodes.`, { recoverable: true });
+    throw new GamedreamError(
+      "DATASET_NO_EPISODE",
+      "dataset",
+      episode ? `Dataset “${dataset}” has no episode “${episode}”.` : `Dataset “${dataset}” holds no episodes.`,
+      { recoverable: true },
+    );
   }
   const n = Math.max(1, Math.min(count, entry.frameCount));
   const rgb = await reader.readFrames(entry.id, 0, n);

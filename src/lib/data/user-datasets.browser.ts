@@ -14,8 +14,22 @@ import { actionsToJson, type Action } from "../actions/index.js";
 import { DatasetReader } from "./dataset.js";
 import { IndexedDbDatasetStore } from "./store-idb.browser.js";
 import { GamedreamError, FRAME_SIZE, RGB_FRAME_BYTES, rgbToRgba } from "../core/index.js";
-import { datasetDbName, deleteDataset, enforceStorageLimits, listDatasets, type DatasetSummaryRow } from "./storage-manager.browser.js";
-import { checkDatasetName, readStartFrames, readViewEpisodes, saveUserDataset, type StartFrames, type UserEpisode, type ViewEpisode } from "./user-data.js";
+import {
+  datasetDbName,
+  deleteDataset,
+  enforceStorageLimits,
+  listDatasets,
+  type DatasetSummaryRow,
+} from "./storage-manager.browser.js";
+import {
+  checkDatasetName,
+  readStartFrames,
+  readViewEpisodes,
+  saveUserDataset,
+  type StartFrames,
+  type UserEpisode,
+  type ViewEpisode,
+} from "./user-data.js";
 
 export type { DatasetSummaryRow };
 export { listDatasets };
@@ -40,10 +54,18 @@ async function exists(name: string): Promise<boolean> {
  * never pruned: over the limit, `warning` says what to delete). A taken name is refused; a write
  * that fails (quota) leaves nothing half-saved behind.
  */
-export async function storeUserDataset(name: string, episode: UserEpisode): Promise<{ name: string; frames: number; bytes: number; warning: string | null }> {
+export async function storeUserDataset(
+  name: string,
+  episode: UserEpisode,
+): Promise<{ name: string; frames: number; bytes: number; warning: string | null }> {
   const clean = checkDatasetName(name);
   if (await exists(clean)) {
-    throw new GamedreamError("DATASET_EXISTS", "dataset", `A dataset named “${clean}” is already stored; choose another name (or delete it on the Storage page).`, { recoverable: true, details: { name: clean } });
+    throw new GamedreamError(
+      "DATASET_EXISTS",
+      "dataset",
+      `A dataset named “${clean}” is already stored; choose another name (or delete it on the Storage page).`,
+      { recoverable: true, details: { name: clean } },
+    );
   }
   let manifest;
   try {
@@ -65,21 +87,38 @@ export function readUserDatasetEpisodes(name: string, maxFrames: number): Promis
 export async function readUserDatasetStart(name: string, count: number): Promise<StartFrames> {
   // Checked first: opening a database that does not exist would create an empty one.
   if (!(await exists(name))) {
-    throw new GamedreamError("DATASET_NOT_FOUND", "dataset", `There is no dataset “${name}” in this browser. Record one on the Play page or save an upload on the Data page.`, { recoverable: true, details: { name } });
+    throw new GamedreamError(
+      "DATASET_NOT_FOUND",
+      "dataset",
+      `There is no dataset “${name}” in this browser. Record one on the Play page or save an upload on the Data page.`,
+      { recoverable: true, details: { name } },
+    );
   }
   return withUserDataset(name, (store) => readStartFrames(store, name, count));
 }
 
 /** A stored dataset as a video and its action log (first episode), for downloading. */
-export async function exportUserDatasetVideo(name: string, options: { fps?: number } = {}): Promise<{ video: Blob; actions: Blob; frames: number }> {
+export async function exportUserDatasetVideo(
+  name: string,
+  options: { fps?: number } = {},
+): Promise<{ video: Blob; actions: Blob; frames: number }> {
   return withUserDataset(name, async (store) => {
     const reader = await DatasetReader.open(store);
     const entry = reader.episodes()[0];
-    if (!entry) throw new GamedreamError("DATASET_NO_EPISODE", "dataset", `Dataset “${name}” holds no episodes.`, { recoverable: true });
+    if (!entry)
+      throw new GamedreamError("DATASET_NO_EPISODE", "dataset", `Dataset “${name}” holds no episodes.`, {
+        recoverable: true,
+      });
     const rgb = await reader.readFrames(entry.id, 0, entry.frameCount);
     const actions = await reader.readEpisodeActions(entry.id);
-    const frames = Array.from({ length: entry.frameCount }, (_, i) => rgb.subarray(i * RGB_FRAME_BYTES, (i + 1) * RGB_FRAME_BYTES));
-    return { video: await encodeWebm(frames, options.fps ?? 30), actions: actionLogFile(actions), frames: frames.length };
+    const frames = Array.from({ length: entry.frameCount }, (_, i) =>
+      rgb.subarray(i * RGB_FRAME_BYTES, (i + 1) * RGB_FRAME_BYTES),
+    );
+    return {
+      video: await encodeWebm(frames, options.fps ?? 30),
+      actions: actionLogFile(actions),
+      frames: frames.length,
+    };
   });
 }
 
@@ -90,7 +129,12 @@ function actionLogFile(actions: readonly Action[]): Blob {
 /** RGB 256x256 frames as a VP8 WebM at `fps` (WebCodecs through mediabunny). */
 export async function encodeWebm(frames: readonly Uint8Array[], fps: number): Promise<Blob> {
   if (typeof VideoEncoder === "undefined") {
-    throw new GamedreamError("VIDEO_ENCODE_UNSUPPORTED", "validation", "This browser cannot encode video (no WebCodecs VideoEncoder); download the dataset from the Storage page instead.", { recoverable: true });
+    throw new GamedreamError(
+      "VIDEO_ENCODE_UNSUPPORTED",
+      "validation",
+      "This browser cannot encode video (no WebCodecs VideoEncoder); download the dataset from the Storage page instead.",
+      { recoverable: true },
+    );
   }
   const canvas = new OffscreenCanvas(FRAME_SIZE, FRAME_SIZE);
   const ctx = canvas.getContext("2d")!;

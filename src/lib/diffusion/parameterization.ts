@@ -110,7 +110,12 @@ export function predictionToX0Eps(
 }
 
 /** What a model with this parameterization is trained to output. */
-export function diffusionTarget(x0: tf.Tensor, eps: tf.Tensor, alphaBar: AlphaBar, parameterization: Parameterization): tf.Tensor {
+export function diffusionTarget(
+  x0: tf.Tensor,
+  eps: tf.Tensor,
+  alphaBar: AlphaBar,
+  parameterization: Parameterization,
+): tf.Tensor {
   switch (parameterization) {
     case "eps":
       return eps.clone();

@@ -122,7 +122,11 @@ function invalid(code: string, message: string): GamedreamError {
 
 export function samplerInfo(name: string): SamplerInfo {
   const info = SAMPLERS.find((s) => s.name === name);
-  if (!info) throw invalid("SAMPLER_UNKNOWN", `Unknown sampler "${name}". Choose one of: ${SAMPLERS.map((s) => s.name).join(", ")}.`);
+  if (!info)
+    throw invalid(
+      "SAMPLER_UNKNOWN",
+      `Unknown sampler "${name}". Choose one of: ${SAMPLERS.map((s) => s.name).join(", ")}.`,
+    );
   return info;
 }
 
@@ -231,7 +235,10 @@ export function samplerStep(
 ): tf.Tensor {
   checkConfig(config);
   if (!(tNext < t) || !(tNext === -1 || tNext >= 0)) {
-    throw invalid("SAMPLER_TIMESTEPS", `A sampler step must go to a smaller timestep in [0, t) or to -1 (got ${t} -> ${tNext}).`);
+    throw invalid(
+      "SAMPLER_TIMESTEPS",
+      `A sampler step must go to a smaller timestep in [0, t) or to -1 (got ${t} -> ${tNext}).`,
+    );
   }
   return tf.tidy(() => step(denoiser, x, t, tNext, config, config.seed).x);
 }

@@ -119,7 +119,8 @@ export const SCHEDULE_KINDS: readonly ScheduleKindInfo[] = [
   {
     kind: "karras",
     label: "EDM / Karras",
-    description: "sigma(t) = (sigmaMin^(1/rho) + t/(T-1) (sigmaMax^(1/rho) - sigmaMin^(1/rho)))^rho (Karras et al. 2022).",
+    description:
+      "sigma(t) = (sigmaMin^(1/rho) + t/(T-1) (sigmaMax^(1/rho) - sigmaMin^(1/rho)))^rho (Karras et al. 2022).",
     parameters: [
       { name: "sigmaMin", label: "sigma min", default: 0.002, min: 1e-4, max: 1, step: 1e-4 },
       { name: "sigmaMax", label: "sigma max", default: 80, min: 1, max: 500, step: 1 },
@@ -136,24 +137,39 @@ function invalid(message: string, details?: Record<string, unknown>): GamedreamE
 export function resolveScheduleConfig(config: ScheduleConfig): ResolvedScheduleConfig {
   const info = SCHEDULE_KINDS.find((k) => k.kind === config.kind);
   if (!info) {
-    throw invalid(`Unknown noise schedule "${String(config.kind)}". Choose one of: ${SCHEDULE_KINDS.map((k) => k.kind).join(", ")}.`);
+    throw invalid(
+      `Unknown noise schedule "${String(config.kind)}". Choose one of: ${SCHEDULE_KINDS.map((k) => k.kind).join(", ")}.`,
+    );
   }
   const defaults: Record<string, number> = {};
   for (const list of SCHEDULE_KINDS) for (const p of list.parameters) defaults[p.name] ??= p.default;
   for (const p of COMMON_SCHEDULE_PARAMETERS) defaults[p.name] = p.default;
   const resolved = { ...defaults, zeroTerminalSnr: false, ...stripUndefined(config) } as ResolvedScheduleConfig;
   const { T, shift } = resolved;
-  if (!Number.isInteger(T) || T < 2) throw invalid(`A schedule needs an integer number of timesteps T >= 2 (got ${T}).`);
-  if (!(shift > 0) || !Number.isFinite(shift)) throw invalid(`The resolution shift must be a positive number (got ${shift}).`);
-  if (resolved.kind === "linear" && !(resolved.betaStart > 0 && resolved.betaStart <= resolved.betaEnd && resolved.betaEnd < 1)) {
+  if (!Number.isInteger(T) || T < 2)
+    throw invalid(`A schedule needs an integer number of timesteps T >= 2 (got ${T}).`);
+  if (!(shift > 0) || !Number.isFinite(shift))
+    throw invalid(`The resolution shift must be a positive number (got ${shift}).`);
+  if (
+    resolved.kind === "linear" &&
+    !(resolved.betaStart > 0 && resolved.betaStart <= resolved.betaEnd && resolved.betaEnd < 1)
+  ) {
     throw invalid(`Linear betas need 0 < betaStart <= betaEnd < 1 (got ${resolved.betaStart}, ${resolved.betaEnd}).`);
   }
-  if (!(resolved.maxBeta > 0 && resolved.maxBeta < 1)) throw invalid(`maxBeta must lie in (0, 1) (got ${resolved.maxBeta}).`);
+  if (!(resolved.maxBeta > 0 && resolved.maxBeta < 1))
+    throw invalid(`maxBeta must lie in (0, 1) (got ${resolved.maxBeta}).`);
   if (resolved.kind === "sigmoid" && !(resolved.start < resolved.end && resolved.tau > 0)) {
-    throw invalid(`Sigmoid schedules need start < end and tau > 0 (got ${resolved.start}, ${resolved.end}, ${resolved.tau}).`);
+    throw invalid(
+      `Sigmoid schedules need start < end and tau > 0 (got ${resolved.start}, ${resolved.end}, ${resolved.tau}).`,
+    );
   }
-  if (resolved.kind === "karras" && !(resolved.sigmaMin > 0 && resolved.sigmaMin < resolved.sigmaMax && resolved.rho > 0)) {
-    throw invalid(`Karras schedules need 0 < sigmaMin < sigmaMax and rho > 0 (got ${resolved.sigmaMin}, ${resolved.sigmaMax}, ${resolved.rho}).`);
+  if (
+    resolved.kind === "karras" &&
+    !(resolved.sigmaMin > 0 && resolved.sigmaMin < resolved.sigmaMax && resolved.rho > 0)
+  ) {
+    throw invalid(
+      `Karras schedules need 0 < sigmaMin < sigmaMax and rho > 0 (got ${resolved.sigmaMin}, ${resolved.sigmaMax}, ${resolved.rho}).`,
+    );
   }
   return resolved;
 }

@@ -53,7 +53,11 @@ function createBaseAgent(name: string, seed: number): Agent {
     case "explorer":
       return new Explorer(seed);
     default:
-      throw new GamedreamError("AGENT_UNKNOWN", "validation", `Unknown agent "${name}"; known agents: ${AGENT_NAMES.join(", ")}.`);
+      throw new GamedreamError(
+        "AGENT_UNKNOWN",
+        "validation",
+        `Unknown agent "${name}"; known agents: ${AGENT_NAMES.join(", ")}.`,
+      );
   }
 }
 
@@ -67,7 +71,15 @@ function wrapAngle(a: number): number {
   return Math.atan2(Math.sin(a), Math.cos(a));
 }
 
-function action(fwd: number, back: number, left: number, right: number, yaw: number, pitch: number, interaction = 0): Action {
+function action(
+  fwd: number,
+  back: number,
+  left: number,
+  right: number,
+  yaw: number,
+  pitch: number,
+  interaction = 0,
+): Action {
   return { movement: [fwd, back, left, right], camera: [quantize(yaw), quantize(pitch)], interaction };
 }
 
@@ -87,7 +99,11 @@ const HEADINGS: readonly [number, number][] = [
  * Steering towards the centre of cell (cx, cy): yaw that corrects the heading error (clamped),
  * whether the heading is good enough to walk, and which way to strafe to get back on the line.
  */
-function steer(p: PlayerState, cx: number, cy: number): { yaw: number; aligned: boolean; err: number; strafe: number; dist: number } {
+function steer(
+  p: PlayerState,
+  cx: number,
+  cy: number,
+): { yaw: number; aligned: boolean; err: number; strafe: number; dist: number } {
   const tx = cx + 0.5 - p.x;
   const ty = cy + 0.5 - p.y;
   const dist = Math.hypot(tx, ty);
@@ -97,14 +113,27 @@ function steer(p: PlayerState, cx: number, cy: number): { yaw: number; aligned: 
   // Offset of the target along the camera plane (the "right" direction).
   const lateral = -dy * tx + dx * ty;
   const aligned = Math.abs(err) < 0.3 || dist < 0.2;
-  return { yaw: err / GAME_TUNING.turnRate, aligned, err, strafe: aligned && dist > 0.3 && Math.abs(lateral) > 0.1 ? Math.sign(lateral) : 0, dist };
+  return {
+    yaw: err / GAME_TUNING.turnRate,
+    aligned,
+    err,
+    strafe: aligned && dist > 0.3 && Math.abs(lateral) > 0.1 ? Math.sign(lateral) : 0,
+    dist,
+  };
 }
 
 /**
  * Walking into cell (nx, ny) when it is a closed door: face it, `use` it once in reach, wait
  * while it slides. Returns null when the cell is not a closed door (walk normally).
  */
-function throughDoor(game: Game, p: PlayerState, nx: number, ny: number, pitch: number, interaction: number): Action | null {
+function throughDoor(
+  game: Game,
+  p: PlayerState,
+  nx: number,
+  ny: number,
+  pitch: number,
+  interaction: number,
+): Action | null {
   if (cellAt(game.map, nx, ny) !== CELL.door || game.isPassable(nx, ny)) return null;
   const door = game.map.doorIndex[ny * game.map.width + nx];
   const opening = game.state.doors[door].motion === 1;
@@ -151,20 +180,43 @@ class RandomWalker implements Agent {
     if (this.hold <= 0) {
       const r = rng.next();
       // Mostly forward (sometimes diagonally), but every key gets its share.
-      this.keys = r < 0.45 ? [1, 0, 0, 0] : r < 0.55 ? [1, 0, 1, 0] : r < 0.65 ? [1, 0, 0, 1] : r < 0.75 ? [0, 1, 0, 0] : r < 0.84 ? [0, 0, 1, 0] : r < 0.93 ? [0, 0, 0, 1] : [0, 0, 0, 0];
+      this.keys =
+        r < 0.45
+          ? [1, 0, 0, 0]
+          : r < 0.55
+            ? [1, 0, 1, 0]
+            : r < 0.65
+              ? [1, 0, 0, 1]
+              : r < 0.75
+                ? [0, 1, 0, 0]
+                : r < 0.84
+                  ? [0, 0, 1, 0]
+                  : r < 0.93
+                    ? [0, 0, 0, 1]
+                    : [0, 0, 0, 0];
       this.hold = 6 + rng.int(24);
     }
     this.yawDrift = 0.85 * this.yawDrift + 0.15 * rng.normal();
     this.pitchDrift = 0.9 * this.pitchDrift + 0.1 * rng.normal();
     // Facing a wall closer than a cell: keep turning one way until the view ahead opens up.
-    const blocked = !game.isPassable(Math.floor(p.x + Math.cos(p.angle) * 0.9), Math.floor(p.y + Math.sin(p.angle) * 0.9));
+    const blocked = !game.isPassable(
+      Math.floor(p.x + Math.cos(p.angle) * 0.9),
+      Math.floor(p.y + Math.sin(p.angle) * 0.9),
+    );
     if (blocked && this.turnAway === 0) this.turnAway = rng.next() < 0.5 ? -1 : 1;
     if (!blocked && this.turnAway !== 0 && this.turnFrames-- <= 0) this.turnAway = 0;
     if (blocked) this.turnFrames = 3;
     const yaw = this.turnAway !== 0 ? this.turnAway : this.yawDrift * 0.6;
     const pitch = this.pitchDrift * 0.8 - p.pitch * 0.5;
     const door = game.facingDoor();
-    const interaction = door >= 0 && rng.next() < 0.15 ? INTERACTION_ID.use : rng.next() < 0.015 ? INTERACTION_ID.jump : rng.next() < 0.005 ? INTERACTION_ID.use : INTERACTION_ID.none;
+    const interaction =
+      door >= 0 && rng.next() < 0.15
+        ? INTERACTION_ID.use
+        : rng.next() < 0.015
+          ? INTERACTION_ID.jump
+          : rng.next() < 0.005
+            ? INTERACTION_ID.use
+            : INTERACTION_ID.none;
     const [f, b, l, r] = this.keys;
     return action(f, b, l, r, yaw, pitch, interaction);
   }
@@ -186,10 +238,17 @@ class WallFollower implements Agent {
       this.backing--;
       return action(0, 1, 0, 0, 0, levelPitch(p));
     }
-    if (this.target === null || (Math.hypot(this.target[0] + 0.5 - p.x, this.target[1] + 0.5 - p.y) < 0.12 && this.target[0] === cx && this.target[1] === cy)) {
+    if (
+      this.target === null ||
+      (Math.hypot(this.target[0] + 0.5 - p.x, this.target[1] + 0.5 - p.y) < 0.12 &&
+        this.target[0] === cx &&
+        this.target[1] === cy)
+    ) {
       // Right hand on the wall: right, straight, left, back (a door counts as a way through).
       const open = (x: number, y: number) => game.isPassable(x, y) || cellAt(game.map, x, y) === CELL.door;
-      const h = [1, 0, 3, 2].map((turn) => (this.heading + turn) % 4).find((d) => open(cx + HEADINGS[d][0], cy + HEADINGS[d][1]));
+      const h = [1, 0, 3, 2]
+        .map((turn) => (this.heading + turn) % 4)
+        .find((d) => open(cx + HEADINGS[d][0], cy + HEADINGS[d][1]));
       if (h === undefined) return action(0, 0, 0, 0, 1, levelPitch(p));
       this.heading = h;
       this.target = [cx + HEADINGS[h][0], cy + HEADINGS[h][1]];
@@ -279,7 +338,8 @@ class Explorer implements Agent {
       return action(0, 1, 0, 0, 0, pitch, interaction);
     }
 
-    while (this.path.length > 0 && this.path[0][0] === cx && this.path[0][1] === cy && this.path.length > 1) this.path.shift();
+    while (this.path.length > 0 && this.path[0][0] === cx && this.path[0][1] === cy && this.path.length > 1)
+      this.path.shift();
     if (this.path.length === 0 || (this.path.length === 1 && this.path[0][0] === cx && this.path[0][1] === cy)) {
       this.path = this.plan(game, cx, cy);
       if (this.path.length === 0) {

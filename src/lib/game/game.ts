@@ -134,7 +134,12 @@ class MazeGame implements Game {
   private lastEvents: StepEvents = { door: -1, jumped: false, bumped: false };
 
   constructor(readonly seed: number) {
-    if (!Number.isFinite(seed)) throw new GamedreamError("GAME_INVALID_SEED", "validation", `The game seed must be a finite number, got ${seed}.`);
+    if (!Number.isFinite(seed))
+      throw new GamedreamError(
+        "GAME_INVALID_SEED",
+        "validation",
+        `The game seed must be a finite number, got ${seed}.`,
+      );
     this.map = generateMap(seed);
     this.raycaster = new Raycaster(this.map);
     this.init();
@@ -152,7 +157,15 @@ class MazeGame implements Game {
     const sprites: SpriteState[] = this.rng
       .shuffle(spots)
       .slice(0, GAME_TUNING.sprites)
-      .map(([x, y]) => ({ x: x + 0.5, y: y + 0.5, toX: x, toY: y, fromX: x, fromY: y, phase: this.rng.uniform(0, 2 * Math.PI) }));
+      .map(([x, y]) => ({
+        x: x + 0.5,
+        y: y + 0.5,
+        toX: x,
+        toY: y,
+        fromX: x,
+        fromY: y,
+        phase: this.rng.uniform(0, 2 * Math.PI),
+      }));
     this.s = {
       version: 1,
       seed: this.seed,
@@ -177,7 +190,11 @@ class MazeGame implements Game {
 
   setState(state: GameState): void {
     if (state.version !== 1 || state.seed !== this.seed || state.doors.length !== this.map.doors.length) {
-      throw new GamedreamError("GAME_STATE_MISMATCH", "validation", `This game state belongs to another level (seed ${state.seed}, version ${state.version}); this game has seed ${this.seed}.`);
+      throw new GamedreamError(
+        "GAME_STATE_MISMATCH",
+        "validation",
+        `This game state belongs to another level (seed ${state.seed}, version ${state.version}); this game has seed ${this.seed}.`,
+      );
     }
     this.s = structuredClone(state);
     this.rng = new Rng(state.rng);
@@ -197,7 +214,12 @@ class MazeGame implements Game {
 
   private blocked(x: number, y: number): boolean {
     const r = GAME_TUNING.playerRadius;
-    return !this.isPassable(Math.floor(x - r), Math.floor(y - r)) || !this.isPassable(Math.floor(x + r), Math.floor(y - r)) || !this.isPassable(Math.floor(x - r), Math.floor(y + r)) || !this.isPassable(Math.floor(x + r), Math.floor(y + r));
+    return (
+      !this.isPassable(Math.floor(x - r), Math.floor(y - r)) ||
+      !this.isPassable(Math.floor(x + r), Math.floor(y - r)) ||
+      !this.isPassable(Math.floor(x - r), Math.floor(y + r)) ||
+      !this.isPassable(Math.floor(x + r), Math.floor(y + r))
+    );
   }
 
   facingDoor(): number {
@@ -326,7 +348,11 @@ class MazeGame implements Game {
     const size = this.width * this.height * 4;
     const data = out ?? new Uint8ClampedArray(size);
     if (data.length !== size || data.byteOffset % 4 !== 0) {
-      throw new GamedreamError("GAME_BAD_BUFFER", "validation", `A frame buffer must hold ${size} bytes (256x256 RGBA) and start on a 4-byte boundary.`);
+      throw new GamedreamError(
+        "GAME_BAD_BUFFER",
+        "validation",
+        `A frame buffer must hold ${size} bytes (256x256 RGBA) and start on a 4-byte boundary.`,
+      );
     }
     const s = this.s;
     const p = s.player;

@@ -76,7 +76,9 @@ export function generateMap(seed: number, rooms = MAZE_ROOMS): GameMap {
       const y = 2 * cy + 1;
       const walls = DIRS.filter(([dx, dy]) => !open[at(x + dx, y + dy)]);
       if (walls.length !== 3 || rng.next() < 0.5) continue;
-      const inner = walls.filter(([dx, dy]) => x + 2 * dx > 0 && x + 2 * dx < width - 1 && y + 2 * dy > 0 && y + 2 * dy < height - 1);
+      const inner = walls.filter(
+        ([dx, dy]) => x + 2 * dx > 0 && x + 2 * dx < width - 1 && y + 2 * dy > 0 && y + 2 * dy < height - 1,
+      );
       if (inner.length === 0) continue;
       const [dx, dy] = inner[rng.int(inner.length)];
       open[at(x + dx, y + dy)] = 1;

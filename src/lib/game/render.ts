@@ -8,7 +8,16 @@
  * floor apart. Both use the same focal length as the horizontal projection (square pixels).
  */
 import { CELL, type GameMap } from "./map.js";
-import { CEILING_COLORS, FLOOR_COLORS, HUD, SPRITE_TEXTURE, TEX_SIZE, WALL_TEXTURES, packRgb, shadeColor } from "./textures.js";
+import {
+  CEILING_COLORS,
+  FLOOR_COLORS,
+  HUD,
+  SPRITE_TEXTURE,
+  TEX_SIZE,
+  WALL_TEXTURES,
+  packRgb,
+  shadeColor,
+} from "./textures.js";
 
 export const SCREEN_SIZE = 256;
 /** Half-width of the camera plane at distance 1: a 67 degree horizontal field of view. */
@@ -61,7 +70,15 @@ export class Raycaster {
     drawHud(view, out);
   }
 
-  private drawFloorAndCeiling(view: RenderView, out: Uint32Array, dirX: number, dirY: number, planeX: number, planeY: number, horizon: number): void {
+  private drawFloorAndCeiling(
+    view: RenderView,
+    out: Uint32Array,
+    dirX: number,
+    dirY: number,
+    planeX: number,
+    planeY: number,
+    horizon: number,
+  ): void {
     const rx0 = dirX - planeX;
     const ry0 = dirY - planeY;
     const stepScale = (2 * PLANE) / SCREEN_SIZE;
@@ -85,15 +102,25 @@ export class Raycaster {
       let o = y * SCREEN_SIZE;
       if (isFloor) {
         // Checkerboard tiles, one per cell.
-        for (let x = 0; x < SCREEN_SIZE; x++, o++, fx += sx, fy += sy) out[o] = (((fx | 0) + (fy | 0)) & 1) === 0 ? c0 : c1;
+        for (let x = 0; x < SCREEN_SIZE; x++, o++, fx += sx, fy += sy)
+          out[o] = (((fx | 0) + (fy | 0)) & 1) === 0 ? c0 : c1;
       } else {
         // Light panels on one cell in four.
-        for (let x = 0; x < SCREEN_SIZE; x++, o++, fx += sx, fy += sy) out[o] = ((fx | 0) & 1) === 0 && ((fy | 0) & 1) === 0 ? c1 : c0;
+        for (let x = 0; x < SCREEN_SIZE; x++, o++, fx += sx, fy += sy)
+          out[o] = ((fx | 0) & 1) === 0 && ((fy | 0) & 1) === 0 ? c1 : c0;
       }
     }
   }
 
-  private drawWalls(view: RenderView, out: Uint32Array, dirX: number, dirY: number, planeX: number, planeY: number, horizon: number): void {
+  private drawWalls(
+    view: RenderView,
+    out: Uint32Array,
+    dirX: number,
+    dirY: number,
+    planeX: number,
+    planeY: number,
+    horizon: number,
+  ): void {
     const { map, zbuf } = this;
     const px = view.x;
     const py = view.y;
@@ -177,7 +204,15 @@ export class Raycaster {
     }
   }
 
-  private drawSprites(view: RenderView, out: Uint32Array, dirX: number, dirY: number, planeX: number, planeY: number, horizon: number): void {
+  private drawSprites(
+    view: RenderView,
+    out: Uint32Array,
+    dirX: number,
+    dirY: number,
+    planeX: number,
+    planeY: number,
+    horizon: number,
+  ): void {
     const { sprites } = view;
     const order = this.spriteOrder;
     order.length = 0;
@@ -205,7 +240,8 @@ export class Raycaster {
       if (x1 <= x0 || y1 <= y0) continue;
       const shade = fog(depth);
       const texels = this.spriteTexels;
-      for (let k = 0; k < texels.length; k++) texels[k] = SPRITE_TEXTURE[k] === TRANSPARENT ? TRANSPARENT : shadeColor(SPRITE_TEXTURE[k], shade);
+      for (let k = 0; k < texels.length; k++)
+        texels[k] = SPRITE_TEXTURE[k] === TRANSPARENT ? TRANSPARENT : shadeColor(SPRITE_TEXTURE[k], shade);
       const scale = TEX_SIZE / size;
       for (let x = x0; x < x1; x++) {
         if (depth >= this.zbuf[x]) continue;

@@ -29,7 +29,20 @@ import * as tf from "@tensorflow/tfjs";
 import { ACTION_DIM } from "../actions/index.js";
 import type { Parameterization } from "../diffusion/index.js";
 import { GamedreamError, Rng } from "../core/index.js";
-import { Linear, variableOf, type Module, type NamedVariables, depthToSpace, frameAttention, frameAttentionWithProbs, gelu, layerNorm, matMul, silu, spaceToDepth } from "../nn/index.js";
+import {
+  Linear,
+  variableOf,
+  type Module,
+  type NamedVariables,
+  depthToSpace,
+  frameAttention,
+  frameAttentionWithProbs,
+  gelu,
+  layerNorm,
+  matMul,
+  silu,
+  spaceToDepth,
+} from "../nn/index.js";
 
 export interface DiTConfig {
   /** Latent frame size `[h, w, c]` (from the VAE preset). */
@@ -72,7 +85,9 @@ export interface DiTConfig {
 }
 
 /** The action-pathway fields with their defaults filled in. */
-export function actionPathway(config: DiTConfig): Required<Pick<DiTConfig, "actionEmbedder" | "actionToTokens" | "nullAction" | "contextLatentInput">> {
+export function actionPathway(
+  config: DiTConfig,
+): Required<Pick<DiTConfig, "actionEmbedder" | "actionToTokens" | "nullAction" | "contextLatentInput">> {
   return {
     actionEmbedder: config.actionEmbedder ?? "linear",
     actionToTokens: config.actionToTokens ?? false,
@@ -99,9 +114,39 @@ const COMMON = {
 export const DIT_PRESETS: Readonly<Record<DiTPresetName, Readonly<DiTConfig>>> = {
   // Two context frames: the previous latent is stacked on the input, so the window mostly carries
   // motion, and training clips of 3 frames then cover every temporal distance play uses.
-  realtime: { ...COMMON, latentHeight: 16, latentWidth: 16, latentChannels: 8, patchSize: 2, hidden: 128, depth: 4, heads: 4, contextFrames: 2 },
-  small: { ...COMMON, latentHeight: 32, latentWidth: 32, latentChannels: 8, patchSize: 2, hidden: 256, depth: 8, heads: 4, contextFrames: 4 },
-  base: { ...COMMON, latentHeight: 32, latentWidth: 32, latentChannels: 8, patchSize: 2, hidden: 384, depth: 12, heads: 6, contextFrames: 8 },
+  realtime: {
+    ...COMMON,
+    latentHeight: 16,
+    latentWidth: 16,
+    latentChannels: 8,
+    patchSize: 2,
+    hidden: 128,
+    depth: 4,
+    heads: 4,
+    contextFrames: 2,
+  },
+  small: {
+    ...COMMON,
+    latentHeight: 32,
+    latentWidth: 32,
+    latentChannels: 8,
+    patchSize: 2,
+    hidden: 256,
+    depth: 8,
+    heads: 4,
+    contextFrames: 4,
+  },
+  base: {
+    ...COMMON,
+    latentHeight: 32,
+    latentWidth: 32,
+    latentChannels: 8,
+    patchSize: 2,
+    hidden: 384,
+    depth: 12,
+    heads: 6,
+    contextFrames: 8,
+  },
 };
 
 /** Tokens per frame. */
@@ -115,19 +160,37 @@ function invalid(message: string, details?: Record<string, unknown>): GamedreamE
 
 export function validateDiTConfig(config: DiTConfig): void {
   const { latentHeight: h, latentWidth: w, patchSize: p, hidden, heads } = config;
-  const positive = ["latentHeight", "latentWidth", "latentChannels", "patchSize", "hidden", "depth", "heads", "mlpRatio", "actionDim", "frequencyDim"] as const;
+  const positive = [
+    "latentHeight",
+    "latentWidth",
+    "latentChannels",
+    "patchSize",
+    "hidden",
+    "depth",
+    "heads",
+    "mlpRatio",
+    "actionDim",
+    "frequencyDim",
+  ] as const;
   for (const key of positive) {
-    if (!Number.isInteger(config[key]) || config[key] < 1) throw invalid(`The DiT setting "${key}" must be a positive integer, got ${config[key]}.`);
+    if (!Number.isInteger(config[key]) || config[key] < 1)
+      throw invalid(`The DiT setting "${key}" must be a positive integer, got ${config[key]}.`);
   }
   if (!Number.isInteger(config.contextFrames) || config.contextFrames < 0) {
-    throw invalid(`The DiT setting "contextFrames" must be a whole number of frames (0 or more), got ${config.contextFrames}.`);
+    throw invalid(
+      `The DiT setting "contextFrames" must be a whole number of frames (0 or more), got ${config.contextFrames}.`,
+    );
   }
   if (h % p !== 0 || w % p !== 0) throw invalid(`The latent size ${h}x${w} is not divisible by the patch size ${p}.`);
-  if (hidden % heads !== 0) throw invalid(`The hidden width ${hidden} is not divisible by the ${heads} attention heads.`);
+  if (hidden % heads !== 0)
+    throw invalid(`The hidden width ${hidden} is not divisible by the ${heads} attention heads.`);
   if (hidden % 4 !== 0) throw invalid(`The hidden width ${hidden} must be a multiple of 4 for 2D sin-cos positions.`);
-  if (config.frequencyDim % 2 !== 0) throw invalid(`The noise-level feature width ${config.frequencyDim} must be even.`);
+  if (config.frequencyDim % 2 !== 0)
+    throw invalid(`The noise-level feature width ${config.frequencyDim} must be even.`);
   if (config.actionEmbedder !== undefined && config.actionEmbedder !== "linear" && config.actionEmbedder !== "mlp") {
-    throw invalid(`The DiT setting "actionEmbedder" must be "linear" or "mlp", got "${String(config.actionEmbedder)}".`);
+    throw invalid(
+      `The DiT setting "actionEmbedder" must be "linear" or "mlp", got "${String(config.actionEmbedder)}".`,
+    );
   }
 }
 
@@ -196,7 +259,11 @@ export type FrameKV = {
 class Modulation {
   readonly linear: Linear;
 
-  constructor(rng: Rng, d: number, readonly parts: number) {
+  constructor(
+    rng: Rng,
+    d: number,
+    readonly parts: number,
+  ) {
     // adaLN-Zero: every modulation starts at zero, so each gate is 0 and each block is the identity.
     this.linear = new Linear(rng, d, parts * d, { init: "zeros" });
   }
@@ -228,7 +295,10 @@ function gatedResidual(x: tf.Tensor2D, gate: tf.Tensor2D, y: tf.Tensor2D, frames
   return tf.tidy(() => {
     if (frames === 1) return tf.add(x, tf.mul(y, gate)) as tf.Tensor2D;
     const d = x.shape[1];
-    return tf.add(x, tf.reshape(tf.mul(tf.reshape(y, [frames, -1, d]), tf.reshape(gate, [frames, 1, d])), [-1, d])) as tf.Tensor2D;
+    return tf.add(
+      x,
+      tf.reshape(tf.mul(tf.reshape(y, [frames, -1, d]), tf.reshape(gate, [frames, 1, d])), [-1, d]),
+    ) as tf.Tensor2D;
   });
 }
 
@@ -244,7 +314,11 @@ class SpatialAttention {
   readonly v: Linear;
   readonly out: Linear;
 
-  constructor(rng: Rng, d: number, readonly heads: number) {
+  constructor(
+    rng: Rng,
+    d: number,
+    readonly heads: number,
+  ) {
     this.q = new Linear(rng, d, d);
     // No key bias: it adds q.b to every score of a query, which softmax cancels.
     this.k = new Linear(rng, d, d, { bias: false });
@@ -271,12 +345,19 @@ class SpatialAttention {
     return tf.tidy(() => {
       const h = this.heads;
       const scale = 1 / Math.sqrt(x.shape[1] / h);
-      const args = [this.group(this.q.apply(x), frames), this.group(this.k.apply(x), frames), this.group(this.v.apply(x), frames), frames * h, scale] as const;
+      const args = [
+        this.group(this.q.apply(x), frames),
+        this.group(this.k.apply(x), frames),
+        this.group(this.v.apply(x), frames),
+        frames * h,
+        scale,
+      ] as const;
       let o: tf.Tensor2D;
       if (maps) {
         const withProbs = frameAttentionWithProbs(...args);
         // probs come per (frame, head): regroup to one [F, N, N] per head.
-        for (let head = 0; head < h; head++) maps.push(tf.keep(tf.stack(withProbs.probs.filter((_, g) => g % h === head)) as tf.Tensor3D));
+        for (let head = 0; head < h; head++)
+          maps.push(tf.keep(tf.stack(withProbs.probs.filter((_, g) => g % h === head)) as tf.Tensor3D));
         o = withProbs.out;
       } else {
         o = frameAttention(...args);
@@ -305,7 +386,12 @@ class TemporalAttention {
   /** `[heads, K+1]`: added to the score of a key `distance` frames back. */
   readonly distanceBias: tf.Variable<tf.Rank.R2>;
 
-  constructor(rng: Rng, d: number, readonly heads: number, readonly window: number) {
+  constructor(
+    rng: Rng,
+    d: number,
+    readonly heads: number,
+    readonly window: number,
+  ) {
     this.q = new Linear(rng, d, d);
     this.k = new Linear(rng, d, d, { bias: false }); // softmax cancels a key bias
     this.v = new Linear(rng, d, d);
@@ -345,14 +431,23 @@ class TemporalAttention {
       const dh = d / h;
       const split = (t: tf.Tensor2D) => tf.reshape(t, [batch, frames, n, h, dh]);
       // [B, T, N, H, dh] -> [B*N*H, T, dh] (and [B*N*H, dh, T] for keys)
-      const q = tf.reshape(tf.transpose(split(tf.mul(this.q.apply(x), 1 / Math.sqrt(dh)) as tf.Tensor2D), [0, 2, 3, 1, 4]), [-1, frames, dh]);
+      const q = tf.reshape(
+        tf.transpose(split(tf.mul(this.q.apply(x), 1 / Math.sqrt(dh)) as tf.Tensor2D), [0, 2, 3, 1, 4]),
+        [-1, frames, dh],
+      );
       const kT = tf.reshape(tf.transpose(split(this.k.apply(x)), [0, 2, 3, 4, 1]), [-1, dh, frames]);
       const v = tf.reshape(tf.transpose(split(this.v.apply(x)), [0, 2, 3, 1, 4]), [-1, frames, dh]);
-      const scores = tf.add(tf.reshape(tf.matMul(q as tf.Tensor3D, kT as tf.Tensor3D), [-1, h, frames, frames]), this.scoreBias(frames));
+      const scores = tf.add(
+        tf.reshape(tf.matMul(q as tf.Tensor3D, kT as tf.Tensor3D), [-1, h, frames, frames]),
+        this.scoreBias(frames),
+      );
       const p = tf.softmax(scores) as tf.Tensor4D; // [B*N, H, T, T]
       if (maps) maps.push(...(tf.unstack(tf.transpose(p, [1, 0, 2, 3])) as tf.Tensor3D[]).map((m) => tf.keep(m)));
       const o = tf.matMul(tf.reshape(p, [-1, frames, frames]) as tf.Tensor3D, v as tf.Tensor3D); // [B*N*H, T, dh]
-      const merged = tf.reshape(tf.transpose(tf.reshape(o, [batch, n, h, frames, dh]), [0, 3, 1, 2, 4]), [rows, d]) as tf.Tensor2D;
+      const merged = tf.reshape(tf.transpose(tf.reshape(o, [batch, n, h, frames, dh]), [0, 3, 1, 2, 4]), [
+        rows,
+        d,
+      ]) as tf.Tensor2D;
       return this.out.apply(merged);
     });
   }
@@ -363,7 +458,12 @@ class TemporalAttention {
    * may hold one batch item for all B queries (`[N, D]`, broadcast): classifier-free guidance
    * runs the conditional and unconditional frame as a batch of 2 against one cache.
    */
-  applyFrame(x: tf.Tensor2D, pastKeys: tf.Tensor2D[], pastValues: tf.Tensor2D[], batch = 1): { y: tf.Tensor2D; key: tf.Tensor2D; value: tf.Tensor2D } {
+  applyFrame(
+    x: tf.Tensor2D,
+    pastKeys: tf.Tensor2D[],
+    pastValues: tf.Tensor2D[],
+    batch = 1,
+  ): { y: tf.Tensor2D; key: tf.Tensor2D; value: tf.Tensor2D } {
     return tf.tidy(() => {
       const [rows, d] = x.shape;
       const h = this.heads;
@@ -371,7 +471,8 @@ class TemporalAttention {
       const n = rows / batch;
       // Same rows as the query: [rows, H, dh]; otherwise [items, N, H, dh] so batches broadcast.
       const broadcast = pastKeys.some((k) => k.shape[0] !== rows);
-      const view = (t: tf.Tensor2D) => (broadcast ? tf.reshape(t, [t.shape[0] / n, n, h, dh]) : tf.reshape(t, [t.shape[0], h, dh]));
+      const view = (t: tf.Tensor2D) =>
+        broadcast ? tf.reshape(t, [t.shape[0] / n, n, h, dh]) : tf.reshape(t, [t.shape[0], h, dh]);
       const q = view(tf.mul(this.q.apply(x), 1 / Math.sqrt(dh)) as tf.Tensor2D);
       const key = this.k.apply(x);
       const value = this.v.apply(x);
@@ -379,7 +480,10 @@ class TemporalAttention {
       const values = [...pastValues, value];
       const length = keys.length;
       // Per key frame: [.., H] scores, stacked to [.., H, L]; the bias column is the distance.
-      const scores = tf.stack(keys.map((k) => tf.sum(tf.mul(q, view(k)), -1)), -1);
+      const scores = tf.stack(
+        keys.map((k) => tf.sum(tf.mul(q, view(k)), -1)),
+        -1,
+      );
       const distances = Array.from({ length }, (_, j) => length - 1 - j);
       const bias = tf.gather(this.distanceBias, distances, 1); // [H, L]
       const p = tf.softmax(tf.add(scores, bias)); // [.., H, L]
@@ -442,7 +546,12 @@ export class DiTBlock {
   }
 
   /** One frame per batch item: `x [B*N, D]`, `cond [B, D]`; returns the output and this frame's K/V. */
-  forwardFrame(x: tf.Tensor2D, cond: tf.Tensor2D, pastKeys: tf.Tensor2D[], pastValues: tf.Tensor2D[]): { x: tf.Tensor2D; key: tf.Tensor2D; value: tf.Tensor2D } {
+  forwardFrame(
+    x: tf.Tensor2D,
+    cond: tf.Tensor2D,
+    pastKeys: tf.Tensor2D[],
+    pastValues: tf.Tensor2D[],
+  ): { x: tf.Tensor2D; key: tf.Tensor2D; value: tf.Tensor2D } {
     return tf.tidy(() => {
       const f = cond.shape[0];
       const [sShift, sScale, sGate, tShift, tScale, tGate, mShift, mScale, mGate] = this.adaLN.apply(cond);
@@ -598,7 +707,10 @@ export class DiT implements Module<DiTConfig> {
     this.actionEmbed = new Linear(rng, config.actionDim, d, { init: mlp ? "xavier" : { normal: 0.02 } });
     this.actionEmbed2 = mlp ? new Linear(rng, d, d) : null;
     this.nullEmbedding = this.pathway.nullAction ? variableOf(tf.zeros([1, d])) : null;
-    const table = tf.tensor2d(sinCosPositions(config.latentHeight / p, config.latentWidth / p, d), [tokensPerFrame(config), d]);
+    const table = tf.tensor2d(sinCosPositions(config.latentHeight / p, config.latentWidth / p, d), [
+      tokensPerFrame(config),
+      d,
+    ]);
     this.positions = config.spatialPositions === "learned" ? variableOf(table) : table;
     for (let i = 0; i < config.depth; i++) this.blocks.push(new DiTBlock(rng, config));
     // The final layer starts at zero too (DiT): the untrained model predicts 0.
@@ -641,7 +753,10 @@ export class DiT implements Module<DiTConfig> {
       let e = this.actionEmbed.apply(actions);
       if (this.actionEmbed2) e = this.actionEmbed2.apply(silu(e));
       if (!keep) return e;
-      if (!this.nullEmbedding) throw inputError("This DiT has no learned null action (nullAction is off), so actions cannot be dropped or guided.");
+      if (!this.nullEmbedding)
+        throw inputError(
+          "This DiT has no learned null action (nullAction is off), so actions cannot be dropped or guided.",
+        );
       const k = tf.reshape(keep, [-1, 1]);
       return tf.add(tf.mul(e, k), tf.mul(this.nullEmbedding, tf.sub(1, k))) as tf.Tensor2D;
     });
@@ -650,7 +765,9 @@ export class DiT implements Module<DiTConfig> {
   /** Frame conditioning, SiLU applied: `levels [F]`, action embedding `[F, D]` -> `[F, D]`. */
   private condition(levels: tf.Tensor1D, actionEmbedding: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
-      const noise = this.noiseMlp2.apply(silu(this.noiseMlp1.apply(noiseLevelFeatures(levels, this.config.frequencyDim))));
+      const noise = this.noiseMlp2.apply(
+        silu(this.noiseMlp1.apply(noiseLevelFeatures(levels, this.config.frequencyDim))),
+      );
       return silu(tf.add(noise, actionEmbedding) as tf.Tensor2D);
     });
   }
@@ -687,7 +804,9 @@ export class DiT implements Module<DiTConfig> {
     const { latentHeight: h, latentWidth: w, latentChannels: c } = this.config;
     const tail = latent.shape.slice(leading).join(",");
     if (latent.rank !== leading + 3 || tail !== `${h},${w},${c}`) {
-      throw inputError(`The DiT expects ${what} with frames of ${h}x${w}x${c} latents, got shape [${latent.shape}].`, { shape: latent.shape });
+      throw inputError(`The DiT expects ${what} with frames of ${h}x${w}x${c} latents, got shape [${latent.shape}].`, {
+        shape: latent.shape,
+      });
     }
   }
 
@@ -697,22 +816,35 @@ export class DiT implements Module<DiTConfig> {
    * -> prediction `[B, T, h, w, c]`; with `attention`, the probabilities of every layer and head.
    * With `contextLatentInput`, frame t also sees `latents[:, t-1]` (zeros for t = 0).
    */
-  forward(latents: tf.Tensor5D, noiseLevels: tf.Tensor2D, actions: tf.Tensor3D, options: ForwardOptions = {}): DiTOutput {
+  forward(
+    latents: tf.Tensor5D,
+    noiseLevels: tf.Tensor2D,
+    actions: tf.Tensor3D,
+    options: ForwardOptions = {},
+  ): DiTOutput {
     this.checkFrame(latents, "latents [B, T, h, w, c]", 2);
     const [batch, frames] = latents.shape;
-    if (noiseLevels.shape.join(",") !== `${batch},${frames}`) throw inputError(`Noise levels must have shape [${batch}, ${frames}], got [${noiseLevels.shape}].`);
+    if (noiseLevels.shape.join(",") !== `${batch},${frames}`)
+      throw inputError(`Noise levels must have shape [${batch}, ${frames}], got [${noiseLevels.shape}].`);
     if (actions.shape.join(",") !== `${batch},${frames},${this.config.actionDim}`) {
-      throw inputError(`Actions must have shape [${batch}, ${frames}, ${this.config.actionDim}], got [${actions.shape}].`);
+      throw inputError(
+        `Actions must have shape [${batch}, ${frames}, ${this.config.actionDim}], got [${actions.shape}].`,
+      );
     }
     if (options.actionKeep && options.actionKeep.shape.join(",") !== `${batch},${frames}`) {
-      throw inputError(`The action-keep mask must have shape [${batch}, ${frames}], got [${options.actionKeep.shape}].`);
+      throw inputError(
+        `The action-keep mask must have shape [${batch}, ${frames}], got [${options.actionKeep.shape}].`,
+      );
     }
     return tf.tidy(() => {
       const { latentHeight: h, latentWidth: w, latentChannels: c, actionDim } = this.config;
       const f = batch * frames;
       const flat = tf.reshape(latents, [f, h, w, c]) as tf.Tensor4D;
       const previous = this.pathway.contextLatentInput ? previousFrames(latents) : null;
-      const actionEmbedding = this.embedActions(tf.reshape(actions, [f, actionDim]), options.actionKeep ? tf.reshape(options.actionKeep, [f]) : undefined);
+      const actionEmbedding = this.embedActions(
+        tf.reshape(actions, [f, actionDim]),
+        options.actionKeep ? tf.reshape(options.actionKeep, [f]) : undefined,
+      );
       let x = this.embed(flat, previous, actionEmbedding);
       const cond = this.condition(tf.reshape(noiseLevels, [f]), actionEmbedding);
       const maps: AttentionMaps | undefined = options.attention ? { spatial: [], temporal: [] } : undefined;
@@ -730,7 +862,13 @@ export class DiT implements Module<DiTConfig> {
    * `returnKv`, also returns this frame's keys/values; `cache.push(kv, latent)` then makes it
    * context for the next frame (meaningful when the pass ran at the context noise level).
    */
-  forwardFrame(cache: KVCache, latent: tf.Tensor4D, noiseLevel: number | tf.Tensor1D, action: tf.Tensor2D, options: FrameOptions = {}): FrameOutput {
+  forwardFrame(
+    cache: KVCache,
+    latent: tf.Tensor4D,
+    noiseLevel: number | tf.Tensor1D,
+    action: tf.Tensor2D,
+    options: FrameOptions = {},
+  ): FrameOutput {
     this.checkFrame(latent, "a latent [B, h, w, c]", 1);
     const batch = latent.shape[0];
     if (action.shape.join(",") !== `${batch},${this.config.actionDim}`) {
@@ -740,11 +878,16 @@ export class DiT implements Module<DiTConfig> {
       throw inputError(`The noise level must be a number or have shape [${batch}], got [${noiseLevel.shape}].`);
     }
     return tf.tidy(() => {
-      const levels = typeof noiseLevel === "number" ? tf.fill([batch], noiseLevel) as tf.Tensor1D : noiseLevel;
+      const levels = typeof noiseLevel === "number" ? (tf.fill([batch], noiseLevel) as tf.Tensor1D) : noiseLevel;
       let previous: tf.Tensor4D | null = null;
       if (this.pathway.contextLatentInput) {
         const last = cache.lastLatent;
-        previous = last === null ? tf.zerosLike(latent) : last.shape[0] === batch ? last : (tf.tile(last, [batch / last.shape[0], 1, 1, 1]) as tf.Tensor4D);
+        previous =
+          last === null
+            ? tf.zerosLike(latent)
+            : last.shape[0] === batch
+              ? last
+              : (tf.tile(last, [batch / last.shape[0], 1, 1, 1]) as tf.Tensor4D);
       }
       const actionEmbedding = this.embedActions(action, options.actionKeep);
       let x = this.embed(latent, previous, actionEmbedding);
@@ -774,7 +917,10 @@ export class DiT implements Module<DiTConfig> {
 function previousFrames(latents: tf.Tensor5D): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, t, h, w, c] = latents.shape;
-    const shifted = t === 1 ? tf.zerosLike(latents) : tf.concat([tf.zeros([b, 1, h, w, c]), tf.slice(latents, [0, 0, 0, 0, 0], [b, t - 1, h, w, c])], 1);
+    const shifted =
+      t === 1
+        ? tf.zerosLike(latents)
+        : tf.concat([tf.zeros([b, 1, h, w, c]), tf.slice(latents, [0, 0, 0, 0, 0], [b, t - 1, h, w, c])], 1);
     return tf.reshape(shifted, [b * t, h, w, c]) as tf.Tensor4D;
   });
 }

@@ -15,14 +15,21 @@ export function ditParameterCount(config: DiTConfig): number {
   const patchDim = config.patchSize * config.patchSize * config.latentChannels;
   const linear = (i: number, o: number, bias = true) => i * o + (bias ? o : 0);
   const spatial = linear(d, d) + linear(d, d, false) + linear(d, d) + linear(d, d);
-  const temporal = linear(d, d) + linear(d, d, false) + linear(d, d) + linear(d, d) + config.heads * (config.contextFrames + 1);
+  const temporal =
+    linear(d, d) + linear(d, d, false) + linear(d, d) + linear(d, d) + config.heads * (config.contextFrames + 1);
   const mlp = linear(d, config.mlpRatio * d) + linear(config.mlpRatio * d, d);
   const adaLN = 9 * linear(d, d);
   const block = spatial + temporal + mlp + adaLN;
   const positions = config.spatialPositions === "learned" ? tokensPerFrame(config) * d : 0;
   const pathway = actionPathway(config);
-  const actions = linear(config.actionDim, d) + (pathway.actionEmbedder === "mlp" ? linear(d, d) : 0) + (pathway.nullAction ? d : 0);
-  const embed = linear(pathway.contextLatentInput ? 2 * patchDim : patchDim, d) + positions + linear(config.frequencyDim, d) + linear(d, d) + actions;
+  const actions =
+    linear(config.actionDim, d) + (pathway.actionEmbedder === "mlp" ? linear(d, d) : 0) + (pathway.nullAction ? d : 0);
+  const embed =
+    linear(pathway.contextLatentInput ? 2 * patchDim : patchDim, d) +
+    positions +
+    linear(config.frequencyDim, d) +
+    linear(d, d) +
+    actions;
   const final = 2 * linear(d, d) + linear(d, patchDim);
   return embed + config.depth * block + final;
 }
@@ -37,7 +44,8 @@ export function ditFrameFlops(config: DiTConfig, cachedFrames = config.contextFr
   const patchDim = config.patchSize * config.patchSize * config.latentChannels;
   const pathway = actionPathway(config);
   const inputDim = pathway.contextLatentInput ? 2 * patchDim : patchDim;
-  const conditioning = 2 * (config.frequencyDim * d + d * d + config.actionDim * d + (pathway.actionEmbedder === "mlp" ? d * d : 0));
+  const conditioning =
+    2 * (config.frequencyDim * d + d * d + config.actionDim * d + (pathway.actionEmbedder === "mlp" ? d * d : 0));
   const perBlock =
     2 * 9 * d * d + // adaLN modulations (one row per frame)
     2 * 4 * n * d * d + // spatial q, k, v, out
@@ -54,8 +62,13 @@ export function ditFrameFlops(config: DiTConfig, cachedFrames = config.contextFr
  * classifier-free guidance (the action and the null action in one batch of 2), plus one context
  * pass when the cache update makes one.
  */
-export function ditPassesPerFrame(sampling: Pick<Preset["sampling"], "sampler" | "steps" | "cacheUpdate" | "guidanceScale">): number {
-  return denoiserEvaluations(sampling.sampler, sampling.steps) * (sampling.guidanceScale !== 1 ? 2 : 1) + (sampling.cacheUpdate === "context-pass" ? 1 : 0);
+export function ditPassesPerFrame(
+  sampling: Pick<Preset["sampling"], "sampler" | "steps" | "cacheUpdate" | "guidanceScale">,
+): number {
+  return (
+    denoiserEvaluations(sampling.sampler, sampling.steps) * (sampling.guidanceScale !== 1 ? 2 : 1) +
+    (sampling.cacheUpdate === "context-pass" ? 1 : 0)
+  );
 }
 
 /** Denoiser evaluations for `steps` steps of a sampler (Heun: 2 per step except the last). */

@@ -21,8 +21,25 @@ import { createDiT, type DiT, type DiTConfig } from "./dit.js";
 import type { ScheduleConfig } from "../diffusion/index.js";
 import { GamedreamError, isGamedreamError } from "../core/index.js";
 import type { Module, NamedTensors } from "../nn/index.js";
-import { readTar, assignWeights, disposeCheckpoint, loadLatestCheckpoint, withoutPrefix, type CheckpointStore, loadWeightsWithChecksums, type ReadBytes, type LoadedWeights } from "../storage/index.js";
-import { DEFAULT_DIT_SCHEDULE, PRESETS, PRESET_NAMES, getPreset, type PresetName, type SamplingDefaults } from "./presets.js";
+import {
+  readTar,
+  assignWeights,
+  disposeCheckpoint,
+  loadLatestCheckpoint,
+  withoutPrefix,
+  type CheckpointStore,
+  loadWeightsWithChecksums,
+  type ReadBytes,
+  type LoadedWeights,
+} from "../storage/index.js";
+import {
+  DEFAULT_DIT_SCHEDULE,
+  PRESETS,
+  PRESET_NAMES,
+  getPreset,
+  type PresetName,
+  type SamplingDefaults,
+} from "./presets.js";
 import { createVAE, type VAE } from "./vae.js";
 import { vaeLatentShape, type VAEConfig } from "./vae-config.js";
 
@@ -100,17 +117,28 @@ function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);
 }
 
-function manifestInfo(loaded: { info: { step?: number; extra?: Record<string, unknown> } | null }): { step: number | null; weights: ModelSource["weights"]; schedule: boolean } {
+function manifestInfo(loaded: { info: { step?: number; extra?: Record<string, unknown> } | null }): {
+  step: number | null;
+  weights: ModelSource["weights"];
+  schedule: boolean;
+} {
   const extra = loaded.info?.extra ?? {};
   const weights = extra.weights === "ema" || extra.weights === "raw" ? extra.weights : null;
-  return { step: loaded.info?.step ?? null, weights, schedule: isRecord(extra.settings) && isRecord(extra.settings.schedule) };
+  return {
+    step: loaded.info?.step ?? null,
+    weights,
+    schedule: isRecord(extra.settings) && isRecord(extra.settings.schedule),
+  };
 }
 
 /** A VAE from a weights manifest written by training's export (`.../model.json`), checksums verified. */
 export async function loadVAE(manifest: string, options: LoadOptions = {}): Promise<LoadedVAE> {
   const loaded = await loadWeightsWithChecksums(manifest, { readFile: options.readFile });
   const info = manifestInfo(loaded);
-  return { vae: vaeFromWeights(loaded), source: { kind: "weights", location: manifest, step: info.step, weights: info.weights } };
+  return {
+    vae: vaeFromWeights(loaded),
+    source: { kind: "weights", location: manifest, step: info.step, weights: info.weights },
+  };
 }
 
 /** A DiT and its schedule from a weights manifest written by training's export, checksums verified. */
@@ -127,26 +155,43 @@ export async function loadDiT(manifest: string, options: LoadOptions = {}): Prom
 }
 
 /** The model config and training settings inside a stored config of either shape. */
-function unpackConfig(kind: ModelKind, stored: StoredModel): { model: unknown; settings: Record<string, unknown> | null } {
+function unpackConfig(
+  kind: ModelKind,
+  stored: StoredModel,
+): { model: unknown; settings: Record<string, unknown> | null } {
   const raw = stored.config;
   const where = stored.source.location;
   if (isRecord(raw) && "model" in raw) {
     if (typeof raw.kind === "string" && raw.kind !== kind) {
-      throw new GamedreamError("MODEL_KIND_MISMATCH", "model", `${where} holds a ${raw.kind.toUpperCase()} where a ${kind.toUpperCase()} was expected.`, {
-        recoverable: false,
-        details: { where, kind: raw.kind },
-      });
+      throw new GamedreamError(
+        "MODEL_KIND_MISMATCH",
+        "model",
+        `${where} holds a ${raw.kind.toUpperCase()} where a ${kind.toUpperCase()} was expected.`,
+        {
+          recoverable: false,
+          details: { where, kind: raw.kind },
+        },
+      );
     }
     return { model: raw.model, settings: isRecord(raw.settings) ? raw.settings : null };
   }
   if (!isRecord(raw)) {
-    throw new GamedreamError("MODEL_CONFIG_MISSING", "model", `${where} records no model config, so the ${kind.toUpperCase()} cannot be rebuilt.`, { recoverable: false, details: { where } });
+    throw new GamedreamError(
+      "MODEL_CONFIG_MISSING",
+      "model",
+      `${where} records no model config, so the ${kind.toUpperCase()} cannot be rebuilt.`,
+      { recoverable: false, details: { where } },
+    );
   }
   return { model: raw, settings: null };
 }
 
 /** `ema.*` when present and wanted, else `<kind>.*`, else the names as they are (views, not copies). */
-function pickWeights(kind: ModelKind, weights: NamedTensors, preferEma: boolean): { weights: NamedTensors; which: ModelSource["weights"] } {
+function pickWeights(
+  kind: ModelKind,
+  weights: NamedTensors,
+  preferEma: boolean,
+): { weights: NamedTensors; which: ModelSource["weights"] } {
   const ema = withoutPrefix(weights, "ema");
   if (preferEma && ema.size > 0) return { weights: ema, which: "ema" };
   const raw = withoutPrefix(weights, kind);
@@ -154,7 +199,12 @@ function pickWeights(kind: ModelKind, weights: NamedTensors, preferEma: boolean)
 }
 
 /** Builds a module from stored parts, freeing it again if the weights do not fit. */
-function buildModule<M extends Module<unknown>>(kind: ModelKind, stored: StoredModel, create: (config: unknown) => M, preferEma: boolean): { module: M; which: ModelSource["weights"]; settings: Record<string, unknown> | null } {
+function buildModule<M extends Module<unknown>>(
+  kind: ModelKind,
+  stored: StoredModel,
+  create: (config: unknown) => M,
+  preferEma: boolean,
+): { module: M; which: ModelSource["weights"]; settings: Record<string, unknown> | null } {
   const { model, settings } = unpackConfig(kind, stored);
   const module = create(model);
   try {
@@ -175,9 +225,19 @@ export function vaeFromStored(stored: StoredModel, options: { preferEma?: boolea
 
 /** A DiT and its schedule from stored parts. */
 export function ditFromStored(stored: StoredModel, options: { preferEma?: boolean } = {}): LoadedDiT {
-  const { module, which, settings } = buildModule("dit", stored, (c) => createDiT(c as DiTConfig, 0), options.preferEma ?? true);
+  const { module, which, settings } = buildModule(
+    "dit",
+    stored,
+    (c) => createDiT(c as DiTConfig, 0),
+    options.preferEma ?? true,
+  );
   const schedule = isRecord(settings?.schedule) ? (settings.schedule as unknown as ScheduleConfig) : null;
-  return { dit: module, schedule: schedule ?? { ...DEFAULT_DIT_SCHEDULE }, scheduleSource: schedule ? "weights" : "default", source: { ...stored.source, weights: which } };
+  return {
+    dit: module,
+    schedule: schedule ?? { ...DEFAULT_DIT_SCHEDULE },
+    scheduleSource: schedule ? "weights" : "default",
+    source: { ...stored.source, weights: which },
+  };
 }
 
 function matchingPreset(dit: DiTConfig): PresetName | null {
@@ -189,9 +249,14 @@ export function pairModels(vae: LoadedVAE, dit: LoadedDiT): LoadedModel {
   const { latentHeight: h, latentWidth: w, latentChannels: c } = dit.dit.config;
   const latent = vaeLatentShape(vae.vae.config);
   if (latent.join(",") !== `${h},${w},${c}`) {
-    throw new GamedreamError("WORLD_MODEL_MISMATCH", "model", `The VAE (${vae.source.location}) makes ${latent.join("x")} latents but the DiT (${dit.source.location}) expects ${h}x${w}x${c}.`, {
-      recoverable: false,
-    });
+    throw new GamedreamError(
+      "WORLD_MODEL_MISMATCH",
+      "model",
+      `The VAE (${vae.source.location}) makes ${latent.join("x")} latents but the DiT (${dit.source.location}) expects ${h}x${w}x${c}.`,
+      {
+        recoverable: false,
+      },
+    );
   }
   const preset = matchingPreset(dit.dit.config);
   return {
@@ -210,7 +275,10 @@ export function pairModels(vae: LoadedVAE, dit: LoadedDiT): LoadedModel {
 }
 
 /** Loads both halves and pairs them, freeing what was loaded if anything fails. */
-export async function loadModel(parts: { vae: () => Promise<LoadedVAE> | LoadedVAE; dit: () => Promise<LoadedDiT> | LoadedDiT }): Promise<LoadedModel> {
+export async function loadModel(parts: {
+  vae: () => Promise<LoadedVAE> | LoadedVAE;
+  dit: () => Promise<LoadedDiT> | LoadedDiT;
+}): Promise<LoadedModel> {
   const vae = await parts.vae();
   let dit: LoadedDiT | null = null;
   try {
@@ -224,7 +292,10 @@ export async function loadModel(parts: { vae: () => Promise<LoadedVAE> | LoadedV
 }
 
 /** A pair from stored parts (e.g. one archive holding both); the caller still owns the tensors. */
-export function buildModel(stored: Record<ModelKind, StoredModel>, options: { preferEma?: boolean } = {}): Promise<LoadedModel> {
+export function buildModel(
+  stored: Record<ModelKind, StoredModel>,
+  options: { preferEma?: boolean } = {},
+): Promise<LoadedModel> {
   return loadModel({ vae: () => vaeFromStored(stored.vae, options), dit: () => ditFromStored(stored.dit, options) });
 }
 
@@ -233,23 +304,39 @@ export function buildModel(stored: Record<ModelKind, StoredModel>, options: { pr
  * one is skipped, as training does); `MODEL_NO_CHECKPOINT` when there is none. Frees the
  * checkpoint after `use`.
  */
-async function withLatestCheckpoint<T>(kind: ModelKind, store: CheckpointStore, use: (stored: StoredModel) => T): Promise<T> {
+async function withLatestCheckpoint<T>(
+  kind: ModelKind,
+  store: CheckpointStore,
+  use: (stored: StoredModel) => T,
+): Promise<T> {
   const { checkpoint } = await loadLatestCheckpoint(store);
   if (!checkpoint) {
-    throw new GamedreamError("MODEL_NO_CHECKPOINT", "model", `There is no loadable ${kind.toUpperCase()} checkpoint in ${store.location}; train it first.`, {
-      recoverable: false,
-      details: { location: store.location },
-    });
+    throw new GamedreamError(
+      "MODEL_NO_CHECKPOINT",
+      "model",
+      `There is no loadable ${kind.toUpperCase()} checkpoint in ${store.location}; train it first.`,
+      {
+        recoverable: false,
+        details: { location: store.location },
+      },
+    );
   }
   try {
-    return use({ weights: checkpoint.weights, config: checkpoint.config, source: { kind: "checkpoint", location: `${store.location} ${checkpoint.id}`, step: checkpoint.step } });
+    return use({
+      weights: checkpoint.weights,
+      config: checkpoint.config,
+      source: { kind: "checkpoint", location: `${store.location} ${checkpoint.id}`, step: checkpoint.step },
+    });
   } finally {
     disposeCheckpoint(checkpoint);
   }
 }
 
 /** The DiT of a training run's latest good checkpoint (EMA weights by default). */
-export function loadDiTFromCheckpoints(store: CheckpointStore, options: { preferEma?: boolean } = {}): Promise<LoadedDiT> {
+export function loadDiTFromCheckpoints(
+  store: CheckpointStore,
+  options: { preferEma?: boolean } = {},
+): Promise<LoadedDiT> {
   return withLatestCheckpoint("dit", store, (stored) => ditFromStored(stored, options));
 }
 
@@ -257,13 +344,22 @@ export function loadDiTFromCheckpoints(store: CheckpointStore, options: { prefer
  * The VAE of a training run's latest good checkpoint. Its latent scale is the one in the
  * checkpoint's config; training fits it only when it exports the VAE, so prefer exported weights.
  */
-export function loadVAEFromCheckpoints(store: CheckpointStore, options: { preferEma?: boolean } = {}): Promise<LoadedVAE> {
+export function loadVAEFromCheckpoints(
+  store: CheckpointStore,
+  options: { preferEma?: boolean } = {},
+): Promise<LoadedVAE> {
   return withLatestCheckpoint("vae", store, (stored) => vaeFromStored(stored, options));
 }
 
 /** Both halves from training runs' latest good checkpoints. */
-export function loadModelFromCheckpoints(stores: Record<ModelKind, CheckpointStore>, options: { preferEma?: boolean } = {}): Promise<LoadedModel> {
-  return loadModel({ vae: () => loadVAEFromCheckpoints(stores.vae, options), dit: () => loadDiTFromCheckpoints(stores.dit, options) });
+export function loadModelFromCheckpoints(
+  stores: Record<ModelKind, CheckpointStore>,
+  options: { preferEma?: boolean } = {},
+): Promise<LoadedModel> {
+  return loadModel({
+    vae: () => loadVAEFromCheckpoints(stores.vae, options),
+    dit: () => loadDiTFromCheckpoints(stores.dit, options),
+  });
 }
 
 /** `base` + `/` + `name`, for folder paths and URLs alike. */
@@ -280,7 +376,13 @@ export function archiveFileReader(archive: Uint8Array, what = "The shipped weigh
   const files = readTar(archive, what);
   return async (path: string): Promise<Uint8Array> => {
     const bytes = files.get(path.replace(/^\.\//, ""));
-    if (!bytes) throw new GamedreamError("WEIGHTS_NOT_FOUND", "storage", `${what} lack ${path} (the archive holds ${[...files.keys()].join(", ") || "nothing"}).`, { recoverable: false });
+    if (!bytes)
+      throw new GamedreamError(
+        "WEIGHTS_NOT_FOUND",
+        "storage",
+        `${what} lack ${path} (the archive holds ${[...files.keys()].join(", ") || "nothing"}).`,
+        { recoverable: false },
+      );
     return bytes;
   };
 }
@@ -291,15 +393,29 @@ export async function fetchWeightsArchive(url: string): Promise<ReadBytes> {
   try {
     response = await fetch(url);
   } catch (e) {
-    throw new GamedreamError("WEIGHTS_NOT_FOUND", "storage", `Could not download the shipped weights (${e instanceof Error ? e.message : String(e)}).`, { recoverable: true });
+    throw new GamedreamError(
+      "WEIGHTS_NOT_FOUND",
+      "storage",
+      `Could not download the shipped weights (${e instanceof Error ? e.message : String(e)}).`,
+      { recoverable: true },
+    );
   }
-  if (!response.ok) throw new GamedreamError("WEIGHTS_NOT_FOUND", "storage", `Could not load the shipped weights (HTTP ${response.status}).`, { recoverable: false });
+  if (!response.ok)
+    throw new GamedreamError(
+      "WEIGHTS_NOT_FOUND",
+      "storage",
+      `Could not load the shipped weights (HTTP ${response.status}).`,
+      { recoverable: false },
+    );
   return archiveFileReader(new Uint8Array(await response.arrayBuffer()));
 }
 
 /** Shipped weights: a folder (path or URL) with `vae/model.json` and `dit/model.json`. */
 export async function loadModelFromWeights(folder: string, options: LoadOptions = {}): Promise<LoadedModel> {
-  return loadModel({ vae: () => loadVAE(join(folder, "vae/model.json"), options), dit: () => loadDiT(join(folder, "dit/model.json"), options) });
+  return loadModel({
+    vae: () => loadVAE(join(folder, "vae/model.json"), options),
+    dit: () => loadDiT(join(folder, "dit/model.json"), options),
+  });
 }
 
 /** A short JSON description of a loaded pair, for reports. */
@@ -317,13 +433,19 @@ export function describeModel(model: LoadedModel): Record<string, unknown> {
 
 function wrongKind(loaded: LoadedWeights, expected: string): GamedreamError {
   const kind = (loaded.info?.extra as { kind?: string } | undefined)?.kind ?? "unknown";
-  return new GamedreamError("WEIGHTS_WRONG_MODEL", "model", `These weights are for a ${kind} model, not a ${expected}.`, { recoverable: false, details: { kind, expected } });
+  return new GamedreamError(
+    "WEIGHTS_WRONG_MODEL",
+    "model",
+    `These weights are for a ${kind} model, not a ${expected}.`,
+    { recoverable: false, details: { kind, expected } },
+  );
 }
 
 /** A VAE built from loaded weights (config and latent scale from the manifest); disposes `loaded`. */
 export function vaeFromWeights(loaded: LoadedWeights): VAE {
   try {
-    if ((loaded.info?.extra as { kind?: string } | undefined)?.kind !== "vae" || !loaded.info?.config) throw wrongKind(loaded, "VAE");
+    if ((loaded.info?.extra as { kind?: string } | undefined)?.kind !== "vae" || !loaded.info?.config)
+      throw wrongKind(loaded, "VAE");
     const vae = createVAE(loaded.info.config as VAEConfig, 0);
     try {
       assignWeights(vae, loaded.weights, "The VAE weights");
@@ -341,7 +463,11 @@ export function vaeFromWeights(loaded: LoadedWeights): VAE {
  * A DiT, its noise schedule (the recorded training settings', else `DEFAULT_DIT_SCHEDULE`) and the
  * recorded training settings as they are (null when none), built from loaded weights; disposes `loaded`.
  */
-export function ditFromWeights(loaded: LoadedWeights): { dit: DiT; schedule: ScheduleConfig; settings: Record<string, unknown> | null } {
+export function ditFromWeights(loaded: LoadedWeights): {
+  dit: DiT;
+  schedule: ScheduleConfig;
+  settings: Record<string, unknown> | null;
+} {
   try {
     const extra = loaded.info?.extra as { kind?: string; settings?: Record<string, unknown> | null } | undefined;
     if (extra?.kind !== "dit" || !loaded.info?.config) throw wrongKind(loaded, "DiT");
@@ -353,7 +479,9 @@ export function ditFromWeights(loaded: LoadedWeights): { dit: DiT; schedule: Sch
       throw e;
     }
     const settings = isRecord(extra.settings) ? extra.settings : null;
-    const schedule = isRecord(settings?.schedule) ? (settings.schedule as unknown as ScheduleConfig) : { ...DEFAULT_DIT_SCHEDULE };
+    const schedule = isRecord(settings?.schedule)
+      ? (settings.schedule as unknown as ScheduleConfig)
+      : { ...DEFAULT_DIT_SCHEDULE };
     return { dit, schedule, settings };
   } finally {
     disposeWeights(loaded.weights);
@@ -371,7 +499,12 @@ function disposeWeights(weights: NamedTensors): void {
 export type ShippedWeights = (() => Promise<ReadBytes>) | null;
 
 /** Where a seeded model says it came from. */
-const SEEDED_SOURCE: Readonly<ModelSource> = Object.freeze({ kind: "weights", location: "seeded", step: null, weights: null });
+const SEEDED_SOURCE: Readonly<ModelSource> = Object.freeze({
+  kind: "weights",
+  location: "seeded",
+  step: null,
+  weights: null,
+});
 
 /**
  * What `shippedOrSeeded` loads for each part, and what it builds the seeded fallback from. The
@@ -402,7 +535,10 @@ export function seededModel(preset: PresetName, seed: number): LoadedModel {
   return pairModels(seededPart("vae", { config: vae, seed }), seededPart("dit", { config: dit, seed: seed + 1 }));
 }
 
-function seededPart<K extends keyof ShippedOrSeededParts>(what: K, seeded: ShippedOrSeededParts[K]["seeded"]): ShippedOrSeededParts[K]["loaded"] {
+function seededPart<K extends keyof ShippedOrSeededParts>(
+  what: K,
+  seeded: ShippedOrSeededParts[K]["seeded"],
+): ShippedOrSeededParts[K]["loaded"] {
   type Part = ShippedOrSeededParts[K]["loaded"];
   if (what === "model") {
     const { preset, seed } = seeded as ShippedOrSeededParts["model"]["seeded"];
@@ -413,7 +549,12 @@ function seededPart<K extends keyof ShippedOrSeededParts>(what: K, seeded: Shipp
     return { vae: createVAE(config, seed), source: { ...SEEDED_SOURCE } } satisfies LoadedVAE as Part;
   }
   const { config, seed } = seeded as ShippedOrSeededParts["dit"]["seeded"];
-  return { dit: createDiT(config, seed), schedule: { ...DEFAULT_DIT_SCHEDULE }, scheduleSource: "default", source: { ...SEEDED_SOURCE } } satisfies LoadedDiT as Part;
+  return {
+    dit: createDiT(config, seed),
+    schedule: { ...DEFAULT_DIT_SCHEDULE },
+    scheduleSource: "default",
+    source: { ...SEEDED_SOURCE },
+  } satisfies LoadedDiT as Part;
 }
 
 /**
@@ -432,12 +573,25 @@ export async function shippedOrSeeded<K extends keyof ShippedOrSeededParts>(
   type Part = ShippedOrSeededParts[K]["loaded"];
   let error: GamedreamError;
   try {
-    if (!shipped) throw new GamedreamError("WEIGHTS_NOT_SHIPPED", "storage", "This build ships no pretrained weights.", { recoverable: true });
+    if (!shipped)
+      throw new GamedreamError("WEIGHTS_NOT_SHIPPED", "storage", "This build ships no pretrained weights.", {
+        recoverable: true,
+      });
     const readFile = await shipped();
-    const loaded = what === "vae" ? await loadVAE("vae/model.json", { readFile }) : what === "dit" ? await loadDiT("dit/model.json", { readFile }) : await loadModelFromWeights(".", { readFile });
+    const loaded =
+      what === "vae"
+        ? await loadVAE("vae/model.json", { readFile })
+        : what === "dit"
+          ? await loadDiT("dit/model.json", { readFile })
+          : await loadModelFromWeights(".", { readFile });
     return { loaded: loaded as Part, fallback: null };
   } catch (e) {
-    error = isGamedreamError(e) ? e : new GamedreamError("WEIGHTS_UNREADABLE", "storage", e instanceof Error ? e.message : String(e), { recoverable: true, cause: e });
+    error = isGamedreamError(e)
+      ? e
+      : new GamedreamError("WEIGHTS_UNREADABLE", "storage", e instanceof Error ? e.message : String(e), {
+          recoverable: true,
+          cause: e,
+        });
   }
   return { loaded: seededPart(what, seeded), fallback: { error, why: whyNotShipped(error) } };
 }

@@ -46,19 +46,40 @@ export const PRESETS: Readonly<Record<PresetName, Readonly<Preset>>> = {
     vae: VAE_PRESETS.realtime,
     // One DDIM step with guidance 2 on the action: as good a next frame as two unguided steps on
     // the shipped weights, with stronger turns, for about the same time (README, Shipped weights).
-    sampling: { sampler: "ddim", steps: 1, eta: 0, contextNoiseLevel: 0.02, cacheUpdate: "context-pass", guidanceScale: 2 },
+    sampling: {
+      sampler: "ddim",
+      steps: 1,
+      eta: 0,
+      contextNoiseLevel: 0.02,
+      cacheUpdate: "context-pass",
+      guidanceScale: 2,
+    },
   },
   small: {
     name: "small",
     dit: DIT_PRESETS.small,
     vae: VAE_PRESETS.small,
-    sampling: { sampler: "ddim", steps: 8, eta: 0, contextNoiseLevel: 0.02, cacheUpdate: "context-pass", guidanceScale: 1 },
+    sampling: {
+      sampler: "ddim",
+      steps: 8,
+      eta: 0,
+      contextNoiseLevel: 0.02,
+      cacheUpdate: "context-pass",
+      guidanceScale: 1,
+    },
   },
   base: {
     name: "base",
     dit: DIT_PRESETS.base,
     vae: VAE_PRESETS.base,
-    sampling: { sampler: "ddim", steps: 25, eta: 0, contextNoiseLevel: 0.02, cacheUpdate: "context-pass", guidanceScale: 1 },
+    sampling: {
+      sampler: "ddim",
+      steps: 25,
+      eta: 0,
+      contextNoiseLevel: 0.02,
+      cacheUpdate: "context-pass",
+      guidanceScale: 1,
+    },
   },
 };
 
@@ -67,10 +88,15 @@ export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
 /** The preset called `name`, or a typed error listing the choices. */
 export function getPreset(name: string): Readonly<Preset> {
   if (!(PRESET_NAMES as string[]).includes(name)) {
-    throw new GamedreamError("PRESET_UNKNOWN", "model", `Unknown model preset "${name}". Choose one of: ${PRESET_NAMES.join(", ")}.`, {
-      recoverable: true,
-      details: { name },
-    });
+    throw new GamedreamError(
+      "PRESET_UNKNOWN",
+      "model",
+      `Unknown model preset "${name}". Choose one of: ${PRESET_NAMES.join(", ")}.`,
+      {
+        recoverable: true,
+        details: { name },
+      },
+    );
   }
   return PRESETS[name as PresetName];
 }

@@ -110,24 +110,39 @@ export function vaeLatentShape(config: VAEConfig): [number, number, number] {
 /** Throws a VAE_CONFIG_INVALID error naming the field when the config cannot be built. */
 export function validateVAEConfig(config: VAEConfig): void {
   const { encoder, decoder } = config;
-  for (const [field, part] of [["encoder", encoder], ["decoder", decoder]] as const) {
+  for (const [field, part] of [
+    ["encoder", encoder],
+    ["decoder", decoder],
+  ] as const) {
     if (part.channels.length === 0 || part.channels.length !== part.blocks.length) {
       throw invalid(`VAE ${field}.channels and ${field}.blocks must be non-empty lists of the same length.`, { field });
     }
-    if (part.channels.some((c) => !Number.isInteger(c) || c < 1) || part.blocks.some((b) => !Number.isInteger(b) || b < 0)) {
-      throw invalid(`VAE ${field} channel counts must be positive integers and block counts non-negative integers.`, { field });
+    if (
+      part.channels.some((c) => !Number.isInteger(c) || c < 1) ||
+      part.blocks.some((b) => !Number.isInteger(b) || b < 0)
+    ) {
+      throw invalid(`VAE ${field} channel counts must be positive integers and block counts non-negative integers.`, {
+        field,
+      });
     }
   }
   const down = vaeDownsample(config);
   const up = decoder.head * 2 ** (decoder.channels.length - 1);
   if (down !== up) {
-    throw invalid(`The VAE encoder downsamples ${down}x but the decoder upsamples ${up}x; they must match.`, { down, up });
+    throw invalid(`The VAE encoder downsamples ${down}x but the decoder upsamples ${up}x; they must match.`, {
+      down,
+      up,
+    });
   }
   if (!Number.isInteger(config.imageSize / down)) {
-    throw invalid(`Image size ${config.imageSize} is not divisible by the VAE's downsampling factor ${down}.`, { down });
+    throw invalid(`Image size ${config.imageSize} is not divisible by the VAE's downsampling factor ${down}.`, {
+      down,
+    });
   }
   if (!(config.latentScale > 0) || !Number.isFinite(config.latentScale)) {
-    throw invalid(`latentScale must be a positive number, got ${config.latentScale}.`, { latentScale: config.latentScale });
+    throw invalid(`latentScale must be a positive number, got ${config.latentScale}.`, {
+      latentScale: config.latentScale,
+    });
   }
 }
 
@@ -157,7 +172,13 @@ export function encoderConvs(config: VAEConfig): ConvSpec[] {
       convs.push({ name: `encoder.down.${i}.conv`, k: 1, cin: 4 * c, cout: channels[i + 1], size });
     }
   });
-  convs.push({ name: "encoder.conv_out", k: 3, cin: channels[channels.length - 1], cout: 2 * config.latentChannels, size });
+  convs.push({
+    name: "encoder.conv_out",
+    k: 3,
+    cin: channels[channels.length - 1],
+    cout: 2 * config.latentChannels,
+    size,
+  });
   return convs;
 }
 

@@ -42,7 +42,15 @@ const conv2dSameOp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>)
     const p = (k - 1) / 2;
     const flipped = k === 1 ? ws : tf.reverse(ws, [0, 1]);
     const dx = tf.conv2d(dy, tf.transpose(flipped, [0, 1, 3, 2]) as tf.Tensor4D, 1, "same");
-    const xPadded = p === 0 ? xs : tf.pad(xs, [[0, 0], [p, p], [p, p], [0, 0]]);
+    const xPadded =
+      p === 0
+        ? xs
+        : tf.pad(xs, [
+            [0, 0],
+            [p, p],
+            [p, p],
+            [0, 0],
+          ]);
     const dw = filterGradient(xPadded, dy, k);
     const db = tf.sum(dy, [0, 1, 2]);
     return [dx, dw, db];
@@ -56,7 +64,12 @@ const conv2dSameOp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>)
  * Without a gradient tape it is one fused kernel: the custom gradient would clone its inputs and
  * the sigmoid would be another pass over the output.
  */
-export function conv2dSame(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, activation: "linear" | "sigmoid" = "linear"): tf.Tensor4D {
+export function conv2dSame(
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  b: tf.Tensor1D,
+  activation: "linear" | "sigmoid" = "linear",
+): tf.Tensor4D {
   if (!recordingGradients()) return tf.fused.conv2d({ x, filter: w, bias: b, strides: 1, pad: "same", activation });
   const y = conv2dSameOp(x, w, b) as tf.Tensor4D;
   return activation === "sigmoid" ? tf.tidy(() => tf.sigmoid(y)) : y;

@@ -8,7 +8,14 @@ import * as tf from "@tensorflow/tfjs";
 import { GamedreamError, Rng } from "../core/index.js";
 import { type Module, type NamedVariables, depthToSpace, silu, spaceToDepth, gaussianNoise } from "../nn/index.js";
 import { conv2dSame } from "./vae-conv.js";
-import { decoderConvs, encoderConvs, validateVAEConfig, vaeLatentShape, type ConvSpec, type VAEConfig } from "./vae-config.js";
+import {
+  decoderConvs,
+  encoderConvs,
+  validateVAEConfig,
+  vaeLatentShape,
+  type ConvSpec,
+  type VAEConfig,
+} from "./vae-config.js";
 
 export interface VAELossOptions {
   /** Weight of the KL term; both terms are per-element means (see `VAE.loss`). */
@@ -56,10 +63,15 @@ interface Conv {
 }
 
 function inputError(what: string, expected: string, shape: number[]): GamedreamError {
-  return new GamedreamError("VAE_INPUT_SHAPE", "validation", `The VAE expected ${what} of shape ${expected}, got [${shape.join(", ")}].`, {
-    recoverable: true,
-    details: { shape },
-  });
+  return new GamedreamError(
+    "VAE_INPUT_SHAPE",
+    "validation",
+    `The VAE expected ${what} of shape ${expected}, got [${shape.join(", ")}].`,
+    {
+      recoverable: true,
+      details: { shape },
+    },
+  );
 }
 
 class ConvVAE implements VAE {
@@ -114,7 +126,10 @@ class ConvVAE implements VAE {
 
   private conv(name: string, x: tf.Tensor4D, activation: "linear" | "sigmoid" = "linear"): tf.Tensor4D {
     const c = this.convs.get(name);
-    if (!c) throw new GamedreamError("VAE_DISPOSED", "model", "This VAE has been disposed and cannot be used.", { recoverable: false });
+    if (!c)
+      throw new GamedreamError("VAE_DISPOSED", "model", "This VAE has been disposed and cannot be used.", {
+        recoverable: false,
+      });
     return conv2dSame(x, c.weight as tf.Tensor4D, c.bias as tf.Tensor1D, activation);
   }
 
@@ -189,7 +204,9 @@ class ConvVAE implements VAE {
       const logvar = tf.clipByValue(raw, -30, 20) as tf.Tensor4D;
       const recon = this.decode(this.sample(mean, logvar, options.seed));
       const diff = tf.sub(recon, frames);
-      const reconLoss = (this.currentConfig.reconLoss === "l1" ? tf.mean(tf.abs(diff)) : tf.mean(tf.square(diff))) as tf.Scalar;
+      const reconLoss = (
+        this.currentConfig.reconLoss === "l1" ? tf.mean(tf.abs(diff)) : tf.mean(tf.square(diff))
+      ) as tf.Scalar;
       const kl = tf.mul(tf.mean(tf.sub(tf.add(tf.square(mean), tf.exp(logvar)), tf.add(logvar, 1))), 0.5) as tf.Scalar;
       const total = tf.add(reconLoss, tf.mul(kl, options.klWeight)) as tf.Scalar;
       return { total, recon: reconLoss, kl };
@@ -252,10 +269,15 @@ export async function estimateLatentScale(vae: VAE, frames: tf.Tensor4D, batchSi
   }
   const variance = sumSq / n - (sum / n) ** 2;
   if (!(variance > 0)) {
-    throw new GamedreamError("VAE_LATENT_SCALE", "model", "The latents have zero variance on these frames, so no latent scale can be fitted.", {
-      recoverable: true,
-      details: { frames: frames.shape[0] },
-    });
+    throw new GamedreamError(
+      "VAE_LATENT_SCALE",
+      "model",
+      "The latents have zero variance on these frames, so no latent scale can be fitted.",
+      {
+        recoverable: true,
+        details: { frames: frames.shape[0] },
+      },
+    );
   }
   return 1 / Math.sqrt(variance);
 }

@@ -203,7 +203,13 @@ export function frameAttentionWithProbs(
  * step's time in per-kernel overhead. Uses rowsum(dP * P) = rowsum(dO * O) so the softmax gradient
  * needs one reduction over all frames.
  */
-export function frameAttention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, frames: number, scale: number): tf.Tensor2D {
+export function frameAttention(
+  q: tf.Tensor2D,
+  k: tf.Tensor2D,
+  v: tf.Tensor2D,
+  frames: number,
+  scale: number,
+): tf.Tensor2D {
   if (!recordingGradients()) {
     const { out, probs } = frameAttentionWithProbs(q, k, v, frames, scale);
     tf.dispose(probs);

@@ -71,7 +71,12 @@ function dreamPair(wm: WorldModel, pair: { a: Action; b: Action }): [StepOutput,
 }
 
 /** Medians of S and means of D, overall and per factor, with intervals over states. */
-export function summarizeActionControl(samples: ActionControlSample[], states: number, skipped: number, seconds: number): ActionControlReport {
+export function summarizeActionControl(
+  samples: ActionControlSample[],
+  states: number,
+  skipped: number,
+  seconds: number,
+): ActionControlReport {
   const byState = (rows: ActionControlSample[], key: "sensitivity" | "discrimination") => {
     const groups = new Map<number, number[]>();
     for (const r of rows) groups.set(r.state, [...(groups.get(r.state) ?? []), r[key]]);
@@ -88,18 +93,38 @@ export function summarizeActionControl(samples: ActionControlSample[], states: n
     const rows = samples.filter((s) => s.factor === factor);
     if (rows.length) perFactor[factor] = estimate(rows);
   }
-  return { states, samples: samples.length, skipped, sensitivity: all.sensitivity, discrimination: all.discrimination, perFactor, perSample: samples, seconds };
+  return {
+    states,
+    samples: samples.length,
+    skipped,
+    sensitivity: all.sensitivity,
+    discrimination: all.discrimination,
+    perFactor,
+    perSample: samples,
+    seconds,
+  };
 }
 
 /** S and D of a world model on branches of the real game, in pixel space. */
-export async function evaluateActionControl(model: LoadedModel, branches: readonly BranchState[], options: ActionControlOptions = {}): Promise<ActionControlReport> {
+export async function evaluateActionControl(
+  model: LoadedModel,
+  branches: readonly BranchState[],
+  options: ActionControlOptions = {},
+): Promise<ActionControlReport> {
   const started = now();
   const { vae, dit } = model;
   const seed = options.seed ?? 0;
   const samples: ActionControlSample[] = [];
   let skipped = 0;
   for (const [i, state] of branches.entries()) {
-    const wm = createWorldModel({ vae, dit, schedule: model.schedule, preset: model.preset ?? "realtime", ...options.settings, seed: seed + i });
+    const wm = createWorldModel({
+      vae,
+      dit,
+      schedule: model.schedule,
+      preset: model.preset ?? "realtime",
+      ...options.settings,
+      seed: seed + i,
+    });
     try {
       wm.start(state.context, state.held);
       for (const pair of state.pairs) {
@@ -108,7 +133,14 @@ export async function evaluateActionControl(model: LoadedModel, branches: readon
           const realA = rgbaToTensor(pair.realA);
           const realB = rgbaToTensor(pair.realB);
           const [a, b] = [dreamA.frame, dreamB.frame];
-          return tf.concat([mse(a, b), mse(realA, realB), psnr(a, realA), psnr(a, realB), psnr(b, realB), psnr(b, realA)]);
+          return tf.concat([
+            mse(a, b),
+            mse(realA, realB),
+            psnr(a, realA),
+            psnr(a, realB),
+            psnr(b, realB),
+            psnr(b, realA),
+          ]);
         });
         const [dreamDiff, realDiff, aa, ab, bb, ba] = await values.data();
         tf.dispose([values, dreamA.frame, dreamA.latent, dreamB.frame, dreamB.latent]);
@@ -116,7 +148,12 @@ export async function evaluateActionControl(model: LoadedModel, branches: readon
           skipped++;
           continue;
         }
-        samples.push({ state: i, factor: pair.factor, sensitivity: dreamDiff / realDiff, discrimination: (aa - ab + (bb - ba)) / 2 });
+        samples.push({
+          state: i,
+          factor: pair.factor,
+          sensitivity: dreamDiff / realDiff,
+          discrimination: (aa - ab + (bb - ba)) / 2,
+        });
       }
     } finally {
       wm.dispose();
@@ -134,7 +171,9 @@ export interface LatentBranchProbe {
 /** Encodes the branches' context frames; keeps only pairs whose real latents differ. */
 export function encodeBranchProbe(vae: VAE, branches: readonly BranchState[]): LatentBranchProbe {
   const states = branches.map((state) => {
-    const context = tf.tidy(() => vae.encodeScaled(tf.stack(state.context.map((im) => rgbaToTensor(im))) as tf.Tensor4D));
+    const context = tf.tidy(() =>
+      vae.encodeScaled(tf.stack(state.context.map((im) => rgbaToTensor(im))) as tf.Tensor4D),
+    );
     const pairs = state.pairs
       .map((pair) => {
         const realDiff = tf.tidy(() => {
@@ -169,7 +208,14 @@ export function latentActionSensitivity(
   const resolved = "alphaBar" in schedule ? schedule : makeSchedule(schedule);
   for (const [i, state] of probe.states.entries()) {
     if (state.pairs.length === 0) continue;
-    const wm = createWorldModel({ vae, dit, schedule: resolved, preset: options.preset ?? "realtime", ...options.settings, seed: (options.seed ?? 0) + i });
+    const wm = createWorldModel({
+      vae,
+      dit,
+      schedule: resolved,
+      preset: options.preset ?? "realtime",
+      ...options.settings,
+      seed: (options.seed ?? 0) + i,
+    });
     try {
       wm.startFromLatents(state.context, state.held);
       for (const pair of state.pairs) {

@@ -13,7 +13,10 @@ function turn(yaw: number): Action {
 }
 
 /** Five frames turning left, then five turning right (camera yaw -1, then +1). */
-export const TURN_SCRIPT: readonly Readonly<Action>[] = Object.freeze([...Array.from({ length: 5 }, () => turn(-1)), ...Array.from({ length: 5 }, () => turn(1))]);
+export const TURN_SCRIPT: readonly Readonly<Action>[] = Object.freeze([
+  ...Array.from({ length: 5 }, () => turn(-1)),
+  ...Array.from({ length: 5 }, () => turn(1)),
+]);
 
 export interface ScriptedDream {
   /** The action held on the frame before each pair (the one that produced it). */
@@ -28,8 +31,22 @@ export interface ScriptedDream {
  * Plays `script` on level `level` of the built-in game and in the world model side by side. The
  * caller keeps ownership of `model`; nothing else is left allocated.
  */
-export async function scriptedDream(model: PlayModel, options: { level: number; seed: number; script?: readonly Readonly<Action>[]; settings?: Partial<WorldModelSettings> }): Promise<ScriptedDream> {
-  const session = await PlaySession.create({ model, gameSeed: options.level, seed: options.seed, settings: options.settings, keepHostWeights: false });
+export async function scriptedDream(
+  model: PlayModel,
+  options: {
+    level: number;
+    seed: number;
+    script?: readonly Readonly<Action>[];
+    settings?: Partial<WorldModelSettings>;
+  },
+): Promise<ScriptedDream> {
+  const session = await PlaySession.create({
+    model,
+    gameSeed: options.level,
+    seed: options.seed,
+    settings: options.settings,
+    keepHostWeights: false,
+  });
   const out: ScriptedDream = { actions: [], real: [], dream: [] };
   try {
     for (const action of options.script ?? TURN_SCRIPT) {

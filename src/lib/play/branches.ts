@@ -104,7 +104,14 @@ export function gameBranches(options: BranchOptions): BranchState[] {
           return { factor, a, b, realA, realB: image(scratch) };
         });
         game.setState(snapshot);
-        states.push({ levelSeed: episode.seed, agent: episode.agent, frame: t, context: frames.slice(-(K + 1)), held: held.slice(-K), pairs });
+        states.push({
+          levelSeed: episode.seed,
+          agent: episode.agent,
+          frame: t,
+          context: frames.slice(-(K + 1)),
+          held: held.slice(-K),
+          pairs,
+        });
       }
       game.step(action, rgba);
       frames.push(image(rgba));

@@ -23,11 +23,33 @@ import * as tf from "@tensorflow/tfjs";
 import { decodeActions, type Action } from "../actions/index.js";
 import type { DatasetReader, EpisodeEntry } from "../data/index.js";
 import type { ScheduleConfig } from "../diffusion/index.js";
-import { GamedreamError, FRAME_SIZE, rgbaToTensor, rgbToUnit, type RgbaImage, DEFAULT_DATA_RANGE, average, frameStats, psnr, ssim, Rng, bootstrapEstimate, mean, type Estimate } from "../core/index.js";
+import {
+  GamedreamError,
+  FRAME_SIZE,
+  rgbaToTensor,
+  rgbToUnit,
+  type RgbaImage,
+  DEFAULT_DATA_RANGE,
+  average,
+  frameStats,
+  psnr,
+  ssim,
+  Rng,
+  bootstrapEstimate,
+  mean,
+  type Estimate,
+} from "../core/index.js";
 import { createAgent, randomAction, createGame } from "../game/index.js";
 import { describeModel, type DiT, type LoadedModel, type VAE } from "../models/index.js";
 import { createWorldModel, type WorldModelSettings } from "./world-model.js";
-import { disposeBranchProbe, encodeBranchProbe, evaluateActionControl, latentActionSensitivity, type ActionControlReport, type LatentBranchProbe } from "./action-control.js";
+import {
+  disposeBranchProbe,
+  encodeBranchProbe,
+  evaluateActionControl,
+  latentActionSensitivity,
+  type ActionControlReport,
+  type LatentBranchProbe,
+} from "./action-control.js";
 import { gameBranches, type BranchState } from "./branches.js";
 
 export const EVAL_SCHEMA = "gamedream-eval/2";
@@ -103,7 +125,14 @@ export interface RolloutReport {
   /** Std of the real context's scaled latents, the blow-up yardstick. */
   contextLatentStd: number;
   buckets: RolloutBucket[];
-  perFrame: { psnr: number[]; predMean: number[]; predStd: number[]; realMean: number[]; realStd: number[]; latentStd: number[] };
+  perFrame: {
+    psnr: number[];
+    predMean: number[];
+    predStd: number[];
+    realMean: number[];
+    realStd: number[];
+    latentStd: number[];
+  };
   collapse: CollapseVerdict;
   /** End to end per generated frame: all sampling steps, context update, VAE decode, readback. */
   msPerFrame: { median: number; mean: number; p90: number };
@@ -142,7 +171,12 @@ export interface EvalReport {
     /** The dream's mean pixel std over the rollout within 25% of the game's. */
     rolloutStdWithin25Percent: { ratio: number | null; met: boolean | null };
   };
-  timings: { totalSeconds: number; nextFrameSeconds: number; actionControlSeconds: number | null; rolloutSeconds: number | null };
+  timings: {
+    totalSeconds: number;
+    nextFrameSeconds: number;
+    actionControlSeconds: number | null;
+    rolloutSeconds: number | null;
+  };
 }
 
 const FLAT_RATIO = 0.25;
@@ -153,9 +187,14 @@ const now = (): number => (typeof performance !== "undefined" ? performance.now(
 function heldoutEpisodes(reader: DatasetReader): EpisodeEntry[] {
   const episodes = reader.episodes("heldout").filter((e) => e.frameCount >= 2);
   if (episodes.length === 0) {
-    throw new GamedreamError("EVAL_NO_HELDOUT", "dataset", "The dataset has no held-out episode with at least 2 frames; build it with --heldout-fraction above 0.", {
-      recoverable: false,
-    });
+    throw new GamedreamError(
+      "EVAL_NO_HELDOUT",
+      "dataset",
+      "The dataset has no held-out episode with at least 2 frames; build it with --heldout-fraction above 0.",
+      {
+        recoverable: false,
+      },
+    );
   }
   return episodes;
 }
@@ -166,13 +205,18 @@ function samplePositions(episodes: EpisodeEntry[], count: number): { episode: Ep
   const perEpisode = Math.ceil(count / episodes.length);
   for (const episode of episodes) {
     const n = Math.min(perEpisode, episode.frameCount - 1, count - out.length);
-    for (let i = 0; i < n; i++) out.push({ episode, target: 1 + Math.floor(((i + 0.5) * (episode.frameCount - 1)) / n) });
+    for (let i = 0; i < n; i++)
+      out.push({ episode, target: 1 + Math.floor(((i + 0.5) * (episode.frameCount - 1)) / n) });
   }
   return out;
 }
 
 /** Teacher-forced next-frame metrics and their baselines on held-out episodes. */
-export async function evaluateNextFrame(model: LoadedModel, reader: DatasetReader, options: EvalOptions = {}): Promise<NextFrameReport & { settings: WorldModelSettings }> {
+export async function evaluateNextFrame(
+  model: LoadedModel,
+  reader: DatasetReader,
+  options: EvalOptions = {},
+): Promise<NextFrameReport & { settings: WorldModelSettings }> {
   const started = now();
   const { vae, dit } = model;
   const K = Math.max(1, dit.config.contextFrames);
@@ -185,18 +229,36 @@ export async function evaluateNextFrame(model: LoadedModel, reader: DatasetReade
   const window = async ({ episode, target }: (typeof positions)[number]) => {
     const first = Math.max(0, target - 1 - K);
     const count = target + 1 - first;
-    return { count, rgb: await reader.readFrames(episode.id, first, count), held: decodeActions(await reader.readActions(episode.id, first, count)) };
+    return {
+      count,
+      rgb: await reader.readFrames(episode.id, first, count),
+      held: decodeActions(await reader.readActions(episode.id, first, count)),
+    };
   };
   // The action held on frame t, which made the target t+1.
   const driving: Action[] = [];
   for (const p of positions) driving.push(decodeActions(await reader.readActions(p.episode.id, p.target - 1, 1))[0]);
   const shuffled = new Rng(seed ^ 0x5bd1e995).shuffle(driving.map((_, i) => i)).map((i) => driving[i]);
-  const rows = { next: [] as number[][], copy: [] as number[][], shuffled: [] as number[][], repeat: [] as number[][], random: [] as number[][], recon: [] as number[][] };
+  const rows = {
+    next: [] as number[][],
+    copy: [] as number[][],
+    shuffled: [] as number[][],
+    repeat: [] as number[][],
+    random: [] as number[][],
+    recon: [] as number[][],
+  };
   let same = 0;
   let settings: WorldModelSettings | null = null;
   for (const [i, position] of positions.entries()) {
     const w = await window(position);
-    const wm = createWorldModel({ vae, dit, schedule: model.schedule, preset: model.preset ?? "realtime", ...options.settings, seed: seed + i });
+    const wm = createWorldModel({
+      vae,
+      dit,
+      schedule: model.schedule,
+      preset: model.preset ?? "realtime",
+      ...options.settings,
+      seed: seed + i,
+    });
     settings = { ...wm.settings };
     const frames = tf.tensor4d(rgbToUnit(w.rgb), [w.count, FRAME_SIZE, FRAME_SIZE, 3]);
     const latents = tf.tidy(() => vae.encodeScaled(frames));
@@ -207,7 +269,12 @@ export async function evaluateNextFrame(model: LoadedModel, reader: DatasetReade
     const dreams: tf.Tensor3D[] = [];
     try {
       wm.startFromLatents(context, heldOnContext);
-      for (const action of [driving[i], shuffled[i], previous, ...Array.from({ length: RANDOM_ACTION_DRAWS }, () => randomAction(randomActions))]) {
+      for (const action of [
+        driving[i],
+        shuffled[i],
+        previous,
+        ...Array.from({ length: RANDOM_ACTION_DRAWS }, () => randomAction(randomActions)),
+      ]) {
         wm.reset();
         const out = wm.step(action);
         out.latent.dispose();
@@ -219,7 +286,17 @@ export async function evaluateNextFrame(model: LoadedModel, reader: DatasetReade
         const last = tf.slice(frames, [w.count - 2], [1]);
         const recon = vae.decodeScaled(tf.slice(latents, [w.count - 1], [1]) as tf.Tensor4D);
         const randomMean = tf.expandDims(tf.mean(tf.stack(dreams.slice(3)), 0), 0);
-        const candidates = tf.concat([tf.expandDims(dreams[0], 0), last, tf.expandDims(dreams[1], 0), tf.expandDims(dreams[2], 0), randomMean, recon], 0);
+        const candidates = tf.concat(
+          [
+            tf.expandDims(dreams[0], 0),
+            last,
+            tf.expandDims(dreams[1], 0),
+            tf.expandDims(dreams[2], 0),
+            randomMean,
+            recon,
+          ],
+          0,
+        );
         const targets = tf.tile(target, [6, 1, 1, 1]);
         return tf.concat([psnr(candidates, targets), ssim(candidates, targets)]);
       });
@@ -238,10 +315,23 @@ export async function evaluateNextFrame(model: LoadedModel, reader: DatasetReade
     options.onProgress?.("next-frame", i + 1, positions.length);
   }
   const pair = (r: number[][]): PairMetrics => {
-    const interval = bootstrapEstimate(r.map((x) => [x[0]]), mean, { seed: 3 });
-    return { psnr: average(r.map((x) => x[0])), ssim: average(r.map((x) => x[1])), psnrInterval: [interval.low, interval.high] };
+    const interval = bootstrapEstimate(
+      r.map((x) => [x[0]]),
+      mean,
+      { seed: 3 },
+    );
+    return {
+      psnr: average(r.map((x) => x[0])),
+      ssim: average(r.map((x) => x[1])),
+      psnrInterval: [interval.low, interval.high],
+    };
   };
-  const gap = (other: number[][]) => bootstrapEstimate(rows.next.map((x, i) => [x[0] - other[i][0]]), mean, { seed: 4 });
+  const gap = (other: number[][]) =>
+    bootstrapEstimate(
+      rows.next.map((x, i) => [x[0] - other[i][0]]),
+      mean,
+      { seed: 4 },
+    );
   return {
     samples: positions.length,
     episodes: [...new Set(positions.map((p) => p.episode.id))],
@@ -251,7 +341,12 @@ export async function evaluateNextFrame(model: LoadedModel, reader: DatasetReade
     repeatPreviousAction: pair(rows.repeat),
     randomActionsMean: pair(rows.random),
     vaeRecon: pair(rows.recon),
-    gaps: { overCopyLast: gap(rows.copy), overShuffled: gap(rows.shuffled), overRepeatPrevious: gap(rows.repeat), overRandomMean: gap(rows.random) },
+    gaps: {
+      overCopyLast: gap(rows.copy),
+      overShuffled: gap(rows.shuffled),
+      overRepeatPrevious: gap(rows.repeat),
+      overRandomMean: gap(rows.random),
+    },
     shuffledSameFraction: same / positions.length,
     seconds: (now() - started) / 1000,
     settings: settings!,
@@ -266,9 +361,14 @@ function sameAction(a: Readonly<Action>, b: Readonly<Action>): boolean {
 function rolloutEpisode(reader: DatasetReader): EpisodeEntry {
   const game = reader.episodes("heldout").find((e) => e.source === "game" && e.agent !== undefined);
   if (!game) {
-    throw new GamedreamError("EVAL_NO_GAME_EPISODE", "dataset", "The rollout replays a held-out built-in game episode, and this dataset has none (held-out episodes are all videos).", {
-      recoverable: false,
-    });
+    throw new GamedreamError(
+      "EVAL_NO_GAME_EPISODE",
+      "dataset",
+      "The rollout replays a held-out built-in game episode, and this dataset has none (held-out episodes are all videos).",
+      {
+        recoverable: false,
+      },
+    );
   }
   return game;
 }
@@ -282,13 +382,25 @@ function percentileOf(values: number[], q: number): number {
  * Autoregressive rollout against the real game: the held-out episode's level and agent, the model
  * started from the first K real frames and driven by the agent's actions for `frames` frames.
  */
-export async function evaluateRollout(model: LoadedModel, episode: Pick<EpisodeEntry, "id" | "seed" | "agent">, frames: number, options: EvalOptions = {}): Promise<RolloutReport> {
+export async function evaluateRollout(
+  model: LoadedModel,
+  episode: Pick<EpisodeEntry, "id" | "seed" | "agent">,
+  frames: number,
+  options: EvalOptions = {},
+): Promise<RolloutReport> {
   const started = now();
   const { vae, dit } = model;
   const K = Math.max(1, dit.config.contextFrames);
   const game = createGame({ seed: episode.seed });
   const agent = createAgent(episode.agent ?? "explorer", episode.seed);
-  const wm = createWorldModel({ vae, dit, schedule: model.schedule, preset: model.preset ?? "realtime", ...options.settings, seed: options.seed ?? 0 });
+  const wm = createWorldModel({
+    vae,
+    dit,
+    schedule: model.schedule,
+    preset: model.preset ?? "realtime",
+    ...options.settings,
+    seed: options.seed ?? 0,
+  });
   const rgba = new Uint8ClampedArray(FRAME_SIZE * FRAME_SIZE * 4);
   game.render(rgba);
   const images: RgbaImage[] = [];
@@ -305,7 +417,14 @@ export async function evaluateRollout(model: LoadedModel, episode: Pick<EpisodeE
   });
   const contextLatentStd = (await contextStd.data())[0];
   contextStd.dispose();
-  const per = { psnr: [] as number[], predMean: [] as number[], predStd: [] as number[], realMean: [] as number[], realStd: [] as number[], latentStd: [] as number[] };
+  const per = {
+    psnr: [] as number[],
+    predMean: [] as number[],
+    predStd: [] as number[],
+    realMean: [] as number[],
+    realStd: [] as number[],
+    latentStd: [] as number[],
+  };
   const ms: number[] = [];
   try {
     wm.start(images, held);
@@ -342,7 +461,16 @@ export async function evaluateRollout(model: LoadedModel, episode: Pick<EpisodeE
   for (let start = 0; start < frames; start += bucketSize) {
     const end = Math.min(frames, start + bucketSize);
     const mean = (xs: number[]) => average(xs.slice(start, end));
-    buckets.push({ start, end, psnr: mean(per.psnr), predMean: mean(per.predMean), predStd: mean(per.predStd), realMean: mean(per.realMean), realStd: mean(per.realStd), latentStd: mean(per.latentStd) });
+    buckets.push({
+      start,
+      end,
+      psnr: mean(per.psnr),
+      predMean: mean(per.predMean),
+      predStd: mean(per.predStd),
+      realMean: mean(per.realMean),
+      realStd: mean(per.realStd),
+      latentStd: mean(per.latentStd),
+    });
   }
   return {
     frames,
@@ -360,25 +488,42 @@ export async function evaluateRollout(model: LoadedModel, episode: Pick<EpisodeE
 }
 
 /** Collapse = non-finite values, frames going flat (drift to grey) or latents blowing up. */
-export function collapseVerdict(per: RolloutReport["perFrame"], buckets: RolloutBucket[], contextLatentStd: number): CollapseVerdict {
+export function collapseVerdict(
+  per: RolloutReport["perFrame"],
+  buckets: RolloutBucket[],
+  contextLatentStd: number,
+): CollapseVerdict {
   const reasons: string[] = [];
   const bad = per.latentStd.findIndex((v, i) => !Number.isFinite(v) || !Number.isFinite(per.predStd[i]));
   if (bad >= 0) reasons.push(`non-finite values from frame ${bad}`);
   const flat = buckets.find((b) => b.predStd < FLAT_RATIO * b.realStd);
-  if (flat) reasons.push(`frames ${flat.start}-${flat.end - 1} went flat: std ${flat.predStd.toFixed(3)} against ${flat.realStd.toFixed(3)} for the real game`);
+  if (flat)
+    reasons.push(
+      `frames ${flat.start}-${flat.end - 1} went flat: std ${flat.predStd.toFixed(3)} against ${flat.realStd.toFixed(3)} for the real game`,
+    );
   const blown = buckets.find((b) => b.latentStd > BLOW_UP_RATIO * contextLatentStd);
-  if (blown) reasons.push(`latents blew up in frames ${blown.start}-${blown.end - 1}: std ${blown.latentStd.toFixed(3)} against ${contextLatentStd.toFixed(3)} for real frames`);
+  if (blown)
+    reasons.push(
+      `latents blew up in frames ${blown.start}-${blown.end - 1}: std ${blown.latentStd.toFixed(3)} against ${contextLatentStd.toFixed(3)} for real frames`,
+    );
   return { collapsed: reasons.length > 0, reasons, flatRatio: FLAT_RATIO, blowUpRatio: BLOW_UP_RATIO };
 }
 
 /** Held-out game episodes branched for action control: `states` states spread over them. */
 export function heldoutBranches(reader: DatasetReader, contextFrames: number, states: number) {
-  const games = reader.episodes("heldout").filter((e) => e.source === "game" && e.agent !== undefined && e.seed !== undefined);
+  const games = reader
+    .episodes("heldout")
+    .filter((e) => e.source === "game" && e.agent !== undefined && e.seed !== undefined);
   if (games.length === 0 || states === 0) return [];
   const perEpisode = Math.max(1, Math.ceil(states / games.length));
   const frames = Math.min(...games.map((e) => e.frameCount));
   const spacing = Math.max(1, Math.floor((frames - 24) / perEpisode));
-  const branches = gameBranches({ episodes: games.map((e) => ({ seed: e.seed!, agent: e.agent! })), statesPerEpisode: perEpisode, contextFrames, spacing });
+  const branches = gameBranches({
+    episodes: games.map((e) => ({ seed: e.seed!, agent: e.agent! })),
+    statesPerEpisode: perEpisode,
+    contextFrames,
+    spacing,
+  });
   return branches.slice(0, states);
 }
 
@@ -389,7 +534,11 @@ export function heldoutBranches(reader: DatasetReader, contextFrames: number, st
  * encoded once by `vae`, measured every `every` steps and reported as `actionS`. The factory gives
  * undefined when there is no branch state; its `dispose()` frees what it encoded.
  */
-export function actionSensitivityProbe(vae: VAE, branchesFor: (contextFrames: number) => readonly BranchState[], every: number) {
+export function actionSensitivityProbe(
+  vae: VAE,
+  branchesFor: (contextFrames: number) => readonly BranchState[],
+  every: number,
+) {
   const encoded: LatentBranchProbe[] = [];
   const make = (dit: DiT, schedule: ScheduleConfig): { every: number; run(): Record<string, number> } | undefined => {
     if (every <= 0) return undefined;
@@ -405,13 +554,21 @@ export function actionSensitivityProbe(vae: VAE, branchesFor: (contextFrames: nu
 }
 
 /** Everything `npm run eval` reports. */
-export async function evaluateModel(model: LoadedModel, reader: DatasetReader, options: EvalOptions = {}): Promise<EvalReport> {
+export async function evaluateModel(
+  model: LoadedModel,
+  reader: DatasetReader,
+  options: EvalOptions = {},
+): Promise<EvalReport> {
   const started = now();
   const next = await evaluateNextFrame(model, reader, options);
   const branches = heldoutBranches(reader, Math.max(1, model.dit.config.contextFrames), options.branchStates ?? 40);
   const control =
     branches.length > 0
-      ? await evaluateActionControl(model, branches, { seed: options.seed, settings: options.settings, onProgress: (done, total) => options.onProgress?.("action-control", done, total) })
+      ? await evaluateActionControl(model, branches, {
+          seed: options.seed,
+          settings: options.settings,
+          onProgress: (done, total) => options.onProgress?.("action-control", done, total),
+        })
       : null;
   const frames = options.rolloutFrames ?? 1000;
   const rollout = frames > 0 ? await evaluateRollout(model, rolloutEpisode(reader), frames, options) : null;
@@ -451,6 +608,11 @@ export async function evaluateModel(model: LoadedModel, reader: DatasetReader, o
       rolloutNoCollapse: { met: rollout ? !rollout.collapse.collapsed : null },
       rolloutStdWithin25Percent: { ratio: stdRatio, met: stdRatio === null ? null : Math.abs(stdRatio - 1) <= 0.25 },
     },
-    timings: { totalSeconds: (now() - started) / 1000, nextFrameSeconds: next.seconds, actionControlSeconds: control?.seconds ?? null, rolloutSeconds: rollout?.seconds ?? null },
+    timings: {
+      totalSeconds: (now() - started) / 1000,
+      nextFrameSeconds: next.seconds,
+      actionControlSeconds: control?.seconds ?? null,
+      rolloutSeconds: rollout?.seconds ?? null,
+    },
   };
 }

@@ -16,9 +16,40 @@
  * No DOM and no IndexedDB here: the host passes `openStore` (IndexedDB in the play worker, memory
  * in tests) and the shipped weights reader, as for ../train/session.ts.
  */
-import { ditFromStored, loadVAE, loadVAEFromCheckpoints, pairModels, seededModel, shippedOrSeeded, vaeFromStored, type LoadedDiT, type LoadedModel, type LoadedVAE, type ModelStart, type RunModelRecord, DEFAULT_DIT_SCHEDULE, getPreset, PRESET_NAMES, type PresetName, createVAE, type VAEConfig } from "../models/index.js";
+import {
+  ditFromStored,
+  loadVAE,
+  loadVAEFromCheckpoints,
+  pairModels,
+  seededModel,
+  shippedOrSeeded,
+  vaeFromStored,
+  type LoadedDiT,
+  type LoadedModel,
+  type LoadedVAE,
+  type ModelStart,
+  type RunModelRecord,
+  DEFAULT_DIT_SCHEDULE,
+  getPreset,
+  PRESET_NAMES,
+  type PresetName,
+  createVAE,
+  type VAEConfig,
+} from "../models/index.js";
 import { GamedreamError, isGamedreamError } from "../core/index.js";
-import { readTar, disposeCheckpoint, listCheckpoints, loadCheckpoint, loadLatestCheckpoint, readCheckpointSummary, saveCheckpoint, type Checkpoint, type CheckpointStore, decodeSafetensors, type ReadBytes } from "../storage/index.js";
+import {
+  readTar,
+  disposeCheckpoint,
+  listCheckpoints,
+  loadCheckpoint,
+  loadLatestCheckpoint,
+  readCheckpointSummary,
+  saveCheckpoint,
+  type Checkpoint,
+  type CheckpointStore,
+  decodeSafetensors,
+  type ReadBytes,
+} from "../storage/index.js";
 import { importRun, readRunInfo } from "../data/index.js";
 
 /** The VAE half of a pair: the one the DiT was trained on (null), or an explicit one. */
@@ -64,10 +95,15 @@ export interface PlayableRun {
 // URL form
 
 /** The choice a page URL names (default: the shipped weights when the build has them). */
-export function playChoiceFromParams(params: URLSearchParams, options: { shipped: boolean; seed: number }): PlayModelChoice {
+export function playChoiceFromParams(
+  params: URLSearchParams,
+  options: { shipped: boolean; seed: number },
+): PlayModelChoice {
   const run = params.get("run");
-  if (run) return { kind: "run", run, checkpoint: params.get("checkpoint") || null, vae: parseVaeChoice(params.get("vae")) };
-  if (params.get("model") === "untrained" || !options.shipped) return { kind: "untrained", preset: "realtime", seed: options.seed };
+  if (run)
+    return { kind: "run", run, checkpoint: params.get("checkpoint") || null, vae: parseVaeChoice(params.get("vae")) };
+  if (params.get("model") === "untrained" || !options.shipped)
+    return { kind: "untrained", preset: "realtime", seed: options.seed };
   return { kind: "shipped" };
 }
 
@@ -135,36 +171,76 @@ export async function describePlayableRun(run: string, store: CheckpointStore): 
  * (../models/loader.ts `shippedOrSeeded`: VAE from `seed`, DiT from `seed + 1`), `kind` is
  * "untrained" and the first note says why.
  */
-export async function loadPlayModel(choice: PlayModelChoice, host: PlayModelHost, options: { seed: number } = { seed: 0 }): Promise<PlayableModel> {
+export async function loadPlayModel(
+  choice: PlayModelChoice,
+  host: PlayModelHost,
+  options: { seed: number } = { seed: 0 },
+): Promise<PlayableModel> {
   if (choice.kind === "shipped") {
-    const { loaded: model, fallback } = await shippedOrSeeded("model", host.shippedWeights, { preset: "realtime", seed: options.seed });
-    if (fallback) return { ...untrained(model, "realtime", options.seed), notes: [`${fallback.why} Playing with untrained weights instead.`] };
-    return { kind: "shipped", model, name: "shipped weights", description: `shipped weights (${model.preset ?? "custom"} preset, DiT step ${model.sources.dit.step ?? "?"})`, notes: [] };
+    const { loaded: model, fallback } = await shippedOrSeeded("model", host.shippedWeights, {
+      preset: "realtime",
+      seed: options.seed,
+    });
+    if (fallback)
+      return {
+        ...untrained(model, "realtime", options.seed),
+        notes: [`${fallback.why} Playing with untrained weights instead.`],
+      };
+    return {
+      kind: "shipped",
+      model,
+      name: "shipped weights",
+      description: `shipped weights (${model.preset ?? "custom"} preset, DiT step ${model.sources.dit.step ?? "?"})`,
+      notes: [],
+    };
   }
-  if (choice.kind === "untrained") return untrained(seededModel(choice.preset, choice.seed), choice.preset, choice.seed);
+  if (choice.kind === "untrained")
+    return untrained(seededModel(choice.preset, choice.seed), choice.preset, choice.seed);
   return loadRunModel(choice, host);
 }
 
 function untrained(model: LoadedModel, preset: PresetName, seed: number): PlayableModel {
-  return { kind: "untrained", model, name: "untrained", description: `untrained weights (${preset} preset, seeded initialisation ${seed})`, notes: [] };
+  return {
+    kind: "untrained",
+    model,
+    name: "untrained",
+    description: `untrained weights (${preset} preset, seeded initialisation ${seed})`,
+    notes: [],
+  };
 }
 
 async function shippedReader(host: PlayModelHost): Promise<ReadBytes> {
-  if (!host.shippedWeights) throw new GamedreamError("WEIGHTS_NOT_SHIPPED", "storage", "This build ships no pretrained weights.", { recoverable: true });
+  if (!host.shippedWeights)
+    throw new GamedreamError("WEIGHTS_NOT_SHIPPED", "storage", "This build ships no pretrained weights.", {
+      recoverable: true,
+    });
   return host.shippedWeights();
 }
 
-async function loadRunModel(choice: Extract<PlayModelChoice, { kind: "run" }>, host: PlayModelHost): Promise<PlayableModel> {
+async function loadRunModel(
+  choice: Extract<PlayModelChoice, { kind: "run" }>,
+  host: PlayModelHost,
+): Promise<PlayableModel> {
   const { run } = choice;
   if (host.listRuns && !(await host.listRuns()).includes(run)) {
-    throw new GamedreamError("PLAY_RUN_NOT_FOUND", "model", `There is no run “${run}” in this browser. Train it on the Training page, or import its export here.`, { recoverable: true, details: { run } });
+    throw new GamedreamError(
+      "PLAY_RUN_NOT_FOUND",
+      "model",
+      `There is no run “${run}” in this browser. Train it on the Training page, or import its export here.`,
+      { recoverable: true, details: { run } },
+    );
   }
   const store = await host.openStore(run);
   let checkpoint: Checkpoint | null;
   if (choice.checkpoint) checkpoint = await loadCheckpoint(store, choice.checkpoint);
   else checkpoint = (await loadLatestCheckpoint(store)).checkpoint;
   if (!checkpoint) {
-    throw new GamedreamError("MODEL_NO_CHECKPOINT", "model", `Run “${run}” has no checkpoint that loads yet; train it until its first save.`, { recoverable: true, details: { run } });
+    throw new GamedreamError(
+      "MODEL_NO_CHECKPOINT",
+      "model",
+      `Run “${run}” has no checkpoint that loads yet; train it until its first save.`,
+      { recoverable: true, details: { run } },
+    );
   }
   const notes: string[] = [];
   let dit: LoadedDiT;
@@ -172,10 +248,19 @@ async function loadRunModel(choice: Extract<PlayModelChoice, { kind: "run" }>, h
   try {
     const config = checkpoint.config as { kind?: string } | null;
     if (config?.kind === "vae") {
-      throw new GamedreamError("PLAY_NOT_A_WORLD_MODEL", "model", `Run “${run}” trained a VAE, which turns frames into latents and back but cannot dream on its own. Choose a DiT run: the world model that learned on a VAE's latents.`, { recoverable: true, details: { run } });
+      throw new GamedreamError(
+        "PLAY_NOT_A_WORLD_MODEL",
+        "model",
+        `Run “${run}” trained a VAE, which turns frames into latents and back but cannot dream on its own. Choose a DiT run: the world model that learned on a VAE's latents.`,
+        { recoverable: true, details: { run } },
+      );
     }
     session = sessionOf(config);
-    dit = ditFromStored({ weights: checkpoint.weights, config: checkpoint.config, source: { kind: "checkpoint", location: `run “${run}” ${checkpoint.id}`, step: checkpoint.step } });
+    dit = ditFromStored({
+      weights: checkpoint.weights,
+      config: checkpoint.config,
+      source: { kind: "checkpoint", location: `run “${run}” ${checkpoint.id}`, step: checkpoint.step },
+    });
   } finally {
     disposeCheckpoint(checkpoint);
   }
@@ -198,7 +283,9 @@ async function loadRunModel(choice: Extract<PlayModelChoice, { kind: "run" }>, h
     else {
       use = host.shippedWeights ? { kind: "shipped" } : { kind: "seeded" };
       defaulted = true;
-      notes.push(`Run “${run}” does not record which VAE its world model learned on (it was made outside the Training page); it plays with ${describeVae(use)}. If the dream looks like noise, it learned on another VAE.`);
+      notes.push(
+        `Run “${run}” does not record which VAE its world model learned on (it was made outside the Training page); it plays with ${describeVae(use)}. If the dream looks like noise, it learned on another VAE.`,
+      );
     }
     vae = await loadVaeStart(use, session, host);
   } catch (e) {
@@ -213,7 +300,12 @@ async function loadRunModel(choice: Extract<PlayModelChoice, { kind: "run" }>, h
     dit.dit.dispose();
     if (isGamedreamError(e) && e.code === "WORLD_MODEL_MISMATCH") {
       const { latentHeight: h, latentWidth: w, latentChannels: c } = dit.dit.config;
-      throw new GamedreamError("PLAY_PAIR_MISMATCH", "model", `These two do not belong together: the world model of run “${run}” works on ${h}x${w}x${c} latents, but ${defaulted ? describeVae(use) : "the chosen VAE"} makes latents of another shape. ${defaulted ? `The run does not record which VAE it learned on: choose that VAE under “VAE”.` : "Play it with the VAE it was trained on."}`, { recoverable: true, details: { run }, cause: e });
+      throw new GamedreamError(
+        "PLAY_PAIR_MISMATCH",
+        "model",
+        `These two do not belong together: the world model of run “${run}” works on ${h}x${w}x${c} latents, but ${defaulted ? describeVae(use) : "the chosen VAE"} makes latents of another shape. ${defaulted ? `The run does not record which VAE it learned on: choose that VAE under “VAE”.` : "Play it with the VAE it was trained on."}`,
+        { recoverable: true, details: { run }, cause: e },
+      );
     }
     throw e;
   }
@@ -228,14 +320,23 @@ async function loadRunModel(choice: Extract<PlayModelChoice, { kind: "run" }>, h
 }
 
 /** The VAE a run names: shipped, another run's newest checkpoint, or the seeded one it was built with. */
-async function loadVaeStart(start: ModelStart, session: RunModelRecord | null, host: PlayModelHost): Promise<LoadedVAE> {
+async function loadVaeStart(
+  start: ModelStart,
+  session: RunModelRecord | null,
+  host: PlayModelHost,
+): Promise<LoadedVAE> {
   if (start.kind === "shipped") {
     const read = await shippedReader(host);
     return loadVAE("vae/model.json", { readFile: read });
   }
   if (start.kind === "run") {
     if (host.listRuns && !(await host.listRuns()).includes(start.run)) {
-      throw new GamedreamError("PLAY_VAE_MISSING", "model", `The world model learned on the VAE of run “${start.run}”, which is no longer stored in this browser; without it the dream cannot be decoded.`, { recoverable: true, details: { run: start.run } });
+      throw new GamedreamError(
+        "PLAY_VAE_MISSING",
+        "model",
+        `The world model learned on the VAE of run “${start.run}”, which is no longer stored in this browser; without it the dream cannot be decoded.`,
+        { recoverable: true, details: { run: start.run } },
+      );
     }
     return loadVAEFromCheckpoints(await host.openStore(start.run));
   }
@@ -268,7 +369,10 @@ function parseJsonFile(file: ImportedFile): unknown {
   try {
     return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(file.bytes));
   } catch (e) {
-    throw new GamedreamError("IMPORT_CORRUPT", "storage", `${file.name} is not valid JSON.`, { recoverable: true, cause: e });
+    throw new GamedreamError("IMPORT_CORRUPT", "storage", `${file.name} is not valid JSON.`, {
+      recoverable: true,
+      cause: e,
+    });
   }
 }
 
@@ -278,23 +382,37 @@ function parseJsonFile(file: ImportedFile): unknown {
  * config (gamedream's own export) or that comes with a config `.json` (a run export's
  * config.json, or `{kind, model, settings}`), e.g. from the PyTorch side.
  */
-export async function importModelFiles(files: readonly ImportedFile[], host: { openStore(run: string): Promise<CheckpointStore>; listRuns(): Promise<string[]> }): Promise<{ run: string; kind: string; step: number }> {
+export async function importModelFiles(
+  files: readonly ImportedFile[],
+  host: { openStore(run: string): Promise<CheckpointStore>; listRuns(): Promise<string[]> },
+): Promise<{ run: string; kind: string; step: number }> {
   const taken = new Set(await host.listRuns());
   const tar = files.find((f) => /\.tar$/i.test(f.name));
   if (tar) {
     const contents = readTar(tar.bytes, tar.name);
     if (!contents.has("run.json")) {
-      throw new GamedreamError("IMPORT_NOT_A_RUN", "storage", `${tar.name} is not a gamedream run export (it holds no run.json). Export a checkpoint on the Training page, or a run on the Storage page.`, { recoverable: true });
+      throw new GamedreamError(
+        "IMPORT_NOT_A_RUN",
+        "storage",
+        `${tar.name} is not a gamedream run export (it holds no run.json). Export a checkpoint on the Training page, or a run on the Storage page.`,
+        { recoverable: true },
+      );
     }
     const info = readRunInfo(contents, tar.name);
     const run = freeName(info.run, taken);
     const result = await importRun(contents, await host.openStore(run), tar.name);
-    const kind = (JSON.parse(new TextDecoder().decode(contents.get("config.json"))) as { kind?: string })?.kind ?? "unknown";
+    const kind =
+      (JSON.parse(new TextDecoder().decode(contents.get("config.json"))) as { kind?: string })?.kind ?? "unknown";
     return { run, kind, step: result.info.step };
   }
   const weights = files.find(isSafetensors);
   if (!weights) {
-    throw new GamedreamError("IMPORT_UNKNOWN_FILE", "storage", `Choose a gamedream run export (.tar) or a .safetensors file with its config (.json); got ${files.map((f) => f.name).join(", ") || "nothing"}.`, { recoverable: true });
+    throw new GamedreamError(
+      "IMPORT_UNKNOWN_FILE",
+      "storage",
+      `Choose a gamedream run export (.tar) or a .safetensors file with its config (.json); got ${files.map((f) => f.name).join(", ") || "nothing"}.`,
+      { recoverable: true },
+    );
   }
   const { tensors, metadata } = decodeSafetensors(weights.bytes);
   try {
@@ -309,29 +427,54 @@ export async function importModelFiles(files: readonly ImportedFile[], host: { o
         kind = typeof parsed.kind === "string" ? parsed.kind : kind;
         model = parsed.model;
         settings = parsed.settings ?? null;
-        if (parsed.runInfo && typeof parsed.runInfo === "object") runInfo = { ...(parsed.runInfo as Record<string, unknown>), importedFrom: weights.name };
+        if (parsed.runInfo && typeof parsed.runInfo === "object")
+          runInfo = { ...(parsed.runInfo as Record<string, unknown>), importedFrom: weights.name };
       } else model = parsed;
     } else if (metadata.config) {
       try {
         model = JSON.parse(metadata.config);
       } catch (e) {
-        throw new GamedreamError("IMPORT_CORRUPT", "storage", `The config inside ${weights.name} is not valid JSON.`, { recoverable: true, cause: e });
+        throw new GamedreamError("IMPORT_CORRUPT", "storage", `The config inside ${weights.name} is not valid JSON.`, {
+          recoverable: true,
+          cause: e,
+        });
       }
     }
     if (!model || typeof model !== "object") {
-      throw new GamedreamError("IMPORT_NO_CONFIG", "storage", `${weights.name} holds weights but no model config, so the model cannot be rebuilt. Choose its config .json together with it.`, { recoverable: true });
+      throw new GamedreamError(
+        "IMPORT_NO_CONFIG",
+        "storage",
+        `${weights.name} holds weights but no model config, so the model cannot be rebuilt. Choose its config .json together with it.`,
+        { recoverable: true },
+      );
     }
     if (!kind) kind = "latentHeight" in (model as object) ? "dit" : "imageSize" in (model as object) ? "vae" : "";
     if (kind !== "dit" && kind !== "vae") {
-      throw new GamedreamError("IMPORT_NO_CONFIG", "storage", `${weights.name} does not say whether it is a DiT or a VAE; add "kind" to its config.`, { recoverable: true });
+      throw new GamedreamError(
+        "IMPORT_NO_CONFIG",
+        "storage",
+        `${weights.name} does not say whether it is a DiT or a VAE; add "kind" to its config.`,
+        { recoverable: true },
+      );
     }
     const step = Number(metadata.step ?? 0) || 0;
     // Build the model once before storing: weights that do not fit fail here, with their names.
-    const check = kind === "dit" ? ditFromStored({ weights: tensors, config: model, source: { kind: "weights", location: weights.name, step } }).dit : vaeFromStored({ weights: tensors, config: model, source: { kind: "weights", location: weights.name, step } }).vae;
+    const check =
+      kind === "dit"
+        ? ditFromStored({ weights: tensors, config: model, source: { kind: "weights", location: weights.name, step } })
+            .dit
+        : vaeFromStored({ weights: tensors, config: model, source: { kind: "weights", location: weights.name, step } })
+            .vae;
     check.dispose();
     const run = freeName(weights.name.replace(/\.safetensors$/i, ""), taken);
     const schedule = settings ?? (kind === "dit" ? { schedule: { ...DEFAULT_DIT_SCHEDULE } } : null);
-    await saveCheckpoint(await host.openStore(run), { step, weights: tensors, rng: {}, config: { kind, model, settings: schedule, runInfo }, metrics: [] });
+    await saveCheckpoint(await host.openStore(run), {
+      step,
+      weights: tensors,
+      rng: {},
+      config: { kind, model, settings: schedule, runInfo },
+      metrics: [],
+    });
     return { run, kind: kind as string, step };
   } finally {
     for (const t of tensors.values()) t.dispose();

@@ -31,7 +31,10 @@ export interface Recording {
 /** The first WebM type this browser's MediaRecorder takes, or null. */
 export function webmMimeType(): string | null {
   if (typeof MediaRecorder === "undefined") return null;
-  return ["video/webm;codecs=vp9", "video/webm;codecs=vp8", "video/webm"].find((t) => MediaRecorder.isTypeSupported(t)) ?? null;
+  return (
+    ["video/webm;codecs=vp9", "video/webm;codecs=vp8", "video/webm"].find((t) => MediaRecorder.isTypeSupported(t)) ??
+    null
+  );
 }
 
 interface CanvasTrack extends MediaStreamTrack {
@@ -79,7 +82,8 @@ export class PlayRecorder {
     this.reason = null;
     const mimeType = webmMimeType();
     if (!mimeType || typeof this.canvas.captureStream !== "function") {
-      this.reason = "This browser cannot record a canvas to WebM (no MediaRecorder or captureStream); PNG frames and the action log still work.";
+      this.reason =
+        "This browser cannot record a canvas to WebM (no MediaRecorder or captureStream); PNG frames and the action log still work.";
       this.media = null;
       return;
     }
@@ -95,8 +99,15 @@ export class PlayRecorder {
   /** Adds one frame: `images` left to right, and the action that produced it. */
   addFrame(images: readonly RgbaImage[], action: Action): void {
     images.forEach((im, i) => {
-      const data = im.data instanceof Uint8ClampedArray ? im.data : new Uint8ClampedArray(im.data.buffer, im.data.byteOffset, im.data.length);
-      this.ctx.putImageData(new ImageData(data as Uint8ClampedArray<ArrayBuffer>, im.width, im.height), i * this.size, 0);
+      const data =
+        im.data instanceof Uint8ClampedArray
+          ? im.data
+          : new Uint8ClampedArray(im.data.buffer, im.data.byteOffset, im.data.length);
+      this.ctx.putImageData(
+        new ImageData(data as Uint8ClampedArray<ArrayBuffer>, im.width, im.height),
+        i * this.size,
+        0,
+      );
     });
     this.track?.requestFrame?.();
     this.still.push(this.ctx.getImageData(0, 0, this.canvas.width, this.canvas.height));
@@ -124,7 +135,12 @@ export class PlayRecorder {
 
   /** The kept frames (the last `maxStillFrames`) as one PNG, in rows of `columns`. */
   async pngStrip(columns = 8): Promise<Blob> {
-    if (this.still.length === 0) throw new GamedreamError("RECORDING_EMPTY", "validation", "There are no recorded frames yet: record some play first.");
+    if (this.still.length === 0)
+      throw new GamedreamError(
+        "RECORDING_EMPTY",
+        "validation",
+        "There are no recorded frames yet: record some play first.",
+      );
     const w = this.canvas.width;
     const h = this.canvas.height;
     const cols = Math.min(columns, this.still.length);
@@ -134,7 +150,15 @@ export class PlayRecorder {
     sheet.height = h * rows;
     const ctx = sheet.getContext("2d")!;
     this.still.forEach((im, i) => ctx.putImageData(im, (i % cols) * w, Math.floor(i / cols) * h));
-    return new Promise((resolve, reject) => sheet.toBlob((b) => (b ? resolve(b) : reject(new GamedreamError("PNG_ENCODE", "internal", "The browser could not encode the PNG."))), "image/png"));
+    return new Promise((resolve, reject) =>
+      sheet.toBlob(
+        (b) =>
+          b
+            ? resolve(b)
+            : reject(new GamedreamError("PNG_ENCODE", "internal", "The browser could not encode the PNG.")),
+        "image/png",
+      ),
+    );
   }
 }
 

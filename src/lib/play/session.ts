@@ -23,7 +23,16 @@
 import * as tf from "@tensorflow/tfjs";
 import { NO_ACTION, cloneAction, type Action } from "../actions/index.js";
 import type { ScheduleConfig } from "../diffusion/index.js";
-import { createDiT, type DiT, type DiTConfig, type PresetName, createVAE, vaeLatentShape, type VAE, type VAEConfig } from "../models/index.js";
+import {
+  createDiT,
+  type DiT,
+  type DiTConfig,
+  type PresetName,
+  createVAE,
+  vaeLatentShape,
+  type VAE,
+  type VAEConfig,
+} from "../models/index.js";
 import { GamedreamError, FRAME_SIZE, rgbToRgba, rgbaToUnit, unitToRgba, concatFloat32 } from "../core/index.js";
 import { createGame, type Game, type GameState } from "../game/index.js";
 import type { StartFrames } from "../data/index.js";
@@ -110,7 +119,8 @@ export interface PlaySnapshot {
 /** Every variable of a module copied to the host (one readback each; done once per model). */
 export async function captureHostWeights(module: Module<unknown>): Promise<HostWeights> {
   const out: HostWeights = new Map();
-  for (const [name, v] of module.variables()) out.set(name, { shape: v.shape.slice(), values: (await v.data()) as Float32Array });
+  for (const [name, v] of module.variables())
+    out.set(name, { shape: v.shape.slice(), values: (await v.data()) as Float32Array });
   return out;
 }
 
@@ -153,7 +163,12 @@ export class PlaySession {
     this.dit = options.model.dit;
     this.game = options.startFrames ? null : createGame({ seed: options.gameSeed });
     if (options.startFrames && options.startFrames.frames.length === 0) {
-      throw new GamedreamError("PLAY_NO_FRAMES", "validation", `${options.startFrames.name} holds no frames to start a dream from.`, { recoverable: true });
+      throw new GamedreamError(
+        "PLAY_NO_FRAMES",
+        "validation",
+        `${options.startFrames.name} holds no frames to start a dream from.`,
+        { recoverable: true },
+      );
     }
     this.world = this.newWorldModel(options.settings ?? {});
   }
@@ -176,7 +191,14 @@ export class PlaySession {
 
   private newWorldModel(settings: Partial<WorldModelSettings>): WorldModel {
     const { schedule, preset } = this.options.model;
-    return createWorldModel({ vae: this.vae, dit: this.dit, schedule, preset: preset ?? "realtime", seed: this.options.seed, ...settings });
+    return createWorldModel({
+      vae: this.vae,
+      dit: this.dit,
+      schedule,
+      preset: preset ?? "realtime",
+      seed: this.options.seed,
+      ...settings,
+    });
   }
 
   get settings(): Readonly<WorldModelSettings> {
@@ -222,7 +244,9 @@ export class PlaySession {
     } else {
       const K = Math.max(1, this.dit.config.contextFrames);
       const from = Math.max(0, start!.frames.length - K);
-      this.realHistory = start!.frames.slice(from).map((rgb, i) => ({ frame: rgbToRgba(rgb), action: cloneAction(start!.actions[from + i] ?? NO_ACTION) }));
+      this.realHistory = start!.frames
+        .slice(from)
+        .map((rgb, i) => ({ frame: rgbToRgba(rgb), action: cloneAction(start!.actions[from + i] ?? NO_ACTION) }));
     }
     this.log.length = 0;
     this.frames = 0;
@@ -237,7 +261,12 @@ export class PlaySession {
     this.checkAlive();
     const size = this.vae.config.imageSize;
     if (FRAME_SIZE !== size) {
-      throw new GamedreamError("PLAY_FRAME_SIZE", "model", `The VAE takes ${size}x${size} frames but the game and datasets hold ${FRAME_SIZE}x${FRAME_SIZE}.`, { recoverable: false });
+      throw new GamedreamError(
+        "PLAY_FRAME_SIZE",
+        "model",
+        `The VAE takes ${size}x${size} frames but the game and datasets hold ${FRAME_SIZE}x${FRAME_SIZE}.`,
+        { recoverable: false },
+      );
     }
     const history = this.realHistory.slice(-Math.max(1, this.dit.config.contextFrames));
     const latents = tf.tidy(() => {
@@ -249,8 +278,14 @@ export class PlaySession {
       const data = (await latents.data()) as Float32Array;
       const per = data.length / history.length;
       // history[i].action was held on frame i, so it produced frame i + 1.
-      this.window = history.map((_, i) => ({ values: data.slice(i * per, (i + 1) * per), action: i === 0 ? cloneAction(NO_ACTION) : cloneAction(history[i - 1].action) }));
-      this.world.startFromLatents(latents, history.slice(0, -1).map((h) => h.action));
+      this.window = history.map((_, i) => ({
+        values: data.slice(i * per, (i + 1) * per),
+        action: i === 0 ? cloneAction(NO_ACTION) : cloneAction(history[i - 1].action),
+      }));
+      this.world.startFromLatents(
+        latents,
+        history.slice(0, -1).map((h) => h.action),
+      );
     } finally {
       latents.dispose();
     }
@@ -327,7 +362,13 @@ export class PlaySession {
     let session: PlaySession | null = null;
     try {
       dit = restoreModule(() => createDiT(snapshot.dit.config, 0), snapshot.dit.weights, "The kept DiT weights");
-      session = new PlaySession({ model: { vae, dit, schedule: snapshot.schedule, preset: snapshot.preset }, gameSeed: snapshot.gameSeed, startFrames: snapshot.startFrames, seed: snapshot.seed, settings: snapshot.settings });
+      session = new PlaySession({
+        model: { vae, dit, schedule: snapshot.schedule, preset: snapshot.preset },
+        gameSeed: snapshot.gameSeed,
+        startFrames: snapshot.startFrames,
+        seed: snapshot.seed,
+        settings: snapshot.settings,
+      });
       session.ownsModels = true;
       session.vaeWeights = snapshot.vae.weights;
       session.ditWeights = snapshot.dit.weights;
@@ -340,7 +381,10 @@ export class PlaySession {
       const latents = tf.tensor4d(concatFloat32(session.window.map((k) => k.values)), [session.window.length, h, w, c]);
       try {
         // window[i].action produced latent i, i.e. it was held on frame i - 1.
-        session.world.startFromLatents(latents, session.window.slice(1).map((k) => k.action));
+        session.world.startFromLatents(
+          latents,
+          session.window.slice(1).map((k) => k.action),
+        );
       } finally {
         latents.dispose();
       }
@@ -367,7 +411,10 @@ export class PlaySession {
   }
 
   private checkAlive(): void {
-    if (this.disposed) throw new GamedreamError("PLAY_DISPOSED", "model", "This play session has ended; start a new one.", { recoverable: false });
+    if (this.disposed)
+      throw new GamedreamError("PLAY_DISPOSED", "model", "This play session has ended; start a new one.", {
+        recoverable: false,
+      });
   }
 }
 

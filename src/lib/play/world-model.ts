@@ -23,8 +23,28 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { ACTION_DIM, NO_ACTION, encodeAction, type Action } from "../actions/index.js";
-import { alphaBarAt, makeSchedule, qSample, samplerInfo, samplerStep, samplerTimesteps, type SamplerName, type Schedule, type ScheduleConfig } from "../diffusion/index.js";
-import { actionPathway, type DiT, type FrameKV, type KVCache, PRESETS, type PresetName, type SamplingDefaults, vaeLatentShape, type VAE } from "../models/index.js";
+import {
+  alphaBarAt,
+  makeSchedule,
+  qSample,
+  samplerInfo,
+  samplerStep,
+  samplerTimesteps,
+  type SamplerName,
+  type Schedule,
+  type ScheduleConfig,
+} from "../diffusion/index.js";
+import {
+  actionPathway,
+  type DiT,
+  type FrameKV,
+  type KVCache,
+  PRESETS,
+  type PresetName,
+  type SamplingDefaults,
+  vaeLatentShape,
+  type VAE,
+} from "../models/index.js";
 import { GamedreamError, rgbaToUnit, unitToRgba, type RgbaImage, Rng, type RngState } from "../core/index.js";
 import { gaussianNoise } from "../nn/index.js";
 
@@ -102,28 +122,45 @@ function inputError(message: string, details?: Record<string, unknown>): Gamedre
 /** Encoded action vector (length ACTION_DIM) of an `ActionInput`. */
 export function actionVector(action: ActionInput): Float32Array {
   if (action instanceof Float32Array) {
-    if (action.length !== ACTION_DIM) throw inputError(`An encoded action must have ${ACTION_DIM} values, got ${action.length}.`);
+    if (action.length !== ACTION_DIM)
+      throw inputError(`An encoded action must have ${ACTION_DIM} values, got ${action.length}.`);
     return action;
   }
   return encodeAction(action);
 }
 
-const SETTING_KEYS = ["sampler", "steps", "eta", "contextNoise", "cacheUpdate", "guidanceScale"] as const satisfies readonly (keyof WorldModelSettings)[];
+const SETTING_KEYS = [
+  "sampler",
+  "steps",
+  "eta",
+  "contextNoise",
+  "cacheUpdate",
+  "guidanceScale",
+] as const satisfies readonly (keyof WorldModelSettings)[];
 
 /** `base` with the settings of `patch` that are defined; anything else in `patch` (the models, a seed) is ignored. */
-function resolveSettings(base: WorldModelSettings, patch: Partial<WorldModelSettings>, T: number, dit: DiT): WorldModelSettings {
+function resolveSettings(
+  base: WorldModelSettings,
+  patch: Partial<WorldModelSettings>,
+  T: number,
+  dit: DiT,
+): WorldModelSettings {
   const next = { ...base };
   for (const key of SETTING_KEYS) if (patch[key] !== undefined) (next as Record<string, unknown>)[key] = patch[key];
   samplerInfo(next.sampler);
   samplerTimesteps(T, next.steps); // throws SAMPLER_STEPS when out of range
   if (!(next.eta >= 0)) throw inputError(`DDIM's eta must be >= 0, got ${next.eta}.`);
-  if (!(next.contextNoise >= 0 && next.contextNoise <= 1)) throw inputError(`The context noise level must lie in [0, 1], got ${next.contextNoise}.`);
+  if (!(next.contextNoise >= 0 && next.contextNoise <= 1))
+    throw inputError(`The context noise level must lie in [0, 1], got ${next.contextNoise}.`);
   if (next.cacheUpdate !== "context-pass" && next.cacheUpdate !== "reuse-last-step") {
     throw inputError(`cacheUpdate must be "context-pass" or "reuse-last-step", got "${String(next.cacheUpdate)}".`);
   }
-  if (!(next.guidanceScale >= 0 && next.guidanceScale <= 20)) throw inputError(`The guidance scale must lie in [0, 20], got ${next.guidanceScale}.`);
+  if (!(next.guidanceScale >= 0 && next.guidanceScale <= 20))
+    throw inputError(`The guidance scale must lie in [0, 20], got ${next.guidanceScale}.`);
   if (next.guidanceScale !== 1 && !actionPathway(dit.config).nullAction) {
-    throw inputError(`Guidance needs a DiT trained with a null action (nullAction); this one has none, so use a guidance scale of 1.`);
+    throw inputError(
+      `Guidance needs a DiT trained with a null action (nullAction); this one has none, so use a guidance scale of 1.`,
+    );
   }
   return next;
 }
@@ -156,9 +193,14 @@ class LiveWorldModel implements WorldModel {
     const [h, w, c] = [dit.config.latentHeight, dit.config.latentWidth, dit.config.latentChannels];
     const vaeLatent = vaeLatentShape(vae.config);
     if (vaeLatent.join(",") !== `${h},${w},${c}`) {
-      throw new GamedreamError("WORLD_MODEL_MISMATCH", "model", `The VAE makes ${vaeLatent.join("x")} latents but the DiT expects ${h}x${w}x${c}; load a matching pair.`, {
-        recoverable: false,
-      });
+      throw new GamedreamError(
+        "WORLD_MODEL_MISMATCH",
+        "model",
+        `The VAE makes ${vaeLatent.join("x")} latents but the DiT expects ${h}x${w}x${c}; load a matching pair.`,
+        {
+          recoverable: false,
+        },
+      );
     }
     this.vae = vae;
     this.dit = dit;
@@ -206,7 +248,8 @@ class LiveWorldModel implements WorldModel {
         const images = frames as readonly RgbaImage[];
         if (images.length === 0) throw inputError("start() needs at least one frame.");
         for (const im of images) {
-          if (im.width !== size || im.height !== size) throw inputError(`Start frames must be ${size}x${size}, got ${im.width}x${im.height}.`);
+          if (im.width !== size || im.height !== size)
+            throw inputError(`Start frames must be ${size}x${size}, got ${im.width}x${im.height}.`);
         }
         const values = new Float32Array(images.length * size * size * 3);
         images.forEach((im, i) => rgbaToUnit(im.data, values, i * size * size * 3));
@@ -216,13 +259,17 @@ class LiveWorldModel implements WorldModel {
         if (x.rank === 3) x = tf.expandDims(x, 0);
       }
       if (x.rank !== 4 || x.shape[1] !== size || x.shape[2] !== size || x.shape[3] !== 3 || x.shape[0] < 1) {
-        throw inputError(`Start frames must have shape [T, ${size}, ${size}, 3] (or [${size}, ${size}, 3]), got [${x.shape.join(", ")}].`);
+        throw inputError(
+          `Start frames must have shape [T, ${size}, ${size}, 3] (or [${size}, ${size}, 3]), got [${x.shape.join(", ")}].`,
+        );
       }
       return x as tf.Tensor4D;
     });
     try {
       const keep = Math.max(1, this.dit.config.contextFrames);
-      const tail = tf.tidy(() => (clip.shape[0] > keep ? tf.slice(clip, [clip.shape[0] - keep], [keep]) : clip.clone()) as tf.Tensor4D);
+      const tail = tf.tidy(
+        () => (clip.shape[0] > keep ? tf.slice(clip, [clip.shape[0] - keep], [keep]) : clip.clone()) as tf.Tensor4D,
+      );
       const latents = tf.tidy(() => this.vae.encodeScaled(tail));
       tail.dispose();
       this.begin(latents, actions, clip.shape[0]);
@@ -239,7 +286,12 @@ class LiveWorldModel implements WorldModel {
       throw inputError(`Start latents must have shape [T, ${h}, ${w}, ${c}], got [${latents.shape.join(", ")}].`);
     }
     const keep = Math.max(1, this.dit.config.contextFrames);
-    const tail = tf.tidy(() => (latents.shape[0] > keep ? tf.slice(latents, [latents.shape[0] - keep], [keep]) : latents.clone()) as tf.Tensor4D);
+    const tail = tf.tidy(
+      () =>
+        (latents.shape[0] > keep
+          ? tf.slice(latents, [latents.shape[0] - keep], [keep])
+          : latents.clone()) as tf.Tensor4D,
+    );
     this.begin(tail, actions, latents.shape[0]);
     tail.dispose();
   }
@@ -247,7 +299,9 @@ class LiveWorldModel implements WorldModel {
   /** `latents [k, h, w, c]`: the last k of `total` context frames; `actions` indexed over all `total`. */
   private begin(latents: tf.Tensor4D, actions: readonly ActionInput[], total: number): void {
     if (actions.length !== total - 1 && actions.length !== total) {
-      throw inputError(`start() with ${total} frames needs ${total - 1} actions (or ${total}, one per frame), got ${actions.length}.`);
+      throw inputError(
+        `start() with ${total} frames needs ${total - 1} actions (or ${total}, one per frame), got ${actions.length}.`,
+      );
     }
     const k = latents.shape[0];
     const first = total - k;
@@ -265,7 +319,12 @@ class LiveWorldModel implements WorldModel {
 
   reset(): void {
     this.checkAlive();
-    if (!this.origin) throw new GamedreamError("WORLD_MODEL_NOT_STARTED", "model", "reset() needs a world model that was started from a frame first.");
+    if (!this.origin)
+      throw new GamedreamError(
+        "WORLD_MODEL_NOT_STARTED",
+        "model",
+        "reset() needs a world model that was started from a frame first.",
+      );
     this.restoreOrigin();
   }
 
@@ -281,7 +340,12 @@ class LiveWorldModel implements WorldModel {
 
   step(action: ActionInput): StepOutput {
     this.checkAlive();
-    if (!this.origin) throw new GamedreamError("WORLD_MODEL_NOT_STARTED", "model", "step() needs a world model that was started from a frame first (call start).");
+    if (!this.origin)
+      throw new GamedreamError(
+        "WORLD_MODEL_NOT_STARTED",
+        "model",
+        "step() needs a world model that was started from a frame first (call start).",
+      );
     if (this.stale) this.rebuildCache();
     const { latentHeight: h, latentWidth: w, latentChannels: c } = this.dit.config;
     const vector = actionVector(action).slice();
@@ -302,8 +366,11 @@ class LiveWorldModel implements WorldModel {
         const keepKv = cacheUpdate === "reuse-last-step" && tNext === -1;
         const denoiser = (xt: tf.Tensor, timestep: number): tf.Tensor => {
           const withKv = keepKv && timestep === t;
-          const input = guided ? tf.concat([xt, xt]) as tf.Tensor4D : (xt as tf.Tensor4D);
-          const out = this.dit.forwardFrame(this.cache, input, timestep / (T - 1), cond, { returnKv: withKv, actionKeep: keep });
+          const input = guided ? (tf.concat([xt, xt]) as tf.Tensor4D) : (xt as tf.Tensor4D);
+          const out = this.dit.forwardFrame(this.cache, input, timestep / (T - 1), cond, {
+            returnKv: withKv,
+            actionKeep: keep,
+          });
           if (input !== xt) input.dispose();
           if (out.kv) {
             // The conditional half (rows of batch item 0) is the frame's context.
@@ -392,7 +459,13 @@ class LiveWorldModel implements WorldModel {
   }
 
   private checkAlive(): void {
-    if (this.disposed) throw new GamedreamError("WORLD_MODEL_DISPOSED", "model", "This world model has been disposed; create a new one.", { recoverable: false });
+    if (this.disposed)
+      throw new GamedreamError(
+        "WORLD_MODEL_DISPOSED",
+        "model",
+        "This world model has been disposed; create a new one.",
+        { recoverable: false },
+      );
   }
 
   dispose(): void {

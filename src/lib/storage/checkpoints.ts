@@ -104,7 +104,13 @@ function stepOfId(id: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-function corrupt(id: string, file: string, problem: string, details: Record<string, unknown> = {}, cause?: unknown): GamedreamError {
+function corrupt(
+  id: string,
+  file: string,
+  problem: string,
+  details: Record<string, unknown> = {},
+  cause?: unknown,
+): GamedreamError {
   return new GamedreamError("CHECKPOINT_CORRUPT", "storage", `Checkpoint ${id} is damaged: ${file} ${problem}.`, {
     recoverable: true,
     details: { id, file, ...details },
@@ -122,7 +128,8 @@ export async function saveCheckpoint<Config, Metric>(
   input: CheckpointInput<Config, Metric>,
   options: { shardBytes?: number; keep?: number; now?: Date } = {},
 ): Promise<CheckpointInfo & { shards: ShardInfo[]; pruned: string[] }> {
-  if (!Number.isInteger(input.step) || input.step < 0) throw new Error(`checkpoint step must be a non-negative integer, got ${input.step}`);
+  if (!Number.isInteger(input.step) || input.step < 0)
+    throw new Error(`checkpoint step must be a non-negative integer, got ${input.step}`);
   const id = checkpointId(input.step);
   const slots = input.optimizer?.slots ?? new Map<string, tf.Tensor>();
   const { specs, data } = await encodeTensors([...input.weights, ...slots]);
@@ -163,11 +170,16 @@ export async function saveCheckpoint<Config, Metric>(
         { recoverable: true, details: { id, location: store.location }, cause: e },
       );
     }
-    throw new GamedreamError("STORAGE_WRITE_FAILED", "storage", `Could not save checkpoint ${id} in ${store.location}: ${(e as Error).message}. Earlier checkpoints are intact.`, {
-      recoverable: true,
-      details: { id, location: store.location },
-      cause: e,
-    });
+    throw new GamedreamError(
+      "STORAGE_WRITE_FAILED",
+      "storage",
+      `Could not save checkpoint ${id} in ${store.location}: ${(e as Error).message}. Earlier checkpoints are intact.`,
+      {
+        recoverable: true,
+        details: { id, location: store.location },
+        cause: e,
+      },
+    );
   }
   const pruned = options.keep === undefined ? [] : await pruneCheckpoints(store, options.keep);
   const bytes = [...files.values()].reduce((n, f) => n + f.byteLength, 0);
@@ -192,12 +204,16 @@ async function readMeta(store: CheckpointStore, id: string): Promise<CheckpointM
   } catch (e) {
     throw corrupt(id, META_FILE, "is missing or unreadable", {}, e);
   }
-  if (typeof meta !== "object" || meta === null || meta.format !== CHECKPOINT_FORMAT) throw corrupt(id, META_FILE, "is not a gamedream checkpoint description");
+  if (typeof meta !== "object" || meta === null || meta.format !== CHECKPOINT_FORMAT)
+    throw corrupt(id, META_FILE, "is not a gamedream checkpoint description");
   return meta;
 }
 
 /** Reads meta.json and every shard, checking version and checksums; makes no tensors. */
-async function readVerified(store: CheckpointStore, id: string): Promise<{ meta: CheckpointMeta; shards: Uint8Array[] }> {
+async function readVerified(
+  store: CheckpointStore,
+  id: string,
+): Promise<{ meta: CheckpointMeta; shards: Uint8Array[] }> {
   const meta = await readMeta(store, id);
   assertFormatCompatible(meta.formatVersion, `Checkpoint ${id}`);
   const { metaSha256, ...rest } = meta;
@@ -212,9 +228,11 @@ async function readVerified(store: CheckpointStore, id: string): Promise<{ meta:
     } catch (e) {
       throw corrupt(id, shard.path, "is missing", {}, e);
     }
-    if (bytes.byteLength !== shard.bytes) throw corrupt(id, shard.path, `holds ${bytes.byteLength} bytes, expected ${shard.bytes}`);
+    if (bytes.byteLength !== shard.bytes)
+      throw corrupt(id, shard.path, `holds ${bytes.byteLength} bytes, expected ${shard.bytes}`);
     const actual = await sha256Hex(bytes);
-    if (actual !== shard.sha256) throw corrupt(id, shard.path, "does not match its SHA-256", { expected: shard.sha256, actual });
+    if (actual !== shard.sha256)
+      throw corrupt(id, shard.path, "does not match its SHA-256", { expected: shard.sha256, actual });
     shards.push(bytes);
   }
   let described: number;
@@ -224,7 +242,8 @@ async function readVerified(store: CheckpointStore, id: string): Promise<{ meta:
     throw corrupt(id, META_FILE, "lists a tensor this version cannot read", {}, e);
   }
   const stored = shards.reduce((n, s) => n + s.byteLength, 0);
-  if (described !== stored) throw corrupt(id, META_FILE, `describes ${described} bytes of tensors but the shards hold ${stored}`);
+  if (described !== stored)
+    throw corrupt(id, META_FILE, `describes ${described} bytes of tensors but the shards hold ${stored}`);
   return { meta, shards };
 }
 
@@ -232,7 +251,10 @@ async function readVerified(store: CheckpointStore, id: string): Promise<{ meta:
  * What a checkpoint describes (step, config, when it was made) from its meta.json alone: no shard
  * is read or verified, so listings stay cheap. Load the checkpoint before trusting its weights.
  */
-export async function readCheckpointSummary<Config = unknown>(store: CheckpointStore, id: string): Promise<{ id: string; step: number; config: Config; createdAt: string }> {
+export async function readCheckpointSummary<Config = unknown>(
+  store: CheckpointStore,
+  id: string,
+): Promise<{ id: string; step: number; config: Config; createdAt: string }> {
   const meta = await readMeta(store, id);
   return { id, step: meta.step, config: meta.config as Config, createdAt: meta.createdAt };
 }
@@ -246,15 +268,21 @@ export async function verifyCheckpoint(store: CheckpointStore, id: string): Prom
  * Loads and verifies one checkpoint. Errors: `CHECKPOINT_NOT_FOUND`, `CHECKPOINT_CORRUPT` (names
  * the file), `INCOMPATIBLE_VERSION` (written by another major format version).
  */
-export async function loadCheckpoint<Config = unknown, Metric = unknown>(store: CheckpointStore, id: string): Promise<Checkpoint<Config, Metric>> {
+export async function loadCheckpoint<Config = unknown, Metric = unknown>(
+  store: CheckpointStore,
+  id: string,
+): Promise<Checkpoint<Config, Metric>> {
   if (!(await store.list()).some((c) => c.id === id)) {
-    throw new GamedreamError("CHECKPOINT_NOT_FOUND", "storage", `There is no checkpoint ${id} in ${store.location}.`, { details: { id, location: store.location } });
+    throw new GamedreamError("CHECKPOINT_NOT_FOUND", "storage", `There is no checkpoint ${id} in ${store.location}.`, {
+      details: { id, location: store.location },
+    });
   }
   const { meta, shards } = await readVerified(store, id);
   const tensors = decodeTensors(shards, meta.tensors);
   const weights: NamedTensors = new Map();
   const slots: NamedTensors = new Map();
-  for (const spec of meta.tensors) (spec.group === "optimizer" ? slots : weights).set(spec.name, tensors.get(spec.name)!);
+  for (const spec of meta.tensors)
+    (spec.group === "optimizer" ? slots : weights).set(spec.name, tensors.get(spec.name)!);
   return {
     id,
     step: meta.step,
@@ -294,7 +322,10 @@ export async function deleteCheckpoint(store: CheckpointStore, id: string): Prom
 }
 
 /** Deletes all but the newest `keep` checkpoints (by step); returns the deleted ids. */
-export async function pruneCheckpoints(store: CheckpointStore, keep: number = DEFAULT_KEEP_CHECKPOINTS): Promise<string[]> {
+export async function pruneCheckpoints(
+  store: CheckpointStore,
+  keep: number = DEFAULT_KEEP_CHECKPOINTS,
+): Promise<string[]> {
   if (!Number.isInteger(keep) || keep < 1) throw new Error(`keep must be a positive integer, got ${keep}`);
   const all = await listCheckpoints(store);
   const doomed = all.slice(0, Math.max(0, all.length - keep)).map((c) => c.id);

@@ -9,14 +9,25 @@ import type * as tf from "@tensorflow/tfjs";
 import { GamedreamError } from "../core/index.js";
 import type { NamedTensors } from "../nn/index.js";
 import { decodeSafetensors, encodeSafetensors } from "./safetensors.js";
-import { type LoadedWeights, type TfjsWeightsManifest, decodeTfjsWeights, encodeTfjsWeights, loadWeightsWithChecksums } from "./tfjs-manifest.js";
+import {
+  type LoadedWeights,
+  type TfjsWeightsManifest,
+  decodeTfjsWeights,
+  encodeTfjsWeights,
+  loadWeightsWithChecksums,
+} from "./tfjs-manifest.js";
 
 /** Bytes of a file path, a `file:` URL or an http(s) URL; a missing file is `WEIGHTS_NOT_FOUND`. */
 export async function readFileBytes(pathOrUrl: string): Promise<Uint8Array> {
   if (/^https?:/i.test(pathOrUrl)) {
     const response = await fetch(pathOrUrl);
     if (!response.ok) {
-      throw new GamedreamError("WEIGHTS_NOT_FOUND", "storage", `Could not load ${pathOrUrl} (HTTP ${response.status}).`, { details: { url: pathOrUrl } });
+      throw new GamedreamError(
+        "WEIGHTS_NOT_FOUND",
+        "storage",
+        `Could not load ${pathOrUrl} (HTTP ${response.status}).`,
+        { details: { url: pathOrUrl } },
+      );
     }
     return new Uint8Array(await response.arrayBuffer());
   }
@@ -26,7 +37,10 @@ export async function readFileBytes(pathOrUrl: string): Promise<Uint8Array> {
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new GamedreamError("WEIGHTS_NOT_FOUND", "storage", `There is no file ${file}.`, { details: { path: file }, cause: e });
+      throw new GamedreamError("WEIGHTS_NOT_FOUND", "storage", `There is no file ${file}.`, {
+        details: { path: file },
+        cause: e,
+      });
     }
     throw e;
   }
@@ -60,7 +74,9 @@ export async function writeTfjsWeightsDir(
 export async function readTfjsWeightsDir(dirOrModelJson: string): Promise<LoadedWeights> {
   const modelJsonPath = dirOrModelJson.endsWith(".json") ? dirOrModelJson : path.join(dirOrModelJson, "model.json");
   const modelJson: unknown = JSON.parse(new TextDecoder().decode(await readFileBytes(modelJsonPath)));
-  return decodeTfjsWeights(modelJson, (shard) => readFileBytes(path.join(path.dirname(modelJsonPath), shard)), { source: modelJsonPath });
+  return decodeTfjsWeights(modelJson, (shard) => readFileBytes(path.join(path.dirname(modelJsonPath), shard)), {
+    source: modelJsonPath,
+  });
 }
 
 /** `loadWeightsWithChecksums` for a path or URL in Node (every shard must have a matching SHA-256). */
@@ -68,11 +84,17 @@ export async function loadWeightsFromDisk(modelJsonPathOrUrl: string): Promise<L
   return loadWeightsWithChecksums(modelJsonPathOrUrl, { readFile: readFileBytes });
 }
 
-export async function writeSafetensorsFile(file: string, tensors: ReadonlyMap<string, tf.Tensor>, metadata: Record<string, string> = {}): Promise<void> {
+export async function writeSafetensorsFile(
+  file: string,
+  tensors: ReadonlyMap<string, tf.Tensor>,
+  metadata: Record<string, string> = {},
+): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   await writeFileAtomic(file, await encodeSafetensors(tensors, metadata));
 }
 
-export async function readSafetensorsFile(file: string): Promise<{ tensors: NamedTensors; metadata: Record<string, string> }> {
+export async function readSafetensorsFile(
+  file: string,
+): Promise<{ tensors: NamedTensors; metadata: Record<string, string> }> {
   return decodeSafetensors(await readFileBytes(file));
 }

@@ -50,7 +50,10 @@ function renameSlot(slotName: string, names: Map<string, string>): string | null
  * updates (the same map used to build checkpoint weights, prefixes included). The returned slot
  * tensors are copies the caller owns (`disposeOptimizerState`).
  */
-export async function captureOptimizerState(optimizer: tf.Optimizer, variables: NamedVariables): Promise<OptimizerState> {
+export async function captureOptimizerState(
+  optimizer: tf.Optimizer,
+  variables: NamedVariables,
+): Promise<OptimizerState> {
   const weights = await optimizer.getWeights();
   const names = engineToModelNames(variables);
   const scalars: Record<string, number> = {};
@@ -85,7 +88,12 @@ export async function captureOptimizerState(optimizer: tf.Optimizer, variables: 
     scalars.accBeta1 = (await internals.accBeta1.data())[0];
     scalars.accBeta2 = (await internals.accBeta2.data())[0];
   }
-  return { className: optimizer.getClassName(), config: optimizer.getConfig() as Record<string, unknown>, scalars, slots };
+  return {
+    className: optimizer.getClassName(),
+    config: optimizer.getConfig() as Record<string, unknown>,
+    scalars,
+    slots,
+  };
 }
 
 /**
@@ -93,7 +101,11 @@ export async function captureOptimizerState(optimizer: tf.Optimizer, variables: 
  * `variables` by model name. Slot variables the optimizer had before are disposed. `state` is
  * not consumed: the caller still disposes it.
  */
-export async function restoreOptimizerState(optimizer: tf.Optimizer, state: OptimizerState, variables: NamedVariables): Promise<void> {
+export async function restoreOptimizerState(
+  optimizer: tf.Optimizer,
+  state: OptimizerState,
+  variables: NamedVariables,
+): Promise<void> {
   if (optimizer.getClassName() !== state.className) {
     throw new GamedreamError(
       "OPTIMIZER_STATE",
@@ -126,7 +138,12 @@ export async function restoreOptimizerState(optimizer: tf.Optimizer, state: Opti
   }
   tf.dispose(previous.map((w) => w.tensor));
   const internals = optimizer as unknown as AdamInternals;
-  if (internals.accBeta1 && internals.accBeta2 && state.scalars.accBeta1 !== undefined && state.scalars.accBeta2 !== undefined) {
+  if (
+    internals.accBeta1 &&
+    internals.accBeta2 &&
+    state.scalars.accBeta1 !== undefined &&
+    state.scalars.accBeta2 !== undefined
+  ) {
     const { accBeta1, accBeta2 } = internals;
     tf.tidy(() => {
       accBeta1.assign(tf.scalar(state.scalars.accBeta1));

@@ -29,20 +29,36 @@ export interface SafetensorsHeader {
   dataStart: number;
 }
 
-const ITEM_BYTES: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const ITEM_BYTES: Record<SafetensorsDtype, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
 const TO_SAFETENSORS: Record<string, SafetensorsDtype> = { float32: "F32", int32: "I32", bool: "BOOL" };
 /** Headers are small (names and shapes); a larger length means a damaged or foreign file. */
 const MAX_HEADER_BYTES = 100_000_000;
 
 function formatError(message: string, details?: Record<string, unknown>): GamedreamError {
-  return new GamedreamError("WEIGHTS_FORMAT", "storage", `This is not a readable safetensors file: ${message}.`, { details });
+  return new GamedreamError("WEIGHTS_FORMAT", "storage", `This is not a readable safetensors file: ${message}.`, {
+    details,
+  });
 }
 
 /**
  * Serialises tensors (float32 -> F32, int32 -> I32, bool -> BOOL) in map order. The tensors are
  * read, not disposed.
  */
-export async function encodeSafetensors(tensors: ReadonlyMap<string, tf.Tensor>, metadata: Record<string, string> = {}): Promise<Uint8Array> {
+export async function encodeSafetensors(
+  tensors: ReadonlyMap<string, tf.Tensor>,
+  metadata: Record<string, string> = {},
+): Promise<Uint8Array> {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   const parts: Uint8Array[] = [];
@@ -50,7 +66,12 @@ export async function encodeSafetensors(tensors: ReadonlyMap<string, tf.Tensor>,
   for (const [name, tensor] of tensors) {
     const dtype = TO_SAFETENSORS[tensor.dtype];
     if (name === "__metadata__" || dtype === undefined) {
-      throw new GamedreamError("WEIGHTS_FORMAT", "storage", `Cannot write tensor "${name}" (${tensor.dtype}) to safetensors.`, { details: { name } });
+      throw new GamedreamError(
+        "WEIGHTS_FORMAT",
+        "storage",
+        `Cannot write tensor "${name}" (${tensor.dtype}) to safetensors.`,
+        { details: { name } },
+      );
     }
     const values = await tensor.data();
     const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
@@ -81,7 +102,8 @@ export async function encodeSafetensors(tensors: ReadonlyMap<string, tf.Tensor>,
 export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   if (bytes.byteLength < 8) throw formatError("it is shorter than the 8-byte header length");
   const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(Math.min(MAX_HEADER_BYTES, bytes.byteLength - 8))) throw formatError(`its header length (${n}) does not fit the file`);
+  if (n > BigInt(Math.min(MAX_HEADER_BYTES, bytes.byteLength - 8)))
+    throw formatError(`its header length (${n}) does not fit the file`);
   const dataStart = 8 + Number(n);
   let parsed: unknown;
   try {
@@ -89,7 +111,8 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   } catch (e) {
     throw formatError(`its header is not JSON (${(e as Error).message})`);
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw formatError("its header is not a JSON object");
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw formatError("its header is not a JSON object");
   const dataBytes = bytes.byteLength - dataStart;
   const tensors = new Map<string, SafetensorsEntry>();
   let metadata: Record<string, string> = {};
@@ -103,20 +126,27 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
     }
     const entry = value as Partial<SafetensorsEntry>;
     const itemBytes = ITEM_BYTES[entry?.dtype as SafetensorsDtype];
-    if (itemBytes === undefined) throw formatError(`tensor "${name}" has unsupported dtype ${JSON.stringify(entry?.dtype)}`, { name });
+    if (itemBytes === undefined)
+      throw formatError(`tensor "${name}" has unsupported dtype ${JSON.stringify(entry?.dtype)}`, { name });
     const shape = entry.shape;
     const offsets = entry.data_offsets;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw formatError(`tensor "${name}" has an invalid shape`, { name });
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(Number.isInteger)) throw formatError(`tensor "${name}" has invalid data_offsets`, { name });
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+      throw formatError(`tensor "${name}" has an invalid shape`, { name });
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(Number.isInteger))
+      throw formatError(`tensor "${name}" has invalid data_offsets`, { name });
     const [begin, end] = offsets;
     const expected = shape.reduce((a, b) => a * b, 1) * itemBytes;
     if (begin < 0 || end < begin || end > dataBytes || end - begin !== expected) {
-      throw formatError(`tensor "${name}" claims bytes [${begin}, ${end}) but needs ${expected} within ${dataBytes}`, { name });
+      throw formatError(`tensor "${name}" claims bytes [${begin}, ${end}) but needs ${expected} within ${dataBytes}`, {
+        name,
+      });
     }
     tensors.set(name, { dtype: entry.dtype as SafetensorsDtype, shape: [...shape], data_offsets: [begin, end] });
   }
   // JSON objects put integer-like keys first; data order is the order the writer used.
-  const ordered = [...tensors].sort(([, a], [, b]) => a.data_offsets[0] - b.data_offsets[0] || a.data_offsets[1] - b.data_offsets[1]);
+  const ordered = [...tensors].sort(
+    ([, a], [, b]) => a.data_offsets[0] - b.data_offsets[0] || a.data_offsets[1] - b.data_offsets[1],
+  );
   return { tensors: new Map(ordered), metadata, dataStart };
 }
 
@@ -157,7 +187,8 @@ function entryValues(name: string, entry: SafetensorsEntry, raw: ArrayBuffer): F
       const wide = new BigInt64Array(raw);
       const out = new Int32Array(wide.length);
       for (let i = 0; i < wide.length; i++) {
-        if (wide[i] > 2147483647n || wide[i] < -2147483648n) throw formatError(`tensor "${name}" holds int64 values beyond int32`, { name });
+        if (wide[i] > 2147483647n || wide[i] < -2147483648n)
+          throw formatError(`tensor "${name}" holds int64 values beyond int32`, { name });
         out[i] = Number(wide[i]);
       }
       return out;

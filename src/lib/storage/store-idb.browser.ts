@@ -89,7 +89,11 @@ export class IdbCheckpointStore implements CheckpointStore {
     const db = await openCheckpointDb(dbName);
     try {
       const tx = db.transaction(["checkpoints", "files"], "readwrite");
-      await Promise.all([tx.objectStore("checkpoints").delete(runRange(run)), tx.objectStore("files").delete(runRange(run)), tx.done]);
+      await Promise.all([
+        tx.objectStore("checkpoints").delete(runRange(run)),
+        tx.objectStore("files").delete(runRange(run)),
+        tx.done,
+      ]);
     } finally {
       db.close();
     }
@@ -135,7 +139,11 @@ export class IdbCheckpointStore implements CheckpointStore {
 
   async remove(id: string): Promise<void> {
     const tx = this.db.transaction(["checkpoints", "files"], "readwrite");
-    await Promise.all([tx.objectStore("checkpoints").delete([this.run, id]), tx.objectStore("files").delete(checkpointRange(this.run, id)), tx.done]);
+    await Promise.all([
+      tx.objectStore("checkpoints").delete([this.run, id]),
+      tx.objectStore("files").delete(checkpointRange(this.run, id)),
+      tx.done,
+    ]);
   }
 
   close(): void {

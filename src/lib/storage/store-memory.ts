@@ -6,7 +6,10 @@ export class MemoryCheckpointStore implements CheckpointStore {
   private readonly checkpoints = new Map<string, Map<string, Uint8Array>>();
 
   async list(): Promise<StoredCheckpoint[]> {
-    return [...this.checkpoints].map(([id, files]) => ({ id, bytes: [...files.values()].reduce((n, f) => n + f.byteLength, 0) }));
+    return [...this.checkpoints].map(([id, files]) => ({
+      id,
+      bytes: [...files.values()].reduce((n, f) => n + f.byteLength, 0),
+    }));
   }
 
   async write(id: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {

@@ -71,7 +71,9 @@ function field(header: Uint8Array, offset: number, length: number): string {
 }
 
 function badArchive(what: string, problem: string): GamedreamError {
-  return new GamedreamError("ARCHIVE_CORRUPT", "storage", `${what} is not a readable tar archive: ${problem}.`, { recoverable: false });
+  return new GamedreamError("ARCHIVE_CORRUPT", "storage", `${what} is not a readable tar archive: ${problem}.`, {
+    recoverable: false,
+  });
 }
 
 /**

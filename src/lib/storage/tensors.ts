@@ -24,7 +24,8 @@ const QUANTIZED_BYTES: Record<string, number> = { uint8: 1, uint16: 2, float16: 
 /** Byte length of one tensor described by `spec`; throws for dtypes gamedream cannot read. */
 export function specByteLength(spec: TensorSpec): number {
   const bytes = spec.quantization ? QUANTIZED_BYTES[spec.quantization.dtype] : DTYPE_BYTES[spec.dtype];
-  if (bytes === undefined) throw new Error(`tensor "${spec.name}" has unsupported dtype ${spec.quantization?.dtype ?? spec.dtype}`);
+  if (bytes === undefined)
+    throw new Error(`tensor "${spec.name}" has unsupported dtype ${spec.quantization?.dtype ?? spec.dtype}`);
   return spec.shape.reduce((a, b) => a * b, 1) * bytes;
 }
 
@@ -37,7 +38,8 @@ export async function encodeTensors(entries: Iterable<[string, tf.Tensor]>): Pro
   const seen = new Set<string>();
   for (const [name, tensor] of entries) {
     if (seen.has(name)) throw new Error(`tensor name "${name}" appears twice`);
-    if (DTYPE_BYTES[tensor.dtype] === undefined) throw new Error(`tensor "${name}" has unsupported dtype ${tensor.dtype}`);
+    if (DTYPE_BYTES[tensor.dtype] === undefined)
+      throw new Error(`tensor "${name}" has unsupported dtype ${tensor.dtype}`);
     seen.add(name);
     list.push({ name, tensor });
   }
@@ -63,7 +65,9 @@ export function decodeTensors(shards: Uint8Array[], specs: TensorSpec[]): NamedT
   const actual = shards.reduce((n, s) => n + s.byteLength, 0);
   if (expected !== actual) throw new Error(`weights hold ${actual} bytes but their manifest describes ${expected}`);
   const buffers = shards.map((s) =>
-    s.byteOffset === 0 && s.byteLength === s.buffer.byteLength ? (s.buffer as ArrayBuffer) : (s.slice().buffer as ArrayBuffer),
+    s.byteOffset === 0 && s.byteLength === s.buffer.byteLength
+      ? (s.buffer as ArrayBuffer)
+      : (s.slice().buffer as ArrayBuffer),
   );
   const decoded = tf.io.decodeWeights(buffers, specs);
   return new Map(specs.map((s) => [s.name, decoded[s.name]]));

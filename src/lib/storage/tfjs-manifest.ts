@@ -104,28 +104,39 @@ export async function decodeTfjsWeights(
       for (const path of group.paths) {
         const expected = info?.sha256?.[path];
         if (expected === undefined && options.requireChecksums) {
-          throw new GamedreamError("WEIGHTS_UNVERIFIED", "storage", `${source} records no SHA-256 for ${path}, so it cannot be verified.`, {
-            recoverable: false,
-            details: { source, shard: path },
-          });
+          throw new GamedreamError(
+            "WEIGHTS_UNVERIFIED",
+            "storage",
+            `${source} records no SHA-256 for ${path}, so it cannot be verified.`,
+            {
+              recoverable: false,
+              details: { source, shard: path },
+            },
+          );
         }
         const bytes = await read(path);
         if (expected !== undefined) {
           const actual = await sha256Hex(bytes);
           if (actual !== expected) {
-            throw corrupt(`Weight shard ${path} of ${source} is damaged: its SHA-256 does not match the manifest. Download or copy it again.`, {
-              source,
-              shard: path,
-              expected,
-              actual,
-            });
+            throw corrupt(
+              `Weight shard ${path} of ${source} is damaged: its SHA-256 does not match the manifest. Download or copy it again.`,
+              {
+                source,
+                shard: path,
+                expected,
+                actual,
+              },
+            );
           }
         }
         shards.push(bytes);
       }
       const total = shards.reduce((n, s) => n + s.byteLength, 0);
       const described = group.weights.reduce((n, s) => n + specByteLength(s), 0);
-      if (total !== described) throw corrupt(`The shards of ${source} hold ${total} bytes but the manifest describes ${described}.`, { source });
+      if (total !== described)
+        throw corrupt(`The shards of ${source} hold ${total} bytes but the manifest describes ${described}.`, {
+          source,
+        });
       for (const [name, tensor] of decodeTensors(shards, group.weights)) weights.set(name, tensor);
     }
   } catch (e) {
@@ -149,7 +160,9 @@ function sibling(manifest: string, target: string): string {
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const response = await fetch(url);
   if (!response.ok) {
-    throw new GamedreamError("WEIGHTS_NOT_FOUND", "storage", `Could not load ${url} (HTTP ${response.status}).`, { details: { url, status: response.status } });
+    throw new GamedreamError("WEIGHTS_NOT_FOUND", "storage", `Could not load ${url} (HTTP ${response.status}).`, {
+      details: { url, status: response.status },
+    });
   }
   return new Uint8Array(await response.arrayBuffer());
 }
@@ -160,14 +173,22 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
  * naming the shard; a shard without a checksum is `WEIGHTS_UNVERIFIED`. Pass `readFile` to read
  * from somewhere other than `fetch` (Node: `readFileBytes` from files.node.ts).
  */
-export async function loadWeightsWithChecksums(manifestUrlOrPath: string, options: { readFile?: ReadBytes } = {}): Promise<LoadedWeights> {
+export async function loadWeightsWithChecksums(
+  manifestUrlOrPath: string,
+  options: { readFile?: ReadBytes } = {},
+): Promise<LoadedWeights> {
   const read = options.readFile ?? fetchBytes;
   let modelJson: unknown;
   try {
     modelJson = JSON.parse(new TextDecoder().decode(await read(manifestUrlOrPath)));
   } catch (e) {
     if (e instanceof GamedreamError) throw e;
-    throw corrupt(`${manifestUrlOrPath} could not be read as a weights manifest (${(e as Error).message}).`, { source: manifestUrlOrPath });
+    throw corrupt(`${manifestUrlOrPath} could not be read as a weights manifest (${(e as Error).message}).`, {
+      source: manifestUrlOrPath,
+    });
   }
-  return decodeTfjsWeights(modelJson, (path) => read(sibling(manifestUrlOrPath, path)), { requireChecksums: true, source: manifestUrlOrPath });
+  return decodeTfjsWeights(modelJson, (path) => read(sibling(manifestUrlOrPath, path)), {
+    requireChecksums: true,
+    source: manifestUrlOrPath,
+  });
 }

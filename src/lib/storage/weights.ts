@@ -27,7 +27,11 @@ export function withoutPrefix<T extends tf.Tensor>(named: ReadonlyMap<string, T>
  * Copies `weights` (names as the module's `variables()` gives them) into the module; a missing
  * name or a shape that differs is a typed `WEIGHTS_MISMATCH` naming the weight.
  */
-export function assignWeights(module: Pick<Module<unknown>, "variables">, weights: NamedTensors, what = "the weights"): void {
+export function assignWeights(
+  module: Pick<Module<unknown>, "variables">,
+  weights: NamedTensors,
+  what = "the weights",
+): void {
   try {
     assignVariables(module, weights);
   } catch (e) {

@@ -145,7 +145,17 @@ export class TrainWorkerClient {
     }
     // An end before the worker was ready: it could not start.
     if (message.type === "ended") {
-      for (const w of this.readyWaiters.splice(0)) w.reject(asError(message.error ?? { code: "TRAIN_WORKER", type: "internal", message: "The training worker failed to start.", recoverable: false }));
+      for (const w of this.readyWaiters.splice(0))
+        w.reject(
+          asError(
+            message.error ?? {
+              code: "TRAIN_WORKER",
+              type: "internal",
+              message: "The training worker failed to start.",
+              recoverable: false,
+            },
+          ),
+        );
     }
     for (const listener of this.listeners) listener(message);
   }
@@ -166,7 +176,9 @@ export class TrainWorkerClient {
   /** One question to the worker about stored runs; resolves with its answer. */
   request<R extends TrainRequest>(request: R): Promise<TrainReplies[R["type"]]> {
     const id = this.nextId++;
-    const answer = new Promise<TrainReplies[R["type"]]>((resolve, reject) => this.replies.set(id, { resolve: resolve as (value: unknown) => void, reject }));
+    const answer = new Promise<TrainReplies[R["type"]]>((resolve, reject) =>
+      this.replies.set(id, { resolve: resolve as (value: unknown) => void, reject }),
+    );
     this.port.postMessage({ type: "request", id, request });
     return answer;
   }
@@ -179,7 +191,11 @@ export class TrainWorkerClient {
     return this.request({ type: "history", runs });
   }
 
-  exportCheckpoint(run: string, checkpoint: string, format: "tfjs" | "safetensors"): Promise<{ name: string; bytes: Uint8Array }> {
+  exportCheckpoint(
+    run: string,
+    checkpoint: string,
+    format: "tfjs" | "safetensors",
+  ): Promise<{ name: string; bytes: Uint8Array }> {
     return this.request({ type: "export", run, checkpoint, format });
   }
 

@@ -59,7 +59,14 @@ export type DashboardInput =
 
 const point = (m: CurvePoint & { extras?: Record<string, number> }): CurvePoint => {
   const actionS = m.actionS ?? m.extras?.actionS;
-  return { step: m.step, loss: m.loss, gradNorm: m.gradNorm, lr: m.lr, stepMs: m.stepMs, ...(actionS === undefined ? {} : { actionS }) };
+  return {
+    step: m.step,
+    loss: m.loss,
+    gradNorm: m.gradNorm,
+    lr: m.lr,
+    stepMs: m.stepMs,
+    ...(actionS === undefined ? {} : { actionS }),
+  };
 };
 
 /** The dashboard after `input`; `state` is not changed. */
@@ -77,7 +84,12 @@ export function reduceDashboard(state: DashboardState, input: DashboardInput): D
       return { ...state, phase: { phase: "upload", done: input.done, total: input.total } };
     case "ended": {
       const active = state.state === "running" || state.state === "paused" || state.state === "starting";
-      return { ...state, error: input.error, phase: null, state: active ? (input.error ? "failed" : "stopped") : state.state };
+      return {
+        ...state,
+        error: input.error,
+        phase: null,
+        state: active ? (input.error ? "failed" : "stopped") : state.state,
+      };
     }
     case "event": {
       const event = input.event;
@@ -89,7 +101,12 @@ export function reduceDashboard(state: DashboardState, input: DashboardInput): D
         case "phase":
           return { ...state, phase: { phase: event.phase, done: event.done, total: event.total } };
         case "ready":
-          return { ...state, phase: null, config: event.config, messages: [...state.messages, ...event.notes.map((text) => ({ level: "info" as const, text }))] };
+          return {
+            ...state,
+            phase: null,
+            config: event.config,
+            messages: [...state.messages, ...event.notes.map((text) => ({ level: "info" as const, text }))],
+          };
         case "preview":
           return { ...state, preview: event };
         case "script-preview":
@@ -108,10 +125,17 @@ export function dashboardFollowUp(input: DashboardInput): { history: string | nu
   if (input.type === "ended") return { history: null, refreshRuns: true };
   if (input.type !== "event") return { history: null, refreshRuns: false };
   const e = input.event;
-  return { history: e.type === "ready" && e.continued ? e.config.run : null, refreshRuns: e.type === "checkpoint" || e.type === "finished" };
+  return {
+    history: e.type === "ready" && e.continued ? e.config.run : null,
+    refreshRuns: e.type === "checkpoint" || e.type === "finished",
+  };
 }
 
-const PHASE_WORDS = { data: "building episodes", encode: "encoding frames to latents", upload: "decoding the video" } as const;
+const PHASE_WORDS = {
+  data: "building episodes",
+  encode: "encoding frames to latents",
+  upload: "decoding the video",
+} as const;
 const BUSY = new Set<DashboardState["state"]>(["starting", "running", "paused", "stopping"]);
 
 /** What the run controls show: which buttons work, the status line, the progress bar, the error and the latest messages. */
@@ -134,15 +158,21 @@ export function dashboardView(state: DashboardState, targetSteps: number): Dashb
   const { phase } = state;
   const status = phase
     ? `${state.run}: ${PHASE_WORDS[phase.phase]} (${phase.done} of ${phase.total} frames)`
-    : state.run ? `${state.run}: ${state.state}, step ${state.step} of ${target}` : "No run started yet.";
+    : state.run
+      ? `${state.run}: ${state.state}, step ${state.step} of ${target}`
+      : "No run started yet.";
   return {
     canStart: !BUSY.has(state.state),
     canPause: state.state === "running",
     canResume: state.state === "paused",
     canStop: state.state === "running" || state.state === "paused",
     status,
-    progress: phase ? { value: phase.done, max: Math.max(1, phase.total) } : { value: state.step, max: Math.max(1, target) },
-    error: state.error ? `The run could not go on: ${state.error.code ? `error[${state.error.code}]: ` : ""}${state.error.message}` : null,
+    progress: phase
+      ? { value: phase.done, max: Math.max(1, phase.total) }
+      : { value: state.step, max: Math.max(1, target) },
+    error: state.error
+      ? `The run could not go on: ${state.error.code ? `error[${state.error.code}]: ` : ""}${state.error.message}`
+      : null,
     messages: state.messages.slice(-6).map((m) => `${m.level === "warning" ? "Warning: " : ""}${m.text}`),
   };
 }
@@ -171,13 +201,16 @@ export interface DashboardForm {
   vae: ModelStart;
 }
 
-const nameOf = (blob: Blob | null, fallback: string): string => (blob && "name" in blob && typeof blob.name === "string" ? blob.name : fallback);
+const nameOf = (blob: Blob | null, fallback: string): string =>
+  blob && "name" in blob && typeof blob.name === "string" ? blob.name : fallback;
 
 /** Why the form cannot start a run, in words; null when it can. */
 export function startProblem(form: DashboardForm): string | null {
   if (!form.run.trim()) return "Give the run a name.";
-  if (form.source === "stored" && !form.dataset) return "There is no stored dataset yet: record your play on the Play page, or save an upload on the Data page.";
-  if (form.source === "upload" && (!form.video || !form.actions)) return "Choose a video and its action log to train on uploaded data.";
+  if (form.source === "stored" && !form.dataset)
+    return "There is no stored dataset yet: record your play on the Play page, or save an upload on the Data page.";
+  if (form.source === "upload" && (!form.video || !form.actions))
+    return "Choose a video and its action log to train on uploaded data.";
   return null;
 }
 
@@ -212,7 +245,12 @@ export function sessionConfigFromForm(form: DashboardForm): TrainSessionConfig {
 /** The files of an upload form, as the worker takes them; null for other sources. */
 export function uploadFromForm(form: DashboardForm): UploadedData | null {
   if (form.source !== "upload" || !form.video || !form.actions) return null;
-  return { video: form.video, videoName: nameOf(form.video, "video"), actions: form.actions, actionsName: nameOf(form.actions, "actions") };
+  return {
+    video: form.video,
+    videoName: nameOf(form.video, "video"),
+    actions: form.actions,
+    actionsName: nameOf(form.actions, "actions"),
+  };
 }
 
 /**
@@ -220,11 +258,22 @@ export function uploadFromForm(form: DashboardForm): UploadedData | null {
  * the shipped weights first when the build has them (the default), then seeded, then stored runs
  * (runs with a checkpoint for `init`; VAE runs for `vae`).
  */
-export function startOptions(runs: readonly RunListing[], shipped: boolean): { init: Map<string, ModelStart>; vae: Map<string, ModelStart> } {
+export function startOptions(
+  runs: readonly RunListing[],
+  shipped: boolean,
+): { init: Map<string, ModelStart>; vae: Map<string, ModelStart> } {
   const stored = (list: RunListing[]) => list.map((r): [string, ModelStart] => [r.run, { kind: "run", run: r.run }]);
   return {
-    init: new Map([...(shipped ? [["shipped weights (pretrained realtime model)", { kind: "shipped" }] as const] : []), ["seeded initialisation", { kind: "seeded" }] as const, ...stored(trainedRuns(runs))]),
-    vae: new Map([...(shipped ? [["shipped weights (pretrained realtime VAE)", { kind: "shipped" }] as const] : []), ["untrained (seeded) VAE", { kind: "seeded" }] as const, ...stored(vaeRuns(runs))]),
+    init: new Map([
+      ...(shipped ? [["shipped weights (pretrained realtime model)", { kind: "shipped" }] as const] : []),
+      ["seeded initialisation", { kind: "seeded" }] as const,
+      ...stored(trainedRuns(runs)),
+    ]),
+    vae: new Map([
+      ...(shipped ? [["shipped weights (pretrained realtime VAE)", { kind: "shipped" }] as const] : []),
+      ["untrained (seeded) VAE", { kind: "seeded" }] as const,
+      ...stored(vaeRuns(runs)),
+    ]),
   };
 }
 
@@ -256,7 +305,13 @@ export function playableRuns(runs: readonly RunListing[]): { run: string; step: 
     .filter((r) => (r.session ? r.session.model === "dit" : true))
     .map((r) => {
       const data = r.session?.data;
-      const trainedOn = !data ? null : data.kind === "stored" ? `dataset “${data.name}”` : data.kind === "upload" ? data.name : "built-in game episodes";
+      const trainedOn = !data
+        ? null
+        : data.kind === "stored"
+          ? `dataset “${data.name}”`
+          : data.kind === "upload"
+            ? data.name
+            : "built-in game episodes";
       return { run: r.run, step: r.step as number, trainedOn };
     });
 }
@@ -295,7 +350,17 @@ export class TrainDashboard {
     if (follow.history) {
       this.client.history([follow.history]).then(
         ([h]) => h && this.apply({ type: "history", metrics: h.metrics }),
-        (error: WorkerError) => this.apply({ type: "event", event: { type: "message", level: "warning", code: "TRAIN_HISTORY", text: `The run's earlier metrics could not be read: ${error.message}`, step: 0 } }),
+        (error: WorkerError) =>
+          this.apply({
+            type: "event",
+            event: {
+              type: "message",
+              level: "warning",
+              code: "TRAIN_HISTORY",
+              text: `The run's earlier metrics could not be read: ${error.message}`,
+              step: 0,
+            },
+          }),
       );
     }
   }

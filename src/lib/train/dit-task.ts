@@ -22,7 +22,15 @@
 import * as tf from "@tensorflow/tfjs";
 import type { LatentClipBatch, LatentClipSource } from "../data/index.js";
 import { actionPathway, type DiT, DEFAULT_DIT_SCHEDULE } from "../models/index.js";
-import { alphaBarTensor, diffusionLoss, makeSchedule, qSample, samplerTimesteps, type Schedule, type ScheduleConfig } from "../diffusion/index.js";
+import {
+  alphaBarTensor,
+  diffusionLoss,
+  makeSchedule,
+  qSample,
+  samplerTimesteps,
+  type Schedule,
+  type ScheduleConfig,
+} from "../diffusion/index.js";
 import { GamedreamError, type Rng } from "../core/index.js";
 import { gaussianNoise } from "../nn/index.js";
 import type { TrainTask } from "./loop.js";
@@ -65,9 +73,11 @@ export const DIFFUSION_FORCING_TRAIN: Readonly<Partial<DiTTrainSettings>> = {
   actionDropout: 0,
 };
 
-
 /** What `drawFrameNoise` needs of the settings. */
-export type FrameNoiseSettings = Pick<DiTTrainSettings, "contextNoiseMax" | "lastFrameShare" | "samplerTimestepShare" | "samplerSteps" | "actionDropout">;
+export type FrameNoiseSettings = Pick<
+  DiTTrainSettings,
+  "contextNoiseMax" | "lastFrameShare" | "samplerTimestepShare" | "samplerSteps" | "actionDropout"
+>;
 
 /**
  * Per-frame timesteps (fractional, in [0, T-1]), the loss mask and the action-keep mask (0 = null
@@ -107,14 +117,23 @@ export function drawFrameNoise(
  * Masked diffusion loss of one batch: `latents [B, T, h, w, c]`, `actions [B, T, A]` -> scalar.
  * Noise levels, noise, the context split and dropped actions are drawn from `rng`.
  */
-export function ditLoss(dit: DiT, batch: LatentClipBatch, schedule: Schedule, settings: DiTTrainSettings, rng: Rng): tf.Scalar {
+export function ditLoss(
+  dit: DiT,
+  batch: LatentClipBatch,
+  schedule: Schedule,
+  settings: DiTTrainSettings,
+  rng: Rng,
+): tf.Scalar {
   const [B, T] = batch.latents.shape;
   const { timesteps, mask, actionKeep } = drawFrameNoise(rng, B, T, schedule, settings);
   return tf.tidy(() => {
     const eps = gaussianNoise(batch.latents.shape, rng);
     const alphaBar = alphaBarTensor(schedule, timesteps, [B, T, 1, 1, 1]);
     const xt = qSample(batch.latents, eps, alphaBar) as tf.Tensor5D;
-    const levels = tf.tensor2d(timesteps.map((t) => t / (schedule.T - 1)), [B, T]);
+    const levels = tf.tensor2d(
+      timesteps.map((t) => t / (schedule.T - 1)),
+      [B, T],
+    );
     const keep = settings.actionDropout > 0 ? tf.tensor2d(actionKeep, [B, T]) : undefined;
     const { prediction } = dit.forward(xt, levels, batch.actions, { actionKeep: keep });
     return diffusionLoss({
@@ -136,15 +155,21 @@ function settingsError(message: string): GamedreamError {
 /** Throws a typed error when the settings cannot train `dit`. */
 export function validateDiTTrainSettings(settings: DiTTrainSettings, dit: DiT): void {
   const share = (key: "lastFrameShare" | "samplerTimestepShare") => {
-    if (!(settings[key] >= 0 && settings[key] <= 1)) throw settingsError(`The training setting "${key}" must lie in [0, 1], got ${settings[key]}.`);
+    if (!(settings[key] >= 0 && settings[key] <= 1))
+      throw settingsError(`The training setting "${key}" must lie in [0, 1], got ${settings[key]}.`);
   };
   share("lastFrameShare");
   share("samplerTimestepShare");
-  if (!Number.isInteger(settings.clipLength) || settings.clipLength < 1) throw settingsError(`"clipLength" must be a positive whole number of frames, got ${settings.clipLength}.`);
-  if (!Number.isInteger(settings.samplerSteps) || settings.samplerSteps < 1) throw settingsError(`"samplerSteps" must be a positive whole number, got ${settings.samplerSteps}.`);
-  if (!(settings.actionDropout >= 0 && settings.actionDropout < 1)) throw settingsError(`"actionDropout" must lie in [0, 1), got ${settings.actionDropout}.`);
+  if (!Number.isInteger(settings.clipLength) || settings.clipLength < 1)
+    throw settingsError(`"clipLength" must be a positive whole number of frames, got ${settings.clipLength}.`);
+  if (!Number.isInteger(settings.samplerSteps) || settings.samplerSteps < 1)
+    throw settingsError(`"samplerSteps" must be a positive whole number, got ${settings.samplerSteps}.`);
+  if (!(settings.actionDropout >= 0 && settings.actionDropout < 1))
+    throw settingsError(`"actionDropout" must lie in [0, 1), got ${settings.actionDropout}.`);
   if (settings.actionDropout > 0 && !actionPathway(dit.config).nullAction) {
-    throw settingsError(`Action dropout needs a DiT with a learned null action (nullAction); this one has none: set actionDropout to 0.`);
+    throw settingsError(
+      `Action dropout needs a DiT with a learned null action (nullAction); this one has none: set actionDropout to 0.`,
+    );
   }
 }
 
@@ -160,7 +185,9 @@ export function createDiTTask(
 ): TrainTask<LatentClipBatch> {
   // Action dropout needs a learned null action: a DiT without one (saved before it existed)
   // trains without dropout unless asked for it, which validation then refuses in plain words.
-  const defaults = actionPathway(dit.config).nullAction ? DEFAULT_DIT_TRAIN : { ...DEFAULT_DIT_TRAIN, actionDropout: 0 };
+  const defaults = actionPathway(dit.config).nullAction
+    ? DEFAULT_DIT_TRAIN
+    : { ...DEFAULT_DIT_TRAIN, actionDropout: 0 };
   const full: DiTTrainSettings = { ...defaults, ...settings };
   validateDiTTrainSettings(full, dit);
   const schedule = makeSchedule(full.schedule);

@@ -24,6 +24,10 @@ export function modelExport(
 ): ModelExport {
   return {
     weights: options.ema ?? model.variables(),
-    options: { config: model.config, step, extra: { kind, weights: options.ema ? "ema" : "raw", settings: options.settings ?? null, ...options.extra } },
+    options: {
+      config: model.config,
+      step,
+      extra: { kind, weights: options.ema ? "ema" : "raw", settings: options.settings ?? null, ...options.extra },
+    },
   };
 }

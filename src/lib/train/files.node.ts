@@ -39,7 +39,8 @@ export async function loadOrEncodeLatents(
   }
   const latents = await LatentDataset.encode(reader, vae, { split, onProgress: options.onProgress });
   await mkdir(runDir, { recursive: true });
-  for (const old of await readdir(runDir)) if (old.startsWith(prefix) && old.endsWith(".bin")) await rm(path.join(runDir, old), { force: true });
+  for (const old of await readdir(runDir))
+    if (old.startsWith(prefix) && old.endsWith(".bin")) await rm(path.join(runDir, old), { force: true });
   await writeFile(`${file}.tmp`, latents.toBytes(key));
   await rename(`${file}.tmp`, file);
   return { latents, cached: false, file };

@@ -30,8 +30,24 @@ import {
   type Checkpoint,
   type CheckpointStore,
 } from "../storage/index.js";
-import { type MetricRecord, type RunState, type StepMetrics, type TrainEvent, type TrainListener, memorySnapshot, toRecord } from "./metrics.js";
-import { DEFAULT_OPTIM, Ema, adamWStep, clipByGlobalNorm, createAdamW, learningRateAt, type OptimConfig } from "./optim.js";
+import {
+  type MetricRecord,
+  type RunState,
+  type StepMetrics,
+  type TrainEvent,
+  type TrainListener,
+  memorySnapshot,
+  toRecord,
+} from "./metrics.js";
+import {
+  DEFAULT_OPTIM,
+  Ema,
+  adamWStep,
+  clipByGlobalNorm,
+  createAdamW,
+  learningRateAt,
+  type OptimConfig,
+} from "./optim.js";
 
 /** A model and its data, as the loop sees them. `Batch` holds tensors the task frees. */
 export interface TrainTask<Batch = unknown> {
@@ -106,7 +122,9 @@ const RNG_STREAMS = ["data", "noise"] as const;
 export function isAllocationFailure(e: unknown): boolean {
   if (isGamedreamError(e) && e.code === "OUT_OF_MEMORY") return true;
   const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  return /out of memory|allocation failed|failed to allocate|cannot enlarge memory|OOM|memory limit|could not allocate|ERR_OUT_OF_MEMORY/i.test(message);
+  return /out of memory|allocation failed|failed to allocate|cannot enlarge memory|OOM|memory limit|could not allocate|ERR_OUT_OF_MEMORY/i.test(
+    message,
+  );
 }
 
 function jsonEqual(a: unknown, b: unknown): boolean {
@@ -135,7 +153,8 @@ export class Trainer<Batch = unknown> {
     readonly task: TrainTask<Batch>,
     readonly options: TrainerOptions,
   ) {
-    if (!Number.isInteger(options.steps) || options.steps < 1) throw new Error(`steps must be a positive integer, got ${options.steps}`);
+    if (!Number.isInteger(options.steps) || options.steps < 1)
+      throw new Error(`steps must be a positive integer, got ${options.steps}`);
     this.optim = { ...DEFAULT_OPTIM, ...options.optim };
     this.steps = options.steps;
     this.seed = options.seed ?? 0;
@@ -236,11 +255,25 @@ export class Trainer<Batch = unknown> {
       const rng = Object.fromEntries(RNG_STREAMS.map((k) => [k, this.rngs[k].getState()])) as Record<string, RngState>;
       const saved = await saveCheckpoint(
         store,
-        { step: this.currentStep, weights: this.namedWeights(), optimizer, rng, config: this.checkpointConfig(), metrics: this.history },
+        {
+          step: this.currentStep,
+          weights: this.namedWeights(),
+          optimizer,
+          rng,
+          config: this.checkpointConfig(),
+          metrics: this.history,
+        },
         { keep: this.options.keep ?? DEFAULT_KEEP_CHECKPOINTS },
       );
       this.lastSaved = this.currentStep;
-      this.emit({ type: "checkpoint", step: this.currentStep, id: saved.id, bytes: saved.bytes, ms: performance.now() - started, pruned: saved.pruned });
+      this.emit({
+        type: "checkpoint",
+        step: this.currentStep,
+        id: saved.id,
+        bytes: saved.bytes,
+        ms: performance.now() - started,
+        pruned: saved.pruned,
+      });
     } finally {
       disposeOptimizerState(optimizer);
     }
@@ -251,11 +284,17 @@ export class Trainer<Batch = unknown> {
     const store = this.options.store;
     if (!store || this.options.fresh) return 0;
     const { checkpoint, skipped } = await loadLatestCheckpoint<TrainCheckpointConfig, MetricRecord>(store);
-    for (const s of skipped) this.message("warning", s.error.code, `${s.error.message} Resuming from an earlier checkpoint instead.`);
+    for (const s of skipped)
+      this.message("warning", s.error.code, `${s.error.message} Resuming from an earlier checkpoint instead.`);
     if (!checkpoint) return 0;
     try {
       this.apply(checkpoint);
-      if (checkpoint.optimizer) await restoreOptimizerState(this.optimizer, checkpoint.optimizer, prefixNames({ [this.task.kind]: this.variables }));
+      if (checkpoint.optimizer)
+        await restoreOptimizerState(
+          this.optimizer,
+          checkpoint.optimizer,
+          prefixNames({ [this.task.kind]: this.variables }),
+        );
     } finally {
       disposeCheckpoint(checkpoint);
     }
@@ -279,9 +318,15 @@ export class Trainer<Batch = unknown> {
       );
     if (config.kind !== this.task.kind) throw mismatch("model kind", config.kind, this.task.kind);
     this.task.adoptSavedConfig?.(config.model);
-    if (!jsonEqual(config.model, this.task.model.config)) throw mismatch("model config", config.model, this.task.model.config);
-    if (!jsonEqual(config.settings, this.task.settings ?? null)) throw mismatch("task settings", config.settings, this.task.settings ?? null);
-    assignWeights(this.task.model, withoutPrefix(checkpoint.weights, this.task.kind), `The weights in checkpoint ${checkpoint.id}`);
+    if (!jsonEqual(config.model, this.task.model.config))
+      throw mismatch("model config", config.model, this.task.model.config);
+    if (!jsonEqual(config.settings, this.task.settings ?? null))
+      throw mismatch("task settings", config.settings, this.task.settings ?? null);
+    assignWeights(
+      this.task.model,
+      withoutPrefix(checkpoint.weights, this.task.kind),
+      `The weights in checkpoint ${checkpoint.id}`,
+    );
     if (this.ema) this.ema.assign(withoutPrefix(checkpoint.weights, "ema"));
     for (const k of RNG_STREAMS) if (checkpoint.rng[k]) this.rngs[k].setState(checkpoint.rng[k]);
     this.batchSize = Math.min(config.batchSize, this.requestedBatchSize);
@@ -325,7 +370,11 @@ export class Trainer<Batch = unknown> {
       const gradNorm = numbers[1];
       const extras = Object.fromEntries(extraNames.map((k, i) => [k, numbers[2 + i]]));
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-        this.message("warning", "TRAIN_NON_FINITE", `Step ${this.currentStep + 1} gave a non-finite loss or gradient (loss ${loss}, gradient norm ${gradNorm}); the update was skipped.`);
+        this.message(
+          "warning",
+          "TRAIN_NON_FINITE",
+          `Step ${this.currentStep + 1} gave a non-finite loss or gradient (loss ${loss}, gradient norm ${gradNorm}); the update was skipped.`,
+        );
       } else {
         adamWStep(this.optimizer, this.variables, grads, lr, this.optim.weightDecay);
         this.ema?.update(this.variables, this.currentStep);
@@ -356,14 +405,23 @@ export class Trainer<Batch = unknown> {
     } catch (e) {
       if (!isAllocationFailure(e)) throw e;
       if (this.batchSize <= 1) {
-        throw new GamedreamError("TRAIN_OUT_OF_MEMORY", "training", "Training ran out of memory even with one example per batch; choose a smaller model preset or close other tabs and programs.", {
-          recoverable: false,
-          cause: e,
-        });
+        throw new GamedreamError(
+          "TRAIN_OUT_OF_MEMORY",
+          "training",
+          "Training ran out of memory even with one example per batch; choose a smaller model preset or close other tabs and programs.",
+          {
+            recoverable: false,
+            cause: e,
+          },
+        );
       }
       const from = this.batchSize;
       this.batchSize = Math.max(1, Math.floor(this.batchSize / 2));
-      this.message("warning", "TRAIN_BATCH_REDUCED", `Out of memory at batch size ${from}; continuing with batch size ${this.batchSize}.`);
+      this.message(
+        "warning",
+        "TRAIN_BATCH_REDUCED",
+        `Out of memory at batch size ${from}; continuing with batch size ${this.batchSize}.`,
+      );
       // Redraw the same step's data and noise at the new size.
       this.rngs.data.setState(dataState);
       this.rngs.noise.setState(noiseState);
@@ -420,7 +478,13 @@ export class Trainer<Batch = unknown> {
       this.setState("failed");
       throw e;
     }
-    return { step: this.currentStep, state: this.runState, history: this.history, resumedFrom, seconds: (performance.now() - started) / 1000 };
+    return {
+      step: this.currentStep,
+      state: this.runState,
+      history: this.history,
+      resumedFrom,
+      seconds: (performance.now() - started) / 1000,
+    };
   }
 
   /** Frees the optimizer state and EMA shadow (not the task's model). */

@@ -50,7 +50,13 @@ function round(x: number): number {
 }
 
 export function toRecord(m: StepMetrics): MetricRecord {
-  const record: MetricRecord = { step: m.step, loss: round(m.loss), gradNorm: round(m.gradNorm), lr: round(m.lr), stepMs: round(m.stepMs) };
+  const record: MetricRecord = {
+    step: m.step,
+    loss: round(m.loss),
+    gradNorm: round(m.gradNorm),
+    lr: round(m.lr),
+    stepMs: round(m.stepMs),
+  };
   const keys = Object.keys(m.extras);
   if (keys.length) record.extras = Object.fromEntries(keys.map((k) => [k, round(m.extras[k])]));
   return record;
@@ -63,7 +69,11 @@ export function memorySnapshot(): { memoryBytes: number; numTensors: number } {
 }
 
 /** Mean of the last `n` losses of a history (NaN when empty): what summaries and reports print. */
-export function recentMean(history: readonly MetricRecord[], n: number, key: "loss" | "gradNorm" | "stepMs" = "loss"): number {
+export function recentMean(
+  history: readonly MetricRecord[],
+  n: number,
+  key: "loss" | "gradNorm" | "stepMs" = "loss",
+): number {
   const tail = history.slice(-n);
   return tail.length ? tail.reduce((s, r) => s + r[key], 0) / tail.length : NaN;
 }

@@ -47,7 +47,11 @@ export const DEFAULT_OPTIM: Readonly<OptimConfig> = {
  * (the first step already has lr / warmupSteps, never 0), then a half cosine from `lr` down to
  * `lr * minLrRatio` at the last step. Past `totalSteps` it stays at the minimum.
  */
-export function learningRateAt(step: number, totalSteps: number, config: Pick<OptimConfig, "lr" | "warmupSteps" | "minLrRatio">): number {
+export function learningRateAt(
+  step: number,
+  totalSteps: number,
+  config: Pick<OptimConfig, "lr" | "warmupSteps" | "minLrRatio">,
+): number {
   const { lr, warmupSteps, minLrRatio } = config;
   if (step < warmupSteps) return (lr * (step + 1)) / warmupSteps;
   const span = Math.max(1, totalSteps - 1 - warmupSteps);
@@ -70,7 +74,13 @@ export function createAdamW(config: OptimConfig): tf.AdamOptimizer {
  * One AdamW update at learning rate `lr`: decoupled decay of the decayed variables, then Adam on
  * `grads` (keyed by model name, as `variables`). Consumes nothing; the caller disposes `grads`.
  */
-export function adamWStep(optimizer: tf.AdamOptimizer, variables: NamedVariables, grads: NamedTensors, lr: number, weightDecay: number): void {
+export function adamWStep(
+  optimizer: tf.AdamOptimizer,
+  variables: NamedVariables,
+  grads: NamedTensors,
+  lr: number,
+  weightDecay: number,
+): void {
   (optimizer as unknown as { learningRate: number }).learningRate = lr;
   if (weightDecay > 0) {
     const keep = 1 - lr * weightDecay;

@@ -20,17 +20,74 @@
  * really used, so continuing it later rebuilds the same models.
  */
 import * as tf from "@tensorflow/tfjs";
-import { type EpisodeSource, DatasetReader, MemoryDatasetStore, buildDataset, gameEpisodeSeeds, gameEpisodeSources, type DatasetStore, bundleToTar, exportRun, safeFileName, LatentDataset } from "../data/index.js";
+import {
+  type EpisodeSource,
+  DatasetReader,
+  MemoryDatasetStore,
+  buildDataset,
+  gameEpisodeSeeds,
+  gameEpisodeSources,
+  type DatasetStore,
+  bundleToTar,
+  exportRun,
+  safeFileName,
+  LatentDataset,
+} from "../data/index.js";
 import { TURN_SCRIPT, actionSensitivityProbe, createWorldModel, gameBranches, scriptedDream } from "../play/index.js";
-import { createDiT, type DiT, type DiTConfig, loadDiTFromCheckpoints, loadVAEFromCheckpoints, type LoadedDiT, type LoadedVAE, getPreset, type PresetName, createVAE, vaeLatentShape, type ModelStart, type VAE, type VAEConfig, shippedOrSeeded, type ShippedOrSeeded, type ShippedWeights } from "../models/index.js";
-import { GamedreamError, isGamedreamError, rgbToRgba, rgbToUnit, rgbaToUnit, unitToRgba, FRAME_SIZE, psnr, concatBytes } from "../core/index.js";
+import {
+  createDiT,
+  type DiT,
+  type DiTConfig,
+  loadDiTFromCheckpoints,
+  loadVAEFromCheckpoints,
+  type LoadedDiT,
+  type LoadedVAE,
+  getPreset,
+  type PresetName,
+  createVAE,
+  vaeLatentShape,
+  type ModelStart,
+  type VAE,
+  type VAEConfig,
+  shippedOrSeeded,
+  type ShippedOrSeeded,
+  type ShippedWeights,
+} from "../models/index.js";
+import {
+  GamedreamError,
+  isGamedreamError,
+  rgbToRgba,
+  rgbToUnit,
+  rgbaToUnit,
+  unitToRgba,
+  FRAME_SIZE,
+  psnr,
+  concatBytes,
+} from "../core/index.js";
 import { countParameters, type Module } from "../nn/index.js";
-import { disposeCheckpoint, listCheckpoints, loadCheckpoint, loadLatestCheckpoint, saveCheckpoint, withoutPrefix, type CheckpointStore, encodeSafetensors, type ReadBytes } from "../storage/index.js";
+import {
+  disposeCheckpoint,
+  listCheckpoints,
+  loadCheckpoint,
+  loadLatestCheckpoint,
+  saveCheckpoint,
+  withoutPrefix,
+  type CheckpointStore,
+  encodeSafetensors,
+  type ReadBytes,
+} from "../storage/index.js";
 import { Trainer, type TrainCheckpointConfig, type TrainTask } from "./loop.js";
 import type { MetricRecord, RunState, TrainEvent } from "./metrics.js";
 import type { DiTTrainSettings } from "./dit-task.js";
 import { datasetFrameSource } from "./vae-task.js";
-import { checkDiTFitsVAE, ditConfigForVAE, setupDiTTask, setupVAETask, type DiTStart, type VAESetupOptions } from "./setup.js";
+import {
+  checkDiTFitsVAE,
+  ditConfigForVAE,
+  setupDiTTask,
+  setupVAETask,
+  type DiTStart,
+  type VAESetupOptions,
+} from "./setup.js";
 
 /** Where the training frames come from. */
 export type TrainDataSpec =
@@ -40,7 +97,6 @@ export type TrainDataSpec =
   | { kind: "upload"; name: string; frames: number }
   /** A dataset stored on this device (a recording of the built-in game, a saved upload), read through `host.openDataset`. */
   | { kind: "stored"; name: string };
-
 
 /** Everything that defines a dashboard run (plain data: crosses postMessage, kept in checkpoints). */
 export interface TrainSessionConfig {
@@ -130,7 +186,15 @@ export type SessionEvent =
   | TrainEvent
   | ScriptPreview
   | { type: "phase"; phase: "data" | "encode"; done: number; total: number }
-  | { type: "ready"; config: TrainSessionConfig; parameters: number; episodes: number; frames: number; notes: string[]; continued: boolean }
+  | {
+      type: "ready";
+      config: TrainSessionConfig;
+      parameters: number;
+      episodes: number;
+      frames: number;
+      notes: string[];
+      continued: boolean;
+    }
   | SessionPreview
   | { type: "finished"; step: number; state: RunState; resumedFrom: number; seconds: number };
 
@@ -172,7 +236,16 @@ export async function readStoredRun(store: CheckpointStore): Promise<StoredRun |
   disposeCheckpoint(checkpoint);
   const config = checkpoint.config;
   const session = (config?.runInfo?.session ?? null) as TrainSessionConfig | null;
-  return { step: checkpoint.step, checkpoint: checkpoint.id, session, kind: config?.kind, model: config?.model, settings: config?.settings ?? null, metrics: checkpoint.metrics, createdAt: checkpoint.createdAt };
+  return {
+    step: checkpoint.step,
+    checkpoint: checkpoint.id,
+    session,
+    kind: config?.kind,
+    model: config?.model,
+    settings: config?.settings ?? null,
+    metrics: checkpoint.metrics,
+    createdAt: checkpoint.createdAt,
+  };
 }
 
 /**
@@ -180,7 +253,12 @@ export async function readStoredRun(store: CheckpointStore): Promise<StoredRun |
  * manifest with SHA-256s, config, metrics) in one tar; `"safetensors"` holds the EMA weights when
  * the checkpoint has them (what samples best), else the raw ones, under PyTorch-style names.
  */
-export async function exportCheckpoint(store: CheckpointStore, run: string, id: string, format: "tfjs" | "safetensors"): Promise<{ name: string; bytes: Uint8Array }> {
+export async function exportCheckpoint(
+  store: CheckpointStore,
+  run: string,
+  id: string,
+  format: "tfjs" | "safetensors",
+): Promise<{ name: string; bytes: Uint8Array }> {
   if (format === "tfjs") {
     const bundle = await exportRun(store, run, { id });
     return { name: `${bundle.name}.tar`, bytes: bundleToTar(bundle) };
@@ -207,9 +285,18 @@ export async function exportCheckpoint(store: CheckpointStore, run: string, id: 
  * Copies checkpoint `id` (weights, optimizer state, RNG states, config, metrics up to it) into
  * another run's store, where training continues from it exactly; the source run is untouched.
  */
-export async function branchCheckpoint(from: CheckpointStore, id: string, to: CheckpointStore): Promise<{ step: number }> {
+export async function branchCheckpoint(
+  from: CheckpointStore,
+  id: string,
+  to: CheckpointStore,
+): Promise<{ step: number }> {
   if ((await listCheckpoints(to)).length > 0) {
-    throw new GamedreamError("TRAIN_RUN_EXISTS", "training", `${to.location} already holds checkpoints; choose a new run name for the restored checkpoint.`, { recoverable: true });
+    throw new GamedreamError(
+      "TRAIN_RUN_EXISTS",
+      "training",
+      `${to.location} already holds checkpoints; choose a new run name for the restored checkpoint.`,
+      { recoverable: true },
+    );
   }
   const checkpoint = await loadCheckpoint<TrainCheckpointConfig, MetricRecord>(from, id);
   try {
@@ -290,9 +377,16 @@ export class TrainSession {
     if (stored?.session) {
       const steps = Math.max(this.config.steps, stored.step);
       this.config = { ...stored.session, run: this.config.run, steps };
-      notes.push(`Continuing run "${this.config.run}" from step ${stored.step} with the settings it started with; it trains until step ${steps}.`);
+      notes.push(
+        `Continuing run "${this.config.run}" from step ${stored.step} with the settings it started with; it trains until step ${steps}.`,
+      );
     } else if (stored) {
-      throw new GamedreamError("TRAIN_RUN_FOREIGN", "training", `Run "${this.config.run}" holds checkpoints that were not made by this dashboard; choose another run name.`, { recoverable: true });
+      throw new GamedreamError(
+        "TRAIN_RUN_FOREIGN",
+        "training",
+        `Run "${this.config.run}" holds checkpoints that were not made by this dashboard; choose another run name.`,
+        { recoverable: true },
+      );
     }
     const preset = getPreset(this.config.preset);
     const reader = await this.buildData(this.config);
@@ -322,17 +416,28 @@ export class TrainSession {
       }
       // Before the slow encoding: the DiT must take this VAE's latents.
       checkDiTFitsVAE(start.from === "config" ? start.config : start.dit.config, vae.config);
-      const latents = await LatentDataset.encode(reader, vae, { split: "train", onProgress: (done, total) => this.emit({ type: "phase", phase: "encode", done, total }) });
+      const latents = await LatentDataset.encode(reader, vae, {
+        split: "train",
+        onProgress: (done, total) => this.emit({ type: "phase", phase: "encode", done, total }),
+      });
       task = setupDiTTask({ start, vae: vae.config, latents, settings, probe: this.actionProbe(vae) });
       const trained = start.from === "config" ? this.own(task.model as DiT) : start.dit;
       dit = trained;
-      this.previewClip = await this.readPreviewClip(reader, latents, trained.config.contextFrames, this.config.previewFrames);
+      this.previewClip = await this.readPreviewClip(
+        reader,
+        latents,
+        trained.config.contextFrames,
+        this.config.previewFrames,
+      );
     }
     // Fallbacks above may have changed the starts: the run records the ones it really used.
     const config = this.config;
 
     // Previews run between steps: the next batch waits for them, so they see one step's weights.
-    const gated: TrainTask<unknown> = { ...task, nextBatch: async (rng, n) => (await this.preview, task.nextBatch(rng, n)) };
+    const gated: TrainTask<unknown> = {
+      ...task,
+      nextBatch: async (rng, n) => (await this.preview, task.nextBatch(rng, n)),
+    };
     const trainer = new Trainer(gated, {
       steps: config.steps,
       batchSize: config.batchSize,
@@ -350,16 +455,38 @@ export class TrainSession {
       if (e.type === "state" && e.state === "running" && this.stopRequested) trainer.stop();
       this.emit(e);
       if (e.type === "metrics" && config.previewEvery > 0 && e.step % config.previewEvery === 0) {
-        this.preview = this.preview.then(() => this.makePreview(e.step, vae, dit)).catch((err) => this.message("TRAIN_PREVIEW_FAILED", `The preview at step ${e.step} failed: ${err instanceof Error ? err.message : String(err)}`, "warning"));
+        this.preview = this.preview
+          .then(() => this.makePreview(e.step, vae, dit))
+          .catch((err) =>
+            this.message(
+              "TRAIN_PREVIEW_FAILED",
+              `The preview at step ${e.step} failed: ${err instanceof Error ? err.message : String(err)}`,
+              "warning",
+            ),
+          );
       }
     });
     const model = config.model === "vae" ? vae : dit!;
-    this.emit({ type: "ready", config, parameters: countParameters(model), episodes: reader.episodes("train").length, frames: reader.episodes("train").reduce((n, e) => n + e.frameCount, 0), notes, continued: stored !== null });
+    this.emit({
+      type: "ready",
+      config,
+      parameters: countParameters(model),
+      episodes: reader.episodes("train").length,
+      frames: reader.episodes("train").reduce((n, e) => n + e.frameCount, 0),
+      notes,
+      continued: stored !== null,
+    });
     if (this.pauseRequested) trainer.pause();
     try {
       const result = await trainer.run();
       await this.preview;
-      this.emit({ type: "finished", step: result.step, state: result.state, resumedFrom: result.resumedFrom, seconds: result.seconds });
+      this.emit({
+        type: "finished",
+        step: result.step,
+        state: result.state,
+        resumedFrom: result.resumedFrom,
+        seconds: result.seconds,
+      });
     } finally {
       trainer.dispose();
     }
@@ -377,8 +504,19 @@ export class TrainSession {
     const every = this.config.probeEvery ?? DEFAULT_SESSION.probeEvery ?? 0;
     if (data.kind !== "game" || every <= 0) return undefined;
     const trained = new Set(gameEpisodeSeeds(data.seed, data.episodes));
-    const levels = gameEpisodeSeeds(data.seed + 7919, data.episodes + 2).filter((s) => !trained.has(s)).slice(0, 2);
-    const probe = actionSensitivityProbe(vae, (K) => gameBranches({ episodes: levels.map((seed) => ({ seed, agent: "explorer" })), statesPerEpisode: 4, contextFrames: K }), every);
+    const levels = gameEpisodeSeeds(data.seed + 7919, data.episodes + 2)
+      .filter((s) => !trained.has(s))
+      .slice(0, 2);
+    const probe = actionSensitivityProbe(
+      vae,
+      (K) =>
+        gameBranches({
+          episodes: levels.map((seed) => ({ seed, agent: "explorer" })),
+          statesPerEpisode: 4,
+          contextFrames: K,
+        }),
+      every,
+    );
     this.disposers.push(probe.dispose);
     return probe;
   }
@@ -400,19 +538,38 @@ export class TrainSession {
     let sources: readonly EpisodeSource[];
     if (config.data.kind === "stored") {
       if (!this.host.openDataset) {
-        throw new GamedreamError("TRAIN_DATA_MISSING", "dataset", `Run "${config.run}" trains on the stored dataset "${config.data.name}", which this host cannot open.`, { recoverable: false });
+        throw new GamedreamError(
+          "TRAIN_DATA_MISSING",
+          "dataset",
+          `Run "${config.run}" trains on the stored dataset "${config.data.name}", which this host cannot open.`,
+          { recoverable: false },
+        );
       }
       const reader = await DatasetReader.open(await this.host.openDataset(config.data.name));
       if (reader.episodes("train").length === 0) {
-        throw new GamedreamError("TRAIN_DATA_MISSING", "dataset", `The stored dataset "${config.data.name}" has no training episodes (all of it is held out).`, { recoverable: true });
+        throw new GamedreamError(
+          "TRAIN_DATA_MISSING",
+          "dataset",
+          `The stored dataset "${config.data.name}" has no training episodes (all of it is held out).`,
+          { recoverable: true },
+        );
       }
       return reader;
     }
     if (config.data.kind === "game") {
-      sources = gameEpisodeSources({ seed: config.data.seed, episodes: config.data.episodes, frames: config.data.frames });
+      sources = gameEpisodeSources({
+        seed: config.data.seed,
+        episodes: config.data.episodes,
+        frames: config.data.frames,
+      });
     } else {
       if (!this.host.uploaded?.length) {
-        throw new GamedreamError("TRAIN_DATA_MISSING", "dataset", `Run "${config.run}" trains on the uploaded video "${config.data.name}"; upload it (and its action log) again to continue.`, { recoverable: true });
+        throw new GamedreamError(
+          "TRAIN_DATA_MISSING",
+          "dataset",
+          `Run "${config.run}" trains on the uploaded video "${config.data.name}"; upload it (and its action log) again to continue.`,
+          { recoverable: true },
+        );
       }
       sources = this.host.uploaded;
     }
@@ -440,32 +597,43 @@ export class TrainSession {
     const start = this.config[role];
     if (start.kind === "run") {
       const loaded = await loadVAEFromCheckpoints(await this.host.openStore(start.run));
-      notes.push(`The VAE comes from run "${start.run}" (${loaded.source.weights ?? "raw"} weights of step ${loaded.source.step}).`);
+      notes.push(
+        `The VAE comes from run "${start.run}" (${loaded.source.weights ?? "raw"} weights of step ${loaded.source.step}).`,
+      );
       return this.own(loaded.vae);
     }
     let seeded: VAE | null = null;
     if (start.kind === "shipped") {
       const { loaded, fallback } = await shippedOrSeeded("vae", this.shippedWeights(), { config, seed });
       if (!fallback) {
-        notes.push(`The VAE ${role === "init" ? "fine-tunes" : "is"} the shipped pretrained one (${shippedStep(loaded)})${role === "vae" ? ", so previews decode real frames" : ""}.`);
+        notes.push(
+          `The VAE ${role === "init" ? "fine-tunes" : "is"} the shipped pretrained one (${shippedStep(loaded)})${role === "vae" ? ", so previews decode real frames" : ""}.`,
+        );
         return this.own(loaded.vae);
       }
       this.startsSeeded(role, "VAE", fallback);
       seeded = loaded.vae;
     }
     if (role === "vae") {
-      notes.push("The DiT learns the latents of an untrained (seeded) VAE: previews show what that VAE decodes, not the game's pixels. Train a VAE run first and choose it for better previews.");
+      notes.push(
+        "The DiT learns the latents of an untrained (seeded) VAE: previews show what that VAE decodes, not the game's pixels. Train a VAE run first and choose it for better previews.",
+      );
     }
     return this.own(seeded ?? createVAE(config, seed));
   }
 
   /** The DiT to train: from the shipped weights (with their schedule), a stored DiT run, or seeded. */
-  private async startDiT(fresh: DiTConfig, notes: string[]): Promise<{ dit: DiT; schedule: LoadedDiT["schedule"] | null }> {
+  private async startDiT(
+    fresh: DiTConfig,
+    notes: string[],
+  ): Promise<{ dit: DiT; schedule: LoadedDiT["schedule"] | null }> {
     const start = this.config.init;
     let loaded: LoadedDiT | null = null;
     if (start.kind === "run") {
       loaded = await loadDiTFromCheckpoints(await this.host.openStore(start.run));
-      notes.push(`The DiT starts from run "${start.run}" (${loaded.source.weights ?? "raw"} weights of step ${loaded.source.step}).`);
+      notes.push(
+        `The DiT starts from run "${start.run}" (${loaded.source.weights ?? "raw"} weights of step ${loaded.source.step}).`,
+      );
     } else if (start.kind === "shipped") {
       const got = await shippedOrSeeded("dit", this.shippedWeights(), { config: fresh, seed: this.config.seed });
       if (got.fallback) {
@@ -488,15 +656,30 @@ export class TrainSession {
   }
 
   /** The shipped weights did not load: says why in plain words (code: the error's, e.g. `WEIGHTS_MISMATCH`) and records the start as seeded. */
-  private startsSeeded(role: "init" | "vae", what: "VAE" | "DiT", fallback: NonNullable<ShippedOrSeeded<unknown>["fallback"]>): void {
+  private startsSeeded(
+    role: "init" | "vae",
+    what: "VAE" | "DiT",
+    fallback: NonNullable<ShippedOrSeeded<unknown>["fallback"]>,
+  ): void {
     this.config = { ...this.config, [role]: { kind: "seeded" } };
-    this.message(fallback.error.code, `${fallback.why} The ${what} starts from a seeded initialisation instead.`, "warning");
+    this.message(
+      fallback.error.code,
+      `${fallback.why} The ${what} starts from a seeded initialisation instead.`,
+      "warning",
+    );
   }
 
   /** The first train episode long enough for K context frames and the preview (else the longest). */
-  private async readPreviewClip(reader: DatasetReader, latents: LatentDataset | null, K: number, count: number): Promise<PreviewClip> {
+  private async readPreviewClip(
+    reader: DatasetReader,
+    latents: LatentDataset | null,
+    K: number,
+    count: number,
+  ): Promise<PreviewClip> {
     const episodes = reader.episodes("train");
-    const entry = episodes.find((e) => e.frameCount >= K + count) ?? episodes.reduce((a, b) => (b.frameCount > a.frameCount ? b : a));
+    const entry =
+      episodes.find((e) => e.frameCount >= K + count) ??
+      episodes.reduce((a, b) => (b.frameCount > a.frameCount ? b : a));
     const n = Math.max(1, Math.min(count, entry.frameCount - K));
     const actions = await reader.readActions(entry.id);
     const dim = actions.length / entry.frameCount;
@@ -518,7 +701,10 @@ export class TrainSession {
     const started = performance.now();
     const level = this.config.data.kind === "game" ? this.config.data.seed : 1;
     const schedule = (this.trainer!.task.settings as { schedule: never }).schedule;
-    const out = await scriptedDream({ vae, dit, schedule, preset: this.config.preset }, { level, seed: this.config.seed, script: TURN_SCRIPT });
+    const out = await scriptedDream(
+      { vae, dit, schedule, preset: this.config.preset },
+      { level, seed: this.config.seed, script: TURN_SCRIPT },
+    );
     this.emit({
       type: "script-preview",
       step,
@@ -540,7 +726,13 @@ export class TrainSession {
     if (dit) {
       const K = clip.start;
       const [h, w, c] = vaeLatentShape(vae.config);
-      const world = createWorldModel({ vae, dit, schedule: (this.trainer!.task.settings as { schedule: never }).schedule, preset: this.config.preset, seed: this.config.seed });
+      const world = createWorldModel({
+        vae,
+        dit,
+        schedule: (this.trainer!.task.settings as { schedule: never }).schedule,
+        preset: this.config.preset,
+        seed: this.config.seed,
+      });
       const context = tf.tensor4d(clip.context!, [K, h, w, c]);
       try {
         world.startFromLatents(context, clip.held.slice(0, K));
@@ -564,7 +756,10 @@ export class TrainSession {
     const real = clip.rgb.map((rgb) => rgbToRgba(rgb));
     const scores = tf.tidy(() => {
       const shape: [number, number, number, number] = [real.length, FRAME_SIZE, FRAME_SIZE, 3];
-      return psnr(tf.tensor4d(rgbaToUnit(concatBytes(real)), shape), tf.tensor4d(rgbaToUnit(concatBytes(generated)), shape));
+      return psnr(
+        tf.tensor4d(rgbaToUnit(concatBytes(real)), shape),
+        tf.tensor4d(rgbaToUnit(concatBytes(generated)), shape),
+      );
     });
     const values = Array.from(await scores.data());
     scores.dispose();
@@ -590,5 +785,7 @@ function shippedStep(loaded: LoadedVAE | LoadedDiT): string {
 /** A failure as the dashboard shows it: typed errors as they are, anything else as an internal one. */
 export function sessionError(e: unknown): ReturnType<GamedreamError["toJSON"]> {
   if (isGamedreamError(e)) return (e as GamedreamError).toJSON();
-  return new GamedreamError("TRAIN_INTERNAL", "internal", e instanceof Error ? e.message : String(e), { recoverable: false }).toJSON();
+  return new GamedreamError("TRAIN_INTERNAL", "internal", e instanceof Error ? e.message : String(e), {
+    recoverable: false,
+  }).toJSON();
 }

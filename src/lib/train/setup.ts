@@ -14,7 +14,15 @@
 import { GamedreamError } from "../core/index.js";
 import type { LatentClipSource } from "../data/index.js";
 import type { ScheduleConfig } from "../diffusion/index.js";
-import { createDiT, createVAE, vaeLatentShape, type DiT, type DiTConfig, type VAE, type VAEConfig } from "../models/index.js";
+import {
+  createDiT,
+  createVAE,
+  vaeLatentShape,
+  type DiT,
+  type DiTConfig,
+  type VAE,
+  type VAEConfig,
+} from "../models/index.js";
 import { DEFAULT_DIT_TRAIN, createDiTTask, type DiTTrainSettings } from "./dit-task.js";
 import type { TrainTask } from "./loop.js";
 import { createVAETask, type FrameSource, type VAETrainSettings } from "./vae-task.js";
@@ -35,7 +43,11 @@ export function ditConfigForVAE(preset: DiTConfig, vae: VAEConfig, override: Par
  * Throws WEIGHTS_MISMATCH when the DiT does not take the VAE's latents. `names` word the message
  * (for example the folders or runs the two came from).
  */
-export function checkDiTFitsVAE(dit: DiTConfig, vae: VAEConfig, names: { dit: string; vae: string } = { dit: "The DiT", vae: "the VAE" }): void {
+export function checkDiTFitsVAE(
+  dit: DiTConfig,
+  vae: VAEConfig,
+  names: { dit: string; vae: string } = { dit: "The DiT", vae: "the VAE" },
+): void {
   const [h, w, c] = vaeLatentShape(vae);
   const { latentHeight, latentWidth, latentChannels } = dit;
   if (latentHeight === h && latentWidth === w && latentChannels === c) return;
@@ -74,14 +86,22 @@ export function setupDiTTask(options: DiTSetupOptions): TrainTask<unknown> {
   const { start } = options;
   const dit = start.from === "config" ? createDiT(start.config, start.seed) : start.dit;
   try {
-    checkDiTFitsVAE(dit.config, options.vae, { dit: start.from === "weights" ? start.name : "The DiT", vae: options.vaeName ?? "the VAE" });
+    checkDiTFitsVAE(dit.config, options.vae, {
+      dit: start.from === "weights" ? start.name : "The DiT",
+      vae: options.vaeName ?? "the VAE",
+    });
   } catch (e) {
     dit.dispose();
     throw e;
   }
   const recorded = start.from === "weights" ? start.schedule : null;
   const settings: Partial<DiTTrainSettings> = { ...options.settings, ...(recorded ? { schedule: recorded } : {}) };
-  return createDiTTask(dit, options.latents, settings, options.probe?.(dit, settings.schedule ?? DEFAULT_DIT_TRAIN.schedule)) as TrainTask<unknown>;
+  return createDiTTask(
+    dit,
+    options.latents,
+    settings,
+    options.probe?.(dit, settings.schedule ?? DEFAULT_DIT_TRAIN.schedule),
+  ) as TrainTask<unknown>;
 }
 
 export interface VAESetupOptions {

@@ -34,7 +34,11 @@ export function datasetFrameSource(reader: DatasetReader, split: SplitFilter = "
   };
 }
 
-export function createVAETask(vae: VAE, source: FrameSource, settings: Partial<VAETrainSettings> = {}): TrainTask<tf.Tensor4D> {
+export function createVAETask(
+  vae: VAE,
+  source: FrameSource,
+  settings: Partial<VAETrainSettings> = {},
+): TrainTask<tf.Tensor4D> {
   const full: VAETrainSettings = { ...DEFAULT_VAE_TRAIN, ...settings };
   return {
     kind: "vae",

@@ -29,13 +29,23 @@ export type VideoErrorCode = (typeof VIDEO_ERROR_CODES)[keyof typeof VIDEO_ERROR
 
 const MB = 1024 * 1024;
 
-function videoError(code: VideoErrorCode, message: string, details?: Record<string, unknown>, recoverable = true, cause?: unknown): GamedreamError {
+function videoError(
+  code: VideoErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+  recoverable = true,
+  cause?: unknown,
+): GamedreamError {
   return new GamedreamError(code, "video", message, { recoverable, details, cause });
 }
 
 export const videoErrors = {
   empty: (name: string, why: string) =>
-    videoError(VIDEO_ERROR_CODES.empty, `"${name}" is empty (${why}). Choose a recording that contains at least one frame.`, { name, why }),
+    videoError(
+      VIDEO_ERROR_CODES.empty,
+      `"${name}" is empty (${why}). Choose a recording that contains at least one frame.`,
+      { name, why },
+    ),
   notVideo: (name: string, looksLike: string) =>
     videoError(
       VIDEO_ERROR_CODES.notVideo,
@@ -67,7 +77,11 @@ export const videoErrors = {
       { name, codec, allowed },
     ),
   noVideoTrack: (name: string) =>
-    videoError(VIDEO_ERROR_CODES.noVideoTrack, `"${name}" has no video track (audio only?). Choose a screen recording with video.`, { name }),
+    videoError(
+      VIDEO_ERROR_CODES.noVideoTrack,
+      `"${name}" has no video track (audio only?). Choose a screen recording with video.`,
+      { name },
+    ),
   truncated: (name: string, got: number, expected: number) =>
     videoError(
       VIDEO_ERROR_CODES.truncated,
@@ -75,7 +89,13 @@ export const videoErrors = {
       { name, got, expected },
     ),
   corrupt: (name: string, reason: string, cause?: unknown) =>
-    videoError(VIDEO_ERROR_CODES.corrupt, `"${name}" could not be read as a video (${reason}). The file may be damaged.`, { name, reason }, true, cause),
+    videoError(
+      VIDEO_ERROR_CODES.corrupt,
+      `"${name}" could not be read as a video (${reason}). The file may be damaged.`,
+      { name, reason },
+      true,
+      cause,
+    ),
   decoderMissing: (what: string) => videoError(VIDEO_ERROR_CODES.decoderMissing, what, undefined, false),
   cancelled: (name: string) => videoError(VIDEO_ERROR_CODES.cancelled, `Reading "${name}" was cancelled.`, { name }),
 };

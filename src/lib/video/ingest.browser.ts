@@ -5,9 +5,25 @@
  * or refuses the codec. Decoded frames are copied out as RGBA and resized in code (resize.ts),
  * which measured faster here than drawing to a canvas and reading it back.
  */
-import { ALL_FORMATS, BlobSource, Input, UnsupportedInputFormatError, VideoSampleSink, type InputVideoTrack } from "mediabunny";
+import {
+  ALL_FORMATS,
+  BlobSource,
+  Input,
+  UnsupportedInputFormatError,
+  VideoSampleSink,
+  type InputVideoTrack,
+} from "mediabunny";
 import { videoErrors, throwIfAborted } from "./errors.js";
-import { makeIngestApi, resolveLimits, videoInfo, type DecodedFrame, type FrameBatch, type IngestOptions, type RgbBatch, type VideoInfo } from "./ingest.js";
+import {
+  makeIngestApi,
+  resolveLimits,
+  videoInfo,
+  type DecodedFrame,
+  type FrameBatch,
+  type IngestOptions,
+  type RgbBatch,
+  type VideoInfo,
+} from "./ingest.js";
 import { TARGET_FPS, outputFrameCount } from "./resample.js";
 import { checkCodec, checkHeader, checkResolution, normaliseCodec, SNIFF_BYTES } from "./validate.js";
 import { repairTruncatedWebm } from "./webm-truncation.js";
@@ -24,7 +40,8 @@ export interface BrowserIngestOptions extends IngestOptions {
 
 const asBlob = (source: VideoSource): Blob =>
   source instanceof Blob ? source : new Blob([source instanceof Uint8Array ? source.slice() : new Uint8Array(source)]);
-const nameOf = (source: VideoSource): string => (typeof File !== "undefined" && source instanceof File ? source.name : "video");
+const nameOf = (source: VideoSource): string =>
+  typeof File !== "undefined" && source instanceof File ? source.name : "video";
 
 const hasWebCodecs = (): boolean => typeof VideoDecoder !== "undefined";
 const hasVideoElement = (): boolean => typeof document !== "undefined";
@@ -39,7 +56,12 @@ async function readable(blob: Blob, container: string): Promise<{ blob: Blob; tr
   const read = async (start: number, end: number) => new Uint8Array(await blob.slice(start, end).arrayBuffer());
   const repair = await repairTruncatedWebm(read, blob.size).catch(() => null);
   if (!repair) return { blob, truncated: false };
-  return { blob: new Blob(repair.parts.map((p) => (p instanceof Uint8Array ? (p as Uint8Array<ArrayBuffer>) : blob.slice(p[0], p[1])))), truncated: true };
+  return {
+    blob: new Blob(
+      repair.parts.map((p) => (p instanceof Uint8Array ? (p as Uint8Array<ArrayBuffer>) : blob.slice(p[0], p[1]))),
+    ),
+    truncated: true,
+  };
 }
 
 /** Opens the demuxer (30-60 ms); the caller disposes `input`. */
@@ -49,13 +71,18 @@ async function open(blob: Blob, name: string): Promise<{ input: Input; track: In
     await input.getFormat();
     const tracks = await input.getTracks();
     // A missing MP4 index (file cut before its moov box) leaves no tracks at all.
-    if (tracks.length === 0) throw videoErrors.corrupt(name, "no tracks could be read; the MP4 index (moov box) may be missing because the file was cut off");
+    if (tracks.length === 0)
+      throw videoErrors.corrupt(
+        name,
+        "no tracks could be read; the MP4 index (moov box) may be missing because the file was cut off",
+      );
     const track = await input.getPrimaryVideoTrack();
     if (!track) throw videoErrors.noVideoTrack(name);
     return { input, track };
   } catch (e) {
     input.dispose();
-    if (e instanceof UnsupportedInputFormatError) throw videoErrors.corrupt(name, "the container could not be parsed", e);
+    if (e instanceof UnsupportedInputFormatError)
+      throw videoErrors.corrupt(name, "the container could not be parsed", e);
     if ((e as { type?: string }).type === "video") throw e;
     throw videoErrors.corrupt(name, e instanceof Error ? e.message : String(e), e);
   }
@@ -78,7 +105,9 @@ async function probe(source: VideoSource, options: BrowserIngestOptions = {}): P
     checkResolution(name, width, height, limits);
     const decoder = options.decoder ?? "auto";
     if (decoder !== "video-element" && !(hasWebCodecs() && (await track.canDecode())) && !hasVideoElement()) {
-      throw videoErrors.unsupportedCodec(name, `${normaliseCodec(codecName)} (this browser cannot decode it here)`, [codec]);
+      throw videoErrors.unsupportedCodec(name, `${normaliseCodec(codecName)} (this browser cannot decode it here)`, [
+        codec,
+      ]);
     }
     const stats = await track.computePacketStats(120);
     if (stats.packetCount === 0) {
@@ -101,7 +130,11 @@ async function probe(source: VideoSource, options: BrowserIngestOptions = {}): P
 }
 
 /** WebCodecs through mediabunny: every frame in presentation order, copied out as RGBA on demand. */
-async function* decodeWebCodecs(track: InputVideoTrack, info: VideoInfo, options: BrowserIngestOptions): AsyncGenerator<DecodedFrame> {
+async function* decodeWebCodecs(
+  track: InputVideoTrack,
+  info: VideoInfo,
+  options: BrowserIngestOptions,
+): AsyncGenerator<DecodedFrame> {
   const sink = new VideoSampleSink(track);
   let buffer = new Uint8Array(0);
   try {
@@ -157,7 +190,11 @@ function once(target: EventTarget, ok: string, signal?: AbortSignal): Promise<vo
  * it back through a canvas. Slower (30-45 ms per 360p frame here) and seeking may show the
  * previous frame, so WebCodecs is always preferred.
  */
-async function* decodeVideoElement(blob: Blob, info: VideoInfo, options: BrowserIngestOptions): AsyncGenerator<DecodedFrame> {
+async function* decodeVideoElement(
+  blob: Blob,
+  info: VideoInfo,
+  options: BrowserIngestOptions,
+): AsyncGenerator<DecodedFrame> {
   const url = URL.createObjectURL(blob);
   const video = document.createElement("video");
   video.muted = true;
@@ -177,7 +214,16 @@ async function* decodeVideoElement(blob: Blob, info: VideoInfo, options: Browser
       ctx.drawImage(video, 0, 0);
       const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
       // One output per seek: the frame spans exactly its 30 fps slot.
-      yield { timestampS: i / TARGET_FPS, durationS: 1 / TARGET_FPS, width: canvas.width, height: canvas.height, channels: 4, stride: canvas.width * 4, pixels: () => data, close: () => {} };
+      yield {
+        timestampS: i / TARGET_FPS,
+        durationS: 1 / TARGET_FPS,
+        width: canvas.width,
+        height: canvas.height,
+        channels: 4,
+        stride: canvas.width * 4,
+        pixels: () => data,
+        close: () => {},
+      };
     }
   } catch (e) {
     if ((e as { type?: string }).type === "video") throw e;
@@ -189,7 +235,11 @@ async function* decodeVideoElement(blob: Blob, info: VideoInfo, options: Browser
   }
 }
 
-async function* decode(source: VideoSource, info: VideoInfo, options: BrowserIngestOptions = {}): AsyncGenerator<DecodedFrame> {
+async function* decode(
+  source: VideoSource,
+  info: VideoInfo,
+  options: BrowserIngestOptions = {},
+): AsyncGenerator<DecodedFrame> {
   const { blob } = await readable(asBlob(source), info.container);
   const { input, track } = await open(blob, info.name);
   try {
@@ -197,7 +247,10 @@ async function* decode(source: VideoSource, info: VideoInfo, options: BrowserIng
     const webcodecs = decoder !== "video-element" && hasWebCodecs() && (await track.canDecode());
     if (webcodecs) yield* decodeWebCodecs(track, info, options);
     else if (decoder !== "webcodecs" && hasVideoElement()) yield* decodeVideoElement(blob, info, options);
-    else throw videoErrors.decoderMissing(`This browser cannot decode ${info.codec} video here (no WebCodecs decoder${hasVideoElement() ? "" : " in a worker"}). Try a current Chrome, Edge or Firefox.`);
+    else
+      throw videoErrors.decoderMissing(
+        `This browser cannot decode ${info.codec} video here (no WebCodecs decoder${hasVideoElement() ? "" : " in a worker"}). Try a current Chrome, Edge or Firefox.`,
+      );
   } finally {
     input.dispose();
   }
@@ -206,16 +259,31 @@ async function* decode(source: VideoSource, info: VideoInfo, options: BrowserIng
 const api = makeIngestApi<VideoSource>({ probe, decode });
 
 /** Validates and describes a video (File, Blob or bytes) without decoding it. */
-export const probeVideo = api.probeVideo as (source: VideoSource, options?: Pick<BrowserIngestOptions, "limits" | "signal" | "decoder">) => Promise<VideoInfo>;
+export const probeVideo = api.probeVideo as (
+  source: VideoSource,
+  options?: Pick<BrowserIngestOptions, "limits" | "signal" | "decoder">,
+) => Promise<VideoInfo>;
 /** 30 fps, 256x256 RGB bytes in batches. */
-export const extractRgbBatches = api.extractRgbBatches as (source: VideoSource, options?: BrowserIngestOptions) => AsyncGenerator<RgbBatch>;
+export const extractRgbBatches = api.extractRgbBatches as (
+  source: VideoSource,
+  options?: BrowserIngestOptions,
+) => AsyncGenerator<RgbBatch>;
 /** 30 fps, 256x256 frames as `[b, 256, 256, 3]` float32 tensors in [-1, 1]; dispose each batch. */
-export const ingestVideo = api.ingestVideo as (source: VideoSource, options?: BrowserIngestOptions) => AsyncGenerator<FrameBatch>;
+export const ingestVideo = api.ingestVideo as (
+  source: VideoSource,
+  options?: BrowserIngestOptions,
+) => AsyncGenerator<FrameBatch>;
 /** Every frame as 256x256x3 Uint8 RGB (short clips). */
-export const collectRgbFrames = api.collectRgbFrames as (source: VideoSource, options?: BrowserIngestOptions) => Promise<{ info: VideoInfo; frames: Uint8Array[] }>;
+export const collectRgbFrames = api.collectRgbFrames as (
+  source: VideoSource,
+  options?: BrowserIngestOptions,
+) => Promise<{ info: VideoInfo; frames: Uint8Array[] }>;
 
 /** For the benchmark page: ingests to tensors (each disposed) and reports ms per output frame. */
-export async function measureIngestMsPerFrame(source: VideoSource, options: BrowserIngestOptions = {}): Promise<{ frames: number; msPerFrame: number; totalMs: number }> {
+export async function measureIngestMsPerFrame(
+  source: VideoSource,
+  options: BrowserIngestOptions = {},
+): Promise<{ frames: number; msPerFrame: number; totalMs: number }> {
   const t0 = performance.now();
   let frames = 0;
   for await (const batch of ingestVideo(source, options)) {

@@ -11,7 +11,15 @@ import { spawn } from "node:child_process";
 import { open, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { videoErrors, throwIfAborted } from "./errors.js";
-import { makeIngestApi, resolveLimits, videoInfo, type DecodedFrame, type IngestOptions, type VideoInfo, type FrameBatch } from "./ingest.js";
+import {
+  makeIngestApi,
+  resolveLimits,
+  videoInfo,
+  type DecodedFrame,
+  type IngestOptions,
+  type VideoInfo,
+  type FrameBatch,
+} from "./ingest.js";
 import { FRAME_SIZE } from "../core/index.js";
 import { fitRect, type Fit } from "./resize.js";
 import { checkCodec, checkHeader, checkResolution, SNIFF_BYTES } from "./validate.js";
@@ -47,14 +55,27 @@ interface ProbeJson {
   format?: { format_name?: string; duration?: string };
 }
 
-function run(bin: string, tool: string, args: string[], signal?: AbortSignal): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  bin: string,
+  tool: string,
+  args: string[],
+  signal?: AbortSignal,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], signal });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", (e: NodeJS.ErrnoException) => reject(e.code === "ENOENT" ? missing(tool, bin) : e.name === "AbortError" ? videoErrors.cancelled(basename(args[args.length - 1])) : e));
+    child.on("error", (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === "ENOENT"
+          ? missing(tool, bin)
+          : e.name === "AbortError"
+            ? videoErrors.cancelled(basename(args[args.length - 1]))
+            : e,
+      ),
+    );
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
@@ -99,12 +120,18 @@ async function probe(path: string, options: NodeIngestOptions = {}): Promise<Vid
 
   // -count_packets demuxes the whole file (fast, no decoding): a truncated MP4 reads fewer packets than its index lists.
   const args = ["-v", "error", "-count_packets", "-show_entries"];
-  args.push("format=format_name,duration:stream=codec_type,codec_name,width,height,avg_frame_rate,r_frame_rate,duration,nb_frames,nb_read_packets:stream_disposition=attached_pic:stream_side_data=rotation");
+  args.push(
+    "format=format_name,duration:stream=codec_type,codec_name,width,height,avg_frame_rate,r_frame_rate,duration,nb_frames,nb_read_packets:stream_disposition=attached_pic:stream_side_data=rotation",
+  );
   args.push("-of", "json", path);
   const r = await run(ffprobeBin(options), "ffprobe", args, options.signal);
   if (r.code !== 0) {
     const why = lastLine(r.stderr);
-    if (/moov atom not found/.test(r.stderr)) throw videoErrors.corrupt(name, "its MP4 index (moov box) is missing; the file was probably cut off while recording or copying");
+    if (/moov atom not found/.test(r.stderr))
+      throw videoErrors.corrupt(
+        name,
+        "its MP4 index (moov box) is missing; the file was probably cut off while recording or copying",
+      );
     throw videoErrors.corrupt(name, why);
   }
   const json = JSON.parse(r.stdout) as ProbeJson;
@@ -112,7 +139,8 @@ async function probe(path: string, options: NodeIngestOptions = {}): Promise<Vid
   if (!stream) throw videoErrors.noVideoTrack(name);
   const codec = checkCodec(name, stream.codec_name);
   const rotation = Math.abs(stream.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? 0) % 180;
-  const [width, height] = rotation === 90 ? [stream.height ?? 0, stream.width ?? 0] : [stream.width ?? 0, stream.height ?? 0];
+  const [width, height] =
+    rotation === 90 ? [stream.height ?? 0, stream.width ?? 0] : [stream.width ?? 0, stream.height ?? 0];
   if (!(width > 0 && height > 0)) throw videoErrors.corrupt(name, "its video track has no picture size");
   checkResolution(name, width, height, limits);
   const packets = Number(stream.nb_read_packets ?? 0);
@@ -171,15 +199,39 @@ class ShowinfoParser {
 /** ffmpeg filters placing the picture as `fitRect` does: scaled (antialiased bilinear), then padded or cropped. */
 function fitFilter(info: VideoInfo, fit: Fit): string {
   const r = fitRect(info.width, info.height, fit);
-  if (fit === "letterbox") return `scale=${r.w}:${r.h}:flags=bilinear,setsar=1,pad=${FRAME_SIZE}:${FRAME_SIZE}:${r.x}:${r.y}:black`;
+  if (fit === "letterbox")
+    return `scale=${r.w}:${r.h}:flags=bilinear,setsar=1,pad=${FRAME_SIZE}:${FRAME_SIZE}:${r.x}:${r.y}:black`;
   return `scale=${Math.round(r.w)}:${Math.round(r.h)}:flags=bilinear,setsar=1,crop=${FRAME_SIZE}:${FRAME_SIZE}`;
 }
 
 /** Decoded frames of `path` in presentation order, as 256x256 RGB24 already fitted. */
 async function* decode(path: string, info: VideoInfo, options: NodeIngestOptions = {}): AsyncGenerator<DecodedFrame> {
   const bin = ffmpegBin(options);
-  const args = ["-nostdin", "-hide_banner", "-nostats", "-loglevel", "info", "-i", path, "-map", "0:v:0", "-an", "-sn", "-dn"];
-  args.push("-vf", `${fitFilter(info, options.fit ?? "letterbox")},showinfo`, "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1");
+  const args = [
+    "-nostdin",
+    "-hide_banner",
+    "-nostats",
+    "-loglevel",
+    "info",
+    "-i",
+    path,
+    "-map",
+    "0:v:0",
+    "-an",
+    "-sn",
+    "-dn",
+  ];
+  args.push(
+    "-vf",
+    `${fitFilter(info, options.fit ?? "letterbox")},showinfo`,
+    "-fps_mode",
+    "passthrough",
+    "-f",
+    "rawvideo",
+    "-pix_fmt",
+    "rgb24",
+    "pipe:1",
+  );
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   const times = new ShowinfoParser();
   let stderrTail = "";
@@ -242,13 +294,22 @@ async function* decode(path: string, info: VideoInfo, options: NodeIngestOptions
 const api = makeIngestApi<string>({ probe, decode });
 
 /** Validates and describes a video file without decoding it. */
-export const probeVideo: (path: string, options?: Pick<NodeIngestOptions, "limits" | "signal" | "ffprobePath">) => Promise<VideoInfo> = api.probeVideo;
+export const probeVideo: (
+  path: string,
+  options?: Pick<NodeIngestOptions, "limits" | "signal" | "ffprobePath">,
+) => Promise<VideoInfo> = api.probeVideo;
 /** 30 fps, 256x256 RGB bytes in batches. */
-export const extractRgbBatches = api.extractRgbBatches as (path: string, options?: NodeIngestOptions) => ReturnType<typeof api.extractRgbBatches>;
+export const extractRgbBatches = api.extractRgbBatches as (
+  path: string,
+  options?: NodeIngestOptions,
+) => ReturnType<typeof api.extractRgbBatches>;
 /** 30 fps, 256x256 frames as `[b, 256, 256, 3]` float32 tensors in [-1, 1]; dispose each batch. */
 export const ingestVideo = api.ingestVideo as (path: string, options?: NodeIngestOptions) => AsyncGenerator<FrameBatch>;
 /** Every frame as 256x256x3 Uint8 RGB, for dataset writers. */
-export const collectRgbFrames = api.collectRgbFrames as (path: string, options?: NodeIngestOptions) => Promise<{ info: VideoInfo; frames: Uint8Array[] }>;
+export const collectRgbFrames = api.collectRgbFrames as (
+  path: string,
+  options?: NodeIngestOptions,
+) => Promise<{ info: VideoInfo; frames: Uint8Array[] }>;
 
 export interface IngestTiming {
   frames: number;

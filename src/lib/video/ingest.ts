@@ -131,10 +131,23 @@ export async function* resampleToBatches(
     produced += copies;
     const pixels = await frame.pixels();
     let rgb: Uint8Array | Uint8ClampedArray = pixels;
-    if (!(frame.width === FRAME_SIZE && frame.height === FRAME_SIZE && frame.channels === 3 && frame.stride === FRAME_SIZE * 3)) {
+    if (
+      !(
+        frame.width === FRAME_SIZE &&
+        frame.height === FRAME_SIZE &&
+        frame.channels === 3 &&
+        frame.stride === FRAME_SIZE * 3
+      )
+    ) {
       const key = `${frame.width}x${frame.height}x${frame.channels}x${frame.stride}`;
       if (!resizer || key !== resizerKey) {
-        resizer = createResizer({ srcWidth: frame.width, srcHeight: frame.height, channels: frame.channels, stride: frame.stride, fit });
+        resizer = createResizer({
+          srcWidth: frame.width,
+          srcHeight: frame.height,
+          channels: frame.channels,
+          stride: frame.stride,
+          fit,
+        });
         resizerKey = key;
       }
       rgb = resizer.resize(pixels, scratch);
@@ -145,7 +158,11 @@ export async function* resampleToBatches(
     }
   };
   const flush = (): void => {
-    full.push({ rgb: inBatch === batchSize ? batch : batch.slice(0, inBatch * RGB_FRAME_BYTES), count: inBatch, startIndex: nextStart });
+    full.push({
+      rgb: inBatch === batchSize ? batch : batch.slice(0, inBatch * RGB_FRAME_BYTES),
+      count: inBatch,
+      startIndex: nextStart,
+    });
     nextStart += inBatch;
     batch = new Uint8Array(batchSize * RGB_FRAME_BYTES);
     inBatch = 0;
@@ -218,7 +235,8 @@ export function makeIngestApi<S>(host: IngestHost<S>): IngestApi<S> {
     probeVideo: (source, options = {}) => host.probe(source, options),
     extractRgbBatches,
     async *ingestVideo(source, options = {}) {
-      for await (const b of extractRgbBatches(source, options)) yield { frames: rgbBatchToTensor(b), count: b.count, startIndex: b.startIndex };
+      for await (const b of extractRgbBatches(source, options))
+        yield { frames: rgbBatchToTensor(b), count: b.count, startIndex: b.startIndex };
     },
     async collectRgbFrames(source, options = {}) {
       const info = await host.probe(source, options);

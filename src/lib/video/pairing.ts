@@ -53,13 +53,21 @@ function entryAt(i: number, logFps: number, offsetS: number): number {
   return Math.floor(t * logFps + TIE_EPSILON_S * logFps);
 }
 
-export function pairFramesWithActions(videoFrames: number, log: readonly Readonly<Action>[], options: PairingOptions = {}): Pairing {
+export function pairFramesWithActions(
+  videoFrames: number,
+  log: readonly Readonly<Action>[],
+  options: PairingOptions = {},
+): Pairing {
   const logFps = options.logFps ?? TARGET_FPS;
   const offsetS = options.offsetS ?? 0;
   const policy = options.mismatch ?? "error";
   const tolerance = options.toleranceFrames ?? 1;
   if (!(logFps > 0) || !Number.isFinite(offsetS)) {
-    throw new GamedreamError("ACTION_INVALID_ALIGNMENT", "action", `Action log rate must be above 0 and the offset finite (got ${logFps} per second, offset ${offsetS} s).`);
+    throw new GamedreamError(
+      "ACTION_INVALID_ALIGNMENT",
+      "action",
+      `Action log rate must be above 0 and the offset finite (got ${logFps} per second, offset ${offsetS} s).`,
+    );
   }
   if (log.length === 0) throw new GamedreamError("ACTION_EMPTY_LOG", "action", "The action log is empty.");
 

@@ -78,7 +78,11 @@ export class FrameCentreResampler {
  * Whole-clip form: for source frame start times (presentation order) and the end of the last
  * frame, the source index shown by each output frame.
  */
-export function mapFrameCentres(sourceTimestampsS: readonly number[], endS: number, fps: number = TARGET_FPS): Int32Array {
+export function mapFrameCentres(
+  sourceTimestampsS: readonly number[],
+  endS: number,
+  fps: number = TARGET_FPS,
+): Int32Array {
   const r = new FrameCentreResampler(fps);
   const out: number[] = [];
   sourceTimestampsS.forEach((t, j) => {

@@ -22,7 +22,13 @@ export interface FitRect {
   h: number;
 }
 
-export function fitRect(srcW: number, srcH: number, fit: Fit, outW: number = FRAME_SIZE, outH: number = FRAME_SIZE): FitRect {
+export function fitRect(
+  srcW: number,
+  srcH: number,
+  fit: Fit,
+  outW: number = FRAME_SIZE,
+  outH: number = FRAME_SIZE,
+): FitRect {
   if (fit === "letterbox") {
     const s = Math.min(outW / srcW, outH / srcH);
     // Whole pixels, so bars and picture never share a blended edge pixel.

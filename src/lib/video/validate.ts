@@ -13,7 +13,11 @@ export interface VideoLimits {
   maxShortSide: number;
 }
 
-export const VIDEO_LIMITS: Readonly<VideoLimits> = Object.freeze({ maxBytes: 100 * 1024 * 1024, maxLongSide: 1920, maxShortSide: 1080 });
+export const VIDEO_LIMITS: Readonly<VideoLimits> = Object.freeze({
+  maxBytes: 100 * 1024 * 1024,
+  maxLongSide: 1920,
+  maxShortSide: 1080,
+});
 
 /** Codecs both hosts decode here (Chromium WebCodecs and Debian ffmpeg); HEVC fails in Chromium. */
 export const SUPPORTED_CODECS = ["h264", "vp8", "vp9", "av1"] as const;
@@ -83,18 +87,28 @@ export function sniffContainer(head: Uint8Array): SniffResult {
   if (ascii(head, 0, 4) === "RIFF") {
     const form = ascii(head, 8, 12);
     if (form === "AVI ") return { kind: "other-video", container: "AVI" };
-    return { kind: "not-video", looksLike: form === "WAVE" ? "WAV audio" : form === "WEBP" ? "a WebP image" : "a RIFF file" };
+    return {
+      kind: "not-video",
+      looksLike: form === "WAVE" ? "WAV audio" : form === "WEBP" ? "a WebP image" : "a RIFF file",
+    };
   }
   if (ascii(head, 0, 3) === "FLV") return { kind: "other-video", container: "FLV" };
-  if (head.length > 376 && head[0] === 0x47 && head[188] === 0x47 && head[376] === 0x47) return { kind: "other-video", container: "MPEG-TS" };
+  if (head.length > 376 && head[0] === 0x47 && head[188] === 0x47 && head[376] === 0x47)
+    return { kind: "other-video", container: "MPEG-TS" };
   if (ascii(head, 0, 4) === "OggS") return { kind: "not-video", looksLike: "Ogg audio/video" };
-  if (ascii(head, 0, 3) === "ID3" || (head[0] === 0xff && (head[1] & 0xe0) === 0xe0)) return { kind: "not-video", looksLike: "MP3 audio" };
+  if (ascii(head, 0, 3) === "ID3" || (head[0] === 0xff && (head[1] & 0xe0) === 0xe0))
+    return { kind: "not-video", looksLike: "MP3 audio" };
   if (looksLikeText(head)) return { kind: "not-video", looksLike: "text" };
   return { kind: "not-video", looksLike: "unrecognised data" };
 }
 
 /** Size and container checks that need only the byte count and the first bytes. */
-export function checkHeader(name: string, byteLength: number, head: Uint8Array, limits: VideoLimits = VIDEO_LIMITS): Container {
+export function checkHeader(
+  name: string,
+  byteLength: number,
+  head: Uint8Array,
+  limits: VideoLimits = VIDEO_LIMITS,
+): Container {
   if (byteLength === 0) throw videoErrors.empty(name, "0 bytes");
   if (byteLength > limits.maxBytes) throw videoErrors.tooLarge(name, byteLength, limits.maxBytes);
   const sniff = sniffContainer(head);
@@ -120,6 +134,7 @@ export function normaliseCodec(codec: string | null | undefined): string {
 
 export function checkCodec(name: string, codec: string | null | undefined): VideoCodecName {
   const c = normaliseCodec(codec);
-  if (!(SUPPORTED_CODECS as readonly string[]).includes(c)) throw videoErrors.unsupportedCodec(name, c, SUPPORTED_CODECS);
+  if (!(SUPPORTED_CODECS as readonly string[]).includes(c))
+    throw videoErrors.unsupportedCodec(name, c, SUPPORTED_CODECS);
   return c as VideoCodecName;
 }

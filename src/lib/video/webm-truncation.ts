@@ -49,7 +49,14 @@ async function readHeader(read: ReadRange, at: number): Promise<ElementHeader | 
     size = size * 256 + b[idLength + i];
     unknown &&= b[idLength + i] === 0xff;
   }
-  return { id, start: at, sizeAt: at + idLength, sizeLength, size: unknown ? null : size, dataStart: at + idLength + sizeLength };
+  return {
+    id,
+    start: at,
+    sizeAt: at + idLength,
+    sizeLength,
+    size: unknown ? null : size,
+    dataStart: at + idLength + sizeLength,
+  };
 }
 
 /** `value` as a VINT of exactly `length` bytes (it must fit: here it only ever shrinks). */
@@ -124,8 +131,13 @@ export async function repairTruncatedWebm(read: ReadRange, fileSize: number): Pr
   }
   if (cut === fileSize && segment.size === null) return null;
   const patches: { at: number; bytes: Uint8Array }[] = [];
-  if (segment.size !== null) patches.push({ at: segment.sizeAt, bytes: encodeSize(cut - segment.dataStart, segment.sizeLength) });
-  if (patchCluster) patches.push({ at: patchCluster.header.sizeAt, bytes: encodeSize(patchCluster.end - patchCluster.header.dataStart, patchCluster.header.sizeLength) });
+  if (segment.size !== null)
+    patches.push({ at: segment.sizeAt, bytes: encodeSize(cut - segment.dataStart, segment.sizeLength) });
+  if (patchCluster)
+    patches.push({
+      at: patchCluster.header.sizeAt,
+      bytes: encodeSize(patchCluster.end - patchCluster.header.dataStart, patchCluster.header.sizeLength),
+    });
   const parts: WebmRepair["parts"] = [];
   let from = 0;
   for (const p of patches) {

@@ -32,10 +32,16 @@ type FromWorker =
   | { type: "progress"; progress: IngestProgress }
   | { type: "batch"; batch: RgbBatch }
   | { type: "done" }
-  | { type: "error"; error: { code: string; type: string; message: string; recoverable: boolean; details?: Record<string, unknown> } };
+  | {
+      type: "error";
+      error: { code: string; type: string; message: string; recoverable: boolean; details?: Record<string, unknown> };
+    };
 
 /** Worker side: call once in the worker's entry module. */
-export function serveIngestWorker(scope: { postMessage(m: FromWorker, transfer?: Transferable[]): void; addEventListener(t: "message", l: (e: MessageEvent<ToWorker>) => void): void }): void {
+export function serveIngestWorker(scope: {
+  postMessage(m: FromWorker, transfer?: Transferable[]): void;
+  addEventListener(t: "message", l: (e: MessageEvent<ToWorker>) => void): void;
+}): void {
   let abort = new AbortController();
   let inFlight = 0;
   let wake: (() => void) | null = null;
@@ -52,7 +58,8 @@ export function serveIngestWorker(scope: { postMessage(m: FromWorker, transfer?:
     inFlight = 0;
     void (async () => {
       try {
-        if (typeof VideoDecoder === "undefined") throw videoErrors.decoderMissing("WebCodecs is not available in this worker.");
+        if (typeof VideoDecoder === "undefined")
+          throw videoErrors.decoderMissing("WebCodecs is not available in this worker.");
         const options: BrowserIngestOptions = { ...msg.options, decoder: "webcodecs", signal: abort.signal };
         scope.postMessage({ type: "info", info: await probeVideo(msg.file, options) });
         options.onProgress = (progress) => scope.postMessage({ type: "progress", progress });
@@ -60,12 +67,18 @@ export function serveIngestWorker(scope: { postMessage(m: FromWorker, transfer?:
           while (inFlight >= MAX_IN_FLIGHT && !abort.signal.aborted) await new Promise<void>((r) => (wake = r));
           if (abort.signal.aborted) throw videoErrors.cancelled("video");
           inFlight++;
-          const rgb = batch.rgb.byteOffset === 0 && batch.rgb.byteLength === batch.rgb.buffer.byteLength ? batch.rgb : batch.rgb.slice();
+          const rgb =
+            batch.rgb.byteOffset === 0 && batch.rgb.byteLength === batch.rgb.buffer.byteLength
+              ? batch.rgb
+              : batch.rgb.slice();
           scope.postMessage({ type: "batch", batch: { ...batch, rgb } }, [rgb.buffer]);
         }
         scope.postMessage({ type: "done" });
       } catch (err) {
-        const ge = err instanceof GamedreamError ? err : videoErrors.corrupt("video", err instanceof Error ? err.message : String(err), err);
+        const ge =
+          err instanceof GamedreamError
+            ? err
+            : videoErrors.corrupt("video", err instanceof Error ? err.message : String(err), err);
         scope.postMessage({ type: "error", error: ge.toJSON() });
       }
     })();
@@ -79,7 +92,10 @@ export interface WorkerIngestOptions extends BrowserIngestOptions {
 }
 
 /** Page side: the same batches as `extractRgbBatches`, decoded in `options.worker` when it can. */
-export async function* extractRgbBatchesInWorker(file: Blob, options: WorkerIngestOptions = {}): AsyncGenerator<RgbBatch> {
+export async function* extractRgbBatchesInWorker(
+  file: Blob,
+  options: WorkerIngestOptions = {},
+): AsyncGenerator<RgbBatch> {
   const worker = options.worker;
   if (!worker) {
     options.onInfo?.(await probeVideo(file, options));
@@ -93,7 +109,18 @@ export async function* extractRgbBatchesInWorker(file: Blob, options: WorkerInge
     wake?.();
     wake = null;
   };
-  const onError = (e: ErrorEvent): void => onMessage({ data: { type: "error", error: { code: "VIDEO_DECODER_MISSING", type: "video", message: e.message || "the worker failed to start", recoverable: false } } } as MessageEvent<FromWorker>);
+  const onError = (e: ErrorEvent): void =>
+    onMessage({
+      data: {
+        type: "error",
+        error: {
+          code: "VIDEO_DECODER_MISSING",
+          type: "video",
+          message: e.message || "the worker failed to start",
+          recoverable: false,
+        },
+      },
+    } as MessageEvent<FromWorker>);
   const onAbort = (): void => worker.postMessage({ type: "cancel" } satisfies ToWorker);
   worker.addEventListener("message", onMessage);
   worker.addEventListener("error", onError);
@@ -122,7 +149,8 @@ export async function* extractRgbBatchesInWorker(file: Blob, options: WorkerInge
           yield* extractRgbBatchesInWorker(file, { ...options, worker: null });
           return;
         }
-        if (msg.error.code === "VIDEO_CANCELLED" || options.signal?.aborted) throw videoErrors.cancelled(file instanceof File ? file.name : "video");
+        if (msg.error.code === "VIDEO_CANCELLED" || options.signal?.aborted)
+          throw videoErrors.cancelled(file instanceof File ? file.name : "video");
         const { code, type, message, recoverable, details } = msg.error;
         throw new GamedreamError(code, type as "video", message, { recoverable, details });
       }
@@ -138,5 +166,6 @@ export async function* extractRgbBatchesInWorker(file: Blob, options: WorkerInge
 
 /** Page side, as tensors: `[b, 256, 256, 3]` float32 in [-1, 1]; dispose each batch. */
 export async function* ingestVideoInWorker(file: Blob, options: WorkerIngestOptions = {}): AsyncGenerator<FrameBatch> {
-  for await (const b of extractRgbBatchesInWorker(file, options)) yield { frames: rgbBatchToTensor(b), count: b.count, startIndex: b.startIndex };
+  for await (const b of extractRgbBatchesInWorker(file, options))
+    yield { frames: rgbBatchToTensor(b), count: b.count, startIndex: b.startIndex };
 }
