@@ -177,7 +177,7 @@ export async function measureGenerationMs(options: GenerationBenchOptions): Prom
 
 /**
  * The configurations the `generate` section times: realtime unguided at 1, 2 and 4 steps, then
- * the realtime preset's own settings (one step, action guidance 2: a batch of 2 per DiT pass, and
+ * the realtime preset's own settings (one step, action guidance 1.5: a batch of 2 per DiT pass, and
  * a context pass), and small at 4 unguided steps.
  */
 export const GENERATION_CASES: readonly GenerationCase[] = [

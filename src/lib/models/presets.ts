@@ -39,20 +39,21 @@ export interface Preset {
 }
 
 export const PRESETS: Readonly<Record<PresetName, Readonly<Preset>>> = {
-  // 30 FPS on a 2-core CPU: one guided step (a batch of 2) and no extra cache pass.
+  // Live play on a 2-core CPU: one guided step (a batch of 2) and the context pass.
   realtime: {
     name: "realtime",
     dit: DIT_PRESETS.realtime,
     vae: VAE_PRESETS.realtime,
-    // One DDIM step with guidance 2 on the action: as good a next frame as two unguided steps on
-    // the shipped weights, with stronger turns, for about the same time (README, Shipped weights).
+    // One DDIM step with guidance 1.5 on the action: on the shipped weights it reproduces the real
+    // game's turn (yaw S about 1) and keeps the dream's contrast (rollout pixel std within 25% of the
+    // game's); guidance 2 overshot both (yaw S 1.6, std ratio 1.32). docs/action-control.md.
     sampling: {
       sampler: "ddim",
       steps: 1,
       eta: 0,
       contextNoiseLevel: 0.02,
       cacheUpdate: "context-pass",
-      guidanceScale: 2,
+      guidanceScale: 1.5,
     },
   },
   small: {
