@@ -21,7 +21,13 @@ import type { Action } from "../actions/index.js";
 import { makeSchedule, type Schedule, type ScheduleConfig } from "../diffusion/index.js";
 import type { DiT, LoadedModel, PresetName, VAE } from "../models/index.js";
 import { rgbaToTensor, mse, psnr, bootstrapEstimate, mean, median, type Estimate } from "../core/index.js";
-import { createWorldModel, type StepOutput, type WorldModel, type WorldModelSettings } from "./world-model.js";
+import {
+  createWorldModel,
+  worldModelOf,
+  type StepOutput,
+  type WorldModel,
+  type WorldModelSettings,
+} from "./world-model.js";
 import { BRANCH_FACTORS, type BranchFactor, type BranchState } from "./branches.js";
 
 /** Below this mean squared difference (in [-1, 1] units) the two real frames count as equal. */
@@ -112,19 +118,11 @@ export async function evaluateActionControl(
   options: ActionControlOptions = {},
 ): Promise<ActionControlReport> {
   const started = now();
-  const { vae, dit } = model;
   const seed = options.seed ?? 0;
   const samples: ActionControlSample[] = [];
   let skipped = 0;
   for (const [i, state] of branches.entries()) {
-    const wm = createWorldModel({
-      vae,
-      dit,
-      schedule: model.schedule,
-      preset: model.preset ?? "realtime",
-      ...options.settings,
-      seed: seed + i,
-    });
+    const wm = worldModelOf(model, options.settings, seed + i);
     try {
       wm.start(state.context, state.held);
       for (const pair of state.pairs) {

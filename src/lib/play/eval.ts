@@ -41,7 +41,7 @@ import {
 } from "../core/index.js";
 import { createAgent, randomAction, createGame } from "../game/index.js";
 import { describeModel, type DiT, type LoadedModel, type VAE } from "../models/index.js";
-import { createWorldModel, type WorldModelSettings } from "./world-model.js";
+import { worldModelOf, type WorldModelSettings } from "./world-model.js";
 import {
   disposeBranchProbe,
   encodeBranchProbe,
@@ -251,14 +251,7 @@ export async function evaluateNextFrame(
   let settings: WorldModelSettings | null = null;
   for (const [i, position] of positions.entries()) {
     const w = await window(position);
-    const wm = createWorldModel({
-      vae,
-      dit,
-      schedule: model.schedule,
-      preset: model.preset ?? "realtime",
-      ...options.settings,
-      seed: seed + i,
-    });
+    const wm = worldModelOf(model, options.settings, seed + i);
     settings = { ...wm.settings };
     const frames = tf.tensor4d(rgbToUnit(w.rgb), [w.count, FRAME_SIZE, FRAME_SIZE, 3]);
     const latents = tf.tidy(() => vae.encodeScaled(frames));
@@ -393,14 +386,7 @@ export async function evaluateRollout(
   const K = Math.max(1, dit.config.contextFrames);
   const game = createGame({ seed: episode.seed });
   const agent = createAgent(episode.agent ?? "explorer", episode.seed);
-  const wm = createWorldModel({
-    vae,
-    dit,
-    schedule: model.schedule,
-    preset: model.preset ?? "realtime",
-    ...options.settings,
-    seed: options.seed ?? 0,
-  });
+  const wm = worldModelOf(model, options.settings, options.seed ?? 0);
   const rgba = new Uint8ClampedArray(FRAME_SIZE * FRAME_SIZE * 4);
   game.render(rgba);
   const images: RgbaImage[] = [];

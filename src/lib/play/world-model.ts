@@ -39,6 +39,7 @@ import {
   type DiT,
   type FrameKV,
   type KVCache,
+  type LoadedModel,
   PRESETS,
   type PresetName,
   type SamplingDefaults,
@@ -487,4 +488,23 @@ function disposeKv(kv: FrameKV): void {
  */
 export function createWorldModel(options: WorldModelOptions): WorldModel {
   return new LiveWorldModel(options);
+}
+
+/**
+ * The world model of a loaded VAE + DiT pair (models/loader.ts `LoadedModel`): its schedule, its
+ * preset's sampling defaults (realtime's for a custom config) under `settings`, seeded by `seed`.
+ */
+export function worldModelOf(
+  model: Pick<LoadedModel, "vae" | "dit" | "schedule" | "preset">,
+  settings: Partial<WorldModelSettings> | undefined,
+  seed: number,
+): WorldModel {
+  return createWorldModel({
+    vae: model.vae,
+    dit: model.dit,
+    schedule: model.schedule,
+    preset: model.preset ?? "realtime",
+    ...settings,
+    seed,
+  });
 }
