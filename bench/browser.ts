@@ -14,6 +14,8 @@ export async function runBrowserSuite(options: {
   quick: boolean;
   log: (m: string) => void;
   ingestClip?: string;
+  /** wasm threads for the page (default: what the Play page's worker gets). */
+  threads?: number;
 }): Promise<BenchResult[]> {
   if (!existsSync(`${DIST_DIR}/pages/benchmarks.html`)) {
     options.log(`${DIST_DIR}/ has no benchmarks page: building the site first (npm run build)`);
@@ -29,6 +31,7 @@ export async function runBrowserSuite(options: {
     const query = new URLSearchParams({ autorun: "1", quick: options.quick ? "1" : "0" });
     if (options.only) query.set("only", options.only.join(","));
     if (options.ingestClip) query.set("ingest", "1");
+    if (options.threads !== undefined) query.set("threads", String(options.threads));
     await page.goto(`${url}/pages/benchmarks.html?${query}`);
     // The page measures ingestion of a file the user picks; hand it the same clip as Node.
     if (options.ingestClip) await page.locator("#ingest-file input[type=file]").setInputFiles(options.ingestClip);

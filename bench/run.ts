@@ -1,10 +1,12 @@
 /**
- * `npm run bench -- --out FILE.json [--quick] [--only matmul,generate,profile,train,pytorch] [--no-browser]`
+ * `npm run bench -- --out FILE.json [--quick] [--only matmul,generate,profile,train,pytorch] [--no-browser]
+ *  [--browser-threads N]`
  *
  * Runs the suite of src/lib/bench/suite.ts in Node (wasm, and cpu for matmul only) and in headless
  * Chromium (wasm, webgl, webgpu when present) through the built site's benchmarks page, plus the
  * Node-only sections, and writes one JSON file (schema: bench/README.md). Without --out the file
- * goes to bench/results/<date>-<commit>.json.
+ * goes to bench/results/<date>-<commit>.json. Chromium's wasm runs with the threads the Play page's
+ * worker gets (every logical core) unless --browser-threads says otherwise.
  */
 import { execSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
@@ -26,6 +28,11 @@ const flag = (name: string): string | undefined => {
 };
 const quick = args.includes("--quick");
 const only = flag("only")?.split(",").filter(Boolean);
+const browserThreads = flag("browser-threads");
+if (browserThreads !== undefined && !/^[1-9][0-9]*$/.test(browserThreads)) {
+  console.error(`--browser-threads must be a whole number of at least 1, got ${browserThreads}`);
+  process.exit(2);
+}
 const commit = (() => {
   try {
     return execSync("git rev-parse --short HEAD", { stdio: ["ignore", "pipe", "ignore"] })
@@ -85,7 +92,7 @@ if (ingestClip) {
 }
 
 if (!args.includes("--no-browser")) {
-  results.push(...(await runBrowserSuite({ only, quick, log, ingestClip }).catch(fail)));
+  results.push(...(await runBrowserSuite({ only, quick, log, ingestClip, threads: browserThreads ? Number(browserThreads) : undefined }).catch(fail)));
 }
 
 const report = {

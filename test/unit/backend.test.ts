@@ -1,6 +1,6 @@
 import { describe, expect, it, afterEach } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend, parseBackendName, wasmThreadsReport, GamedreamError } from "../../src/lib/core/index.js";
+import { defaultWasmThreads, initBackend, parseBackendName, wasmThreadsReport, GamedreamError } from "../../src/lib/core/index.js";
 
 describe("backend (Node)", () => {
   const saved = process.env.GAMEDREAM_BACKEND;
@@ -66,5 +66,13 @@ describe("backend (Node)", () => {
     expect(
       wasmThreadsReport({ backend: "webgl", host: "browser", threads: 1, crossOriginIsolated: false }, 8).cause,
     ).toBe("not-wasm");
+  });
+
+  it("gives a worker every core and a page's main thread one fewer", () => {
+    expect(defaultWasmThreads("worker", 2)).toBe(2);
+    expect(defaultWasmThreads("browser", 2)).toBe(1);
+    expect(defaultWasmThreads("browser", 8)).toBe(7);
+    expect(defaultWasmThreads("browser", 1)).toBe(1);
+    expect(defaultWasmThreads("worker", 1)).toBe(1);
   });
 });

@@ -154,6 +154,8 @@ export async function runSuite(options: {
   quick?: boolean;
   log?: (message: string) => void;
   onResult?: (result: BenchResult) => void;
+  /** The wasm backend's thread count, recorded on its results (`details.wasmThreads`). */
+  wasmThreads?: number;
 }): Promise<BenchResult[]> {
   const log = options.log ?? (() => {});
   const sections = (options.sections ?? SECTIONS).filter((s) => !options.only?.length || options.only.includes(s.name));
@@ -195,6 +197,8 @@ export async function runSuite(options: {
         },
       };
       for (const r of [...results, leak]) {
+        if (backend === "wasm" && options.wasmThreads !== undefined)
+          r.details = { ...r.details, wasmThreads: options.wasmThreads };
         all.push(r);
         options.onResult?.(r);
       }

@@ -59,6 +59,20 @@ export interface InitBackendOptions {
   loadWebgpu?: () => Promise<unknown>;
   /** Candidate order; defaults to the host's preference. */
   candidates?: BackendName[];
+  /**
+   * wasm threads in a browser or worker (cross-origin isolated pages only); defaults to
+   * `defaultWasmThreads` for the host. Node's wasm build has no threads.
+   */
+  threads?: number;
+}
+
+/**
+ * How many wasm threads a browser host asks for by default: every logical core in a worker (the
+ * page's main thread only paints what the worker sends, so it needs no core of its own), one fewer
+ * on a page's main thread (it keeps one for the page). tfjs alone would take half the cores.
+ */
+export function defaultWasmThreads(host: "browser" | "worker", cores: number): number {
+  return Math.max(1, host === "worker" ? cores : cores - 1);
 }
 
 export function isNode(): boolean {
@@ -170,9 +184,13 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
 
   let threads = 1;
   if (host !== "node" && isolated) {
-    // tfjs caps threads at hardwareConcurrency / 2 on its own; ask for all cores so a worker that
-    // runs beside the page's own main thread still gets a pool.
-    threads = Math.max(1, (globalThis.navigator?.hardwareConcurrency ?? 2) - 1);
+    if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1))
+      throw new GamedreamError(
+        "BACKEND_BAD_THREADS",
+        "backend",
+        `wasm threads must be a whole number of at least 1, got ${options.threads}.`,
+      );
+    threads = options.threads ?? defaultWasmThreads(host, globalThis.navigator?.hardwareConcurrency ?? 2);
     wasm?.setThreadsCount?.(threads);
   }
 
@@ -274,7 +292,7 @@ function describe(
 /**
  * Whether the wasm backend runs single-threaded here, and why, in words (the device page shows
  * it). Browsers give wasm threads (SharedArrayBuffer) only to cross-origin isolated pages, and
- * `initBackend` asks for one thread fewer than the logical cores (the page keeps one).
+ * `initBackend` asks for `defaultWasmThreads`: every core in a worker, one fewer on a page.
  */
 export function wasmThreadsReport(
   choice: Pick<BackendChoice, "backend" | "host" | "threads" | "crossOriginIsolated">,
@@ -310,6 +328,6 @@ export function wasmThreadsReport(
   return {
     singleThreaded: true,
     cause: "few-cores",
-    text: `wasm runs single-threaded although the page is cross-origin isolated: this device reports ${cores ?? "too few"} logical cores and one is kept for the page itself.`,
+    text: `wasm runs single-threaded although the page is cross-origin isolated: this device reports ${cores ?? "too few"} logical cores and one is kept for the page itself (a worker, such as the Play page's, takes them all).`,
   };
 }
