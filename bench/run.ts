@@ -92,7 +92,15 @@ if (ingestClip) {
 }
 
 if (!args.includes("--no-browser")) {
-  results.push(...(await runBrowserSuite({ only, quick, log, ingestClip, threads: browserThreads ? Number(browserThreads) : undefined }).catch(fail)));
+  results.push(
+    ...(await runBrowserSuite({
+      only,
+      quick,
+      log,
+      ingestClip,
+      threads: browserThreads ? Number(browserThreads) : undefined,
+    }).catch(fail)),
+  );
 }
 
 const report = {

@@ -1,6 +1,12 @@
 import { describe, expect, it, afterEach } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { defaultWasmThreads, initBackend, parseBackendName, wasmThreadsReport, GamedreamError } from "../../src/lib/core/index.js";
+import {
+  defaultWasmThreads,
+  initBackend,
+  parseBackendName,
+  wasmThreadsReport,
+  GamedreamError,
+} from "../../src/lib/core/index.js";
 
 describe("backend (Node)", () => {
   const saved = process.env.GAMEDREAM_BACKEND;
