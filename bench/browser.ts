@@ -16,6 +16,8 @@ export async function runBrowserSuite(options: {
   ingestClip?: string;
   /** wasm threads for the page (default: what the Play page's worker gets). */
   threads?: number;
+  /** Browser backends to run (default: every one the browser offers). */
+  backends?: string[];
 }): Promise<BenchResult[]> {
   if (!existsSync(`${DIST_DIR}/pages/benchmarks.html`)) {
     options.log(`${DIST_DIR}/ has no benchmarks page: building the site first (npm run build)`);
@@ -32,6 +34,7 @@ export async function runBrowserSuite(options: {
     if (options.only) query.set("only", options.only.join(","));
     if (options.ingestClip) query.set("ingest", "1");
     if (options.threads !== undefined) query.set("threads", String(options.threads));
+    if (options.backends) query.set("backends", options.backends.join(","));
     await page.goto(`${url}/pages/benchmarks.html?${query}`);
     // The page measures ingestion of a file the user picks; hand it the same clip as Node.
     if (options.ingestClip) await page.locator("#ingest-file input[type=file]").setInputFiles(options.ingestClip);

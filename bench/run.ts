@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- --out FILE.json [--quick] [--only matmul,generate,profile,train,pytorch] [--no-browser]
- *  [--browser-threads N]`
+ *  [--browser-threads N] [--browser-backends wasm,webgl,webgpu]`
  *
  * Runs the suite of src/lib/bench/suite.ts in Node (wasm, and cpu for matmul only) and in headless
  * Chromium (wasm, webgl, webgpu when present) through the built site's benchmarks page, plus the
@@ -29,6 +29,7 @@ const flag = (name: string): string | undefined => {
 const quick = args.includes("--quick");
 const only = flag("only")?.split(",").filter(Boolean);
 const browserThreads = flag("browser-threads");
+const browserBackends = flag("browser-backends")?.split(",").filter(Boolean);
 if (browserThreads !== undefined && !/^[1-9][0-9]*$/.test(browserThreads)) {
   console.error(`--browser-threads must be a whole number of at least 1, got ${browserThreads}`);
   process.exit(2);
@@ -99,6 +100,7 @@ if (!args.includes("--no-browser")) {
       log,
       ingestClip,
       threads: browserThreads ? Number(browserThreads) : undefined,
+      backends: browserBackends,
     }).catch(fail)),
   );
 }
