@@ -80,7 +80,7 @@ export interface GenerationCase {
 export interface InterleavedOptions {
   /** Untimed generation per case before timing (default 1500 ms, at least K + 3 frames). */
   warmupMs?: number;
-  /** Interleaved rounds (default 8) of `framesPerRound` frames per case (default 5). */
+  /** Interleaved rounds (default 16) of `framesPerRound` frames per case (default 5). */
   rounds?: number;
   framesPerRound?: number;
 }
@@ -96,7 +96,7 @@ export async function measureGenerationCases(
   cases: readonly GenerationCase[],
   options: InterleavedOptions = {},
 ): Promise<CaseTiming[]> {
-  const rounds = options.rounds ?? 8;
+  const rounds = options.rounds ?? 16;
   const perRound = options.framesPerRound ?? 5;
   const action: Action = { ...NO_ACTION, movement: [1, 0, 0, 0] };
   const out = new Uint8ClampedArray(FRAME_SIZE * FRAME_SIZE * 4);
