@@ -5,7 +5,7 @@
  *
  *   npx tsx scripts/ablate-actions.ts --steps 2000 [--work runs/shipped2] [--out docs/action-ablation]
  *        [--batch 8] [--states 32] [--samples 128] [--only NAME,...] [--trainer torch|tfjs]
- *        [--python python3] [--latents-from DIR]
+ *        [--python python3] [--latents-from DIR] [--table-only]
  *
  * WORK is a folder of scripts/train-shipped.ts (its dataset and the VAE named in its plan). Each
  * variant trains from scratch (same seed) and is then measured: S and D on branches of the real
@@ -19,7 +19,8 @@
  *   variant's folder (or in --latents-from DIR) is linked, not re-encoded.
  * - `--trainer tfjs`: src/lib's Trainer in this process, WORK/ablation/NAME, the raw weights.
  *
- * Writes OUT.json (every number) and OUT.md (the table linked from the README).
+ * Writes OUT.json (every number) and OUT.md (the table linked from the README); --table-only
+ * rewrites OUT.md from OUT.json.
  */
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
@@ -59,7 +60,7 @@ import { createProgress, formatDuration } from "../cli/progress.js";
 
 const USAGE = `usage: npx tsx scripts/ablate-actions.ts --steps N [--work runs/shipped2] [--out docs/action-ablation]
          [--batch 8] [--states 32] [--samples 128] [--only NAME,...] [--trainer torch|tfjs]
-         [--python python3] [--latents-from DIR]`;
+         [--python python3] [--latents-from DIR] [--table-only]`;
 const LR = 5e-4;
 const WARMUP = 50;
 
@@ -159,10 +160,19 @@ async function main(argv: string[]): Promise<void> {
       trainer: { type: "string", default: "torch" },
       python: { type: "string", default: "python3" },
       "latents-from": { type: "string", default: "" },
+      "table-only": { type: "boolean", default: false },
     },
     USAGE,
   );
   if (!flags) return;
+  if (flags["table-only"]) {
+    // Rewrites OUT.md from OUT.json, e.g. after the table's wording changed.
+    const document = JSON.parse(await readFile(`${path.resolve(flags.out)}.json`, "utf8")) as Parameters<
+      typeof markdownTable
+    >[0];
+    await writeFile(`${path.resolve(flags.out)}.md`, markdownTable(document));
+    return;
+  }
   if (flags.trainer !== "torch" && flags.trainer !== "tfjs")
     throw new Error(`--trainer must be torch or tfjs, got ${flags.trainer}\n${USAGE}`);
   const started = performance.now();
@@ -419,6 +429,7 @@ async function linkLatentCaches(target: string, sources: (string | null)[]): Pro
 
 type Row = {
   name: string;
+  trainer?: string;
   what: string;
   steps: number;
   batch: number;
@@ -429,6 +440,14 @@ type Row = {
   nextFramePsnr: number;
   msPerStep: number | null;
 };
+
+function trainedBy(rows: Row[]): string {
+  const trainers = new Set(rows.map((r) => r.trainer ?? "tfjs"));
+  if (trainers.size > 1) return "rows were trained by different trainers (see the JSON).";
+  return trainers.has("torch")
+    ? "trained by the PyTorch trainer (python/gamedream_torch, one CPU thread) and measured with its EMA weights, as exported."
+    : "trained by src/lib's Trainer (tfjs) and measured with the raw weights.";
+}
 
 function markdownTable(document: {
   command: string;
@@ -441,7 +460,7 @@ function markdownTable(document: {
   const lines = [
     "# Action-conditioning ablation",
     "",
-    `Made by \`${document.command}\` (scripts/ablate-actions.ts). Every row trains the realtime DiT from the same seed for the same number of steps on the same latents (the shipped training set), adding one change to the row above; measured on held-out levels with the raw weights at the shipped sampling settings: S and D over ${document.states} branched states (src/lib/play/action-control.ts), next-frame PSNR and its gaps over ${document.samples} samples (src/lib/play/eval.ts). Brackets: 95% bootstrap intervals.`,
+    `Made by \`${document.command}\` (scripts/ablate-actions.ts). Every row trains the realtime DiT from scratch, from the same seed, for the same number of steps on the same latents (the shipped training set: 160 levels x 200 frames), adding one change to the row above; ${trainedBy(document.rows as Row[])} Measured on held-out levels with the realtime preset's sampler (1 DDIM step, context pass), without action guidance unless the row says otherwise: S and D over ${document.states} branched states of the real game (src/lib/play/action-control.ts), next-frame PSNR and its gaps over ${document.samples} samples (src/lib/play/eval.ts). Brackets: 95% bootstrap intervals over states or samples.`,
     "",
     "| variant | change | steps x batch | ms/step | S (median) | D (dB) | true - shuffled (dB) | true - copy-last (dB) | next frame (dB) |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
