@@ -430,6 +430,7 @@ async function linkLatentCaches(target: string, sources: (string | null)[]): Pro
 type Row = {
   name: string;
   trainer?: string;
+  perFactor?: Record<string, { S: number; D: number; samples: number }>;
   what: string;
   steps: number;
   batch: number;
@@ -440,6 +441,12 @@ type Row = {
   nextFramePsnr: number;
   msPerStep: number | null;
 };
+
+/** The turning (yaw) pairs alone: the factor every variant learns first. */
+function yaw(r: Row): string {
+  const y = r.perFactor?.yaw;
+  return y ? `${y.S.toFixed(3)} / ${y.D.toFixed(2)}` : "-";
+}
 
 function trainedBy(rows: Row[]): string {
   const trainers = new Set(rows.map((r) => r.trainer ?? "tfjs"));
@@ -462,12 +469,12 @@ function markdownTable(document: {
     "",
     `Made by \`${document.command}\` (scripts/ablate-actions.ts). Every row trains the realtime DiT from scratch, from the same seed, for the same number of steps on the same latents (the shipped training set: 160 levels x 200 frames), adding one change to the row above; ${trainedBy(document.rows as Row[])} Measured on held-out levels with the realtime preset's sampler (1 DDIM step, context pass), without action guidance unless the row says otherwise: S and D over ${document.states} branched states of the real game (src/lib/play/action-control.ts), next-frame PSNR and its gaps over ${document.samples} samples (src/lib/play/eval.ts). Brackets: 95% bootstrap intervals over states or samples.`,
     "",
-    "| variant | change | steps x batch | ms/step | S (median) | D (dB) | true - shuffled (dB) | true - copy-last (dB) | next frame (dB) |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| variant | change | steps x batch | ms/step | S (median) | D (dB) | turning: S / D (dB) | true - shuffled (dB) | true - copy-last (dB) | next frame (dB) |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of document.rows as Row[]) {
     lines.push(
-      `| ${r.name} | ${r.what} | ${r.steps} x ${r.batch} | ${r.msPerStep ? r.msPerStep.toFixed(0) : "-"} | ${f(r.S, 3)} | ${f(r.D, 2)} | ${f(r.shuffledGap, 2)} | ${f(r.copyLastGap, 2)} | ${r.nextFramePsnr.toFixed(2)} |`,
+      `| ${r.name} | ${r.what} | ${r.steps} x ${r.batch} | ${r.msPerStep ? r.msPerStep.toFixed(0) : "-"} | ${f(r.S, 3)} | ${f(r.D, 2)} | ${yaw(r)} | ${f(r.shuffledGap, 2)} | ${f(r.copyLastGap, 2)} | ${r.nextFramePsnr.toFixed(2)} |`,
     );
   }
   return `${lines.join("\n")}\n`;
