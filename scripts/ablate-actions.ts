@@ -23,7 +23,7 @@
  * rewrites OUT.md from OUT.json.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { createWriteStream, existsSync, readdirSync } from "node:fs";
 import { link, mkdir, readFile, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { initBackend } from "../src/lib/core/index.js";
@@ -374,30 +374,33 @@ async function trainWithTorch(
   ];
   const [command, ...prefix] = o.python.split(" ").filter(Boolean);
   console.log(`${variant.name}: training with PyTorch in ${folder} (log: ${path.join(folder, "train.log")})`);
-  const { stdout, log } = await new Promise<{ stdout: string; log: string }>((resolve, reject) => {
+  const stdout = await new Promise<string>((resolve, reject) => {
     const child = spawn(command, [...prefix, ...args], {
       env: { ...process.env, PYTHONPATH: path.resolve("python"), OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    // Progress streams to the log file as it comes; only the last lines stay for an error message.
+    const logFile = createWriteStream(path.join(folder, "train.log"));
     let out = "";
-    let err = "";
+    let tail = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => {
-      err += d.toString();
-      void writeFile(path.join(folder, "train.log"), err);
+      logFile.write(d);
+      tail = (tail + d.toString()).slice(-4000);
     });
     child.on("error", reject);
     child.on("close", (code) =>
-      code === 0
-        ? resolve({ stdout: out, log: err })
-        : reject(
-            new Error(
-              `${variant.name}: the PyTorch trainer exited with ${code}:\n${err.split("\n").slice(-8).join("\n")}`,
+      logFile.end(() =>
+        code === 0
+          ? resolve(out)
+          : reject(
+              new Error(
+                `${variant.name}: the PyTorch trainer exited with ${code}:\n${tail.split("\n").slice(-8).join("\n")}`,
+              ),
             ),
-          ),
+      ),
     );
   });
-  await writeFile(path.join(folder, "train.log"), log);
   const summary = JSON.parse(stdout.trim().split("\n").at(-1)!) as {
     state: string;
     loss: number | null;
