@@ -114,5 +114,28 @@ def dit_loss_terms(dit, latents, actions, schedule: Schedule, settings: dict, ti
     return diffusion_loss_terms(prediction, latents, eps, alpha_bar, config["parameterization"], settings.get("minSnrGamma"), frame_mask)
 
 
+def guidance_distillation_terms(student, teacher, latents, actions, schedule: Schedule, timesteps, mask, eps, scale: float):
+    """Guidance distillation (Meng et al., "On distillation of guided diffusion models", 2023): the
+    student's conditional prediction learns the frozen teacher's guided one, uncond + scale *
+    (cond - uncond), so one conditional pass samples what a guided batch of 2 did. The unconditional
+    teacher pass gives the target frames the learned null action and keeps the context frames'
+    actions, as guidance does at play time (src/lib/play/world-model.ts). Returns the masked squared
+    error's numerator and denominator over target frames, as `dit_loss_terms`.
+    latents [B, T, h, w, c], actions [B, T, A], timesteps / mask [B*T], eps like latents."""
+    b, t = latents.shape[:2]
+    alpha_bar = alpha_bar_tensor(schedule, timesteps.tolist(), [b, t, 1, 1, 1]).to(latents.device)
+    xt = q_sample(latents, eps, alpha_bar)
+    levels = (timesteps / (schedule.T - 1)).reshape(b, t).to(latents.device)
+    frame_mask = mask.reshape(b, t).to(latents.device)
+    with torch.no_grad():
+        keep = torch.cat([torch.ones_like(frame_mask), 1 - frame_mask])
+        both = teacher(torch.cat([xt, xt]), torch.cat([levels, levels]), torch.cat([actions, actions]), keep)
+        cond, uncond = both.chunk(2)
+        target = uncond + scale * (cond - uncond)
+    prediction = student(xt, levels, actions, None)
+    weights = torch.broadcast_to(frame_mask.reshape(b, t, 1, 1, 1), prediction.shape)
+    return (((prediction - target) ** 2) * weights).sum(), weights.sum()
+
+
 def schedule_of(settings: dict) -> Schedule:
     return make_schedule(settings["schedule"])

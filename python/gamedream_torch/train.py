@@ -5,12 +5,19 @@
         [--lr 3e-4] [--warmup 100] [--seed 0] [--clip-length 3] [--checkpoint-every 100] [--keep 3]
         [--train '{"actionDropout": 0.1, ...}'] [--optim '{"emaDecay": 0.999, ...}'] [--override '{"hidden": 64}']
         [--device auto|cpu|cuda] [--threads T] [--minutes M] [--init weights/realtime/dit]
+        [--distill-guidance 1.5]
 
 One process (plain `python -m gamedream_torch.train`) needs no torchrun. With torchrun, DDP
 (gloo on CPU, nccl on CUDA) averages gradients; multi-node runs use torchrun's own rendezvous
 (`--nnodes 2 --rdzv-backend c10d --rdzv-endpoint HOST:PORT`).
 
 --init starts from existing DiT weights (fine-tuning); the optimiser and EMA start fresh from them.
+
+--distill-guidance SCALE (with --init) distils classifier-free guidance: the --init weights, frozen,
+are the teacher, and the student learns to give in one conditional pass the teacher's guided
+prediction at that scale (task.py `guidance_distillation_terms`). The exported weights record
+`guidanceDistillation` and the sampling default `guidanceScale: 1`, so the world model plays them
+with one DiT row per pass instead of a batch of 2 (src/lib/models/loader.ts).
 
 The recipe is src/lib's: the same DiT config (preset + --override), the training task of
 src/lib/train/dit-task.ts under the same setting names (--train JSON; --clip-length is its
@@ -58,7 +65,7 @@ from .dataset import DatasetReader, rgb_to_unit
 from .dit import DiT
 from .errors import GamedreamError
 from .rng import Rng
-from .task import dit_loss_terms, draw_frame_noise, schedule_of, train_settings, validate_train_settings
+from .task import dit_loss_terms, draw_frame_noise, guidance_distillation_terms, schedule_of, train_settings, validate_train_settings
 from .vae import VAE
 from .weights import load_into, load_safetensors, read_tfjs_weights, save_safetensors, write_tfjs_weights_dir
 
@@ -86,6 +93,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--optim", help="optimiser settings as JSON, names of src/lib/train/optim.ts")
     p.add_argument("--override", help="DiT config fields as JSON, over the preset")
     p.add_argument("--init", help="start from these DiT weights (a TensorFlow.js weights folder such as weights/realtime/dit, or a run's model.safetensors) instead of a seeded initialisation")
+    p.add_argument("--distill-guidance", type=float, dest="distill_guidance", help="distil classifier-free guidance at this scale from the --init weights (the frozen teacher) into one conditional pass")
     p.add_argument("--checkpoint-every", type=int, default=100, dest="checkpoint_every")
     p.add_argument("--keep", type=int, default=3)
     p.add_argument("--minutes", type=float)
@@ -107,7 +115,7 @@ def _json_flag(name: str, value: str | None) -> dict | None:
     return parsed
 
 
-DEFAULTS = {"trainer": "pytorch", "model": "dit", "preset": "realtime", "batch": 4, "lr": DEFAULT_OPTIM["lr"], "warmup": DEFAULT_OPTIM["warmupSteps"], "seed": 0, "train": {}, "optim": {}, "override": {}, "init": None}
+DEFAULTS = {"trainer": "pytorch", "model": "dit", "preset": "realtime", "batch": 4, "lr": DEFAULT_OPTIM["lr"], "warmup": DEFAULT_OPTIM["warmupSteps"], "seed": 0, "train": {}, "optim": {}, "override": {}, "init": None, "distillGuidance": None}
 
 
 def run_settings(args: argparse.Namespace, stored: dict | None) -> dict:
@@ -124,6 +132,7 @@ def run_settings(args: argparse.Namespace, stored: dict | None) -> dict:
         "optim": _json_flag("optim", args.optim),
         "override": _json_flag("override", args.override),
         "init": None if args.init is None else os.path.abspath(args.init),
+        "distillGuidance": args.distill_guidance,
     }
     if args.clip_length is not None:
         given["train"] = {**(given["train"] or {}), "clipLength": args.clip_length}
@@ -138,6 +147,12 @@ def run_settings(args: argparse.Namespace, stored: dict | None) -> dict:
         settings["data"] = os.path.join(REPO_ROOT, "data", "game")
     if settings.get("vae") is None:
         settings["vae"] = os.path.join(REPO_ROOT, "weights", settings["preset"], "vae")
+    scale = settings.get("distillGuidance")
+    if scale is not None:
+        if not (math.isfinite(scale) and 1 < scale <= 20):
+            raise GamedreamError("CLI_BAD_FLAG", f"--distill-guidance must be a guidance scale above 1 and at most 20, got {scale}.")
+        if not settings.get("init"):
+            raise GamedreamError("CLI_BAD_FLAG", "--distill-guidance distils the --init weights (the teacher): pass --init weights/realtime/dit or a run's model.safetensors.")
     return settings
 
 
@@ -340,16 +355,20 @@ class Ema:
             self.shadow[k].mul_(d).add_(v.detach(), alpha=1 - d)
 
 
-def train_step(d: Dist, net, model, params, optimizer: AdamW, ema: Ema | None, latents, actions, schedule, settings: dict, optim: dict, seed: int, step: int, total_steps: int):
+def train_step(d: Dist, net, model, params, optimizer: AdamW, ema: Ema | None, latents, actions, schedule, settings: dict, optim: dict, seed: int, step: int, total_steps: int, teacher=None, distill_scale: float | None = None):
     """One optimiser step on this rank's clips (0-based `step`): noise, masked loss over the global
-    batch, gradients (averaged by DDP), clipping, AdamW, EMA. Returns (global loss, gradient norm,
-    lr); a non-finite loss or gradient skips the update, as src/lib/train/loop.ts does."""
+    batch (the diffusion loss, or with a `teacher` the guidance-distillation loss at `distill_scale`),
+    gradients (averaged by DDP), clipping, AdamW, EMA. Returns (global loss, gradient norm, lr); a
+    non-finite loss or gradient skips the update, as src/lib/train/loop.ts does."""
     lr = learning_rate_at(step, total_steps, optim)
     b = latents.shape[0]
     first_index = step * b * d.world + d.rank * b
     timesteps, mask, keep, eps = draw_noise(seed, first_index, latents, schedule, settings)
     to = lambda t: t.to(d.device, non_blocking=True)  # noqa: E731
-    total, count = dit_loss_terms(net, to(latents), to(actions), schedule, settings, timesteps, to(mask), to(keep), to(eps))
+    if teacher is None:
+        total, count = dit_loss_terms(net, to(latents), to(actions), schedule, settings, timesteps, to(mask), to(keep), to(eps))
+    else:
+        total, count = guidance_distillation_terms(net, teacher, to(latents), to(actions), schedule, timesteps, to(mask), to(eps), distill_scale)
     global_count = d.all_sum(count.detach().clone().to(d.device))
     # Each rank's share of the global masked sum, scaled by the world size: DDP's average of the
     # ranks' gradients is then the gradient of the global batch's loss.
@@ -451,14 +470,20 @@ def export(run: str, dit_config: dict, ema: dict, step: int, settings: dict, run
     st_path = os.path.join(run, "model.safetensors")
     save_safetensors(st_path, ema, {"format": "gamedream", "kind": "dit", "step": str(step), "weights": "ema", "config": json.dumps(dit_config), "settings": json.dumps(settings), "trainer": "pytorch"})
     config_path = os.path.join(run, "config.json")
+    distilled = run_settings.get("distillGuidance") is not None
+    # One conditional pass now gives what guidance at this scale gave the teacher: play it unguided.
+    sampling = {"guidanceScale": 1} if distilled else None
     with open(f"{config_path}.tmp", "w", encoding="utf-8") as f:
-        json.dump({"kind": "dit", "model": dit_config, "settings": settings, "runInfo": run_info}, f, indent=1)
+        json.dump({"kind": "dit", "model": dit_config, "settings": settings, "runInfo": run_info, **({"sampling": sampling} if sampling else {})}, f, indent=1)
     os.replace(f"{config_path}.tmp", config_path)
 
     tensors, metadata = load_safetensors(st_path)
     with open(os.path.join(vae_folder, "model.json"), encoding="utf-8") as f:
         vae_scale = json.load(f).get("gamedream", {}).get("config", {}).get("latentScale")
     extra = {"kind": "dit", "weights": metadata["weights"], "settings": json.loads(metadata["settings"]), "vae": vae_folder, "vaeLatentScale": vae_scale, "trainer": "pytorch"}
+    if distilled:
+        extra["guidanceDistillation"] = {"scale": run_settings["distillGuidance"], "teacher": run_settings["init"]}
+        extra["sampling"] = sampling
     weights = os.path.join(run, "weights")
     tmp = f"{weights}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -526,6 +551,15 @@ def train(args: argparse.Namespace, run: str, rs: dict, d: Dist) -> int:
     if rs.get("init"):
         init_from(model, rs["init"], dit_config)
     validate_train_settings(settings, dit_config)
+    teacher = None
+    if rs.get("distillGuidance") is not None:
+        if not dit_option(dit_config, "nullAction"):
+            raise GamedreamError("CLI_BAD_FLAG", "--distill-guidance needs a teacher DiT with a learned null action (nullAction); this one has none.")
+        teacher = DiT(dit_config, seed=rs["seed"]).to(d.device)
+        init_from(teacher, rs["init"], dit_config)
+        teacher.eval()
+        for p in teacher.parameters():
+            p.requires_grad_(False)
     schedule = schedule_of(settings)
 
     # Latents: rank 0 verifies the dataset and encodes (or finds the cache); the others wait.
@@ -559,7 +593,8 @@ def train(args: argparse.Namespace, run: str, rs: dict, d: Dist) -> int:
         history = checkpoint["metrics"]
         log(d, f"resumed {run} from step {step}")
 
-    unused = dit_option(dit_config, "nullAction") and settings.get("actionDropout", 0) == 0
+    # The null action gets no gradient without dropout, nor in distillation (the student is conditional).
+    unused = dit_option(dit_config, "nullAction") and (settings.get("actionDropout", 0) == 0 or teacher is not None)
     net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[d.device.index] if d.device.type == "cuda" else None, find_unused_parameters=unused) if d.world > 1 else model
 
     stop = {"asked": False}
@@ -594,7 +629,7 @@ def train(args: argparse.Namespace, run: str, rs: dict, d: Dist) -> int:
         t0 = time.time()
         positions = windows.positions(step, global_batch, rs["seed"])
         latents, actions = windows.batch(positions[d.rank * B : (d.rank + 1) * B])
-        global_loss, grad_norm, lr = train_step(d, net, model, params, optimizer, ema, latents, actions, schedule, settings, optim, rs["seed"], step, args.steps)
+        global_loss, grad_norm, lr = train_step(d, net, model, params, optimizer, ema, latents, actions, schedule, settings, optim, rs["seed"], step, args.steps, teacher, rs.get("distillGuidance"))
         if not (math.isfinite(global_loss) and math.isfinite(grad_norm)):
             log(d, f"warning[TRAIN_NON_FINITE]: step {step + 1} gave a non-finite loss or gradient (loss {global_loss}, gradient norm {grad_norm}); the update was skipped.")
         step += 1

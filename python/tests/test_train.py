@@ -204,3 +204,24 @@ def test_init_starts_from_exported_weights_and_refuses_another_config(ddp_runs, 
     bad = subprocess.run(single("--data", data, "--out", str(tmp_path / "bad"), "--steps", "1", "--override", '{"depth": 3}', "--init", two["exported"]["safetensors"]),
                          cwd=REPO, env=env(), capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "error[CLI_BAD_FLAG]" in bad.stderr and "depth" in bad.stderr, bad.stderr[-2000:]
+
+
+def test_distill_guidance_exports_weights_that_play_unguided(ddp_runs, data, tmp_path):
+    """--distill-guidance: the --init weights teach; the export records the distillation and the
+    sampling default guidanceScale 1 (manifest and config.json); without --init it is refused."""
+    _, two, _ = ddp_runs
+    teacher = two["exported"]["weights"] + "/dit"
+    out = run(single("--data", data, "--out", str(tmp_path / "distilled"), "--batch", "2", "--steps", "2", "--init", teacher, "--distill-guidance", "1.5"))
+    assert out["state"] == "done" and out["loss"] is not None and out["loss"] >= 0
+    with open(os.path.join(out["exported"]["weights"], "dit", "model.json"), encoding="utf-8") as f:
+        extra = json.load(f)["gamedream"]["extra"]
+    assert extra["sampling"] == {"guidanceScale": 1}
+    assert extra["guidanceDistillation"] == {"scale": 1.5, "teacher": os.path.abspath(teacher)}
+    with open(out["exported"]["config"], encoding="utf-8") as f:
+        assert json.load(f)["sampling"] == {"guidanceScale": 1}
+    # The student moved from its teacher.
+    given, _ = load_safetensors(two["exported"]["safetensors"])
+    assert max_diff(final_state(str(tmp_path / "distilled"))["model"], given) > 0
+    bad = subprocess.run(single("--data", data, "--out", str(tmp_path / "no-teacher"), "--steps", "1", "--distill-guidance", "1.5"),
+                         cwd=REPO, env=env(), capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "error[CLI_BAD_FLAG]" in bad.stderr and "--init" in bad.stderr, bad.stderr[-2000:]

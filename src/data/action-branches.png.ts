@@ -48,6 +48,7 @@ async function figure(): Promise<Buffer> {
         dit: model.dit,
         schedule: model.schedule,
         preset: model.preset ?? "realtime",
+        defaults: model.sampling,
         seed: i,
       });
       try {

@@ -45,6 +45,7 @@ async function strip(): Promise<Buffer> {
     dit: model.dit,
     schedule: model.schedule,
     preset: model.preset ?? "realtime",
+    defaults: model.sampling,
     seed: 0,
   });
   const real: RgbaImage[] = [];

@@ -132,6 +132,37 @@ describe("DiT (tiny config)", () => {
     tf.dispose([latents, levels, actions]);
   });
 
+  it("appendFrame caches exactly the keys/values forwardFrame returns, block by block", () => {
+    // appendFrame skips the last block's temporal mix, MLP and head: none of them feeds a key or value.
+    expect(TINY.depth).toBeGreaterThan(1);
+    const frames = 4;
+    const { latents, levels, actions } = clip(TINY, 1, frames, 5);
+    const viaForward = model.createCache();
+    const viaAppend = model.createCache();
+    // No enclosing tidy: the caches own what they are given, as in live play.
+    for (let t = 0; t < frames; t++) {
+      const [latent, level, action] = [frameOf(latents, t), frameOf(levels, t), frameOf(actions, t)];
+      const out = model.forwardFrame(viaForward, latent as tf.Tensor4D, level as tf.Tensor1D, action as tf.Tensor2D, {
+        returnKv: true,
+      });
+      out.prediction.dispose();
+      viaForward.push(out.kv!, latent.clone() as tf.Tensor4D);
+      model.appendFrame(viaAppend, latent as tf.Tensor4D, level as tf.Tensor1D, action as tf.Tensor2D);
+      tf.dispose([latent, level, action]);
+    }
+    expect(viaAppend.length).toBe(viaForward.length);
+    for (let block = 0; block < TINY.depth; block++) {
+      for (const [j, key] of viaForward.keys(block).entries()) {
+        expect(maxAbsDiff(viaAppend.keys(block)[j], key)).toBeLessThan(1e-6);
+        expect(maxAbsDiff(viaAppend.values(block)[j], viaForward.values(block)[j])).toBeLessThan(1e-6);
+      }
+    }
+    expect(maxAbsDiff(viaAppend.lastLatent!, viaForward.lastLatent!)).toBe(0);
+    viaForward.dispose();
+    viaAppend.dispose();
+    tf.dispose([latents, levels, actions]);
+  });
+
   it("guidance: a batch of (action, null action) against one cache equals two separate passes", () => {
     const { latents, levels, actions } = clip(TINY, 1, 4, 21);
     const cache = model.createCache();

@@ -10,7 +10,9 @@ import {
   playChoiceToParams,
   type PlayModelChoice,
   PlaySession,
+  worldModelOf,
 } from "../../src/lib/play/index.js";
+import { PRESETS } from "../../src/lib/models/index.js";
 import {
   MemoryCheckpointStore,
   type CheckpointStore,
@@ -216,5 +218,53 @@ describe("loading a stored run to play", () => {
     expect((await codeOf(importModelFiles([{ name: "notes.txt", bytes: new Uint8Array(3) }], h))).code).toBe(
       "IMPORT_UNKNOWN_FILE",
     );
+  }, 120_000);
+
+  it("a DiT whose config records sampling defaults plays with them (a guidance-distilled DiT: unguided); bad ones are refused", async () => {
+    const h = host();
+    await train(h, "world");
+    await train(h, "codec", { model: "vae" });
+    const id = (await listCheckpoints(h.map.get("world")!)).at(-1)!.id;
+    const st = await exportCheckpoint(h.map.get("world")!, "world", id, "safetensors");
+    const trained = await loadPlayModel({ kind: "run", run: "world", checkpoint: null, vae: null }, h);
+    const model = trained.model.dit.config;
+    trained.model.dispose();
+    const json = (config: unknown) => ({
+      name: "config.json",
+      bytes: new TextEncoder().encode(JSON.stringify(config)),
+    });
+    const withVae = (run: string) =>
+      loadPlayModel({ kind: "run", run, checkpoint: null, vae: { kind: "run", run: "codec" } }, h);
+    expect(PRESETS.realtime.sampling.guidanceScale).not.toBe(1);
+
+    // No record: the preset's defaults.
+    await importModelFiles([{ name: "plain.safetensors", bytes: st.bytes }, json({ kind: "dit", model })], h);
+    const plain = await withVae("plain");
+    expect(plain.model.sampling).toEqual(PRESETS.realtime.sampling);
+    plain.model.dispose();
+
+    // Recorded: guidance 1 over the preset's 1.5, everything else the preset's; the world model starts there.
+    await importModelFiles(
+      [
+        { name: "distilled.safetensors", bytes: st.bytes },
+        json({ kind: "dit", model, sampling: { guidanceScale: 1 } }),
+      ],
+      h,
+    );
+    const distilled = await withVae("distilled");
+    expect(distilled.model.sampling).toEqual({ ...PRESETS.realtime.sampling, guidanceScale: 1 });
+    const world = worldModelOf(distilled.model, undefined, 0);
+    expect(world.settings.guidanceScale).toBe(1);
+    expect(worldModelOf(distilled.model, { guidanceScale: 2 }, 0).settings.guidanceScale).toBe(2);
+    world.dispose();
+    distilled.model.dispose();
+
+    // Unknown fields or values out of range are refused when the file is imported.
+    for (const sampling of [{ guidanceScale: "strong" }, { guidance: 1 }, { steps: 0 }]) {
+      const bad = await codeOf(
+        importModelFiles([{ name: "bad.safetensors", bytes: st.bytes }, json({ kind: "dit", model, sampling })], h),
+      );
+      expect(bad.code).toBe("MODEL_SAMPLING_INVALID");
+    }
   }, 120_000);
 });

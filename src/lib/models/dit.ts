@@ -493,6 +493,11 @@ class TemporalAttention {
     });
   }
 
+  /** This frame's keys and values alone, `x [B*N, D]` -> each `[B*N, D]` (what `applyFrame` returns beside y). */
+  keyValue(x: tf.Tensor2D): { key: tf.Tensor2D; value: tf.Tensor2D } {
+    return { key: this.k.apply(x), value: this.v.apply(x) };
+  }
+
   collect(prefix: string, into: NamedVariables): void {
     this.q.collect(`${prefix}.q`, into);
     this.k.collect(`${prefix}.k`, into);
@@ -560,6 +565,20 @@ export class DiTBlock {
       x = gatedResidual(x, tGate, t.y, f);
       x = gatedResidual(x, mGate, this.mlp(modulate(x, mShift, mScale, f)), f);
       return { x, key: t.key, value: t.value };
+    });
+  }
+
+  /**
+   * Only this frame's temporal keys/values (`forwardFrame`'s `key`, `value`): `x [B*N, D]`,
+   * `cond [B, D]`. The context pass of the last block needs no more: its temporal mix, MLP and the
+   * head would be computed and thrown away.
+   */
+  frameKeyValue(x: tf.Tensor2D, cond: tf.Tensor2D): { key: tf.Tensor2D; value: tf.Tensor2D } {
+    return tf.tidy(() => {
+      const f = cond.shape[0];
+      const [sShift, sScale, sGate, tShift, tScale] = this.adaLN.apply(cond);
+      x = gatedResidual(x, sGate, this.spatial.apply(modulate(x, sShift, sScale, f), f), f);
+      return this.temporal.keyValue(modulate(x, tShift, tScale, f));
     });
   }
 
@@ -869,29 +888,11 @@ export class DiT implements Module<DiTConfig> {
     action: tf.Tensor2D,
     options: FrameOptions = {},
   ): FrameOutput {
-    this.checkFrame(latent, "a latent [B, h, w, c]", 1);
-    const batch = latent.shape[0];
-    if (action.shape.join(",") !== `${batch},${this.config.actionDim}`) {
-      throw inputError(`The action must have shape [${batch}, ${this.config.actionDim}], got [${action.shape}].`);
-    }
-    if (typeof noiseLevel !== "number" && noiseLevel.shape.join(",") !== `${batch}`) {
-      throw inputError(`The noise level must be a number or have shape [${batch}], got [${noiseLevel.shape}].`);
-    }
+    this.checkFrameInputs(latent, noiseLevel, action);
     return tf.tidy(() => {
-      const levels = typeof noiseLevel === "number" ? (tf.fill([batch], noiseLevel) as tf.Tensor1D) : noiseLevel;
-      let previous: tf.Tensor4D | null = null;
-      if (this.pathway.contextLatentInput) {
-        const last = cache.lastLatent;
-        previous =
-          last === null
-            ? tf.zerosLike(latent)
-            : last.shape[0] === batch
-              ? last
-              : (tf.tile(last, [batch / last.shape[0], 1, 1, 1]) as tf.Tensor4D);
-      }
-      const actionEmbedding = this.embedActions(action, options.actionKeep);
-      let x = this.embed(latent, previous, actionEmbedding);
-      const cond = this.condition(levels, actionEmbedding);
+      const tokens = this.frameTokens(cache, latent, noiseLevel, action, options.actionKeep);
+      const cond = tokens.cond;
+      let x = tokens.x;
       const keys: tf.Tensor2D[] = [];
       const values: tf.Tensor2D[] = [];
       this.blocks.forEach((block, i) => {
@@ -905,11 +906,81 @@ export class DiT implements Module<DiTConfig> {
     });
   }
 
-  /** Runs the frame at `noiseLevel` (the context level) and appends its keys/values and latent to the cache. */
+  /**
+   * Runs the frame at `noiseLevel` (the context level) and appends its keys/values and latent to the
+   * cache: the keys/values `forwardFrame(..., { returnKv: true })` gives, without what only its
+   * prediction needs (the last block's temporal mix and MLP, the head: about 15% of the pass).
+   */
   appendFrame(cache: KVCache, latent: tf.Tensor4D, noiseLevel: number | tf.Tensor1D, action: tf.Tensor2D): void {
-    const out = this.forwardFrame(cache, latent, noiseLevel, action, { returnKv: true });
-    out.prediction.dispose();
-    cache.push(out.kv!, this.pathway.contextLatentInput ? latent.clone() : undefined);
+    const kv = this.frameKeyValues(cache, latent, noiseLevel, action);
+    cache.push(kv, this.pathway.contextLatentInput ? latent.clone() : undefined);
+  }
+
+  /** `forwardFrame`'s `kv` alone (one frame per batch item against `cache`). */
+  private frameKeyValues(
+    cache: KVCache,
+    latent: tf.Tensor4D,
+    noiseLevel: number | tf.Tensor1D,
+    action: tf.Tensor2D,
+  ): FrameKV {
+    this.checkFrameInputs(latent, noiseLevel, action);
+    return tf.tidy(() => {
+      const tokens = this.frameTokens(cache, latent, noiseLevel, action);
+      let x = tokens.x;
+      const keys: tf.Tensor2D[] = [];
+      const values: tf.Tensor2D[] = [];
+      this.blocks.forEach((block, i) => {
+        if (i < this.blocks.length - 1) {
+          const out = block.forwardFrame(x, tokens.cond, cache.keys(i), cache.values(i));
+          x = out.x;
+          keys.push(out.key);
+          values.push(out.value);
+        } else {
+          const kv = block.frameKeyValue(x, tokens.cond);
+          keys.push(kv.key);
+          values.push(kv.value);
+        }
+      });
+      return { keys, values };
+    });
+  }
+
+  private checkFrameInputs(latent: tf.Tensor4D, noiseLevel: number | tf.Tensor1D, action: tf.Tensor2D): void {
+    this.checkFrame(latent, "a latent [B, h, w, c]", 1);
+    const batch = latent.shape[0];
+    if (action.shape.join(",") !== `${batch},${this.config.actionDim}`) {
+      throw inputError(`The action must have shape [${batch}, ${this.config.actionDim}], got [${action.shape}].`);
+    }
+    if (typeof noiseLevel !== "number" && noiseLevel.shape.join(",") !== `${batch}`) {
+      throw inputError(`The noise level must be a number or have shape [${batch}], got [${noiseLevel.shape}].`);
+    }
+  }
+
+  /**
+   * A new frame's tokens `x [B*N, D]` and conditioning `cond [B, D]`: its latent (with the cache's
+   * newest latent stacked on, under `contextLatentInput`), noise level and action. Call inside a tidy.
+   */
+  private frameTokens(
+    cache: KVCache,
+    latent: tf.Tensor4D,
+    noiseLevel: number | tf.Tensor1D,
+    action: tf.Tensor2D,
+    actionKeep?: tf.Tensor1D,
+  ): { x: tf.Tensor2D; cond: tf.Tensor2D } {
+    const batch = latent.shape[0];
+    const levels = typeof noiseLevel === "number" ? (tf.fill([batch], noiseLevel) as tf.Tensor1D) : noiseLevel;
+    let previous: tf.Tensor4D | null = null;
+    if (this.pathway.contextLatentInput) {
+      const last = cache.lastLatent;
+      previous =
+        last === null
+          ? tf.zerosLike(latent)
+          : last.shape[0] === batch
+            ? last
+            : (tf.tile(last, [batch / last.shape[0], 1, 1, 1]) as tf.Tensor4D);
+    }
+    const actionEmbedding = this.embedActions(action, actionKeep);
+    return { x: this.embed(latent, previous, actionEmbedding), cond: this.condition(levels, actionEmbedding) };
   }
 }
 

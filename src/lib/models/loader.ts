@@ -13,6 +13,8 @@
  * `WEIGHTS_UNVERIFIED`, `CHECKPOINT_CORRUPT` otherwise). The DiT's noise schedule comes from its
  * training settings (training's export puts them beside the weights; checkpoints hold them in their
  * config); when none is recorded, `DEFAULT_DIT_SCHEDULE` applies and `scheduleSource` says so.
+ * Sampling defaults are the preset's, under what the DiT's weights record (`recordedSampling`: a
+ * guidance-distilled DiT plays unguided).
  *
  * No Node built-ins here: Node callers pass `readFile` (../storage/files.node.ts `readFileBytes`) and
  * `FsCheckpointStore`s.
@@ -37,6 +39,7 @@ import {
   PRESETS,
   PRESET_NAMES,
   getPreset,
+  recordedSampling,
   type PresetName,
   type SamplingDefaults,
 } from "./presets.js";
@@ -76,6 +79,8 @@ export interface LoadedDiT {
   schedule: ScheduleConfig;
   scheduleSource: "weights" | "default";
   source: ModelSource;
+  /** Sampling defaults the weights record over their preset's (absent: none). */
+  sampling?: Partial<SamplingDefaults>;
 }
 
 export interface LoadedVAE {
@@ -90,7 +95,7 @@ export interface LoadedModel {
   scheduleSource: "weights" | "default";
   /** The preset whose DiT config matches exactly, or null for a custom config. */
   preset: PresetName | null;
-  /** Sampling defaults: the matching preset's, else realtime's. */
+  /** Sampling defaults: the matching preset's (else realtime's), under what the DiT's weights record. */
   sampling: SamplingDefaults;
   sources: Record<ModelKind, ModelSource>;
   /** Frees both models. */
@@ -145,12 +150,14 @@ export async function loadVAE(manifest: string, options: LoadOptions = {}): Prom
 export async function loadDiT(manifest: string, options: LoadOptions = {}): Promise<LoadedDiT> {
   const loaded = await loadWeightsWithChecksums(manifest, { readFile: options.readFile });
   const info = manifestInfo(loaded);
+  const sampling = recordedSampling(loaded.info?.extra?.sampling, manifest);
   const { dit, schedule } = ditFromWeights(loaded);
   return {
     dit,
     schedule,
     scheduleSource: info.schedule ? "weights" : "default",
     source: { kind: "weights", location: manifest, step: info.step, weights: info.weights },
+    sampling,
   };
 }
 
@@ -232,11 +239,19 @@ export function ditFromStored(stored: StoredModel, options: { preferEma?: boolea
     options.preferEma ?? true,
   );
   const schedule = isRecord(settings?.schedule) ? (settings.schedule as unknown as ScheduleConfig) : null;
+  let sampling: Partial<SamplingDefaults>;
+  try {
+    sampling = recordedSampling(isRecord(stored.config) ? stored.config.sampling : undefined, stored.source.location);
+  } catch (e) {
+    module.dispose();
+    throw e;
+  }
   return {
     dit: module,
     schedule: schedule ?? { ...DEFAULT_DIT_SCHEDULE },
     scheduleSource: schedule ? "weights" : "default",
     source: { ...stored.source, weights: which },
+    sampling,
   };
 }
 
@@ -265,7 +280,7 @@ export function pairModels(vae: LoadedVAE, dit: LoadedDiT): LoadedModel {
     schedule: dit.schedule,
     scheduleSource: dit.scheduleSource,
     preset,
-    sampling: { ...PRESETS[preset ?? "realtime"].sampling },
+    sampling: { ...PRESETS[preset ?? "realtime"].sampling, ...dit.sampling },
     sources: { vae: vae.source, dit: dit.source },
     dispose: () => {
       vae.vae.dispose();

@@ -4,7 +4,7 @@
  * consistent whole (the DiT's latent frame is the VAE's latent shape).
  */
 import { DIT_PRESETS, type DiTConfig, type DiTPresetName } from "./dit.js";
-import type { SamplerName, ScheduleConfig } from "../diffusion/index.js";
+import { SAMPLERS, type SamplerName, type ScheduleConfig } from "../diffusion/index.js";
 import { GamedreamError } from "../core/index.js";
 import { VAE_PRESETS, type VAEConfig } from "./vae-config.js";
 
@@ -29,6 +29,64 @@ export interface SamplingDefaults {
   cacheUpdate: "context-pass" | "reuse-last-step";
   /** Classifier-free guidance scale on the action (1 = off; see `WorldModelSettings.guidanceScale`). */
   guidanceScale: number;
+}
+
+/**
+ * The sampling defaults a weights file records over its preset's (`extra.sampling` of a DiT
+ * manifest, `sampling` of a stored config), validated. A guidance-distilled DiT records
+ * `guidanceScale: 1`: its conditional pass already gives what guidance gave its teacher.
+ * `record` absent (undefined / null) gives `{}`; anything else must be an object of known fields.
+ */
+export function recordedSampling(record: unknown, where: string): Partial<SamplingDefaults> {
+  if (record === undefined || record === null) return {};
+  const bad = (why: string) =>
+    new GamedreamError(
+      "MODEL_SAMPLING_INVALID",
+      "model",
+      `${where} records sampling defaults that cannot be used: ${why}.`,
+      {
+        recoverable: false,
+        details: { where, record },
+      },
+    );
+  if (typeof record !== "object" || Array.isArray(record)) throw bad("they must be an object");
+  const out: Partial<SamplingDefaults> = {};
+  for (const [key, value] of Object.entries(record as Record<string, unknown>)) {
+    const number = typeof value === "number" && Number.isFinite(value) ? value : null;
+    switch (key) {
+      case "sampler":
+        if (!SAMPLERS.some((s) => s.name === value)) throw bad(`unknown sampler ${JSON.stringify(value)}`);
+        out.sampler = value as SamplerName;
+        break;
+      case "steps":
+        if (number === null || !Number.isInteger(number) || number < 1)
+          throw bad(`steps must be a whole number >= 1, got ${JSON.stringify(value)}`);
+        out.steps = number;
+        break;
+      case "eta":
+        if (number === null || number < 0) throw bad(`eta must be a number >= 0, got ${JSON.stringify(value)}`);
+        out.eta = number;
+        break;
+      case "contextNoiseLevel":
+        if (number === null || number < 0 || number > 1)
+          throw bad(`contextNoiseLevel must lie in [0, 1], got ${JSON.stringify(value)}`);
+        out.contextNoiseLevel = number;
+        break;
+      case "cacheUpdate":
+        if (value !== "context-pass" && value !== "reuse-last-step")
+          throw bad(`unknown cacheUpdate ${JSON.stringify(value)}`);
+        out.cacheUpdate = value;
+        break;
+      case "guidanceScale":
+        if (number === null || number < 0 || number > 20)
+          throw bad(`guidanceScale must lie in [0, 20], got ${JSON.stringify(value)}`);
+        out.guidanceScale = number;
+        break;
+      default:
+        throw bad(`unknown field "${key}"`);
+    }
+  }
+  return out;
 }
 
 export interface Preset {

@@ -420,6 +420,8 @@ export async function importModelFiles(
     let kind: string = metadata.kind ?? "";
     let model: unknown = null;
     let settings: unknown = null;
+    // Sampling defaults the weights record (a guidance-distilled DiT: guidanceScale 1).
+    let sampling: unknown = undefined;
     let runInfo: Record<string, unknown> = { importedFrom: weights.name };
     if (configFile) {
       const parsed = parseJsonFile(configFile) as Record<string, unknown>;
@@ -427,6 +429,7 @@ export async function importModelFiles(
         kind = typeof parsed.kind === "string" ? parsed.kind : kind;
         model = parsed.model;
         settings = parsed.settings ?? null;
+        sampling = parsed.sampling;
         if (parsed.runInfo && typeof parsed.runInfo === "object")
           runInfo = { ...(parsed.runInfo as Record<string, unknown>), importedFrom: weights.name };
       } else model = parsed;
@@ -461,8 +464,11 @@ export async function importModelFiles(
     // Build the model once before storing: weights that do not fit fail here, with their names.
     const check =
       kind === "dit"
-        ? ditFromStored({ weights: tensors, config: model, source: { kind: "weights", location: weights.name, step } })
-            .dit
+        ? ditFromStored({
+            weights: tensors,
+            config: { kind, model, sampling },
+            source: { kind: "weights", location: weights.name, step },
+          }).dit
         : vaeFromStored({ weights: tensors, config: model, source: { kind: "weights", location: weights.name, step } })
             .vae;
     check.dispose();
@@ -472,7 +478,7 @@ export async function importModelFiles(
       step,
       weights: tensors,
       rng: {},
-      config: { kind, model, settings: schedule, runInfo },
+      config: { kind, model, settings: schedule, runInfo, ...(sampling === undefined ? {} : { sampling }) },
       metrics: [],
     });
     return { run, kind: kind as string, step };

@@ -28,6 +28,7 @@ import {
   type DiT,
   type DiTConfig,
   type PresetName,
+  type SamplingDefaults,
   createVAE,
   vaeLatentShape,
   type VAE,
@@ -50,6 +51,8 @@ export interface PlayModel {
   schedule: ScheduleConfig;
   /** Preset whose sampling defaults apply (default "realtime"). */
   preset?: PresetName | null;
+  /** Sampling defaults the weights record over the preset's (`LoadedModel.sampling`). */
+  sampling?: Partial<SamplingDefaults>;
 }
 
 export interface PlaySessionOptions {
@@ -190,12 +193,13 @@ export class PlaySession {
   }
 
   private newWorldModel(settings: Partial<WorldModelSettings>): WorldModel {
-    const { schedule, preset } = this.options.model;
+    const { schedule, preset, sampling } = this.options.model;
     return createWorldModel({
       vae: this.vae,
       dit: this.dit,
       schedule,
       preset: preset ?? "realtime",
+      defaults: sampling,
       seed: this.options.seed,
       ...settings,
     });

@@ -75,6 +75,8 @@ export interface WorldModelOptions extends Partial<WorldModelSettings> {
   schedule: ScheduleConfig | Schedule;
   /** Sampling defaults come from this preset (default "realtime"); explicit settings win. */
   preset?: PresetName;
+  /** Sampling defaults over the preset's (what the weights record, `LoadedModel.sampling`); explicit settings win. */
+  defaults?: Partial<SamplingDefaults>;
   /** Seed of every noise draw (default 0). */
   seed?: number;
 }
@@ -206,7 +208,7 @@ class LiveWorldModel implements WorldModel {
     this.vae = vae;
     this.dit = dit;
     this.schedule = "alphaBar" in options.schedule ? options.schedule : makeSchedule(options.schedule);
-    const defaults = PRESETS[options.preset ?? "realtime"].sampling;
+    const defaults = { ...PRESETS[options.preset ?? "realtime"].sampling, ...options.defaults };
     const base: WorldModelSettings = {
       sampler: defaults.sampler,
       steps: defaults.steps,
@@ -492,10 +494,11 @@ export function createWorldModel(options: WorldModelOptions): WorldModel {
 
 /**
  * The world model of a loaded VAE + DiT pair (models/loader.ts `LoadedModel`): its schedule, its
- * preset's sampling defaults (realtime's for a custom config) under `settings`, seeded by `seed`.
+ * sampling defaults (the preset's, realtime's for a custom config, under what the weights record)
+ * under `settings`, seeded by `seed`.
  */
 export function worldModelOf(
-  model: Pick<LoadedModel, "vae" | "dit" | "schedule" | "preset">,
+  model: Pick<LoadedModel, "vae" | "dit" | "schedule" | "preset"> & Partial<Pick<LoadedModel, "sampling">>,
   settings: Partial<WorldModelSettings> | undefined,
   seed: number,
 ): WorldModel {
@@ -504,6 +507,7 @@ export function worldModelOf(
     dit: model.dit,
     schedule: model.schedule,
     preset: model.preset ?? "realtime",
+    defaults: model.sampling,
     ...settings,
     seed,
   });
