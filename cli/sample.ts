@@ -182,6 +182,7 @@ async function main(argv: string[]): Promise<void> {
     dit: model.dit,
     schedule: model.schedule,
     preset: model.preset ?? "realtime",
+    defaults: model.sampling,
     seed: flags["noise-seed"],
     ...(flags.steps ? { steps: flags.steps } : {}),
   });

@@ -176,9 +176,10 @@ export async function measureGenerationMs(options: GenerationBenchOptions): Prom
 }
 
 /**
- * The configurations the `generate` section times: realtime unguided at 1, 2 and 4 steps, then
- * the realtime preset's own settings (one step, action guidance 1.5: a batch of 2 per DiT pass, and
- * a context pass), and small at 4 unguided steps.
+ * The configurations the `generate` section times: realtime unguided at 1, 2 and 4 steps (1 step is
+ * what the shipped weights play at: their DiT is guidance-distilled and records `guidanceScale: 1`),
+ * then the realtime preset's own settings (one step, action guidance 1.5: a batch of 2 per DiT pass,
+ * and a context pass; what an undistilled realtime DiT plays at), and small at 4 unguided steps.
  */
 export const GENERATION_CASES: readonly GenerationCase[] = [
   { preset: "realtime", steps: 1, guidanceScale: 1 },
