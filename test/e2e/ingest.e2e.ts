@@ -147,6 +147,7 @@ e2e("video ingestion: every fixture's frames come out right at 30 fps (WebCodecs
   }
   const bench = await page.evaluate(async () => {
     const v = (window as unknown as { __video: VideoHooks }).__video;
+    await v.tf.ready(); // a backend start still in flight would leave "cpu" uninitialised (webapp.e2e.ts)
     await v.tf.setBackend("cpu");
     const f = Array.from(document.querySelector<HTMLInputElement>("#files")!.files!).find((x) =>
       x.name.startsWith("h264-640x360"),

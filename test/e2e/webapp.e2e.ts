@@ -314,7 +314,11 @@ e2e(
       const { IdbCheckpointStore } = await import(m.idb);
       const { listCheckpoints, saveCheckpoint } = await import(m.storage);
       const { FrameCache } = await import(m.frames);
-      // The library's entries register tfjs' wasm backend on import; these tensors only need the CPU one.
+      // The library's entries register tfjs' wasm backend on import; these tensors only need the CPU
+      // one. Let the page's own backend start finish first: switching while its wasm initialisation is
+      // pending leaves tfjs waiting on it, and the next op throws "Backend 'cpu' has not yet been
+      // initialized" (seen on a loaded machine).
+      await tf.ready();
       await tf.setBackend("cpu");
       const w = tf.ones([1000]);
       for (let step = 1; step <= 5; step++)
