@@ -2,8 +2,10 @@
 // turning left (J) and 10 of turning right (L) move the dream's view opposite ways, as they move
 // the real game's. The shift between successive screenshots is measured with src/lib/core/motion.ts
 // (a left turn moves the view right: a positive shift) and summed over the turn.
+import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { type RgbaImage, horizontalShift } from "../../src/lib/core/index.js";
+import { PRESETS, recordedSampling } from "../../src/lib/models/index.js";
 import { e2e, settled } from "./harness.js";
 import { decodePng } from "./png.js";
 
@@ -18,6 +20,14 @@ const PLAY_PAGE = "pages/play.html?fps=1";
 const TURN_FRAMES = 10;
 /** How far (in pixels of a 256-px frame) the dream must move over a turn, each way. */
 const DREAM_SHIFT_THRESHOLD_256 = 8;
+
+/** The guidance the shipped DiT plays at: what its weights record (a distilled DiT: 1), else the preset's. */
+function shippedGuidance(): number {
+  const manifest = `${process.env.GAMEDREAM_WEIGHTS || "weights/realtime"}/dit/model.json`;
+  const extra = (JSON.parse(readFileSync(manifest, "utf8")) as { gamedream?: { extra?: { sampling?: unknown } } })
+    .gamedream?.extra;
+  return recordedSampling(extra?.sampling, manifest).guidanceScale ?? PRESETS.realtime.sampling.guidanceScale;
+}
 
 async function frameIndex(page: Page): Promise<number> {
   return Number((await page.locator("#play-frame").getAttribute("data-frame")) ?? 0);
@@ -154,6 +164,16 @@ e2e(
     t.log(
       `playing: ${await page.locator("#play-model-name").textContent()} on ${await page.locator(".card code").first().textContent()}, ${await page.locator("#play-ms").textContent()} dream`,
     );
+    // The controls show what the worker plays with: the shipped weights' own defaults.
+    const guidance = shippedGuidance();
+    await page.waitForFunction(
+      (v) =>
+        Number(document.querySelector<HTMLInputElement>('input[type="range"][aria-label="Action guidance"]')?.value) ===
+        v,
+      guidance,
+      { timeout: 30_000, polling: 100 },
+    );
+    t.log(`action guidance ${guidance}, as the shipped weights record`);
     await page.locator("h1").click(); // keyboard focus on the page, not on a control
 
     const left = await turn(page, "j", "turn left");
