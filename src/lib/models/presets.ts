@@ -102,9 +102,11 @@ export const PRESETS: Readonly<Record<PresetName, Readonly<Preset>>> = {
     name: "realtime",
     dit: DIT_PRESETS.realtime,
     vae: VAE_PRESETS.realtime,
-    // One DDIM step with guidance 1.5 on the action: on the shipped weights it reproduces the real
-    // game's turn (yaw S about 1) and keeps the dream's contrast (rollout pixel std within 25% of the
-    // game's); guidance 2 overshot both (yaw S 1.6, std ratio 1.32). docs/action-control.md.
+    // One DDIM step with guidance 1.5 on the action: on an undistilled realtime DiT (the teacher of
+    // the shipped one) it reproduces the real game's turn (yaw S about 1) and keeps the dream's
+    // contrast (rollout pixel std within 25% of the game's); guidance 2 overshot both (yaw S 1.6, std
+    // ratio 1.32). The shipped weights are guidance-distilled and record guidance 1 over this
+    // (`recordedSampling`). docs/action-control.md.
     sampling: {
       sampler: "ddim",
       steps: 1,
