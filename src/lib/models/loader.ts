@@ -150,8 +150,15 @@ export async function loadVAE(manifest: string, options: LoadOptions = {}): Prom
 export async function loadDiT(manifest: string, options: LoadOptions = {}): Promise<LoadedDiT> {
   const loaded = await loadWeightsWithChecksums(manifest, { readFile: options.readFile });
   const info = manifestInfo(loaded);
-  const sampling = recordedSampling(loaded.info?.extra?.sampling, manifest);
-  const { dit, schedule } = ditFromWeights(loaded);
+  const recorded = loaded.info?.extra?.sampling;
+  const { dit, schedule } = ditFromWeights(loaded); // frees the loaded tensors, whatever happens
+  let sampling: Partial<SamplingDefaults>;
+  try {
+    sampling = recordedSampling(recorded, manifest);
+  } catch (e) {
+    dit.dispose();
+    throw e;
+  }
   return {
     dit,
     schedule,
