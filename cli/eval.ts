@@ -20,12 +20,14 @@ import { DatasetReader } from "../src/lib/data/index.js";
 import { DirectoryDatasetStore } from "../src/lib/data/node.js";
 import { SAMPLERS } from "../src/lib/diffusion/index.js";
 import {
+  isCacheUpdate,
   loadDiT,
   loadDiTFromCheckpoints,
   loadModel,
   loadModelFromWeights,
   loadVAE,
   type LoadedModel,
+  MAX_GUIDANCE_SCALE,
 } from "../src/lib/models/index.js";
 import { readFileBytes, FsCheckpointStore } from "../src/lib/storage/node.js";
 import { evaluateModel, type EvalPhase, type WorldModelSettings } from "../src/lib/play/index.js";
@@ -137,15 +139,15 @@ async function main(argv: string[]): Promise<void> {
     settings.contextNoise = level;
   }
   if (values["cache-update"] !== undefined) {
-    if (values["cache-update"] !== "context-pass" && values["cache-update"] !== "reuse-last-step") {
+    if (!isCacheUpdate(values["cache-update"])) {
       throw badFlag(`--cache-update must be context-pass or reuse-last-step, got "${values["cache-update"]}".`);
     }
     settings.cacheUpdate = values["cache-update"];
   }
   if (values.guidance !== undefined) {
     const scale = Number(values.guidance);
-    if (!(scale >= 0 && scale <= 20))
-      throw badFlag(`--guidance must be a scale in [0, 20] (1 = off), got "${values.guidance}".`);
+    if (!(scale >= 0 && scale <= MAX_GUIDANCE_SCALE))
+      throw badFlag(`--guidance must be a scale in [0, ${MAX_GUIDANCE_SCALE}] (1 = off), got "${values.guidance}".`);
     settings.guidanceScale = scale;
   }
 

@@ -45,6 +45,7 @@ one JSON summary line on stdout; errors as `error[CODE]: message`.
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import io
 import json
@@ -555,8 +556,7 @@ def train(args: argparse.Namespace, run: str, rs: dict, d: Dist) -> int:
     if rs.get("distillGuidance") is not None:
         if not dit_option(dit_config, "nullAction"):
             raise GamedreamError("CLI_BAD_FLAG", "--distill-guidance needs a teacher DiT with a learned null action (nullAction); this one has none.")
-        teacher = DiT(dit_config, seed=rs["seed"]).to(d.device)
-        init_from(teacher, rs["init"], dit_config)
+        teacher = copy.deepcopy(model)  # the --init weights, just loaded (a resumed run's checkpoint loads later)
         teacher.eval()
         for p in teacher.parameters():
             p.requires_grad_(False)

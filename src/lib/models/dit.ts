@@ -890,19 +890,10 @@ export class DiT implements Module<DiTConfig> {
   ): FrameOutput {
     this.checkFrameInputs(latent, noiseLevel, action);
     return tf.tidy(() => {
-      const tokens = this.frameTokens(cache, latent, noiseLevel, action, options.actionKeep);
-      const cond = tokens.cond;
-      let x = tokens.x;
-      const keys: tf.Tensor2D[] = [];
-      const values: tf.Tensor2D[] = [];
-      this.blocks.forEach((block, i) => {
-        const out = block.forwardFrame(x, cond, cache.keys(i), cache.values(i));
-        x = out.x;
-        keys.push(out.key);
-        values.push(out.value);
-      });
-      const prediction = this.head(x, cond);
-      return options.returnKv ? { prediction, kv: { keys, values } } : { prediction };
+      const { x, cond } = this.frameTokens(cache, latent, noiseLevel, action, options.actionKeep);
+      const out = this.frameBlocks(cache, x, cond, this.blocks.length);
+      const prediction = this.head(out.x, cond);
+      return options.returnKv ? { prediction, kv: out.kv } : { prediction };
     });
   }
 
@@ -925,24 +916,33 @@ export class DiT implements Module<DiTConfig> {
   ): FrameKV {
     this.checkFrameInputs(latent, noiseLevel, action);
     return tf.tidy(() => {
-      const tokens = this.frameTokens(cache, latent, noiseLevel, action);
-      let x = tokens.x;
-      const keys: tf.Tensor2D[] = [];
-      const values: tf.Tensor2D[] = [];
-      this.blocks.forEach((block, i) => {
-        if (i < this.blocks.length - 1) {
-          const out = block.forwardFrame(x, tokens.cond, cache.keys(i), cache.values(i));
-          x = out.x;
-          keys.push(out.key);
-          values.push(out.value);
-        } else {
-          const kv = block.frameKeyValue(x, tokens.cond);
-          keys.push(kv.key);
-          values.push(kv.value);
-        }
-      });
-      return { keys, values };
+      const { x, cond } = this.frameTokens(cache, latent, noiseLevel, action);
+      const last = this.blocks.length - 1;
+      const { x: lastInput, kv } = this.frameBlocks(cache, x, cond, last);
+      const lastKv = this.blocks[last].frameKeyValue(lastInput, cond);
+      return { keys: [...kv.keys, lastKv.key], values: [...kv.values, lastKv.value] };
     });
+  }
+
+  /**
+   * The first `count` blocks on a new frame's tokens against the cache: `x [B*N, D]`, `cond [B, D]`
+   * -> their output and each block's keys/values. Call inside a tidy.
+   */
+  private frameBlocks(
+    cache: KVCache,
+    x: tf.Tensor2D,
+    cond: tf.Tensor2D,
+    count: number,
+  ): { x: tf.Tensor2D; kv: FrameKV } {
+    const keys: tf.Tensor2D[] = [];
+    const values: tf.Tensor2D[] = [];
+    for (let i = 0; i < count; i++) {
+      const out = this.blocks[i].forwardFrame(x, cond, cache.keys(i), cache.values(i));
+      x = out.x;
+      keys.push(out.key);
+      values.push(out.value);
+    }
+    return { x, kv: { keys, values } };
   }
 
   private checkFrameInputs(latent: tf.Tensor4D, noiseLevel: number | tf.Tensor1D, action: tf.Tensor2D): void {

@@ -239,6 +239,11 @@ export function vaeFromStored(stored: StoredModel, options: { preferEma?: boolea
 
 /** A DiT and its schedule from stored parts. */
 export function ditFromStored(stored: StoredModel, options: { preferEma?: boolean } = {}): LoadedDiT {
+  // Checked before the DiT exists, so a refused record frees nothing (the weights are the caller's).
+  const sampling = recordedSampling(
+    isRecord(stored.config) ? stored.config.sampling : undefined,
+    stored.source.location,
+  );
   const { module, which, settings } = buildModule(
     "dit",
     stored,
@@ -246,13 +251,6 @@ export function ditFromStored(stored: StoredModel, options: { preferEma?: boolea
     options.preferEma ?? true,
   );
   const schedule = isRecord(settings?.schedule) ? (settings.schedule as unknown as ScheduleConfig) : null;
-  let sampling: Partial<SamplingDefaults>;
-  try {
-    sampling = recordedSampling(isRecord(stored.config) ? stored.config.sampling : undefined, stored.source.location);
-  } catch (e) {
-    module.dispose();
-    throw e;
-  }
   return {
     dit: module,
     schedule: schedule ?? { ...DEFAULT_DIT_SCHEDULE },

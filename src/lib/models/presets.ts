@@ -13,6 +13,17 @@ export type PresetName = DiTPresetName;
 /** The noise schedule every preset's DiT trains and samples with, unless its weights record another. */
 export const DEFAULT_DIT_SCHEDULE: Readonly<ScheduleConfig> = { kind: "cosine", T: 1000 };
 
+/** How a finished frame enters the KV cache (see `SamplingDefaults.cacheUpdate`). */
+export const CACHE_UPDATES = ["context-pass", "reuse-last-step"] as const;
+export type CacheUpdate = (typeof CACHE_UPDATES)[number];
+
+export function isCacheUpdate(value: unknown): value is CacheUpdate {
+  return (CACHE_UPDATES as readonly unknown[]).includes(value);
+}
+
+/** Classifier-free guidance scales lie in [0, MAX_GUIDANCE_SCALE] (1 = off). */
+export const MAX_GUIDANCE_SCALE = 20;
+
 export interface SamplingDefaults {
   sampler: SamplerName;
   /** Sampling steps per generated frame. */
@@ -26,7 +37,7 @@ export interface SamplingDefaults {
    * ("context-pass", exact), or the keys/values of the last sampling step ("reuse-last-step",
    * free, but they carry that step's noise level).
    */
-  cacheUpdate: "context-pass" | "reuse-last-step";
+  cacheUpdate: CacheUpdate;
   /** Classifier-free guidance scale on the action (1 = off; see `WorldModelSettings.guidanceScale`). */
   guidanceScale: number;
 }
@@ -73,13 +84,12 @@ export function recordedSampling(record: unknown, where: string): Partial<Sampli
         out.contextNoiseLevel = number;
         break;
       case "cacheUpdate":
-        if (value !== "context-pass" && value !== "reuse-last-step")
-          throw bad(`unknown cacheUpdate ${JSON.stringify(value)}`);
+        if (!isCacheUpdate(value)) throw bad(`unknown cacheUpdate ${JSON.stringify(value)}`);
         out.cacheUpdate = value;
         break;
       case "guidanceScale":
-        if (number === null || number < 0 || number > 20)
-          throw bad(`guidanceScale must lie in [0, 20], got ${JSON.stringify(value)}`);
+        if (number === null || number < 0 || number > MAX_GUIDANCE_SCALE)
+          throw bad(`guidanceScale must lie in [0, ${MAX_GUIDANCE_SCALE}], got ${JSON.stringify(value)}`);
         out.guidanceScale = number;
         break;
       default:

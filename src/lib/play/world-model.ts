@@ -38,7 +38,9 @@ import {
   actionPathway,
   type DiT,
   type FrameKV,
+  isCacheUpdate,
   type KVCache,
+  MAX_GUIDANCE_SCALE,
   type LoadedModel,
   PRESETS,
   type PresetName,
@@ -155,11 +157,11 @@ function resolveSettings(
   if (!(next.eta >= 0)) throw inputError(`DDIM's eta must be >= 0, got ${next.eta}.`);
   if (!(next.contextNoise >= 0 && next.contextNoise <= 1))
     throw inputError(`The context noise level must lie in [0, 1], got ${next.contextNoise}.`);
-  if (next.cacheUpdate !== "context-pass" && next.cacheUpdate !== "reuse-last-step") {
+  if (!isCacheUpdate(next.cacheUpdate)) {
     throw inputError(`cacheUpdate must be "context-pass" or "reuse-last-step", got "${String(next.cacheUpdate)}".`);
   }
-  if (!(next.guidanceScale >= 0 && next.guidanceScale <= 20))
-    throw inputError(`The guidance scale must lie in [0, 20], got ${next.guidanceScale}.`);
+  if (!(next.guidanceScale >= 0 && next.guidanceScale <= MAX_GUIDANCE_SCALE))
+    throw inputError(`The guidance scale must lie in [0, ${MAX_GUIDANCE_SCALE}], got ${next.guidanceScale}.`);
   if (next.guidanceScale !== 1 && !actionPathway(dit.config).nullAction) {
     throw inputError(
       `Guidance needs a DiT trained with a null action (nullAction); this one has none, so use a guidance scale of 1.`,
