@@ -370,10 +370,18 @@ async function check(dir: string): Promise<void> {
       vae.dispose();
     } else if (existsSync(path.join(caseDir, "dit", "model.json")) && existsSync(path.join(caseDir, "vae", "model.json"))) {
       // An exported weights folder, loaded as `npm run sample/eval -- --run DIR` and the Play page load it.
+      // DIR/LABEL.{inputs,outputs}.safetensors check its DiT, DIR/LABEL.vae-{inputs,outputs}.safetensors its VAE.
       const model = await loadModelFromWeights(caseDir, { readFile: readFileBytes });
-      const inputs = load(path.join(dir, `${label}.inputs.safetensors`)).tensors;
-      const outputs = tidyMap(() => ditOutputs(model.dit, inputs));
-      compare(outputs, load(path.join(dir, `${label}.outputs.safetensors`)).tensors, label, report);
+      for (const [part, prefix, run] of [
+        ["dit", "", (inputs: Named) => ditOutputs(model.dit, inputs)],
+        ["vae", "vae-", (inputs: Named) => vaeOutputs(model.vae, inputs)],
+      ] as const) {
+        const inputsFile = path.join(dir, `${label}.${prefix}inputs.safetensors`);
+        if (!existsSync(inputsFile)) continue;
+        const inputs = load(inputsFile).tensors;
+        const outputs = tidyMap(() => run(inputs));
+        compare(outputs, load(path.join(dir, `${label}.${prefix}outputs.safetensors`)).tensors, part === "dit" ? label : `${label}/vae`, report);
+      }
       report[`${label}/steps`] = model.sources.dit.step ?? -1;
       model.dispose();
     }
