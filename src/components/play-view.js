@@ -108,7 +108,9 @@ export function playStatus({ useOffscreen }) {
     notice,
     ready(ready, restoredFrom) {
       backend.textContent = ready.backend.backend;
-      reason.textContent = ready.backend.reason;
+      reason.textContent = ready.decodeWorker
+        ? `${ready.backend.reason}; a second worker decodes each frame while this one generates the next`
+        : ready.backend.reason;
       if (restoredFrom !== null) {
         notice(
           "info",

@@ -1,21 +1,26 @@
 // Worker entry: live play off the page's thread (src/pages/play.md). It owns TensorFlow.js, the
 // model and a PlaySession (src/lib/play/session.ts), steps it at up to `fps` frames a second with
 // the latest input the page sent, and draws both sides into OffscreenCanvases the page
-// transferred (or posts the RGBA bytes where the page must draw). On a lost WebGL context it hands
+// transferred (or posts the RGBA bytes where the page must draw). On the CPU (wasm) it hands each
+// frame's VAE decode to a second worker (src/workers/decode.ts) and generates the next frame
+// meanwhile (src/lib/play/frame-decoder.ts says why). On a lost WebGL context it hands
 // the session to the page as a snapshot, which the page restores in a fresh worker. The messages
 // both ways are those of src/lib/play/client.ts, whose PlayClient is the page's side.
 // Bundled to src/assets/workers/generate.js by scripts/prepare-site.ts.
 import * as tf from "@tensorflow/tfjs";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import { NO_ACTION, cloneAction, type Action } from "../lib/actions/index.js";
-import { initBackend, type BackendChoice, GamedreamError, isGamedreamError } from "../lib/core/index.js";
+import { FRAME_SIZE, initBackend, type BackendChoice, GamedreamError, isGamedreamError } from "../lib/core/index.js";
 import { fetchWeightsArchive } from "../lib/models/index.js";
 import {
+  DecodeWorkerClient,
+  type DecodeWorkerLike,
   importModelFiles,
   loadPlayModel,
   type PlayModelHost,
   PlaySession,
   type PlayFrame,
+  type PlayLatentFrame,
   type PlayModel,
   type RgbaFrame,
   type FromPlayWorker,
@@ -51,6 +56,10 @@ let lost = false;
 const tasks: (() => Promise<void> | void)[] = [];
 const shown: number[] = [];
 const dreamTimes: number[] = [];
+/** The decode worker, when frames are decoded there (wasm); null: this worker decodes. */
+let decoder: DecodeWorkerClient | null = null;
+/** Settles when the frame the decode worker has in hand is back and shown. */
+let inflight: Promise<void> | null = null;
 
 function typed(e: unknown): GamedreamError {
   return isGamedreamError(e)
@@ -156,49 +165,120 @@ async function runTasks(): Promise<void> {
   }
 }
 
+/** Draws a finished frame and tells the page (with its bytes when the page asked or draws itself). */
+function show(frame: PlayFrame): void {
+  draw(frame);
+  // Before the frame's bytes are transferred to the page.
+  if (recorder && frame.real) recorder.add(frame.action, frame.real.data);
+  const t = performance.now();
+  shown.push(t);
+  while (shown.length && shown[0] < t - 1000) shown.shift();
+  dreamTimes.push(frame.timings.dreamMs);
+  if (dreamTimes.length > 30) dreamTimes.shift();
+  const stats: PlayFrameStats = {
+    index: frame.index,
+    action: frame.action,
+    timings: frame.timings,
+    fps: shown.length,
+    dreamMs: median(dreamTimes),
+    numTensors: tf.memory().numTensors,
+    recorded: recorder ? recorder.count : null,
+  };
+  if (wantPixels || !contexts) {
+    const buffers = [frame.dream.data.buffer, ...(frame.real ? [frame.real.data.buffer] : [])];
+    post({ type: "frame", stats, real: frame.real?.data, dream: frame.dream.data }, buffers);
+  } else post({ type: "frame", stats });
+}
+
+/** Sends a generated frame's latent to the decode worker; the frame comes back whole (null if the decoder failed). */
+function decodeElsewhere(frame: PlayLatentFrame): Promise<PlayFrame | null> {
+  const { latent, ...rest } = frame;
+  // A copy: the session keeps the latent in its window, and the message transfers (detaches) what it sends.
+  return decoder!.decode(frame.index, latent.slice()).then(
+    ({ dream, decodeMs }) => ({
+      ...rest,
+      dream: { data: dream, width: FRAME_SIZE, height: FRAME_SIZE },
+      // The frame's work on both cores: generation here, decode there.
+      timings: { ...rest.timings, dreamMs: rest.timings.dreamMs + decodeMs, totalMs: rest.timings.totalMs + decodeMs },
+    }),
+    (e) => {
+      // Go on decoding here; the frame in flight is skipped (its latent is in the window already).
+      decoder?.dispose();
+      decoder = null;
+      post({
+        type: "notice",
+        level: "warning",
+        code: "DECODER_FAILED",
+        message: `The second worker that decodes dream frames failed (${typed(e).message}); this worker decodes them itself from now on, which is slower.`,
+      });
+      return null;
+    },
+  );
+}
+
+/** Waits until the frame the decode worker has in hand is back and shown. */
+async function settle(): Promise<void> {
+  await inflight;
+  inflight = null;
+}
+
 async function loop(): Promise<void> {
   const interval = 1000 / init!.fps;
   for (;;) {
+    // Settings, resync, reset and pause apply after the frame in flight is shown.
+    if (inflight && (tasks.length || paused)) await settle();
     await runTasks();
     if (paused) {
       await new Promise((r) => setTimeout(r, 50));
       continue;
     }
     const started = performance.now();
-    let frame: PlayFrame | null;
-    try {
-      frame = await stepOrLost(input);
-    } catch (e) {
-      if (!lost && !webglContext()?.isContextLost()) throw e;
-      frame = null;
+    if (decoder) {
+      // Frame t+1 is generated here while the decode worker decodes frame t; each frame is shown
+      // as soon as it is back, and one frame at most is in flight.
+      const next = await session!.stepLatent(input);
+      if (inflight) await settle();
+      if (decoder)
+        inflight = decodeElsewhere(next).then((frame) => {
+          if (frame) show(frame);
+        });
+    } else {
+      let frame: PlayFrame | null;
+      try {
+        frame = await stepOrLost(input);
+      } catch (e) {
+        if (!lost && !webglContext()?.isContextLost()) throw e;
+        frame = null;
+      }
+      if (!frame) {
+        handOver();
+        return;
+      }
+      show(frame);
     }
-    if (!frame) {
-      handOver();
-      return;
-    }
-    draw(frame);
-    // Before the frame's bytes are transferred to the page.
-    if (recorder && frame.real) recorder.add(frame.action, frame.real.data);
-    const t = performance.now();
-    shown.push(t);
-    while (shown.length && shown[0] < t - 1000) shown.shift();
-    dreamTimes.push(frame.timings.dreamMs);
-    if (dreamTimes.length > 30) dreamTimes.shift();
-    const stats: PlayFrameStats = {
-      index: frame.index,
-      action: frame.action,
-      timings: frame.timings,
-      fps: shown.length,
-      dreamMs: median(dreamTimes),
-      numTensors: tf.memory().numTensors,
-      recorded: recorder ? recorder.count : null,
-    };
-    if (wantPixels || !contexts) {
-      const buffers = [frame.dream.data.buffer, ...(frame.real ? [frame.real.data.buffer] : [])];
-      post({ type: "frame", stats, real: frame.real?.data, dream: frame.dream.data }, buffers);
-    } else post({ type: "frame", stats });
     // Wait out the rest of the frame's budget; at least yield so messages (input) get through.
     await new Promise((r) => setTimeout(r, Math.max(0, interval - (performance.now() - started))));
+  }
+}
+
+/** Starts the decode worker for a session on wasm; null (with a notice) when it cannot start. */
+async function startDecoder(url: string): Promise<DecodeWorkerClient | null> {
+  try {
+    const worker = new Worker(url, { type: "module" }) as unknown as DecodeWorkerLike;
+    const { client } = await DecodeWorkerClient.start(worker, {
+      vae: session!.snapshot().vae,
+      wasmPaths: init!.wasmPaths,
+      threads: 1,
+    });
+    return client;
+  } catch (e) {
+    post({
+      type: "notice",
+      level: "warning",
+      code: "DECODER_FAILED",
+      message: `A second worker to decode dream frames could not start (${typed(e).message}); this worker decodes them itself, which is slower.`,
+    });
+    return null;
   }
 }
 
@@ -286,6 +366,8 @@ scope.addEventListener("message", (event: MessageEvent<ToPlayWorker>) => {
           }
           if (msg.canvases)
             contexts = { real: msg.canvases.real.getContext("2d")!, dream: msg.canvases.dream.getContext("2d")! };
+          // On the CPU, decoding in a second worker overlaps it with the next frame's generation.
+          if (msg.decodeWorkerUrl && backend.backend === "wasm") decoder = await startDecoder(msg.decodeWorkerUrl);
           const first = session.realFrame();
           if (contexts) {
             if (session.hasGame) contexts.real.putImageData(image(first), 0, 0);
@@ -310,6 +392,7 @@ scope.addEventListener("message", (event: MessageEvent<ToPlayWorker>) => {
             game: session.hasGame ? { level: msg.start.kind === "game" ? msg.start.level : 0 } : null,
             start,
             settings: { ...session.settings },
+            decodeWorker: decoder !== null,
           });
           await loop();
         } catch (e) {

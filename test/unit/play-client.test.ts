@@ -62,6 +62,7 @@ const READY: PlayReady = {
   game: { level: 3 },
   start: { description: "the built-in game, level 3", why: null },
   settings: { sampler: "ddim", steps: 1, contextNoise: 0.1, guidanceScale: 2, eta: 0 } as PlayReady["settings"],
+  decodeWorker: false,
 };
 
 function setup(handlers: PlayClientHandlers = {}) {

@@ -66,6 +66,12 @@ export interface PlayInit {
   seed: number;
   settings: Partial<WorldModelSettings>;
   fps: number;
+  /**
+   * Absolute URL of the decode worker (src/workers/decode.ts). On the CPU (wasm) the play worker
+   * starts it and decodes each frame there while it generates the next; absent or null: it decodes
+   * every frame itself.
+   */
+  decodeWorkerUrl?: string | null;
   /** Where the worker draws; null: it posts each frame's RGBA bytes instead. */
   canvases: { real: OffscreenCanvas; dream: OffscreenCanvas } | null;
 }
@@ -108,6 +114,8 @@ export interface PlayReady {
   game: { level: number } | null;
   start: { description: string; why: string | null };
   settings: WorldModelSettings;
+  /** Whether a second worker decodes the frames (`PlayInit.decodeWorkerUrl`). */
+  decodeWorker: boolean;
 }
 
 export type FromPlayWorker =

@@ -4,6 +4,7 @@ export * from "./action-script.js";
 export * from "./branches.js";
 export * from "./client.js";
 export * from "./eval.js";
+export * from "./frame-decoder.js";
 export * from "./model-choice.js";
 export * from "./session.js";
 export * from "./world-model.js";

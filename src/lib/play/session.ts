@@ -94,6 +94,12 @@ export interface PlayFrame {
   timings: PlayTimings;
 }
 
+/** A `PlayFrame` whose dream is still a latent (`PlaySession.stepLatent`). */
+export interface PlayLatentFrame extends Omit<PlayFrame, "dream"> {
+  /** The dream frame's scaled latent, `[h, w, c]` values. */
+  latent: Float32Array;
+}
+
 /** A latent of the world model's window, on the host. */
 export interface KeptLatent {
   values: Float32Array;
@@ -127,8 +133,12 @@ export async function captureHostWeights(module: Module<unknown>): Promise<HostW
   return out;
 }
 
-/** A new module of `create(config)` holding `weights`. */
-function restoreModule<M extends Module<unknown>>(create: () => M, weights: HostWeights, what: string): M {
+/** A new module of `create(config)` holding `weights` (e.g. a `PlaySnapshot`'s, in another worker). */
+export function moduleFromHostWeights<M extends Module<unknown>>(
+  create: () => M,
+  weights: HostWeights,
+  what: string,
+): M {
   const module = create();
   const tensors = new Map([...weights].map(([name, w]) => [name, tf.tensor(w.values, w.shape)] as const));
   try {
@@ -297,21 +307,50 @@ export class PlaySession {
 
   /** One frame on both sides, produced by holding `action` on the current frame. */
   async step(action: Readonly<Action>): Promise<PlayFrame> {
+    const { latent, dream, ...rest } = await this.advance(action, async (held) => {
+      const { frame, latent } = this.world.step(held);
+      try {
+        const [pixels, values] = await Promise.all([frame.data(), latent.data()]);
+        return { dream: unitToRgba(pixels as Float32Array), latent: values as Float32Array };
+      } finally {
+        tf.dispose([frame, latent]);
+      }
+    });
+    return { ...rest, dream: { data: dream!, width: FRAME_SIZE, height: FRAME_SIZE } };
+  }
+
+  /**
+   * `step` with the dream left undecoded: the new frame's scaled latent, read back (`[h, w, c]`
+   * values). For a host that decodes elsewhere (src/lib/play/frame-decoder.ts), e.g. a second worker
+   * decoding this frame while this one generates the next; `timings.dreamMs` then covers generation only.
+   */
+  async stepLatent(action: Readonly<Action>): Promise<PlayLatentFrame> {
+    const {
+      latent,
+      dream: _none,
+      ...rest
+    } = await this.advance(action, async (held) => {
+      const latent = this.world.generate(held);
+      try {
+        return { dream: null, latent: (await latent.data()) as Float32Array };
+      } finally {
+        latent.dispose();
+      }
+    });
+    return { ...rest, latent };
+  }
+
+  /** The game steps, `dream` makes the world model's frame, then the histories and the log follow. */
+  private async advance(
+    action: Readonly<Action>,
+    dream: (held: Action) => Promise<{ dream: Uint8ClampedArray | null; latent: Float32Array }>,
+  ): Promise<Omit<PlayFrame, "dream"> & { dream: Uint8ClampedArray | null; latent: Float32Array }> {
     this.checkAlive();
     const held = cloneAction(action);
     const t0 = now();
     const realData = this.game ? this.game.step(held).data.slice() : null;
     const t1 = now();
-    const { frame, latent } = this.world.step(held);
-    let dreamData: Uint8ClampedArray;
-    let latentValues: Float32Array;
-    try {
-      const [pixels, values] = await Promise.all([frame.data(), latent.data()]);
-      dreamData = unitToRgba(pixels as Float32Array);
-      latentValues = values as Float32Array;
-    } finally {
-      tf.dispose([frame, latent]);
-    }
+    const { dream: dreamData, latent: latentValues } = await dream(held);
     const t2 = now();
     // The action held on the previous real frame is the one that produced this frame.
     if (realData) {
@@ -330,7 +369,8 @@ export class PlaySession {
       index: this.frames,
       action: held,
       real: realData ? { data: realData.slice(), width: size, height: size } : null,
-      dream: { data: dreamData, width: size, height: size },
+      dream: dreamData,
+      latent: latentValues,
       timings: { realMs: t1 - t0, dreamMs: t2 - t1, totalMs: t2 - t0 },
     };
   }
@@ -361,11 +401,19 @@ export class PlaySession {
    * from the kept latents. The noise stream starts again from the seed.
    */
   static restore(snapshot: PlaySnapshot): PlaySession {
-    const vae = restoreModule(() => createVAE(snapshot.vae.config, 0), snapshot.vae.weights, "The kept VAE weights");
+    const vae = moduleFromHostWeights(
+      () => createVAE(snapshot.vae.config, 0),
+      snapshot.vae.weights,
+      "The kept VAE weights",
+    );
     let dit: DiT | null = null;
     let session: PlaySession | null = null;
     try {
-      dit = restoreModule(() => createDiT(snapshot.dit.config, 0), snapshot.dit.weights, "The kept DiT weights");
+      dit = moduleFromHostWeights(
+        () => createDiT(snapshot.dit.config, 0),
+        snapshot.dit.weights,
+        "The kept DiT weights",
+      );
       session = new PlaySession({
         model: { vae, dit, schedule: snapshot.schedule, preset: snapshot.preset },
         gameSeed: snapshot.gameSeed,

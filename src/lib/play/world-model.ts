@@ -10,7 +10,7 @@
  *   3. the clean latent joins the context window: its temporal keys/values enter the cache
  *      (`cacheUpdate`: one more pass at the context noise level, or the last sampling step's
  *      keys/values), and the oldest frame beyond K is dropped;
- *   4. VAE decode -> frame [S, S, 3] in [-1, 1].
+ *   4. VAE decode -> frame [S, S, 3] in [-1, 1] (`generate` stops before it: the caller decodes).
  * Nothing is read back from the device inside `step`; `stepRgba` adds the one readback a canvas
  * needs.
  *
@@ -113,6 +113,12 @@ export interface WorldModel {
   startFromLatents(latents: tf.Tensor4D, actions?: readonly ActionInput[]): void;
   /** Generates the frame that follows from holding `action` on the current frame. */
   step(action: ActionInput): StepOutput;
+  /**
+   * `step` without the VAE decode: the next frame's scaled latent `[1, h, w, c]` (the caller
+   * disposes it), already in the context window. For a host that decodes elsewhere, e.g. in a second
+   * worker while this one generates the frame after (src/lib/play/frame-decoder.ts).
+   */
+  generate(action: ActionInput): tf.Tensor4D;
   /** `step`, then one readback to RGBA bytes (into `out` when given). */
   stepRgba(action: ActionInput, out?: Uint8ClampedArray): Promise<RgbaImage & { data: Uint8ClampedArray }>;
   /** Back to the state right after the last `start` (same seed: the same frames again). */
@@ -344,6 +350,18 @@ class LiveWorldModel implements WorldModel {
   }
 
   step(action: ActionInput): StepOutput {
+    const latent = this.generate(action);
+    try {
+      const size = this.vae.config.imageSize;
+      const frame = tf.tidy(() => tf.reshape(this.vae.decodeScaled(latent), [size, size, 3]) as tf.Tensor3D);
+      return { frame, latent };
+    } catch (e) {
+      latent.dispose();
+      throw e;
+    }
+  }
+
+  generate(action: ActionInput): tf.Tensor4D {
     this.checkAlive();
     if (!this.origin)
       throw new GamedreamError(
@@ -404,14 +422,10 @@ class LiveWorldModel implements WorldModel {
     }
     keep?.dispose();
     cond.dispose();
-    const frame = tf.tidy(() => {
-      const size = this.vae.config.imageSize;
-      return tf.reshape(this.vae.decodeScaled(x), [size, size, 3]) as tf.Tensor3D;
-    });
     const latent = x.clone();
     this.pushContext({ latent: x, action: vector }, lastKv);
     this.generated++;
-    return { frame, latent };
+    return latent;
   }
 
   async stepRgba(action: ActionInput, out?: Uint8ClampedArray): Promise<RgbaImage & { data: Uint8ClampedArray }> {
