@@ -111,6 +111,9 @@ async function startBackend(override: string | null): Promise<BackendChoice> {
     wasmPaths: init!.wasmPaths,
     override,
     loadWebgpu: () => import("@tensorflow/tfjs-backend-webgpu"),
+    // With a decode worker on the second core, one wasm thread here: a second one would only
+    // contend with it (a realtime frame gains nothing from two threads, docs/performance-notes.md).
+    threads: init!.decodeWorkerUrl ? 1 : undefined,
   });
   watchContext();
   return choice;
@@ -199,7 +202,12 @@ function decodeElsewhere(frame: PlayLatentFrame): Promise<PlayFrame | null> {
       ...rest,
       dream: { data: dream, width: FRAME_SIZE, height: FRAME_SIZE },
       // The frame's work on both cores: generation here, decode there.
-      timings: { ...rest.timings, dreamMs: rest.timings.dreamMs + decodeMs, totalMs: rest.timings.totalMs + decodeMs },
+      timings: {
+        ...rest.timings,
+        dreamMs: rest.timings.dreamMs + decodeMs,
+        totalMs: rest.timings.totalMs + decodeMs,
+        decodeMs,
+      },
     }),
     (e) => {
       // Go on decoding here; the frame in flight is skipped (its latent is in the window already).
@@ -257,8 +265,21 @@ async function loop(): Promise<void> {
       show(frame);
     }
     // Wait out the rest of the frame's budget; at least yield so messages (input) get through.
-    await new Promise((r) => setTimeout(r, Math.max(0, interval - (performance.now() - started))));
+    const wait = interval - (performance.now() - started);
+    await (wait >= 1 ? new Promise((r) => setTimeout(r, wait)) : yieldToMessages());
   }
+}
+
+const yieldChannel = new MessageChannel();
+/**
+ * Lets queued messages (input, settings) run, without a timer: browsers hold a chain of zero-delay
+ * timers to at least 4 ms each, which a frame over its budget would pay on top.
+ */
+function yieldToMessages(): Promise<void> {
+  return new Promise((resolve) => {
+    yieldChannel.port1.onmessage = () => resolve();
+    yieldChannel.port2.postMessage(null);
+  });
 }
 
 /** Starts the decode worker for a session on wasm; null (with a notice) when it cannot start. */

@@ -2,5 +2,6 @@
 export * from "./device.js";
 export * from "./generate.js";
 export * from "./perf.js";
+export * from "./play.js";
 export * from "./primitives.js";
 export * from "./suite.js";

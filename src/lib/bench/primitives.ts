@@ -3,6 +3,7 @@
  * both hosts measure the same thing the same way. Results are flat records; bench/run.ts
  * collects them into one JSON file (schema in bench/README.md).
  */
+import type { PlayBenchHost } from "./play.js";
 import * as tf from "@tensorflow/tfjs";
 import { gaussianNoise } from "../nn/index.js";
 
@@ -27,6 +28,8 @@ export interface SuiteContext {
   /** Smaller repetition counts for smoke runs (tests). */
   quick: boolean;
   log(message: string): void;
+  /** Play workers to time (a page of the built site gives them; ./play.ts). */
+  play?: PlayBenchHost;
 }
 
 /** One section of the suite (./suite.ts runs them in order). */

@@ -10,6 +10,7 @@ import { RGB_FRAME_BYTES, Rng } from "../core/index.js";
 import { ACTION_DIM, NO_ACTION } from "../actions/index.js";
 import { measureGameRenderMs } from "../game/index.js";
 import { generateSection } from "./generate.js";
+import { playSection, type PlayBenchHost } from "./play.js";
 import { hostMemory, profileSection, trainSection } from "./perf.js";
 
 export const matmulSection: BenchSection = {
@@ -127,6 +128,7 @@ export const SECTIONS: BenchSection[] = [
   gameSection,
   datasetSection,
   generateSection,
+  playSection,
   profileSection,
   trainSection,
 ];
@@ -156,6 +158,8 @@ export async function runSuite(options: {
   onResult?: (result: BenchResult) => void;
   /** The wasm backend's thread count, recorded on its results (`details.wasmThreads`). */
   wasmThreads?: number;
+  /** Play workers for the `play` section (a page of the built site). */
+  play?: PlayBenchHost;
 }): Promise<BenchResult[]> {
   const log = options.log ?? (() => {});
   const sections = (options.sections ?? SECTIONS).filter((s) => !options.only?.length || options.only.includes(s.name));
@@ -171,7 +175,13 @@ export async function runSuite(options: {
     let peak = 0;
     for (const section of sections) {
       const before = memorySnapshot();
-      const results = await section.run({ host: options.host, backend, quick: options.quick ?? false, log });
+      const results = await section.run({
+        host: options.host,
+        backend,
+        quick: options.quick ?? false,
+        log,
+        play: options.play,
+      });
       const after = memorySnapshot();
       for (const r of results) if (r.name.startsWith("matmul-")) peak = Math.max(peak, r.value);
       if (peak === 0 && results.some((r) => typeof r.details?.gflops === "number"))

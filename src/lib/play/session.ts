@@ -77,6 +77,8 @@ export interface RgbaFrame {
 export interface PlayTimings {
   /** World model step + decode + readback of the dream frame. */
   dreamMs: number;
+  /** The part of `dreamMs` a decode worker spent decoding (src/lib/play/frame-decoder.ts); absent when decoded in place. */
+  decodeMs?: number;
   /** Game step + render of the real frame. */
   realMs: number;
   /** The whole `step`. */
