@@ -1,10 +1,10 @@
 /**
  * Data loader for the reports page: the shipped run's training record (weights/realtime/report.json,
  * written by scripts/train-shipped.ts) as the page draws it: one row per training phase (VAE, DiT,
- * and the guidance distillation of the DiT when the report records one) with steps, time and
- * losses, the loss curves as {model, step, loss} rows, the DiT's action sensitivity S over
- * training as {step, S} rows (`sensitivity`), the held-out numbers
- * recorded with the run, and which weight files exist. Without a report the output says so
+ * the guidance distillation of the DiT and the tuning of the VAE decoder when the report records
+ * them) with steps, time and losses, the loss curves as {model, step, loss} rows, the DiT's action
+ * sensitivity S over training as {step, S} rows (`sensitivity`), the held-out numbers recorded
+ * with the run, and which weight files exist. Without a report the output says so
  * (`available: false` and a sentence why), so the site builds before any run is shipped.
  * `GAMEDREAM_WEIGHTS` points it at another folder (tests, side builds). Run alone:
  * `npx tsx src/data/training-report.json.ts`.
@@ -40,7 +40,7 @@ if (!existsSync(file)) {
     const report = JSON.parse(readFileSync(file, "utf8")) as Json;
     const phases: Json[] = [];
     const curve: Json[] = [];
-    for (const model of ["vae", "dit", "distillation"]) {
+    for (const model of ["vae", "dit", "distillation", "decoder"]) {
       const phase = report[model];
       if (!isRecord(phase)) continue;
       const optim = isRecord(phase.optim) ? phase.optim : {};

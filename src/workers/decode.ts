@@ -26,13 +26,15 @@ function fail(e: unknown): void {
   post({ type: "error", error: error.toJSON() });
 }
 
-async function start(init: Extract<ToDecodeWorker, { type: "init" }>): Promise<void> {
-  const choice = await initBackend({ wasm, wasmPaths: init.wasmPaths, override: "wasm", threads: init.threads });
-  decoder = LatentDecoder.fromHostWeights(init.vae.config, init.vae.weights);
+let backend: Promise<string> | null = null;
+
+async function load(vae: Extract<ToDecodeWorker, { type: "vae" }>["vae"]): Promise<void> {
+  const name = await backend!;
+  decoder = LatentDecoder.fromHostWeights(vae.config, vae.weights);
   // The first decode compiles kernels and grows the heap: pay for it before the first frame.
-  const [h, w, c] = vaeLatentShape(init.vae.config);
+  const [h, w, c] = vaeLatentShape(vae.config);
   await decoder.decode(new Float32Array(h * w * c));
-  post({ type: "ready", backend: choice.backend });
+  post({ type: "ready", backend: name });
 }
 
 async function decode(msg: Extract<ToDecodeWorker, { type: "decode" }>): Promise<void> {
@@ -43,6 +45,10 @@ async function decode(msg: Extract<ToDecodeWorker, { type: "decode" }>): Promise
 
 scope.addEventListener("message", (event: MessageEvent<ToDecodeWorker>) => {
   const msg = event.data;
-  if (msg.type === "init") queue = queue.then(() => start(msg)).catch(fail);
+  if (msg.type === "init") {
+    const starting = initBackend({ wasm, wasmPaths: msg.wasmPaths, override: "wasm", threads: msg.threads });
+    backend = starting.then((choice) => choice.backend);
+    starting.catch(fail);
+  } else if (msg.type === "vae") queue = queue.then(() => load(msg.vae)).catch(fail);
   else queue = queue.then(() => decode(msg)).catch(fail);
 });

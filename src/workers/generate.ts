@@ -282,25 +282,36 @@ function yieldToMessages(): Promise<void> {
   });
 }
 
-/** Starts the decode worker for a session on wasm; null (with a notice) when it cannot start. */
-async function startDecoder(url: string): Promise<DecodeWorkerClient | null> {
+/** The decode worker's script and backend start loading; null (with a notice) when it cannot be created. */
+function openDecoder(url: string): DecodeWorkerClient | null {
   try {
     const worker = new Worker(url, { type: "module" }) as unknown as DecodeWorkerLike;
-    const { client } = await DecodeWorkerClient.start(worker, {
-      vae: session!.snapshot().vae,
-      wasmPaths: init!.wasmPaths,
-      threads: 1,
-    });
-    return client;
+    return DecodeWorkerClient.open(worker, { wasmPaths: init!.wasmPaths, threads: 1 });
   } catch (e) {
-    post({
-      type: "notice",
-      level: "warning",
-      code: "DECODER_FAILED",
-      message: `A second worker to decode dream frames could not start (${typed(e).message}); this worker decodes them itself, which is slower.`,
-    });
+    decoderNotice(e);
     return null;
   }
+}
+
+/** The session's VAE to the decode worker; the client once it can decode, or null (with a notice). */
+async function loadDecoder(client: DecodeWorkerClient): Promise<DecodeWorkerClient | null> {
+  try {
+    await client.load(session!.snapshot().vae);
+    return client;
+  } catch (e) {
+    client.dispose();
+    decoderNotice(e);
+    return null;
+  }
+}
+
+function decoderNotice(e: unknown): void {
+  post({
+    type: "notice",
+    level: "warning",
+    code: "DECODER_FAILED",
+    message: `A second worker to decode dream frames could not start (${typed(e).message}); this worker decodes them itself, which is slower.`,
+  });
 }
 
 function between(task: () => Promise<void> | void): void {
@@ -354,6 +365,9 @@ scope.addEventListener("message", (event: MessageEvent<ToPlayWorker>) => {
           const starting = startBackend(msg.backend);
           backendStarted = starting.catch(() => {});
           const backend = await starting;
+          // On the CPU a second worker decodes frames while this one generates the next; its script
+          // and backend load now, beside the model.
+          const opened = msg.decodeWorkerUrl && backend.backend === "wasm" ? openDecoder(msg.decodeWorkerUrl) : null;
           let ready: PlayReady["model"];
           if (msg.model.kind === "snapshot") {
             session = PlaySession.restore(msg.model.snapshot);
@@ -363,6 +377,7 @@ scope.addEventListener("message", (event: MessageEvent<ToPlayWorker>) => {
             try {
               loaded = await loadModel(msg.model, msg.seed);
             } catch (e) {
+              opened?.dispose();
               fail(e, true);
               return;
             }
@@ -373,6 +388,7 @@ scope.addEventListener("message", (event: MessageEvent<ToPlayWorker>) => {
               try {
                 startFrames = await readUserDatasetStart(msg.start.name, Math.max(1, model.dit.config.contextFrames));
               } catch (e) {
+                opened?.dispose();
                 fail(e, true);
                 return;
               }
@@ -388,7 +404,7 @@ scope.addEventListener("message", (event: MessageEvent<ToPlayWorker>) => {
           if (msg.canvases)
             contexts = { real: msg.canvases.real.getContext("2d")!, dream: msg.canvases.dream.getContext("2d")! };
           // On the CPU, decoding in a second worker overlaps it with the next frame's generation.
-          if (msg.decodeWorkerUrl && backend.backend === "wasm") decoder = await startDecoder(msg.decodeWorkerUrl);
+          if (opened) decoder = await loadDecoder(opened);
           const first = session.realFrame();
           if (contexts) {
             if (session.hasGame) contexts.real.putImageData(image(first), 0, 0);

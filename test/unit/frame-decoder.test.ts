@@ -90,11 +90,13 @@ describe("decoding dream frames apart from generating them", () => {
       terminate: () => void (terminated = true),
     };
     const reply = (msg: FromDecodeWorker) => listeners.forEach((l) => l({ data: msg }));
-    const starting = DecodeWorkerClient.start(fake, { vae: { config: VAE_TINY, weights }, wasmPaths: {}, threads: 1 });
-    expect(sent[0].type).toBe("init");
+    const client = DecodeWorkerClient.open(fake, { wasmPaths: {}, threads: 1 });
+    // The backend starts before the model is there; the VAE follows.
+    expect(sent.map((m) => m.type)).toEqual(["init"]);
+    const loading = client.load({ config: VAE_TINY, weights });
+    expect(sent.map((m) => m.type)).toEqual(["init", "vae"]);
     reply({ type: "ready", backend: "wasm" });
-    const { client, backend } = await starting;
-    expect(backend).toBe("wasm");
+    await expect(loading).resolves.toBe("wasm");
     const first = client.decode(1, new Float32Array(4));
     const second = client.decode(2, new Float32Array(4));
     expect(client.inFlight).toBe(2);
@@ -111,7 +113,7 @@ describe("decoding dream frames apart from generating them", () => {
     expect(terminated).toBe(true);
   });
 
-  it("a decode worker that fails to start rejects the start", async () => {
+  it("a decode worker that fails to start rejects the load", async () => {
     let listener: ((event: { data?: unknown; message?: string }) => void) | null = null;
     const fake: DecodeWorkerLike = {
       postMessage: () => {},
@@ -120,12 +122,12 @@ describe("decoding dream frames apart from generating them", () => {
       },
       terminate: () => {},
     };
-    const starting = DecodeWorkerClient.start(fake, {
-      vae: { config: VAE_TINY, weights: new Map() },
-      wasmPaths: {},
-      threads: 1,
-    });
+    const client = DecodeWorkerClient.open(fake, { wasmPaths: {}, threads: 1 });
+    const loading = client.load({ config: VAE_TINY, weights: new Map() });
     listener!({ message: "404" });
-    await expect(starting).rejects.toMatchObject({ code: "DECODER_FAILED" });
+    await expect(loading).rejects.toMatchObject({ code: "DECODER_FAILED" });
+    await expect(client.load({ config: VAE_TINY, weights: new Map() })).rejects.toMatchObject({
+      code: "DECODER_FAILED",
+    });
   });
 });

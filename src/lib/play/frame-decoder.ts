@@ -62,13 +62,15 @@ export class LatentDecoder {
 }
 
 export type ToDecodeWorker =
+  /** Sent first, as soon as the worker exists: its backend starts while the play worker loads the model. */
   | {
       type: "init";
-      vae: { config: VAEConfig; weights: HostWeights };
       wasmPaths: Record<string, string>;
       /** wasm threads for the decoder (1: the play worker keeps the other core). */
       threads: number;
     }
+  /** The VAE to decode with; the worker answers `ready` once it has decoded a first frame. */
+  | { type: "vae"; vae: { config: VAEConfig; weights: HostWeights } }
   | { type: "decode"; index: number; latent: Float32Array };
 
 export type FromDecodeWorker =
@@ -104,35 +106,41 @@ export class DecodeWorkerClient {
   private readonly waiting: { index: number; resolve(frame: DecodedFrame): void; reject(e: Error): void }[] = [];
   private failure: GamedreamError | null = null;
 
-  private constructor(private readonly worker: DecodeWorkerLike) {}
+  private loading: { resolve(backend: string): void; reject(e: Error): void } | null = null;
 
-  /** Starts the worker's backend and decoder; resolves when it can decode. */
-  static start(
+  private constructor(private readonly worker: DecodeWorkerLike) {
+    worker.addEventListener("message", (event) => {
+      const msg = event.data as FromDecodeWorker;
+      if (msg.type === "ready") {
+        this.loading?.resolve(msg.backend);
+        this.loading = null;
+      } else if (msg.type === "error") {
+        this.fail(
+          new GamedreamError(msg.error.code, msg.error.type, msg.error.message, { recoverable: msg.error.recoverable }),
+        );
+      } else this.answer(msg);
+    });
+    worker.addEventListener("error", (event) =>
+      this.fail(workerError(`The decode worker failed: ${event.message || "it could not start"}.`)),
+    );
+  }
+
+  /** Starts the worker's backend at once, so its script and wasm load while the caller loads its model. */
+  static open(
     worker: DecodeWorkerLike,
-    init: Omit<Extract<ToDecodeWorker, { type: "init" }>, "type">,
-  ): Promise<{ client: DecodeWorkerClient; backend: string }> {
+    backend: Omit<Extract<ToDecodeWorker, { type: "init" }>, "type">,
+  ): DecodeWorkerClient {
     const client = new DecodeWorkerClient(worker);
+    worker.postMessage({ type: "init", ...backend });
+    return client;
+  }
+
+  /** Sends the VAE; resolves with the worker's backend once it can decode, rejects if it fails first. */
+  load(vae: Extract<ToDecodeWorker, { type: "vae" }>["vae"]): Promise<string> {
+    if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      let ready = false;
-      worker.addEventListener("message", (event) => {
-        const msg = event.data as FromDecodeWorker;
-        if (msg.type === "ready") {
-          ready = true;
-          resolve({ client, backend: msg.backend });
-        } else if (msg.type === "error") {
-          const error = new GamedreamError(msg.error.code, msg.error.type, msg.error.message, {
-            recoverable: msg.error.recoverable,
-          });
-          if (ready) client.fail(error);
-          else reject(error);
-        } else client.answer(msg);
-      });
-      worker.addEventListener("error", (event) => {
-        const error = workerError(`The decode worker failed: ${event.message || "it could not start"}.`);
-        if (ready) client.fail(error);
-        else reject(error);
-      });
-      worker.postMessage({ type: "init", ...init });
+      this.loading = { resolve, reject };
+      this.worker.postMessage({ type: "vae", vae });
     });
   }
 
@@ -167,6 +175,8 @@ export class DecodeWorkerClient {
 
   private fail(error: GamedreamError): void {
     this.failure ??= error;
+    this.loading?.reject(error);
+    this.loading = null;
     for (const w of this.waiting.splice(0)) w.reject(error);
   }
 }
