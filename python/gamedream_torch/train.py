@@ -52,7 +52,6 @@ import json
 import math
 import os
 import shutil
-import signal
 import sys
 import time
 
@@ -64,7 +63,7 @@ from .actions import ACTION_DIM, conditioning_actions
 from .config import DEFAULT_OPTIM, dit_option, get_preset, PRESET_NAMES, vae_latent_shape
 from .dataset import DatasetReader, rgb_to_unit
 from .dit import DiT
-from .errors import GamedreamError
+from .errors import GamedreamError, StopRequest, run_cli
 from .rng import Rng
 from .task import dit_loss_terms, draw_frame_noise, guidance_distillation_terms, schedule_of, train_settings, validate_train_settings
 from .vae import VAE
@@ -597,14 +596,7 @@ def train(args: argparse.Namespace, run: str, rs: dict, d: Dist) -> int:
     unused = dit_option(dit_config, "nullAction") and (settings.get("actionDropout", 0) == 0 or teacher is not None)
     net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[d.device.index] if d.device.type == "cuda" else None, find_unused_parameters=unused) if d.world > 1 else model
 
-    stop = {"asked": False}
-
-    def ask_stop(signum, _frame):
-        stop["asked"] = True
-        log(d, f"\nstopping after this step: saving a checkpoint ({signal.Signals(signum).name})")
-
-    signal.signal(signal.SIGINT, ask_stop)
-    signal.signal(signal.SIGTERM, ask_stop)
+    stop = StopRequest(lambda m: log(d, m))
     deadline = None if args.minutes is None else time.time() + args.minutes * 60
 
     def checkpoint_now() -> None:
@@ -638,7 +630,7 @@ def train(args: argparse.Namespace, run: str, rs: dict, d: Dist) -> int:
         if d.main and (step % args.log_every == 0 or step == args.steps):
             rate = (step - first) / max(1e-9, time.time() - started)
             log(d, f"step {step}/{args.steps} loss {global_loss:.4f} lr {lr:.1e} {ms:.0f} ms/step {rate:.2f} steps/s")
-        flags = d.all_sum(torch.tensor([1.0 if stop["asked"] or (deadline is not None and time.time() > deadline) else 0.0]))
+        flags = d.all_sum(torch.tensor([1.0 if stop.asked or (deadline is not None and time.time() > deadline) else 0.0]))
         if step % args.checkpoint_every == 0 and step < args.steps:
             checkpoint_now()
             last_saved = step
@@ -668,11 +660,7 @@ def train(args: argparse.Namespace, run: str, rs: dict, d: Dist) -> int:
 
 
 def cli() -> None:
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except GamedreamError as e:
-        print(e.line(), file=sys.stderr)
-        sys.exit(2 if e.code == "CLI_BAD_FLAG" else 1)
+    run_cli(main)
 
 
 if __name__ == "__main__":

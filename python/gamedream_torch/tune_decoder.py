@@ -33,7 +33,6 @@ import hashlib
 import json
 import math
 import os
-import signal
 import sys
 import time
 
@@ -41,7 +40,7 @@ import numpy as np
 import torch
 
 from .dataset import DatasetReader, rgb_to_unit
-from .errors import GamedreamError
+from .errors import GamedreamError, StopRequest, run_cli
 from .train import learning_rate_at, load_latest_checkpoint, load_vae, save_checkpoint
 from .weights import write_tfjs_weights_dir
 
@@ -211,14 +210,7 @@ def main(argv: list[str]) -> int:
     log(f"tuning the decoder of {rs['vae']}: {sum(p.numel() for p in params)} parameters, {train.count} train frames, batch {rs['batch']} on {device} "
         f"({torch.get_num_threads()} threads), steps {step}->{args.steps}; held-out PSNR {heldout[-1]['psnr']:.3f} dB at step {heldout[-1]['step']} over {len(picks)} frames")
 
-    stop = {"asked": False}
-
-    def ask_stop(signum, _frame):
-        stop["asked"] = True
-        log(f"\nstopping after this step: saving a checkpoint ({signal.Signals(signum).name})")
-
-    signal.signal(signal.SIGINT, ask_stop)
-    signal.signal(signal.SIGTERM, ask_stop)
+    stop = StopRequest(log)
     deadline = None if args.minutes is None else time.time() + args.minutes * 60
 
     def checkpoint_now() -> None:
@@ -234,7 +226,7 @@ def main(argv: list[str]) -> int:
     started = time.time()
     first = step
     last_saved = step
-    while step < args.steps and not stop["asked"] and (deadline is None or time.time() < deadline):
+    while step < args.steps and not stop.asked and (deadline is None or time.time() < deadline):
         t0 = time.time()
         lr = learning_rate_at(step, args.steps, optim)
         for group in adam.param_groups:
@@ -287,11 +279,7 @@ def main(argv: list[str]) -> int:
 
 
 def cli() -> None:
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except GamedreamError as e:
-        print(e.line(), file=sys.stderr)
-        sys.exit(2 if e.code == "CLI_BAD_FLAG" else 1)
+    run_cli(main)
 
 
 if __name__ == "__main__":

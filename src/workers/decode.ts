@@ -5,7 +5,7 @@
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import { GamedreamError, initBackend, isGamedreamError } from "../lib/core/index.js";
 import { vaeLatentShape } from "../lib/models/index.js";
-import { LatentDecoder, type FromDecodeWorker, type ToDecodeWorker } from "../lib/play/frame-decoder.js";
+import { LatentDecoder, type FromDecodeWorker, type ToDecodeWorker } from "../lib/play/index.js";
 
 const scope = self as unknown as {
   postMessage(message: FromDecodeWorker, transfer: Transferable[]): void;

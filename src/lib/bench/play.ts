@@ -12,19 +12,15 @@
  * p10-p90 of the frame intervals and the spread of the per-round throughputs beside it.
  */
 import { NO_ACTION } from "../actions/index.js";
-import type { WorldModelSettings } from "../play/index.js";
-import { PlayClient, type PlayInit, type PlayWorkerLike } from "../play/client.js";
-import { summarize, type BenchResult, type BenchSection, type SuiteContext, type TimingStats } from "./primitives.js";
-
-/** What a page gives the section to start play workers as the Play page does. */
-export interface PlayBenchHost {
-  createWorker(): PlayWorkerLike;
-  /** Absolute URL of the decode worker's bundle. */
-  decodeWorkerUrl: string;
-  wasmPaths: Record<string, string>;
-  /** Fresh OffscreenCanvases per worker (a canvas transfers once); absent: the worker posts pixels. */
-  canvases?: () => NonNullable<PlayInit["canvases"]>;
-}
+import { PlayClient, type WorldModelSettings } from "../play/index.js";
+import {
+  summarize,
+  type BenchResult,
+  type BenchSection,
+  type PlayBenchHost,
+  type SuiteContext,
+  type TimingStats,
+} from "./primitives.js";
 
 export interface PlayBenchOptions {
   /** Sampling settings (default: the shipped weights' recorded ones, 1 DDIM step unguided). */

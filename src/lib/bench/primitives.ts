@@ -3,7 +3,7 @@
  * both hosts measure the same thing the same way. Results are flat records; bench/run.ts
  * collects them into one JSON file (schema in bench/README.md).
  */
-import type { PlayBenchHost } from "./play.js";
+import type { PlayInit, PlayWorkerLike } from "../play/index.js";
 import * as tf from "@tensorflow/tfjs";
 import { gaussianNoise } from "../nn/index.js";
 
@@ -30,6 +30,16 @@ export interface SuiteContext {
   log(message: string): void;
   /** Play workers to time (a page of the built site gives them; ./play.ts). */
   play?: PlayBenchHost;
+}
+
+/** What a page gives the `play` section (./play.ts) to start play workers as the Play page does. */
+export interface PlayBenchHost {
+  createWorker(): PlayWorkerLike;
+  /** Absolute URL of the decode worker's bundle. */
+  decodeWorkerUrl: string;
+  wasmPaths: Record<string, string>;
+  /** Fresh OffscreenCanvases per worker (a canvas transfers once); absent: the worker posts pixels. */
+  canvases?: () => NonNullable<PlayInit["canvases"]>;
 }
 
 /** One section of the suite (./suite.ts runs them in order). */

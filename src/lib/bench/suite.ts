@@ -4,13 +4,20 @@
  * thing on the current backend and yields flat `BenchResult`s.
  */
 import * as tf from "@tensorflow/tfjs";
-import { benchMatmul, memorySnapshot, timeIt, type BenchResult, type BenchSection } from "./primitives.js";
+import {
+  benchMatmul,
+  memorySnapshot,
+  timeIt,
+  type BenchResult,
+  type BenchSection,
+  type PlayBenchHost,
+} from "./primitives.js";
 import { DatasetReader, MemoryDatasetStore, buildDataset, episodeFromFrames } from "../data/index.js";
 import { RGB_FRAME_BYTES, Rng } from "../core/index.js";
 import { ACTION_DIM, NO_ACTION } from "../actions/index.js";
 import { measureGameRenderMs } from "../game/index.js";
 import { generateSection } from "./generate.js";
-import { playSection, type PlayBenchHost } from "./play.js";
+import { playSection } from "./play.js";
 import { hostMemory, profileSection, trainSection } from "./perf.js";
 
 export const matmulSection: BenchSection = {
