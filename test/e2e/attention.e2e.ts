@@ -11,6 +11,8 @@ e2e("attention page: clicking a patch and changing the layer redraw the maps", a
   const spatial0 = await canvasHash(page, "#spatial-map");
   const temporal0 = await canvasHash(page, "#temporal-map");
   if (spatial0 === "missing" || temporal0 === "missing") throw new Error("attention maps not drawn");
+  // Below the fold on an 800 px viewport with some font sets: a mouse click lands only in view.
+  await page.locator("#spatial-map").scrollIntoViewIfNeeded();
   const box = (await page.locator("#spatial-map").boundingBox())!;
   await page.mouse.click(box.x + box.width * 0.1, box.y + box.height * 0.1);
   await waitForCanvasChange(page, "#spatial-map", spatial0);
