@@ -2,6 +2,7 @@
 // starts it on a CPU backend so that frame t is decoded on one core while frame t+1 is generated on
 // the other (src/lib/play/frame-decoder.ts says why). Messages: ToDecodeWorker / FromDecodeWorker.
 // Bundled to src/assets/workers/decode.js by scripts/prepare-site.ts.
+import * as tf from "@tensorflow/tfjs";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import { GamedreamError, initBackend, isGamedreamError } from "../lib/core/index.js";
 import { vaeLatentShape } from "../lib/models/index.js";
@@ -46,6 +47,9 @@ async function decode(msg: Extract<ToDecodeWorker, { type: "decode" }>): Promise
 scope.addEventListener("message", (event: MessageEvent<ToDecodeWorker>) => {
   const msg = event.data;
   if (msg.type === "init") {
+    // tfjs' non-threaded SIMD build: one thread is all this worker uses, and the threaded build
+    // would still start pthread workers (from blob: URLs that a page leaving mid-start aborts).
+    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
     const starting = initBackend({ wasm, wasmPaths: msg.wasmPaths, override: "wasm", threads: msg.threads });
     backend = starting.then((choice) => choice.backend);
     starting.catch(fail);
