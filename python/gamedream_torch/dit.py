@@ -297,9 +297,11 @@ class DiT(nn.Module):
 
     # -- passes -------------------------------------------------------------------------------
 
-    def forward(self, latents: torch.Tensor, noise_levels: torch.Tensor, actions: torch.Tensor, action_keep: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, latents: torch.Tensor, noise_levels: torch.Tensor, actions: torch.Tensor, action_keep: torch.Tensor | None = None, previous: torch.Tensor | None = None) -> torch.Tensor:
         """Full clip: latents [B, T, h, w, c], noise levels [B, T] in [0, 1], actions [B, T, A]
-        (action_keep [B, T], 0 = use the null action) -> prediction [B, T, h, w, c]."""
+        (action_keep [B, T], 0 = use the null action) -> prediction [B, T, h, w, c]. With
+        contextLatentInput, frame t sees `previous[:, t]` stacked on its channels (default: latents[:, t-1],
+        zeros for t = 0): training for the "reuse-last-step" cache update passes the clean latents."""
         self._check_frame(latents, 2)
         b, t = latents.shape[:2]
         c = self.config
@@ -309,8 +311,13 @@ class DiT(nn.Module):
             raise _input_error(f"Actions must have shape [{b}, {t}, {c['actionDim']}], got {list(actions.shape)}.")
         f = b * t
         frames = latents.reshape(f, c["latentHeight"], c["latentWidth"], c["latentChannels"])
-        previous = None
-        if dit_option(c, "contextLatentInput"):
+        if previous is not None:
+            if not dit_option(c, "contextLatentInput"):
+                raise _input_error("This DiT does not stack a previous latent on its input (contextLatentInput is off).")
+            if tuple(previous.shape) != tuple(latents.shape):
+                raise _input_error(f"The previous latents must have the latents' shape {list(latents.shape)}, got {list(previous.shape)}.")
+            previous = previous.reshape(frames.shape)
+        elif dit_option(c, "contextLatentInput"):
             previous = torch.cat([torch.zeros_like(latents[:, :1]), latents[:, :-1]], dim=1).reshape(frames.shape)
         a = self.action_embedding(actions.reshape(f, c["actionDim"]), None if action_keep is None else action_keep.reshape(f))
         x = self.embed(frames, a, previous)

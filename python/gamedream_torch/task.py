@@ -8,8 +8,17 @@ of the clips, only the last frame is a target. Target levels are uniform over th
 `samplerTimestepShare` of them sit on the timesteps a `samplerSteps`-step sampler visits. With
 probability `actionDropout` a frame's action is replaced by the DiT's learned null action.
 The draws come from `Rng` (rng.py, the same generator as TypeScript), in the same order.
+
+`cacheUpdate` says how play fills the KV cache, and so what the context frames must look like:
+"context-pass" (above) trains for one more DiT pass per played frame on its clean latent;
+"reuse-last-step" trains for a cache of the keys/values of each played frame's own last sampling
+step, which saves that pass. Then the first frame of a clip only lends its clean latent to the
+second frame's channels; the middle frames run at the sampler's last timestep, as played frames
+did, each with the clean latent of the frame before stacked on; the last frame is the target.
 """
 from __future__ import annotations
+
+import json
 
 import torch
 
@@ -21,7 +30,9 @@ from .errors import GamedreamError
 from .rng import Rng, gaussian_noise
 
 # Settings older runs saved before a field existed read as the recipe they trained with.
-_ABSENT_MEANS = {"lastFrameShare": 0, "samplerTimestepShare": 0, "samplerSteps": 2, "actionDropout": 0}
+_ABSENT_MEANS = {"lastFrameShare": 0, "samplerTimestepShare": 0, "samplerSteps": 2, "actionDropout": 0, "cacheUpdate": "context-pass"}
+
+CACHE_UPDATES = ("context-pass", "reuse-last-step")
 
 
 def train_settings(overrides: dict | None = None) -> dict:
@@ -31,6 +42,11 @@ def train_settings(overrides: dict | None = None) -> dict:
 
 def _get(settings: dict, key: str):
     return settings.get(key, _ABSENT_MEANS.get(key))
+
+
+def reuses_last_step(settings: dict) -> bool:
+    """Whether the clips train for the "reuse-last-step" cache update (see the module comment)."""
+    return _get(settings, "cacheUpdate") == "reuse-last-step"
 
 
 def sampler_timesteps(T: int, steps: int) -> list[float]:
@@ -47,15 +63,20 @@ def draw_frame_noise(rng: Rng, batch: int, frames: int, schedule: Schedule, sett
     last_share = _get(settings, "lastFrameShare")
     dropout = _get(settings, "actionDropout")
     sampler_levels = sampler_timesteps(schedule.T, _get(settings, "samplerSteps")) if share > 0 else []
+    reuse = reuses_last_step(settings)
+    played_level = sampler_timesteps(schedule.T, _get(settings, "samplerSteps"))[-1] if reuse else 0.0
     timesteps = [0.0] * (batch * frames)
     mask = [0.0] * (batch * frames)
     keep = [1.0] * (batch * frames)
     for b in range(batch):
-        last_only = last_share > 0 and rng.next() < last_share
-        context = 0 if frames <= 1 else (frames - 1 if last_only else 1 + rng.int(frames - 1))
+        last_only = not reuse and last_share > 0 and rng.next() < last_share
+        context = 0 if frames <= 1 else (frames - 1 if last_only or reuse else 1 + rng.int(frames - 1))
         for t in range(frames):
             i = b * frames + t
-            if t < context:
+            if reuse and t < context:
+                # The first frame lends its clean latent only; the others ran as played frames did.
+                timesteps[i] = 0.0 if t == 0 else played_level
+            elif t < context:
                 timesteps[i] = rng.next() * settings["contextNoiseMax"] * last
             else:
                 on_sampler = len(sampler_levels) > 0 and rng.next() < share
@@ -85,17 +106,33 @@ def validate_train_settings(settings: dict, dit_config: dict) -> None:
         raise err(f"\"actionDropout\" must lie in [0, 1), got {dropout}.")
     if dropout > 0 and not dit_option(dit_config, "nullAction"):
         raise err("Action dropout needs a DiT with a learned null action (nullAction); this one has none: set actionDropout to 0.")
+    cache_update = _get(settings, "cacheUpdate")
+    if cache_update not in CACHE_UPDATES:
+        raise err(f"\"cacheUpdate\" must be one of {', '.join(CACHE_UPDATES)}, got {json.dumps(cache_update)}.")
+    if cache_update == "reuse-last-step":
+        if not dit_option(dit_config, "contextLatentInput"):
+            raise err("\"cacheUpdate\": \"reuse-last-step\" needs a DiT that stacks the previous clean latent on its input (contextLatentInput): its cached frames carry no clean latent of their own.")
+        needed = dit_config["contextFrames"] + 2
+        if settings["clipLength"] < needed:
+            raise err(f"\"cacheUpdate\": \"reuse-last-step\" needs clips of at least contextFrames + 2 = {needed} frames (one that lends its latent, {dit_config['contextFrames']} of context, the target), got {settings['clipLength']}.")
 
 
 def loss_inputs(dit, latents: torch.Tensor, actions: torch.Tensor, schedule: Schedule, settings: dict, timesteps, mask, keep, eps):
-    """Everything `ditLoss` feeds `diffusionLoss`, from drawn noise: prediction, alpha-bar, mask."""
+    """Everything `ditLoss` feeds `diffusionLoss`, from drawn noise: the prediction and the clean
+    latents, noise, alpha-bar [B, T', 1, 1, 1] and frame mask [B, T'] of the frames it covers (all
+    T, or frames 1.. under "reuse-last-step", whose first frame only lends its latent)."""
     b, t = latents.shape[:2]
     alpha_bar = alpha_bar_tensor(schedule, timesteps.tolist(), [b, t, 1, 1, 1]).to(latents.device)
     xt = q_sample(latents, eps, alpha_bar)
     levels = (timesteps / (schedule.T - 1)).reshape(b, t).to(latents.device)
     action_keep = keep.reshape(b, t) if _get(settings, "actionDropout") > 0 else None
-    prediction = dit(xt, levels, actions, action_keep)
-    return prediction, alpha_bar, mask.reshape(b, t)
+    frame_mask = mask.reshape(b, t)
+    if not reuses_last_step(settings):
+        prediction = dit(xt, levels, actions, action_keep)
+        return prediction, latents, eps, alpha_bar, frame_mask
+    run = slice(1, None)
+    prediction = dit(xt[:, run], levels[:, run], actions[:, run], None if action_keep is None else action_keep[:, run], previous=latents[:, :-1])
+    return prediction, latents[:, run], eps[:, run], alpha_bar[:, run], frame_mask[:, run]
 
 
 def dit_loss(dit, latents: torch.Tensor, actions: torch.Tensor, schedule: Schedule, settings: dict, rng: Rng) -> torch.Tensor:
@@ -103,37 +140,57 @@ def dit_loss(dit, latents: torch.Tensor, actions: torch.Tensor, schedule: Schedu
     b, t = latents.shape[:2]
     timesteps, mask, keep = draw_frame_noise(rng, b, t, schedule, settings)
     eps = gaussian_noise(list(latents.shape), rng)
-    prediction, alpha_bar, frame_mask = loss_inputs(dit, latents, actions, schedule, settings, timesteps, mask, keep, eps)
-    return diffusion_loss(prediction, latents, eps, alpha_bar, dit.config["parameterization"], settings.get("minSnrGamma"), frame_mask)
+    prediction, clean, noise, alpha_bar, frame_mask = loss_inputs(dit, latents, actions, schedule, settings, timesteps, mask, keep, eps)
+    return diffusion_loss(prediction, clean, noise, alpha_bar, dit.config["parameterization"], settings.get("minSnrGamma"), frame_mask)
 
 
 def dit_loss_terms(dit, latents, actions, schedule: Schedule, settings: dict, timesteps, mask, keep, eps):
     """Numerator and denominator of the masked loss (data-parallel ranks divide by the global count)."""
-    prediction, alpha_bar, frame_mask = loss_inputs(dit, latents, actions, schedule, settings, timesteps, mask, keep, eps)
+    prediction, clean, noise, alpha_bar, frame_mask = loss_inputs(dit, latents, actions, schedule, settings, timesteps, mask, keep, eps)
     config = getattr(dit, "module", dit).config  # a DistributedDataParallel wrapper holds the DiT as .module
-    return diffusion_loss_terms(prediction, latents, eps, alpha_bar, config["parameterization"], settings.get("minSnrGamma"), frame_mask)
+    return diffusion_loss_terms(prediction, clean, noise, alpha_bar, config["parameterization"], settings.get("minSnrGamma"), frame_mask)
 
 
-def guidance_distillation_terms(student, teacher, latents, actions, schedule: Schedule, timesteps, mask, eps, scale: float):
+def guidance_distillation_terms(student, teacher, latents, actions, schedule: Schedule, timesteps, mask, eps, scale: float, settings: dict | None = None):
     """Guidance distillation (Meng et al., "On distillation of guided diffusion models", 2023): the
     student's conditional prediction learns the frozen teacher's guided one, uncond + scale *
     (cond - uncond), so one conditional pass samples what a guided batch of 2 did. The unconditional
     teacher pass gives the target frames the learned null action and keeps the context frames'
-    actions, as guidance does at play time (src/lib/play/world-model.ts). Returns the masked squared
-    error's numerator and denominator over target frames, as `dit_loss_terms`.
-    latents [B, T, h, w, c], actions [B, T, A], timesteps / mask [B*T], eps like latents."""
+    actions, as guidance does at play time (src/lib/play/world-model.ts). At scale 1 the target is
+    the teacher's conditional prediction alone (one teacher pass).
+
+    Under "reuse-last-step" (`settings`) the student trains for that cache update (see the module
+    comment) while the teacher, a DiT of the "context-pass" kind, sees what it was trained on: the
+    same frames 1.., its context frames clean, the target frame as noisy as the student's. So a
+    student learns to play without the context pass what its teacher played with it.
+    Returns the masked squared error's numerator and denominator over target frames, as
+    `dit_loss_terms`. latents [B, T, h, w, c], actions [B, T, A], timesteps / mask [B*T], eps like latents."""
     b, t = latents.shape[:2]
     alpha_bar = alpha_bar_tensor(schedule, timesteps.tolist(), [b, t, 1, 1, 1]).to(latents.device)
     xt = q_sample(latents, eps, alpha_bar)
     levels = (timesteps / (schedule.T - 1)).reshape(b, t).to(latents.device)
     frame_mask = mask.reshape(b, t).to(latents.device)
+    reuse = settings is not None and reuses_last_step(settings)
+    student_args: dict = {}
+    teacher_x, teacher_levels, teacher_actions = xt, levels, actions
+    if reuse:
+        run = slice(1, None)
+        targets = frame_mask[:, run].reshape(b, t - 1, 1, 1, 1) > 0
+        student_args = {"previous": latents[:, :-1]}
+        teacher_x = torch.where(targets, xt[:, run], latents[:, run])
+        teacher_levels = levels[:, run] * frame_mask[:, run]
+        teacher_actions = actions[:, run]
+        xt, levels, actions, frame_mask = xt[:, run], levels[:, run], actions[:, run], frame_mask[:, run]
     with torch.no_grad():
-        keep = torch.cat([torch.ones_like(frame_mask), 1 - frame_mask])
-        both = teacher(torch.cat([xt, xt]), torch.cat([levels, levels]), torch.cat([actions, actions]), keep)
-        cond, uncond = both.chunk(2)
-        target = uncond + scale * (cond - uncond)
-    prediction = student(xt, levels, actions, None)
-    weights = torch.broadcast_to(frame_mask.reshape(b, t, 1, 1, 1), prediction.shape)
+        if scale == 1:
+            target = teacher(teacher_x, teacher_levels, teacher_actions, None)
+        else:
+            keep = torch.cat([torch.ones_like(frame_mask), 1 - frame_mask])
+            both = teacher(torch.cat([teacher_x, teacher_x]), torch.cat([teacher_levels, teacher_levels]), torch.cat([teacher_actions, teacher_actions]), keep)
+            cond, uncond = both.chunk(2)
+            target = uncond + scale * (cond - uncond)
+    prediction = student(xt, levels, actions, None, **student_args)
+    weights = torch.broadcast_to(frame_mask.reshape(*frame_mask.shape, 1, 1, 1), prediction.shape)
     return (((prediction - target) ** 2) * weights).sum(), weights.sum()
 
 

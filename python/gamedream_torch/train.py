@@ -17,7 +17,10 @@ One process (plain `python -m gamedream_torch.train`) needs no torchrun. With to
 are the teacher, and the student learns to give in one conditional pass the teacher's guided
 prediction at that scale (task.py `guidance_distillation_terms`). The exported weights record
 `guidanceDistillation` and the sampling default `guidanceScale: 1`, so the world model plays them
-with one DiT row per pass instead of a batch of 2 (src/lib/models/loader.ts).
+with one DiT row per pass instead of a batch of 2 (src/lib/models/loader.ts). At SCALE 1 the target
+is the teacher's conditional prediction: with `--train '{"cacheUpdate": "reuse-last-step", ...}'`
+this distils a teacher that plays with a context pass per frame into a student that plays without
+one (task.py); the exported weights then also record the sampling default `cacheUpdate`.
 
 The recipe is src/lib's: the same DiT config (preset + --override), the training task of
 src/lib/train/dit-task.ts under the same setting names (--train JSON; --clip-length is its
@@ -65,7 +68,7 @@ from .dataset import DatasetReader, rgb_to_unit
 from .dit import DiT
 from .errors import GamedreamError, StopRequest, run_cli
 from .rng import Rng
-from .task import dit_loss_terms, draw_frame_noise, guidance_distillation_terms, schedule_of, train_settings, validate_train_settings
+from .task import dit_loss_terms, draw_frame_noise, guidance_distillation_terms, reuses_last_step, schedule_of, train_settings, validate_train_settings
 from .vae import VAE
 from .weights import load_into, load_safetensors, read_tfjs_weights, save_safetensors, write_tfjs_weights_dir
 
@@ -149,8 +152,8 @@ def run_settings(args: argparse.Namespace, stored: dict | None) -> dict:
         settings["vae"] = os.path.join(REPO_ROOT, "weights", settings["preset"], "vae")
     scale = settings.get("distillGuidance")
     if scale is not None:
-        if not (math.isfinite(scale) and 1 < scale <= 20):
-            raise GamedreamError("CLI_BAD_FLAG", f"--distill-guidance must be a guidance scale above 1 and at most 20, got {scale}.")
+        if not (math.isfinite(scale) and 1 <= scale <= 20):
+            raise GamedreamError("CLI_BAD_FLAG", f"--distill-guidance must be a guidance scale from 1 to 20, got {scale}.")
         if not settings.get("init"):
             raise GamedreamError("CLI_BAD_FLAG", "--distill-guidance distils the --init weights (the teacher): pass --init weights/realtime/dit or a run's model.safetensors.")
     return settings
@@ -368,7 +371,7 @@ def train_step(d: Dist, net, model, params, optimizer: AdamW, ema: Ema | None, l
     if teacher is None:
         total, count = dit_loss_terms(net, to(latents), to(actions), schedule, settings, timesteps, to(mask), to(keep), to(eps))
     else:
-        total, count = guidance_distillation_terms(net, teacher, to(latents), to(actions), schedule, timesteps, to(mask), to(eps), distill_scale)
+        total, count = guidance_distillation_terms(net, teacher, to(latents), to(actions), schedule, timesteps, to(mask), to(eps), distill_scale, settings)
     global_count = d.all_sum(count.detach().clone().to(d.device))
     # Each rank's share of the global masked sum, scaled by the world size: DDP's average of the
     # ranks' gradients is then the gradient of the global batch's loss.
@@ -472,7 +475,10 @@ def export(run: str, dit_config: dict, ema: dict, step: int, settings: dict, run
     config_path = os.path.join(run, "config.json")
     distilled = run_settings.get("distillGuidance") is not None
     # One conditional pass now gives what guidance at this scale gave the teacher: play it unguided.
-    sampling = {"guidanceScale": 1} if distilled else None
+    sampling = {"guidanceScale": 1} if distilled else {}
+    if reuses_last_step(settings):
+        # Trained on caches of each frame's last sampling step: play it that way, with no context pass.
+        sampling["cacheUpdate"] = "reuse-last-step"
     with open(f"{config_path}.tmp", "w", encoding="utf-8") as f:
         json.dump({"kind": "dit", "model": dit_config, "settings": settings, "runInfo": run_info, **({"sampling": sampling} if sampling else {})}, f, indent=1)
     os.replace(f"{config_path}.tmp", config_path)
@@ -483,6 +489,7 @@ def export(run: str, dit_config: dict, ema: dict, step: int, settings: dict, run
     extra = {"kind": "dit", "weights": metadata["weights"], "settings": json.loads(metadata["settings"]), "vae": vae_folder, "vaeLatentScale": vae_scale, "trainer": "pytorch"}
     if distilled:
         extra["guidanceDistillation"] = {"scale": run_settings["distillGuidance"], "teacher": run_settings["init"]}
+    if sampling:
         extra["sampling"] = sampling
     weights = os.path.join(run, "weights")
     tmp = f"{weights}.tmp-{os.getpid()}"

@@ -13,6 +13,8 @@ def dit_outputs(dit, inputs: dict) -> dict:
     out = {"forward": dit(latents, levels, actions)}
     if dit_option(dit.config, "nullAction"):
         out["forward_dropped"] = dit(latents, levels, actions, inputs["keep"])
+    if dit_option(dit.config, "contextLatentInput"):
+        out["forward_previous"] = dit(latents, levels, actions, None, previous=-0.5 * latents)
     cache = dit.create_cache()
     for i in range(t - 1):
         dit.append_frame(cache, latents[:, i], levels[:, i], actions[:, i])

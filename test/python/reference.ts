@@ -26,7 +26,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { ACTION_DIM, encodeAction, type Action } from "../../src/lib/actions/index.js";
 import { initBackend, Rng } from "../../src/lib/core/index.js";
-import { DIT_PRESETS, createDiT, type DiT, type DiTConfig, loadModelFromWeights, PRESETS, PRESET_NAMES, VAE_PRESETS, createVAE, vaeLatentShape, type VAE, type VAEConfig } from "../../src/lib/models/index.js";
+import { actionPathway, DIT_PRESETS, createDiT, type DiT, type DiTConfig, loadModelFromWeights, PRESETS, PRESET_NAMES, VAE_PRESETS, createVAE, vaeLatentShape, type VAE, type VAEConfig } from "../../src/lib/models/index.js";
 import {
   COMMON_SCHEDULE_PARAMETERS,
   SCHEDULE_KINDS,
@@ -123,6 +123,12 @@ function ditOutputs(dit: DiT, inputs: Named): Named {
   if (nullActionOf(dit.config)) {
     out.set("forward_dropped", dit.forward(latents, levels, actions, { actionKeep: inputs.get("keep") as tf.Tensor2D } as never).prediction);
   }
+  if (actionPathway(dit.config).contextLatentInput) {
+    // Given latents stacked on (training for "reuse-last-step" passes the clean ones).
+    const previous = tf.mul(latents, -0.5) as tf.Tensor5D;
+    out.set("forward_previous", dit.forward(latents, levels, actions, { previous }).prediction);
+    previous.dispose();
+  }
   // Frame with cache: frames 0..T-2 enter the cache at their own levels (the window slides past
   // its capacity), then frame T-1 is predicted against it.
   const cache = dit.createCache();
@@ -209,6 +215,8 @@ async function make(dir: string): Promise<void> {
     default: {},
     forcing: { clipLength: 5, minSnrGamma: 5, lastFrameShare: 0, samplerTimestepShare: 0, actionDropout: 0 } as Partial<ditTask.DiTTrainSettings>,
     mixed: { clipLength: 4, minSnrGamma: 3, lastFrameShare: 0.5, samplerTimestepShare: 0.5, samplerSteps: 4, actionDropout: 0.3, contextNoiseMax: 0.2, schedule: { kind: "sigmoid", T: 500 } } as Partial<ditTask.DiTTrainSettings>,
+    // Clean latents stacked on, middle frames at the 2-step sampler's last level, frame 0 not run.
+    reuse: { clipLength: 64, samplerSteps: 2, samplerTimestepShare: 0.5, actionDropout: 0.2, cacheUpdate: "reuse-last-step" } as Partial<ditTask.DiTTrainSettings>,
   };
   for (const [label, config] of Object.entries(ditCases())) {
     const caseDir = path.join(dir, label);
@@ -233,6 +241,7 @@ async function make(dir: string): Promise<void> {
     for (const [variant, overrides] of Object.entries(trainVariants)) {
       const settings = { ...ditTask.DEFAULT_DIT_TRAIN, ...overrides } as ditTask.DiTTrainSettings;
       if (settings.actionDropout > 0 && !nullActionOf(config)) continue;
+      if (ditTask.reusesLastStep(settings) && !actionPathway(config).contextLatentInput) continue;
       const schedule = makeSchedule(settings.schedule);
       const clip = Math.min(settings.clipLength, T);
       const batch = {

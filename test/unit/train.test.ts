@@ -19,6 +19,7 @@ import {
   type TrainTask,
 } from "../../src/lib/train/index.js";
 import { makeSchedule } from "../../src/lib/diffusion/index.js";
+import { perturbWeights } from "../helpers/tiny-models.js";
 
 const TINY: DiTConfig = {
   ...DIT_PRESETS.realtime,
@@ -165,6 +166,71 @@ describe("optimisation pieces", () => {
     expect(onSampler / targets).toBeCloseTo(0.5, 1);
     const dropped = actionKeep.reduce((n, k) => n + (k === 0 ? 1 : 0), 0) / actionKeep.length;
     expect(dropped).toBeCloseTo(0.2, 1);
+  });
+
+  it("reuse-last-step clips: frame 0 only lends its latent, middle frames at the played level, the last one the target", () => {
+    const schedule = makeSchedule({ kind: "cosine", T: 1000 });
+    const settings = {
+      contextNoiseMax: 0.1,
+      lastFrameShare: 0,
+      samplerTimestepShare: 0.5,
+      samplerSteps: 2,
+      actionDropout: 0,
+      cacheUpdate: "reuse-last-step" as const,
+    };
+    const B = 400;
+    const { timesteps, mask } = drawFrameNoise(new Rng(3), B, 4, schedule, settings);
+    let onSampler = 0;
+    for (let b = 0; b < B; b++) {
+      expect(Array.from(mask.subarray(b * 4, b * 4 + 4))).toEqual([0, 0, 0, 1]);
+      // The 2-step sampler's last timestep (499) is what a played frame's cached pass ran at.
+      expect(Array.from(timesteps.subarray(b * 4, b * 4 + 3))).toEqual([0, 499, 499]);
+      if ([999, 499].includes(timesteps[b * 4 + 3])) onSampler++;
+    }
+    expect(onSampler / B).toBeCloseTo(0.5, 1);
+  });
+
+  it("reuse-last-step loss: frame 0's clean latent counts, its noise and action do not", async () => {
+    const dit = createDiT({ ...TINY, contextLatentInput: true }, 3);
+    perturbWeights(dit, 4); // adaLN-Zero: at initialisation the output ignores every input
+    const settings = { ...DEFAULT_DIT_TRAIN, clipLength: 4, actionDropout: 0, cacheUpdate: "reuse-last-step" as const };
+    const schedule = makeSchedule(settings.schedule);
+    const batch = tinyLatents(1, 6).sampleClips(new Rng(4), 2, 4);
+    const lossOf = async (latents: tf.Tensor5D, actions: tf.Tensor3D) => {
+      const loss = ditLoss(dit, { latents, actions }, schedule, settings, new Rng(9));
+      const value = (await loss.data())[0];
+      loss.dispose();
+      return value;
+    };
+    const base = await lossOf(batch.latents, batch.actions);
+    // Another action on frame 0 (not run) leaves the loss; another frame-0 latent (stacked on frame 1) moves it.
+    const otherActions = tf.tidy(() =>
+      tf.concat([tf.onesLike(tf.slice(batch.actions, [0, 0], [-1, 1])), tf.slice(batch.actions, [0, 1], [-1, -1])], 1),
+    ) as tf.Tensor3D;
+    expect(await lossOf(batch.latents, otherActions)).toBe(base);
+    const otherFirst = tf.tidy(() =>
+      tf.concat([tf.mul(tf.slice(batch.latents, [0, 0], [-1, 1]), -3), tf.slice(batch.latents, [0, 1], [-1, -1])], 1),
+    ) as tf.Tensor5D;
+    expect(Math.abs((await lossOf(otherFirst, batch.actions)) - base)).toBeGreaterThan(1e-6);
+    tf.dispose([otherActions, otherFirst, batch.latents, batch.actions]);
+    dit.dispose();
+  });
+
+  it("refuses reuse-last-step without a stacked latent or with clips too short for the window", () => {
+    const data = tinyLatents(1, 6);
+    const plain = createDiT({ ...TINY, contextLatentInput: false }, 1);
+    const stacked = createDiT({ ...TINY, contextLatentInput: true }, 1);
+    const reuse = { clipLength: 4, actionDropout: 0, cacheUpdate: "reuse-last-step" as const };
+    expect(() => createDiTTask(plain, data, reuse)).toThrow(/contextLatentInput/);
+    expect(() => createDiTTask(stacked, data, { ...reuse, clipLength: 3 })).toThrow(
+      /at least contextFrames \+ 2 = 4 frames/,
+    );
+    expect(() => createDiTTask(stacked, data, { ...reuse, cacheUpdate: "sometimes" as never })).toThrow(
+      /"cacheUpdate" must be one of/,
+    );
+    expect(() => createDiTTask(stacked, data, reuse)).not.toThrow();
+    plain.dispose();
+    stacked.dispose();
   });
 
   it("recognises allocation failures", () => {

@@ -141,6 +141,53 @@ describe("world model (tiny VAE + DiT)", () => {
     wm.dispose();
   });
 
+  it("reuse-last-step: a played frame equals the DiT's full forward over frames made as training makes them", async () => {
+    // Training for this cache update (src/lib/train/dit-task.ts): frame 0 lends its clean latent,
+    // frames 1.. run at the sampler's last level on noise, each with the clean latent before stacked on.
+    const stacked = createDiT({ ...DIT_TINY, contextLatentInput: true }, 5);
+    perturbWeights(stacked, 6);
+    const wm = createWorldModel({
+      vae,
+      dit: stacked,
+      schedule: SCHEDULE,
+      seed: 12,
+      sampler: "ddim",
+      steps: 1,
+      cacheUpdate: "reuse-last-step",
+    });
+    const held = [actionAt(0), actionAt(1), actionAt(2)];
+    wm.start(start, held.slice(0, 2));
+    expect(wm.contextLength).toBe(3); // K = 2 frames of context and the one that lends its latent
+    const { frame, latent } = wm.step(held[2]);
+    const expected = tf.tidy(() => {
+      const clean = vae.encodeScaled(start); // frames 0, 1, 2
+      const rng = new Rng(12); // the model's generator: noise for frames 1 and 2 (start), then frame 3
+      const noise = [1, 2, 3].map(() => gaussianNoise([1, 8, 8, 4], rng));
+      const latents = tf.expandDims(tf.concat(noise, 0), 0) as tf.Tensor5D;
+      const previous = tf.expandDims(clean, 0) as tf.Tensor5D;
+      const heldVectors = new Float32Array(4 * ACTION_DIM);
+      held.forEach((a, i) => heldVectors.set(encodeAction(a), i * ACTION_DIM));
+      const actions = tf.tensor3d(conditioningActions(heldVectors, 4).slice(ACTION_DIM), [1, 3, ACTION_DIM]);
+      // Zero-terminal SNR: at t = T-1 the input is the noise itself and x0 = -v.
+      const v = stacked.forward(latents, tf.ones([1, 3]) as tf.Tensor2D, actions, { previous }).prediction;
+      return tf.neg(tf.slice(v, [0, 2], [1, 1]).reshape([1, 8, 8, 4]));
+    });
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(latent, expected))).dataSync()[0])).toBeLessThan(1e-4);
+    tf.dispose([frame, latent, expected]);
+    // The window stays K + 1 long, and nothing leaks as it slides or when the cache is rebuilt.
+    const before = tf.memory().numTensors;
+    for (let t = 0; t < 6; t++) tf.dispose(Object.values(wm.step(actionAt(t))));
+    wm.configure({ steps: 2 });
+    for (let t = 0; t < 3; t++) tf.dispose(Object.values(wm.step(actionAt(t))));
+    expect(wm.contextLength).toBe(3);
+    expect(tf.memory().numTensors).toBe(before);
+    wm.configure({ cacheUpdate: "context-pass" });
+    tf.dispose(Object.values(wm.step(actionAt(0))));
+    expect(wm.contextLength).toBe(2);
+    wm.dispose();
+    stacked.dispose();
+  });
+
   it("reports only its sampling settings (what eval reports record), not the models it was given", () => {
     const wm = createWorldModel({ vae, dit, schedule: SCHEDULE, seed: 3, steps: 2, contextNoise: 0.1 });
     expect(Object.keys(wm.settings).sort()).toEqual([

@@ -623,6 +623,15 @@ export class KVCache {
     }
   }
 
+  /**
+   * Takes ownership of `latent [B, h, w, c]` as the newest latent, with no keys/values: a frame
+   * that only lends its latent to the next one (the oldest frame of a "reuse-last-step" window).
+   */
+  pushLatent(latent: tf.Tensor4D): void {
+    this.latest?.dispose();
+    this.latest = latent;
+  }
+
   /** The newest frame's input latent `[B, h, w, c]`, or null before the first push with one. */
   get lastLatent(): tf.Tensor4D | null {
     return this.latest;
@@ -680,6 +689,12 @@ export interface ForwardOptions {
   attention?: boolean;
   /** `[B, T]` in {0, 1}: 0 replaces the frame's action by the learned null action (`nullAction`). */
   actionKeep?: tf.Tensor2D;
+  /**
+   * `[B, T, h, w, c]`, with `contextLatentInput`: the latent stacked onto each frame's channels
+   * (default: the frame before in `latents`, zeros for the first). Training for the
+   * "reuse-last-step" cache update passes clean latents here (../train/dit-task.ts).
+   */
+  previous?: tf.Tensor5D;
 }
 
 /** Options of `forwardFrame`. */
@@ -833,7 +848,8 @@ export class DiT implements Module<DiTConfig> {
    * Full clip (training, teacher-forced evaluation, attention maps).
    * `latents [B, T, h, w, c]` noisy latents, `noiseLevels [B, T]` in [0, 1], `actions [B, T, A]`
    * -> prediction `[B, T, h, w, c]`; with `attention`, the probabilities of every layer and head.
-   * With `contextLatentInput`, frame t also sees `latents[:, t-1]` (zeros for t = 0).
+   * With `contextLatentInput`, frame t also sees `latents[:, t-1]` (zeros for t = 0), or
+   * `options.previous[:, t]` when given.
    */
   forward(
     latents: tf.Tensor5D,
@@ -855,11 +871,23 @@ export class DiT implements Module<DiTConfig> {
         `The action-keep mask must have shape [${batch}, ${frames}], got [${options.actionKeep.shape}].`,
       );
     }
+    if (options.previous) {
+      if (!this.pathway.contextLatentInput)
+        throw inputError("This DiT does not stack a previous latent on its input (contextLatentInput is off).");
+      if (options.previous.shape.join(",") !== latents.shape.join(","))
+        throw inputError(
+          `The previous latents must have the latents' shape [${latents.shape}], got [${options.previous.shape}].`,
+        );
+    }
     return tf.tidy(() => {
       const { latentHeight: h, latentWidth: w, latentChannels: c, actionDim } = this.config;
       const f = batch * frames;
       const flat = tf.reshape(latents, [f, h, w, c]) as tf.Tensor4D;
-      const previous = this.pathway.contextLatentInput ? previousFrames(latents) : null;
+      const previous = !this.pathway.contextLatentInput
+        ? null
+        : options.previous
+          ? (tf.reshape(options.previous, [f, h, w, c]) as tf.Tensor4D)
+          : previousFrames(latents);
       const actionEmbedding = this.embedActions(
         tf.reshape(actions, [f, actionDim]),
         options.actionKeep ? tf.reshape(options.actionKeep, [f]) : undefined,
@@ -901,10 +929,18 @@ export class DiT implements Module<DiTConfig> {
    * Runs the frame at `noiseLevel` (the context level) and appends its keys/values and latent to the
    * cache: the keys/values `forwardFrame(..., { returnKv: true })` gives, without what only its
    * prediction needs (the last block's temporal mix and MLP, the head: about 15% of the pass).
+   * `stacked [B, h, w, c]` is the latent the next frame sees on its channels (default `latent`;
+   * the clean latent when `latent` is a noisy one under "reuse-last-step").
    */
-  appendFrame(cache: KVCache, latent: tf.Tensor4D, noiseLevel: number | tf.Tensor1D, action: tf.Tensor2D): void {
+  appendFrame(
+    cache: KVCache,
+    latent: tf.Tensor4D,
+    noiseLevel: number | tf.Tensor1D,
+    action: tf.Tensor2D,
+    stacked: tf.Tensor4D = latent,
+  ): void {
     const kv = this.frameKeyValues(cache, latent, noiseLevel, action);
-    cache.push(kv, this.pathway.contextLatentInput ? latent.clone() : undefined);
+    cache.push(kv, this.pathway.contextLatentInput ? stacked.clone() : undefined);
   }
 
   /** `forwardFrame`'s `kv` alone (one frame per batch item against `cache`). */

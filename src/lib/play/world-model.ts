@@ -20,6 +20,12 @@
  * `step(a)` takes the input held on the frame shown now and returns the next frame.
  * Context frames are "clean with a small noise level" (diffusion-forcing augmentation): their
  * latents are noised to `contextNoise` and the DiT is told that level.
+ *
+ * Under "reuse-last-step" a generated frame's cache entry is its own last sampling step, so the
+ * context frames of `start` (and of a rebuilt cache) are made the same way, as training for that
+ * update made them (src/lib/train/dit-task.ts): a pass at the sampler's last timestep on fresh
+ * noise with the clean latent of the frame before stacked on; the window of a DiT that stacks
+ * latents (`contextLatentInput`) keeps one frame more, the oldest, which only lends its latent.
  */
 import * as tf from "@tensorflow/tfjs";
 import { ACTION_DIM, NO_ACTION, encodeAction, type Action } from "../actions/index.js";
@@ -98,7 +104,10 @@ export interface WorldModel {
   readonly schedule: Schedule;
   /** Frames generated since the last `start` / `reset`. */
   readonly frameIndex: number;
-  /** Context frames currently in the window (at most `dit.config.contextFrames`). */
+  /**
+   * Context frames currently in the window: at most `dit.config.contextFrames`, one more under
+   * "reuse-last-step" (the oldest then only lends its latent to the next).
+   */
   readonly contextLength: number;
   /** Changes settings; they apply from the next `step`. */
   configure(patch: Partial<WorldModelSettings>): void;
@@ -246,8 +255,21 @@ class LiveWorldModel implements WorldModel {
   configure(patch: Partial<WorldModelSettings>): void {
     const next = resolveSettings(this.current, patch, this.schedule.T, this.dit);
     // Cached keys/values were computed at the old context level: recompute them once.
-    if (next.contextNoise !== this.current.contextNoise) this.stale = true;
+    if (this.contextLevel(next) !== this.contextLevel(this.current) || next.cacheUpdate !== this.current.cacheUpdate)
+      this.stale = true;
     this.current = next;
+  }
+
+  /** The noise level of the passes that fill the cache: `contextNoise`, or the sampler's last timestep. */
+  private contextLevel(settings: WorldModelSettings): number {
+    if (settings.cacheUpdate !== "reuse-last-step") return settings.contextNoise;
+    return samplerTimesteps(this.schedule.T, settings.steps).at(-1)! / (this.schedule.T - 1);
+  }
+
+  /** Frames the window keeps (see the file comment). */
+  private get windowCapacity(): number {
+    const lender = this.current.cacheUpdate === "reuse-last-step" && actionPathway(this.dit.config).contextLatentInput;
+    return Math.max(1, this.dit.config.contextFrames) + (lender ? 1 : 0);
   }
 
   start(frames: tf.Tensor | readonly RgbaImage[], actions: readonly ActionInput[] = []): void {
@@ -277,7 +299,7 @@ class LiveWorldModel implements WorldModel {
       return x as tf.Tensor4D;
     });
     try {
-      const keep = Math.max(1, this.dit.config.contextFrames);
+      const keep = this.windowCapacity;
       const tail = tf.tidy(
         () => (clip.shape[0] > keep ? tf.slice(clip, [clip.shape[0] - keep], [keep]) : clip.clone()) as tf.Tensor4D,
       );
@@ -296,7 +318,7 @@ class LiveWorldModel implements WorldModel {
     if (latents.rank !== 4 || latents.shape[0] < 1 || latents.shape.slice(1).join(",") !== `${h},${w},${c}`) {
       throw inputError(`Start latents must have shape [T, ${h}, ${w}, ${c}], got [${latents.shape.join(", ")}].`);
     }
-    const keep = Math.max(1, this.dit.config.contextFrames);
+    const keep = this.windowCapacity;
     const tail = tf.tidy(
       () =>
         (latents.shape[0] > keep
@@ -343,7 +365,7 @@ class LiveWorldModel implements WorldModel {
     const origin = this.origin!;
     this.clearWindow();
     this.window = origin.window.map((f) => ({ latent: f.latent.clone(), action: f.action }));
-    while (this.window.length > this.dit.config.contextFrames) this.window.shift()!.latent.dispose();
+    while (this.window.length > this.windowCapacity) this.window.shift()!.latent.dispose();
     this.rng.setState(origin.rng);
     this.generated = 0;
     this.rebuildCache();
@@ -441,29 +463,36 @@ class LiveWorldModel implements WorldModel {
 
   /** Adds a finished frame to the window and the cache, dropping the oldest beyond K. */
   private pushContext(frame: ContextFrame, kv: FrameKV | undefined): void {
-    const capacity = this.dit.config.contextFrames;
+    const capacity = this.windowCapacity;
     if (kv) this.cache.push(kv, actionPathway(this.dit.config).contextLatentInput ? frame.latent.clone() : undefined);
     else this.appendToCache(frame);
     this.window.push(frame);
     while (this.window.length > capacity) this.window.shift()!.latent.dispose();
   }
 
-  /** One DiT pass of a context frame at the context noise level; its keys/values enter the cache. */
+  /**
+   * One DiT pass of a context frame at the context level (`contextLevel`); its keys/values enter
+   * the cache, and the clean latent rides on to the next frame's channels.
+   */
   private appendToCache(frame: ContextFrame): void {
-    const level = this.current.contextNoise;
+    const level = this.contextLevel(this.current);
     const noisy = tf.tidy(() => {
       if (level === 0) return frame.latent.clone();
       const alphaBar = alphaBarAt(this.schedule, level * (this.schedule.T - 1));
       return qSample(frame.latent, gaussianNoise(frame.latent.shape, this.rng), alphaBar) as tf.Tensor4D;
     });
     const cond = tf.tensor2d(frame.action, [1, ACTION_DIM]);
-    this.dit.appendFrame(this.cache, noisy, level, cond);
+    const reuse = this.current.cacheUpdate === "reuse-last-step";
+    this.dit.appendFrame(this.cache, noisy, level, cond, reuse ? frame.latent : noisy);
     tf.dispose([noisy, cond]);
   }
 
   private rebuildCache(): void {
     this.cache.clear();
-    for (const frame of this.window) this.appendToCache(frame);
+    // A window one frame over the DiT's (reuse-last-step): its oldest frame only lends its latent.
+    const lender = this.window.length > Math.max(1, this.dit.config.contextFrames) ? this.window[0] : null;
+    if (lender) this.cache.pushLatent(lender.latent.clone());
+    for (const frame of this.window) if (frame !== lender) this.appendToCache(frame);
     this.stale = false;
   }
 

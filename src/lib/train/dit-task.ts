@@ -18,10 +18,26 @@
  *
  * Action dropout replaces a frame's action by the DiT's learned null action with probability
  * `actionDropout`, so one model also predicts without the action (classifier-free guidance).
+ *
+ * `cacheUpdate` names how play will fill the KV cache, and so what context frames must look like.
+ * "context-pass" (above) trains for one more DiT pass per played frame on its clean latent.
+ * "reuse-last-step" trains for a cache of each played frame's own last sampling step (the keys and
+ * values of that pass), which saves the context pass: the first frame of a clip then only lends
+ * its clean latent to the second frame's channels, the middle frames run at the sampler's last
+ * timestep as played frames did, each with the clean latent of the frame before stacked on, and
+ * the last frame is the only target. It needs `contextLatentInput` (the only way a clean latent
+ * reaches the next frame) and clips of `contextFrames + 2` frames or more.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { LatentClipBatch, LatentClipSource } from "../data/index.js";
-import { actionPathway, type DiT, DEFAULT_DIT_SCHEDULE } from "../models/index.js";
+import {
+  actionPathway,
+  CACHE_UPDATES,
+  type CacheUpdate,
+  type DiT,
+  DEFAULT_DIT_SCHEDULE,
+  isCacheUpdate,
+} from "../models/index.js";
 import {
   alphaBarTensor,
   diffusionLoss,
@@ -51,6 +67,13 @@ export interface DiTTrainSettings {
   samplerSteps: number;
   /** Probability in [0, 1) that a frame's action is replaced by the null action. */
   actionDropout: number;
+  /** The cache update play will use (see the file comment); absent means "context-pass". */
+  cacheUpdate?: CacheUpdate;
+}
+
+/** Whether `settings` train for the "reuse-last-step" cache update (see the file comment). */
+export function reusesLastStep(settings: Pick<DiTTrainSettings, "cacheUpdate">): boolean {
+  return settings.cacheUpdate === "reuse-last-step";
 }
 
 export const DEFAULT_DIT_TRAIN: Readonly<DiTTrainSettings> = {
@@ -76,7 +99,7 @@ export const DIFFUSION_FORCING_TRAIN: Readonly<Partial<DiTTrainSettings>> = {
 /** What `drawFrameNoise` needs of the settings. */
 export type FrameNoiseSettings = Pick<
   DiTTrainSettings,
-  "contextNoiseMax" | "lastFrameShare" | "samplerTimestepShare" | "samplerSteps" | "actionDropout"
+  "contextNoiseMax" | "lastFrameShare" | "samplerTimestepShare" | "samplerSteps" | "actionDropout" | "cacheUpdate"
 >;
 
 /**
@@ -92,15 +115,20 @@ export function drawFrameNoise(
 ): { timesteps: Float32Array; mask: Float32Array; actionKeep: Float32Array } {
   const last = schedule.T - 1;
   const samplerLevels = settings.samplerTimestepShare > 0 ? samplerTimesteps(schedule.T, settings.samplerSteps) : [];
+  const reuse = reusesLastStep(settings);
+  const playedLevel = reuse ? samplerTimesteps(schedule.T, settings.samplerSteps).at(-1)! : 0;
   const timesteps = new Float32Array(batch * frames);
   const mask = new Float32Array(batch * frames);
   const actionKeep = new Float32Array(batch * frames).fill(1);
   for (let b = 0; b < batch; b++) {
-    const lastFrameOnly = settings.lastFrameShare > 0 && rng.next() < settings.lastFrameShare;
-    const context = frames <= 1 ? 0 : lastFrameOnly ? frames - 1 : 1 + rng.int(frames - 1);
+    const lastFrameOnly = !reuse && settings.lastFrameShare > 0 && rng.next() < settings.lastFrameShare;
+    const context = frames <= 1 ? 0 : lastFrameOnly || reuse ? frames - 1 : 1 + rng.int(frames - 1);
     for (let t = 0; t < frames; t++) {
       const i = b * frames + t;
-      if (t < context) {
+      if (reuse && t < context) {
+        // The first frame lends its clean latent only; the others ran as played frames did.
+        timesteps[i] = t === 0 ? 0 : playedLevel;
+      } else if (t < context) {
         timesteps[i] = rng.next() * settings.contextNoiseMax * last;
       } else {
         const onSampler = samplerLevels.length > 0 && rng.next() < settings.samplerTimestepShare;
@@ -115,7 +143,8 @@ export function drawFrameNoise(
 
 /**
  * Masked diffusion loss of one batch: `latents [B, T, h, w, c]`, `actions [B, T, A]` -> scalar.
- * Noise levels, noise, the context split and dropped actions are drawn from `rng`.
+ * Noise levels, noise, the context split and dropped actions are drawn from `rng`. Under
+ * "reuse-last-step" the DiT runs on frames 1.. with the clean latents of frames ..T-2 stacked on.
  */
 export function ditLoss(
   dit: DiT,
@@ -135,15 +164,30 @@ export function ditLoss(
       [B, T],
     );
     const keep = settings.actionDropout > 0 ? tf.tensor2d(actionKeep, [B, T]) : undefined;
-    const { prediction } = dit.forward(xt, levels, batch.actions, { actionKeep: keep });
+    const frameWeights = tf.tensor2d(mask, [B, T]);
+    const common = { parameterization: dit.config.parameterization, minSnrGamma: settings.minSnrGamma ?? undefined };
+    if (!reusesLastStep(settings)) {
+      const { prediction } = dit.forward(xt, levels, batch.actions, { actionKeep: keep });
+      return diffusionLoss({ ...common, prediction, x0: batch.latents, eps, alphaBar, frameWeights });
+    }
+    // Frames 1..T-1 run; frame t sees the clean latent of frame t-1.
+    const run = <R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> => {
+      const begin = x.shape.map((_, axis) => (axis === 1 ? 1 : 0));
+      const size = x.shape.map((n, axis) => (axis === 1 ? n - 1 : n));
+      return tf.slice(x, begin, size);
+    };
+    const previous = tf.slice(batch.latents, [0, 0, 0, 0, 0], [B, T - 1, ...batch.latents.shape.slice(2)]);
+    const { prediction } = dit.forward(run(xt), run(levels), run(batch.actions), {
+      actionKeep: keep ? run(keep) : undefined,
+      previous: previous as tf.Tensor5D,
+    });
     return diffusionLoss({
+      ...common,
       prediction,
-      x0: batch.latents,
-      eps,
-      alphaBar,
-      parameterization: dit.config.parameterization,
-      minSnrGamma: settings.minSnrGamma ?? undefined,
-      frameWeights: tf.tensor2d(mask, [B, T]),
+      x0: run(batch.latents),
+      eps: run(eps),
+      alphaBar: run(alphaBar),
+      frameWeights: run(frameWeights),
     });
   });
 }
@@ -170,6 +214,24 @@ export function validateDiTTrainSettings(settings: DiTTrainSettings, dit: DiT): 
     throw settingsError(
       `Action dropout needs a DiT with a learned null action (nullAction); this one has none: set actionDropout to 0.`,
     );
+  }
+  const cacheUpdate = settings.cacheUpdate ?? "context-pass";
+  if (!isCacheUpdate(cacheUpdate))
+    throw settingsError(
+      `"cacheUpdate" must be one of ${CACHE_UPDATES.join(", ")}, got ${JSON.stringify(cacheUpdate)}.`,
+    );
+  if (cacheUpdate === "reuse-last-step") {
+    if (!actionPathway(dit.config).contextLatentInput) {
+      throw settingsError(
+        `"cacheUpdate": "reuse-last-step" needs a DiT that stacks the previous clean latent on its input (contextLatentInput): its cached frames carry no clean latent of their own.`,
+      );
+    }
+    const needed = dit.config.contextFrames + 2;
+    if (settings.clipLength < needed) {
+      throw settingsError(
+        `"cacheUpdate": "reuse-last-step" needs clips of at least contextFrames + 2 = ${needed} frames (one that lends its latent, ${dit.config.contextFrames} of context, the target), got ${settings.clipLength}.`,
+      );
+    }
   }
 }
 
