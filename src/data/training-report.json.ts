@@ -1,8 +1,9 @@
 /**
  * Data loader for the reports page: the shipped run's training record (weights/realtime/report.json,
  * written by scripts/train-shipped.ts) as the page draws it: one row per training phase (VAE, DiT,
- * the guidance distillation of the DiT and the tuning of the VAE decoder when the report records
- * them) with steps, time and losses, the loss curves as {model, step, loss} rows, the DiT's action
+ * the guidance distillation of the DiT, the tuning of the VAE decoder and the distillation of a DiT
+ * that plays without a context pass, when the report records them) with steps, time and losses, the
+ * loss curves as {model, step, loss} rows (model: the phase's name on the page), the DiT's action
  * sensitivity S over training as {step, S} rows (`sensitivity`), the held-out numbers recorded
  * with the run, and which weight files exist. Without a report the output says so
  * (`available: false` and a sentence why), so the site builds before any run is shipped.
@@ -17,6 +18,15 @@ const dir = process.env.GAMEDREAM_WEIGHTS || "weights/realtime";
 const file = join(dir, "report.json");
 
 type Json = Record<string, unknown>;
+
+/** The training phases a report may record (its keys), in the order they ran, and their names on the page. */
+const PHASES = [
+  ["vae", "VAE"],
+  ["dit", "DiT"],
+  ["distillation", "DiT guidance distillation"],
+  ["decoder", "VAE decoder tuning"],
+  ["reuseDistillation", "DiT distillation without a context pass"],
+] as const;
 const isRecord = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
@@ -40,12 +50,13 @@ if (!existsSync(file)) {
     const report = JSON.parse(readFileSync(file, "utf8")) as Json;
     const phases: Json[] = [];
     const curve: Json[] = [];
-    for (const model of ["vae", "dit", "distillation", "decoder"]) {
+    for (const [model, label] of PHASES) {
       const phase = report[model];
       if (!isRecord(phase)) continue;
       const optim = isRecord(phase.optim) ? phase.optim : {};
       phases.push({
         model,
+        label,
         steps: num(phase.steps),
         seconds: num(phase.seconds),
         parameters: num(phase.parameters),
@@ -57,7 +68,7 @@ if (!existsSync(file)) {
       });
       for (const point of Array.isArray(phase.lossCurve) ? phase.lossCurve : []) {
         if (Array.isArray(point) && num(point[0]) !== null && num(point[1]) !== null)
-          curve.push({ model, step: point[0], loss: point[1] });
+          curve.push({ model: label, step: point[0], loss: point[1] });
       }
     }
     const sensitivity: Json[] = [];
@@ -70,7 +81,7 @@ if (!existsSync(file)) {
     out = {
       ...out,
       available: true,
-      message: `The shipped run: ${phases.map((p) => `${String(p.model).toUpperCase()} ${p.steps} steps`).join(", ")}.`,
+      message: `The shipped run: ${phases.map((p) => `${String(p.label)} ${p.steps} steps`).join(", ")}.`,
       createdAt: report.createdAt ?? null,
       command: report.command ?? null,
       backend: report.backend ?? null,

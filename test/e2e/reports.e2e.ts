@@ -49,7 +49,7 @@ e2e("reports page: tables equal the loaders' JSON, plots and strip present (or a
     throw new Error("the training status differs from the report's message");
   if (training.available) {
     for (const p of training.phases) {
-      const row = String(p.model).toUpperCase();
+      const row = String(p.label);
       // A phase that reused trained weights (a VAE passed with --vae) has no losses: shown as "–".
       const check = async (key: string, text: (v: number) => string) => {
         if (typeof p[key] === "number")
