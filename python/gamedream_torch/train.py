@@ -5,7 +5,7 @@
         [--lr 3e-4] [--warmup 100] [--seed 0] [--clip-length 3] [--checkpoint-every 100] [--keep 3]
         [--train '{"actionDropout": 0.1, ...}'] [--optim '{"emaDecay": 0.999, ...}'] [--override '{"hidden": 64}']
         [--device auto|cpu|cuda] [--threads T] [--minutes M] [--init weights/realtime/dit]
-        [--distill-guidance 1.5]
+        [--distill-guidance 1.5 [--teacher weights/realtime/dit]]
 
 One process (plain `python -m gamedream_torch.train`) needs no torchrun. With torchrun, DDP
 (gloo on CPU, nccl on CUDA) averages gradients; multi-node runs use torchrun's own rendezvous
@@ -21,6 +21,8 @@ with one DiT row per pass instead of a batch of 2 (src/lib/models/loader.ts). At
 is the teacher's conditional prediction: with `--train '{"cacheUpdate": "reuse-last-step", ...}'`
 this distils a teacher that plays with a context pass per frame into a student that plays without
 one (task.py); the exported weights then also record the sampling default `cacheUpdate`.
+--teacher PATH names the teacher when it is not the --init weights: a distillation continued from
+its student (--init RUN/model.safetensors) keeps learning from the same teacher.
 
 The recipe is src/lib's: the same DiT config (preset + --override), the training task of
 src/lib/train/dit-task.ts under the same setting names (--train JSON; --clip-length is its
@@ -97,6 +99,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--override", help="DiT config fields as JSON, over the preset")
     p.add_argument("--init", help="start from these DiT weights (a TensorFlow.js weights folder such as weights/realtime/dit, or a run's model.safetensors) instead of a seeded initialisation")
     p.add_argument("--distill-guidance", type=float, dest="distill_guidance", help="distil classifier-free guidance at this scale from the --init weights (the frozen teacher) into one conditional pass")
+    p.add_argument("--teacher", help="with --distill-guidance: the frozen teacher's DiT weights, when they are not the --init weights (to continue a distillation from its student)")
     p.add_argument("--checkpoint-every", type=int, default=100, dest="checkpoint_every")
     p.add_argument("--keep", type=int, default=3)
     p.add_argument("--minutes", type=float)
@@ -118,7 +121,7 @@ def _json_flag(name: str, value: str | None) -> dict | None:
     return parsed
 
 
-DEFAULTS = {"trainer": "pytorch", "model": "dit", "preset": "realtime", "batch": 4, "lr": DEFAULT_OPTIM["lr"], "warmup": DEFAULT_OPTIM["warmupSteps"], "seed": 0, "train": {}, "optim": {}, "override": {}, "init": None, "distillGuidance": None}
+DEFAULTS = {"trainer": "pytorch", "model": "dit", "preset": "realtime", "batch": 4, "lr": DEFAULT_OPTIM["lr"], "warmup": DEFAULT_OPTIM["warmupSteps"], "seed": 0, "train": {}, "optim": {}, "override": {}, "init": None, "distillGuidance": None, "teacher": None}
 
 
 def run_settings(args: argparse.Namespace, stored: dict | None) -> dict:
@@ -136,6 +139,7 @@ def run_settings(args: argparse.Namespace, stored: dict | None) -> dict:
         "override": _json_flag("override", args.override),
         "init": None if args.init is None else os.path.abspath(args.init),
         "distillGuidance": args.distill_guidance,
+        "teacher": None if args.teacher is None else os.path.abspath(args.teacher),
     }
     if args.clip_length is not None:
         given["train"] = {**(given["train"] or {}), "clipLength": args.clip_length}
@@ -156,6 +160,8 @@ def run_settings(args: argparse.Namespace, stored: dict | None) -> dict:
             raise GamedreamError("CLI_BAD_FLAG", f"--distill-guidance must be a guidance scale from 1 to 20, got {scale}.")
         if not settings.get("init"):
             raise GamedreamError("CLI_BAD_FLAG", "--distill-guidance distils the --init weights (the teacher): pass --init weights/realtime/dit or a run's model.safetensors.")
+    elif settings.get("teacher"):
+        raise GamedreamError("CLI_BAD_FLAG", "--teacher names the frozen teacher of a distillation: pass --distill-guidance too.")
     return settings
 
 
@@ -488,7 +494,7 @@ def export(run: str, dit_config: dict, ema: dict, step: int, settings: dict, run
         vae_scale = json.load(f).get("gamedream", {}).get("config", {}).get("latentScale")
     extra = {"kind": "dit", "weights": metadata["weights"], "settings": json.loads(metadata["settings"]), "vae": vae_folder, "vaeLatentScale": vae_scale, "trainer": "pytorch"}
     if distilled:
-        extra["guidanceDistillation"] = {"scale": run_settings["distillGuidance"], "teacher": run_settings["init"]}
+        extra["guidanceDistillation"] = {"scale": run_settings["distillGuidance"], "teacher": run_settings.get("teacher") or run_settings["init"]}
     if sampling:
         extra["sampling"] = sampling
     weights = os.path.join(run, "weights")
@@ -505,12 +511,13 @@ def export(run: str, dit_config: dict, ema: dict, step: int, settings: dict, run
 # Training
 
 
-def init_from(model: DiT, source: str, dit_config: dict) -> None:
-    """Loads the starting weights of a fine-tuning run: a TensorFlow.js DiT folder (its manifest's
-    config must equal this run's) or a safetensors file this trainer exported."""
+def init_from(model: DiT, source: str, dit_config: dict, flag: str = "--init") -> None:
+    """Loads the starting weights of a fine-tuning run (or a distillation's teacher, `flag`): a
+    TensorFlow.js DiT folder (its manifest's config must equal this run's) or a safetensors file
+    this trainer exported."""
     if source.endswith(".safetensors"):
         if not os.path.exists(source):
-            raise GamedreamError("CLI_BAD_FLAG", f"--init {source}: there is no such file.")
+            raise GamedreamError("CLI_BAD_FLAG", f"{flag} {source}: there is no such file.")
         tensors, metadata = load_safetensors(source)
         saved = json.loads(metadata.get("config", "null"))
     else:
@@ -518,8 +525,8 @@ def init_from(model: DiT, source: str, dit_config: dict) -> None:
         saved = info.get("config")
     if saved is not None and saved != dit_config:
         changed = sorted(k for k in set(saved) | set(dit_config) if saved.get(k) != dit_config.get(k))
-        raise GamedreamError("CLI_BAD_FLAG", f"--init {source} holds a DiT whose config differs from this run's in {changed}; pass the same --preset/--override it was trained with.")
-    load_into(model, tensors, f"The --init weights {source}")
+        raise GamedreamError("CLI_BAD_FLAG", f"{flag} {source} holds a DiT whose config differs from this run's in {changed}; pass the same --preset/--override it was trained with.")
+    load_into(model, tensors, f"The {flag} weights {source}")
 
 
 def main(argv: list[str]) -> int:
@@ -562,7 +569,11 @@ def train(args: argparse.Namespace, run: str, rs: dict, d: Dist) -> int:
     if rs.get("distillGuidance") is not None:
         if not dit_option(dit_config, "nullAction"):
             raise GamedreamError("CLI_BAD_FLAG", "--distill-guidance needs a teacher DiT with a learned null action (nullAction); this one has none.")
-        teacher = copy.deepcopy(model)  # the --init weights, just loaded (a resumed run's checkpoint loads later)
+        if rs.get("teacher"):
+            teacher = DiT(dit_config, seed=rs["seed"]).to(d.device)
+            init_from(teacher, rs["teacher"], dit_config, "--teacher")
+        else:
+            teacher = copy.deepcopy(model)  # the --init weights, just loaded (a resumed run's checkpoint loads later)
         teacher.eval()
         for p in teacher.parameters():
             p.requires_grad_(False)

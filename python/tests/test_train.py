@@ -225,3 +225,23 @@ def test_distill_guidance_exports_weights_that_play_unguided(ddp_runs, data, tmp
     bad = subprocess.run(single("--data", data, "--out", str(tmp_path / "no-teacher"), "--steps", "1", "--distill-guidance", "1.5"),
                          cwd=REPO, env=env(), capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "error[CLI_BAD_FLAG]" in bad.stderr and "--init" in bad.stderr, bad.stderr[-2000:]
+
+
+def test_distillation_for_the_reuse_last_step_cache_update_from_a_named_teacher(ddp_runs, data, tmp_path):
+    """--train cacheUpdate reuse-last-step at --distill-guidance 1: the export records that the
+    weights play without a context pass; --teacher names the teacher when the student starts from
+    other weights, and alone it is refused."""
+    _, two, _ = ddp_runs
+    teacher = two["exported"]["weights"] + "/dit"
+    reuse = '{"cacheUpdate": "reuse-last-step", "clipLength": 4, "actionDropout": 0}'
+    out = run(single("--data", data, "--out", str(tmp_path / "student"), "--batch", "2", "--steps", "2", "--init", two["exported"]["safetensors"],
+                     "--teacher", teacher, "--distill-guidance", "1", "--train", reuse))
+    assert out["state"] == "done" and out["loss"] is not None and out["loss"] > 0
+    with open(os.path.join(out["exported"]["weights"], "dit", "model.json"), encoding="utf-8") as f:
+        extra = json.load(f)["gamedream"]["extra"]
+    assert extra["sampling"] == {"guidanceScale": 1, "cacheUpdate": "reuse-last-step"}
+    assert extra["guidanceDistillation"] == {"scale": 1.0, "teacher": os.path.abspath(teacher)}
+    assert extra["settings"]["cacheUpdate"] == "reuse-last-step"
+    bad = subprocess.run(single("--data", data, "--out", str(tmp_path / "alone"), "--steps", "1", "--teacher", teacher),
+                         cwd=REPO, env=env(), capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "error[CLI_BAD_FLAG]" in bad.stderr and "--distill-guidance" in bad.stderr, bad.stderr[-2000:]
