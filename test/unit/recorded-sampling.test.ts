@@ -13,6 +13,7 @@ import {
   loadDiT,
   pairModels,
   recordedSampling,
+  trainedSampling,
   vaeLatentShape,
 } from "../../src/lib/models/index.js";
 import { readFileBytes, writeTfjsWeightsDir } from "../../src/lib/storage/node.js";
@@ -27,15 +28,20 @@ const VAE = tinyVAEConfig();
 const [h, w, c] = vaeLatentShape(VAE);
 const DIT = tinyDiTConfig({ latentHeight: h, latentWidth: w, latentChannels: c, nullAction: true });
 
-/** A tiny DiT's weights written as training's export writes them, with `sampling` in `extra` when given. */
-async function writeDiT(sampling?: unknown): Promise<string> {
+/** A tiny DiT's weights written as training's export writes them, with `sampling` (and training `settings`) in `extra` when given. */
+async function writeDiT(sampling?: unknown, settings?: unknown): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), "gamedream-sampling-"));
   dirs.push(dir);
   const dit = createDiT(DIT, 1);
   await writeTfjsWeightsDir(dir, dit.variables(), {
     config: DIT,
     step: 7,
-    extra: { kind: "dit", weights: "ema", ...(sampling === undefined ? {} : { sampling }) },
+    extra: {
+      kind: "dit",
+      weights: "ema",
+      ...(sampling === undefined ? {} : { sampling }),
+      ...(settings === undefined ? {} : { settings }),
+    },
   });
   dit.dispose();
   return path.join(dir, "model.json");
@@ -86,6 +92,20 @@ describe("recorded sampling defaults", () => {
     );
     expect(distilled.sampling).toEqual({ ...PRESETS.realtime.sampling, guidanceScale: 1 });
     distilled.dispose();
+
+    // Trained for the reuse-last-step cache update (what `npm run train` records): it plays with it, unless recorded otherwise.
+    const reuse = { clipLength: 4, cacheUpdate: "reuse-last-step" };
+    expect(trainedSampling(reuse)).toEqual({ cacheUpdate: "reuse-last-step" });
+    expect(trainedSampling({ clipLength: 3 })).toEqual({});
+    const trained = pairModels(vae(), await loadDiT(await writeDiT(undefined, reuse), { readFile: readFileBytes }));
+    expect(trained.sampling).toEqual({ ...PRESETS.realtime.sampling, cacheUpdate: "reuse-last-step" });
+    trained.dispose();
+    const overruled = pairModels(
+      vae(),
+      await loadDiT(await writeDiT({ cacheUpdate: "context-pass" }, reuse), { readFile: readFileBytes }),
+    );
+    expect(overruled.sampling.cacheUpdate).toBe("context-pass");
+    overruled.dispose();
 
     const before = tf.memory().numTensors;
     const bad = await writeDiT({ guidanceScale: "strong" });

@@ -13,8 +13,9 @@
  * `WEIGHTS_UNVERIFIED`, `CHECKPOINT_CORRUPT` otherwise). The DiT's noise schedule comes from its
  * training settings (training's export puts them beside the weights; checkpoints hold them in their
  * config); when none is recorded, `DEFAULT_DIT_SCHEDULE` applies and `scheduleSource` says so.
- * Sampling defaults are the preset's, under what the DiT's weights record (`recordedSampling`: a
- * guidance-distilled DiT plays unguided).
+ * Sampling defaults are the preset's, under what the DiT's training settings imply
+ * (`trainedSampling`: a DiT trained for the "reuse-last-step" cache update plays with it), under
+ * what its weights record (`recordedSampling`: a guidance-distilled DiT plays unguided).
  *
  * No Node built-ins here: Node callers pass `readFile` (../storage/files.node.ts `readFileBytes`) and
  * `FsCheckpointStore`s.
@@ -40,6 +41,7 @@ import {
   PRESET_NAMES,
   getPreset,
   recordedSampling,
+  trainedSampling,
   type PresetName,
   type SamplingDefaults,
 } from "./presets.js";
@@ -151,10 +153,11 @@ export async function loadDiT(manifest: string, options: LoadOptions = {}): Prom
   const loaded = await loadWeightsWithChecksums(manifest, { readFile: options.readFile });
   const info = manifestInfo(loaded);
   const recorded = loaded.info?.extra?.sampling;
+  const trained = trainedSampling(loaded.info?.extra?.settings);
   const { dit, schedule } = ditFromWeights(loaded); // frees the loaded tensors, whatever happens
   let sampling: Partial<SamplingDefaults>;
   try {
-    sampling = recordedSampling(recorded, manifest);
+    sampling = { ...trained, ...recordedSampling(recorded, manifest) };
   } catch (e) {
     dit.dispose();
     throw e;
@@ -256,7 +259,7 @@ export function ditFromStored(stored: StoredModel, options: { preferEma?: boolea
     schedule: schedule ?? { ...DEFAULT_DIT_SCHEDULE },
     scheduleSource: schedule ? "weights" : "default",
     source: { ...stored.source, weights: which },
-    sampling,
+    sampling: { ...trainedSampling(settings), ...sampling },
   };
 }
 

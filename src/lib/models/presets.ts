@@ -43,6 +43,17 @@ export interface SamplingDefaults {
 }
 
 /**
+ * What a DiT's training settings say about how it must play: a DiT trained for the
+ * "reuse-last-step" cache update (`cacheUpdate` in its settings, src/lib/train/dit-task.ts) plays
+ * with it. Laid under its recorded sampling (`recordedSampling`), so a record still wins.
+ */
+export function trainedSampling(settings: unknown): Partial<SamplingDefaults> {
+  const cacheUpdate =
+    typeof settings === "object" && settings !== null ? (settings as { cacheUpdate?: unknown }).cacheUpdate : undefined;
+  return cacheUpdate === "reuse-last-step" ? { cacheUpdate } : {};
+}
+
+/**
  * The sampling defaults a weights file records over its preset's (`extra.sampling` of a DiT
  * manifest, `sampling` of a stored config), validated. A guidance-distilled DiT records
  * `guidanceScale: 1`: its conditional pass already gives what guidance gave its teacher.
