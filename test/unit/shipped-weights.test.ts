@@ -8,6 +8,7 @@ import { readFileBytes } from "../../src/lib/storage/node.js";
 import { createWorldModel } from "../../src/lib/play/index.js";
 import { createGame } from "../../src/lib/game/index.js";
 import { NO_ACTION } from "../../src/lib/actions/index.js";
+import { GENERATION_CASES, SHIPPED_PLAY_SETTINGS } from "../../src/lib/bench/index.js";
 
 const FOLDER = "weights/realtime";
 
@@ -39,6 +40,22 @@ describe("shipped realtime weights", () => {
       expect(max).toBeLessThanOrEqual(1);
       tf.dispose([frame, latent]);
       world.dispose();
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it("are what the benchmarks time: the play bench and the first generate case use their recorded sampling", async () => {
+    const model = await loadModelFromWeights(FOLDER, { readFile: readFileBytes });
+    try {
+      const { steps, guidanceScale, cacheUpdate } = model.sampling;
+      expect(SHIPPED_PLAY_SETTINGS).toEqual({ steps, guidanceScale, cacheUpdate });
+      const first = GENERATION_CASES[0];
+      expect({ steps: first.steps, guidanceScale: first.guidanceScale, cacheUpdate: first.cacheUpdate }).toEqual({
+        steps,
+        guidanceScale,
+        cacheUpdate,
+      });
     } finally {
       model.dispose();
     }

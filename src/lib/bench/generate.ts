@@ -176,13 +176,16 @@ export async function measureGenerationMs(options: GenerationBenchOptions): Prom
 }
 
 /**
- * The configurations the `generate` section times: realtime unguided at 1, 2 and 4 steps (1 step is
- * what the shipped weights play at: their DiT is guidance-distilled and records `guidanceScale: 1`),
- * then the realtime preset's own settings (one step, action guidance 1.5: a batch of 2 per DiT pass,
- * and a context pass; what an undistilled realtime DiT plays at), and small at 4 unguided steps.
+ * The configurations the `generate` section times: first what the shipped weights play at (1 step
+ * unguided with a context pass: their DiT is guidance-distilled and records `guidanceScale: 1`),
+ * then the same without the context pass (what a DiT trained for the "reuse-last-step" cache update
+ * plays at), realtime unguided at 2 and 4 steps, the realtime preset's own settings (one step,
+ * action guidance 1.5: a batch of 2 per DiT pass, and a context pass; what an undistilled realtime
+ * DiT plays at), and small at 4 unguided steps.
  */
 export const GENERATION_CASES: readonly GenerationCase[] = [
-  { preset: "realtime", steps: 1, guidanceScale: 1 },
+  { preset: "realtime", steps: 1, guidanceScale: 1, cacheUpdate: "context-pass" },
+  { preset: "realtime", steps: 1, guidanceScale: 1, cacheUpdate: "reuse-last-step" },
   { preset: "realtime", steps: 2, guidanceScale: 1 },
   { preset: "realtime", steps: 4, guidanceScale: 1 },
   { preset: "realtime" },
@@ -209,7 +212,7 @@ export const generateSection: BenchSection = {
       );
     for (const r of timings) {
       ctx.log(
-        `generate ${r.preset} ${r.steps} step(s)${r.guidanceScale !== 1 ? ` guidance ${r.guidanceScale}` : ""} on ${ctx.backend}: ${r.msPerFrame.toFixed(1)} ms/frame (${r.fps.toFixed(1)} FPS, p10-p90 ${r.stats.p10Ms.toFixed(1)}-${r.stats.p90Ms.toFixed(1)} ms, round spread ${(100 * r.roundSpread).toFixed(0)}%), ${(r.flopsPerFrame / 1e9).toFixed(3)} GFLOP/frame`,
+        `generate ${r.preset} ${r.steps} step(s)${r.guidanceScale !== 1 ? ` guidance ${r.guidanceScale}` : ""}${r.cacheUpdate === "reuse-last-step" ? " no context pass" : ""} on ${ctx.backend}: ${r.msPerFrame.toFixed(1)} ms/frame (${r.fps.toFixed(1)} FPS, p10-p90 ${r.stats.p10Ms.toFixed(1)}-${r.stats.p90Ms.toFixed(1)} ms, round spread ${(100 * r.roundSpread).toFixed(0)}%), ${(r.flopsPerFrame / 1e9).toFixed(3)} GFLOP/frame`,
       );
       results.push({
         name: "generate-frame",
