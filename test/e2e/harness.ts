@@ -8,7 +8,7 @@
  * test ends; `t.expectProblem(/regex/)` declares one that the test provokes on purpose.
  */
 import AxeBuilder from "@axe-core/playwright";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page, type Request } from "playwright-core";
 import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Server } from "node:http";
@@ -87,6 +87,15 @@ export function registeredTests(): E2ETest[] {
   return registry;
 }
 
+/** Whether `req` belongs to the page's main frame (a worker's request has no frame). */
+function isMainFrameRequest(page: Page, req: Request): boolean {
+  try {
+    return req.frame() === page.mainFrame();
+  } catch {
+    return false;
+  }
+}
+
 /** Attaches listeners that record everything that counts as a failure on this page. */
 export function watchPage(page: Page, baseUrl: string, problems: string[]): void {
   const origin = new URL(baseUrl).origin;
@@ -94,16 +103,24 @@ export function watchPage(page: Page, baseUrl: string, problems: string[]): void
     if (msg.type() === "error") problems.push(`console error: ${msg.text()} (${msg.location().url || "?"})`);
   });
   page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  // A page that navigates itself (the Play page reopens on an imported run) cancels the requests
+  // its old document still had in flight, its workers' included: those report ERR_ABORTED and are
+  // not failures. Each request remembers how many main-frame navigations had started before it.
+  let navigations = 0;
+  const navigationsBefore = new WeakMap<Request, number>();
   page.on("requestfailed", (req) => {
     const failure = req.failure()?.errorText ?? "failed";
     // A navigation or download the test aborts on purpose reports ERR_ABORTED.
     if (failure.includes("ERR_ABORTED") && req.resourceType() === "media") return;
+    if (failure.includes("ERR_ABORTED") && navigations > (navigationsBefore.get(req) ?? navigations)) return;
     problems.push(`request failed: ${req.url()} (${failure})`);
   });
   page.on("response", (res) => {
     if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.url()}`);
   });
   page.on("request", (req) => {
+    if (req.isNavigationRequest() && isMainFrameRequest(page, req)) navigations += 1;
+    navigationsBefore.set(req, navigations);
     const url = req.url();
     if (/^(data|blob|about|chrome-extension):/.test(url)) return;
     if (new URL(url).origin !== origin) problems.push(`request to another origin: ${url}`);
@@ -188,11 +205,14 @@ export async function runTest(
   } catch (e) {
     error = e;
   }
+  // What the test saw ends here: closing its contexts aborts whatever the pages still had in
+  // flight (a worker fetching its wasm, say), which is the harness's doing, not the page's.
+  const seen = problems.slice();
+  currentProblems = null;
   for (const context of contexts) await context.close().catch(() => {});
   for (const own of ownBrowsers) await own.close().catch(() => {});
   for (const server of servers) server.close();
-  currentProblems = null;
-  const unexpected = problems.filter((p) => !expected.some((re) => re.test(p)));
+  const unexpected = seen.filter((p) => !expected.some((re) => re.test(p)));
   if (error) unexpected.unshift(`threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   return { ok: unexpected.length === 0, problems: unexpected, ms: Date.now() - started };
 }
