@@ -1,9 +1,17 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDiT, type DiT, type LoadedModel, createVAE, type VAE } from "../../src/lib/models/index.js";
+import {
+  createDiT,
+  type DiT,
+  type LoadedModel,
+  createVAE,
+  trainedSampling,
+  type VAE,
+} from "../../src/lib/models/index.js";
 import { createGame, createAgent } from "../../src/lib/game/index.js";
 import { FRAME_SIZE, bootstrapEstimate, mean, median } from "../../src/lib/core/index.js";
 import {
+  actionSensitivityProbe,
   disposeBranchProbe,
   encodeBranchProbe,
   evaluateActionControl,
@@ -102,6 +110,25 @@ describe("action sensitivity and discrimination", () => {
     expect(latentActionSensitivity(vae, moved, SCHEDULE, probe, { settings: { steps: 1 } })).toBeGreaterThan(0);
     expect(latentActionSensitivity(vae, dit, SCHEDULE, probe, { settings: { steps: 1 } })).toBe(0);
     disposeBranchProbe(probe);
+    expect(tf.memory().numTensors).toBe(before);
+    moved.dispose();
+  });
+
+  it("the training probe plays as the run's settings say: a reuse-last-step run's S is measured without a context pass", () => {
+    const moved = createDiT(DIT_TINY, 4);
+    perturbWeights(moved, 5, 0.1);
+    const probeFactory = actionSensitivityProbe(vae, () => branches, 1);
+    const before = tf.memory().numTensors;
+    const reuse = { cacheUpdate: "reuse-last-step" } as const;
+    const trainedForReuse = probeFactory(moved, SCHEDULE, trainedSampling({ cacheUpdate: "reuse-last-step" }))!;
+    const plain = probeFactory(moved, SCHEDULE, trainedSampling({}))!;
+    const probe = encodeBranchProbe(vae, branches);
+    const asPlayed = (settings: object) => latentActionSensitivity(vae, moved, SCHEDULE, probe, { settings });
+    expect(trainedForReuse.run().actionS).toBe(asPlayed(reuse));
+    expect(plain.run().actionS).toBe(asPlayed({ cacheUpdate: "context-pass" }));
+    expect(asPlayed(reuse)).not.toBe(asPlayed({ cacheUpdate: "context-pass" }));
+    disposeBranchProbe(probe);
+    probeFactory.dispose();
     expect(tf.memory().numTensors).toBe(before);
     moved.dispose();
   });

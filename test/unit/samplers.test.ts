@@ -6,6 +6,7 @@ import {
   SAMPLERS,
   sample,
   samplerStep,
+  samplerLastTimestep,
   samplerTimesteps,
   type Denoiser,
   type SamplerName,
@@ -71,6 +72,9 @@ describe("samplers on Gaussian data with the exact denoiser", () => {
     expect(samplerTimesteps(1000, 3)[1]).toBeCloseTo(665.667, 3);
     expect(() => samplerTimesteps(1000, 0)).toThrow(GamedreamError);
     expect(() => samplerTimesteps(1000, 1001)).toThrow(GamedreamError);
+    expect(samplerLastTimestep(1000, 1)).toBe(999);
+    expect(samplerLastTimestep(1000, 4)).toBe(249);
+    expect(() => samplerLastTimestep(1000, 0)).toThrow(GamedreamError);
   });
 
   it("DDIM (eta 0), Euler and Heun land on the probability-flow ODE solution", () => {

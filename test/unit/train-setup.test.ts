@@ -67,6 +67,22 @@ describe("the shared training setup", () => {
     task.model.dispose();
   });
 
+  it("tells the probe how the run's DiT plays: a reuse-last-step run's without a context pass", () => {
+    const pathway = { actionEmbedder: "mlp", actionToTokens: true, nullAction: true, contextLatentInput: true } as const;
+    const seen: unknown[] = [];
+    for (const cacheUpdate of ["context-pass", "reuse-last-step"] as const) {
+      const task = setupDiTTask({
+        start: { from: "config", config: ditConfigForVAE(tinyDiTConfig(pathway), vae), seed: 3 },
+        vae,
+        latents: clips,
+        settings: { clipLength: 4, cacheUpdate },
+        probe: (_d, _s, sampling) => (seen.push(sampling), undefined),
+      });
+      task.model.dispose();
+    }
+    expect(seen).toEqual([{}, { cacheUpdate: "reuse-last-step" }]);
+  });
+
   it("a fresh DiT trains one step through the trainer's own step, probe in its extras", async () => {
     const task = setupDiTTask({
       start: { from: "config", config: ditConfigForVAE(tinyDiTConfig(), vae), seed: 3 },

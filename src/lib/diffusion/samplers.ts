@@ -139,6 +139,14 @@ export function samplerTimesteps(T: number, steps: number): number[] {
 }
 
 /**
+ * The timestep of an n-step sampler's last pass (T/n - 1). Under the "reuse-last-step" cache
+ * update a played frame's cache entry is that pass, so training runs context frames at it too.
+ */
+export function samplerLastTimestep(T: number, steps: number): number {
+  return samplerTimesteps(T, steps).at(-1)!;
+}
+
+/**
  * Heun's trapezoid in sigma errs by about sigma * (change of eps_hat) / 2 on a step, which is
  * ruinous from the huge sigmas at the end of VP schedules (cosine: 2e4 at t = T-1, where a single
  * step to sigma ~ 6 moved samples by hundreds on Gaussian data). EDM never samples above

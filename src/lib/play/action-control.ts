@@ -19,7 +19,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Action } from "../actions/index.js";
 import { makeSchedule, type Schedule, type ScheduleConfig } from "../diffusion/index.js";
-import type { DiT, LoadedModel, PresetName, VAE } from "../models/index.js";
+import type { DiT, LoadedModel, PresetName, SamplingDefaults, VAE } from "../models/index.js";
 import { rgbaToTensor, mse, psnr, bootstrapEstimate, mean, median, type Estimate } from "../core/index.js";
 import {
   createWorldModel,
@@ -200,7 +200,13 @@ export function latentActionSensitivity(
   dit: DiT,
   schedule: ScheduleConfig | Schedule,
   probe: LatentBranchProbe,
-  options: { preset?: PresetName; seed?: number; settings?: Partial<WorldModelSettings> } = {},
+  options: {
+    preset?: PresetName;
+    seed?: number;
+    /** Sampling defaults over the preset's (how the DiT's training says it plays: `trainedSampling`). */
+    defaults?: Partial<SamplingDefaults>;
+    settings?: Partial<WorldModelSettings>;
+  } = {},
 ): number {
   const ratios: number[] = [];
   const resolved = "alphaBar" in schedule ? schedule : makeSchedule(schedule);
@@ -211,6 +217,7 @@ export function latentActionSensitivity(
       dit,
       schedule: resolved,
       preset: options.preset ?? "realtime",
+      defaults: options.defaults,
       ...options.settings,
       seed: (options.seed ?? 0) + i,
     });

@@ -40,7 +40,7 @@ import {
   type Estimate,
 } from "../core/index.js";
 import { createAgent, randomAction, createGame } from "../game/index.js";
-import { describeModel, type DiT, type LoadedModel, type VAE } from "../models/index.js";
+import { describeModel, type DiT, type LoadedModel, type SamplingDefaults, type VAE } from "../models/index.js";
 import { worldModelOf, type WorldModelSettings } from "./world-model.js";
 import {
   disposeBranchProbe,
@@ -517,7 +517,8 @@ export function heldoutBranches(reader: DatasetReader, contextFrames: number, st
  * The action-sensitivity probe of a DiT training run, as a factory of the trainer's task probe:
  * latent S (`latentActionSensitivity`) on the branch states `branchesFor(contextFrames)` gives
  * (real game, levels the run does not train on; `heldoutBranches` for a dataset's held-out levels),
- * encoded once by `vae`, measured every `every` steps and reported as `actionS`. The factory gives
+ * encoded once by `vae`, measured every `every` steps (playing as `sampling` says: a DiT trained
+ * for "reuse-last-step" with it) and reported as `actionS`. The factory gives
  * undefined when there is no branch state; its `dispose()` frees what it encoded.
  */
 export function actionSensitivityProbe(
@@ -526,13 +527,20 @@ export function actionSensitivityProbe(
   every: number,
 ) {
   const encoded: LatentBranchProbe[] = [];
-  const make = (dit: DiT, schedule: ScheduleConfig): { every: number; run(): Record<string, number> } | undefined => {
+  const make = (
+    dit: DiT,
+    schedule: ScheduleConfig,
+    sampling: Partial<SamplingDefaults> = {},
+  ): { every: number; run(): Record<string, number> } | undefined => {
     if (every <= 0) return undefined;
     const branches = branchesFor(Math.max(1, dit.config.contextFrames));
     if (branches.length === 0) return undefined;
     const probe = encodeBranchProbe(vae, branches);
     encoded.push(probe);
-    return { every, run: () => ({ actionS: latentActionSensitivity(vae, dit, schedule, probe) }) };
+    return {
+      every,
+      run: () => ({ actionS: latentActionSensitivity(vae, dit, schedule, probe, { defaults: sampling }) }),
+    };
   };
   /** Frees the encoded branches of every probe made. */
   const dispose = () => encoded.splice(0).forEach(disposeBranchProbe);

@@ -35,6 +35,7 @@ import {
   qSample,
   samplerInfo,
   samplerStep,
+  samplerLastTimestep,
   samplerTimesteps,
   type SamplerName,
   type Schedule,
@@ -263,7 +264,7 @@ class LiveWorldModel implements WorldModel {
   /** The noise level of the passes that fill the cache: `contextNoise`, or the sampler's last timestep. */
   private contextLevel(settings: WorldModelSettings): number {
     if (settings.cacheUpdate !== "reuse-last-step") return settings.contextNoise;
-    return samplerTimesteps(this.schedule.T, settings.steps).at(-1)! / (this.schedule.T - 1);
+    return samplerLastTimestep(this.schedule.T, settings.steps) / (this.schedule.T - 1);
   }
 
   /** Frames the window keeps (see the file comment). */

@@ -43,6 +43,7 @@ import {
   diffusionLoss,
   makeSchedule,
   qSample,
+  samplerLastTimestep,
   samplerTimesteps,
   type Schedule,
   type ScheduleConfig,
@@ -116,7 +117,7 @@ export function drawFrameNoise(
   const last = schedule.T - 1;
   const samplerLevels = settings.samplerTimestepShare > 0 ? samplerTimesteps(schedule.T, settings.samplerSteps) : [];
   const reuse = reusesLastStep(settings);
-  const playedLevel = reuse ? samplerTimesteps(schedule.T, settings.samplerSteps).at(-1)! : 0;
+  const playedLevel = reuse ? samplerLastTimestep(schedule.T, settings.samplerSteps) : 0;
   const timesteps = new Float32Array(batch * frames);
   const mask = new Float32Array(batch * frames);
   const actionKeep = new Float32Array(batch * frames).fill(1);

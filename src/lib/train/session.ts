@@ -50,6 +50,8 @@ import {
   type VAE,
   type VAEConfig,
   shippedOrSeeded,
+  trainedSampling,
+  type SamplingDefaults,
   type ShippedOrSeeded,
   type ShippedWeights,
 } from "../models/index.js";
@@ -702,7 +704,7 @@ export class TrainSession {
     const level = this.config.data.kind === "game" ? this.config.data.seed : 1;
     const schedule = (this.trainer!.task.settings as { schedule: never }).schedule;
     const out = await scriptedDream(
-      { vae, dit, schedule, preset: this.config.preset },
+      { vae, dit, schedule, preset: this.config.preset, sampling: this.trainedSampling() },
       { level, seed: this.config.seed, script: TURN_SCRIPT },
     );
     this.emit({
@@ -718,6 +720,11 @@ export class TrainSession {
     });
   }
 
+  /** How the run's DiT must play, as its training settings say (a "reuse-last-step" run plays so). */
+  private trainedSampling(): Partial<SamplingDefaults> {
+    return trainedSampling(this.trainer!.task.settings);
+  }
+
   /** Rollout (DiT) or reconstruction (VAE) of the preview clip with the current weights. */
   private async makePreview(step: number, vae: VAE, dit: DiT | null): Promise<void> {
     const clip = this.previewClip!;
@@ -731,6 +738,7 @@ export class TrainSession {
         dit,
         schedule: (this.trainer!.task.settings as { schedule: never }).schedule,
         preset: this.config.preset,
+        defaults: this.trainedSampling(),
         seed: this.config.seed,
       });
       const context = tf.tensor4d(clip.context!, [K, h, w, c]);

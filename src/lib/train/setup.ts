@@ -17,9 +17,11 @@ import type { ScheduleConfig } from "../diffusion/index.js";
 import {
   createDiT,
   createVAE,
+  trainedSampling,
   vaeLatentShape,
   type DiT,
   type DiTConfig,
+  type SamplingDefaults,
   type VAE,
   type VAEConfig,
 } from "../models/index.js";
@@ -74,8 +76,11 @@ export interface DiTSetupOptions {
   latents: LatentClipSource;
   /** Training settings over the defaults of ./dit-task.ts (a start's recorded schedule wins over `settings.schedule`). */
   settings?: Partial<DiTTrainSettings>;
-  /** Built once the model and its schedule are known (for example the action-sensitivity probe). */
-  probe?: (dit: DiT, schedule: ScheduleConfig) => TaskProbe | undefined;
+  /**
+   * Built once the model and its schedule are known (for example the action-sensitivity probe);
+   * `sampling` is how the run's settings say the DiT must play (`trainedSampling`).
+   */
+  probe?: (dit: DiT, schedule: ScheduleConfig, sampling: Partial<SamplingDefaults>) => TaskProbe | undefined;
 }
 
 /**
@@ -100,7 +105,7 @@ export function setupDiTTask(options: DiTSetupOptions): TrainTask<unknown> {
     dit,
     options.latents,
     settings,
-    options.probe?.(dit, settings.schedule ?? DEFAULT_DIT_TRAIN.schedule),
+    options.probe?.(dit, settings.schedule ?? DEFAULT_DIT_TRAIN.schedule, trainedSampling(settings)),
   ) as TrainTask<unknown>;
 }
 
