@@ -68,7 +68,12 @@ describe("the shared training setup", () => {
   });
 
   it("tells the probe how the run's DiT plays: a reuse-last-step run's without a context pass", () => {
-    const pathway = { actionEmbedder: "mlp", actionToTokens: true, nullAction: true, contextLatentInput: true } as const;
+    const pathway = {
+      actionEmbedder: "mlp",
+      actionToTokens: true,
+      nullAction: true,
+      contextLatentInput: true,
+    } as const;
     const seen: unknown[] = [];
     for (const cacheUpdate of ["context-pass", "reuse-last-step"] as const) {
       const task = setupDiTTask({
