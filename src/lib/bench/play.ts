@@ -51,14 +51,14 @@ export interface PlayModeTiming {
 const now = (): number => performance.now();
 
 /**
- * The shipped weights' sampling: their manifest records guidance 1 (guidance-distilled) over the
- * realtime preset's 1 step and context-pass cache update (test/unit/shipped-weights.test.ts holds
- * the two together). A DiT trained for "reuse-last-step" plays with `cacheUpdate` set to it.
+ * The shipped weights' sampling: their manifest records guidance 1 (guidance-distilled) and the
+ * "reuse-last-step" cache update (trained for it: no context pass) over the realtime preset's 1
+ * step (test/unit/shipped-weights.test.ts holds the two together).
  */
 export const SHIPPED_PLAY_SETTINGS: Partial<WorldModelSettings> = {
   steps: 1,
   guidanceScale: 1,
-  cacheUpdate: "context-pass",
+  cacheUpdate: "reuse-last-step",
 };
 
 interface Round {
@@ -167,7 +167,7 @@ export async function measurePlayFps(host: PlayBenchHost, options: PlayBenchOpti
 export const playSection: BenchSection = {
   name: "play",
   description:
-    "The Play page's frames per second: its play worker (game step + world model at the shipped weights' settings (1 DDIM step unguided, context pass), random realtime weights + drawing both frames), with the VAE decode in a second worker and without, alternating rounds of fresh workers. Browser only.",
+    "The Play page's frames per second: its play worker (game step + world model at the shipped weights' settings (1 DDIM step unguided, no context pass), random realtime weights + drawing both frames), with the VAE decode in a second worker and without, alternating rounds of fresh workers. Browser only.",
   async run(ctx: SuiteContext): Promise<BenchResult[]> {
     if (!ctx.play || ctx.backend !== "wasm") {
       if (!ctx.play && ctx.backend === "wasm")
