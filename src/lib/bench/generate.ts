@@ -179,9 +179,9 @@ export async function measureGenerationMs(options: GenerationBenchOptions): Prom
  * The configurations the `generate` section times: first what the shipped weights play at (1 step
  * unguided without a context pass: their DiT is guidance-distilled and trained for the
  * "reuse-last-step" cache update, and its manifest records both), then the same with a context pass
- * (what the DiT shipped before it plays at), realtime unguided at 2 and 4 steps, the realtime preset's own settings (one step,
- * action guidance 1.5: a batch of 2 per DiT pass, and a context pass; what an undistilled realtime
- * DiT plays at), and small at 4 unguided steps.
+ * (what the DiT shipped before it plays at), realtime unguided at 2 and 4 steps, the realtime
+ * preset's own settings (one step, action guidance 1.5: a batch of 2 per DiT pass, and a context
+ * pass; what an undistilled realtime DiT plays at), and small at 4 unguided steps.
  */
 export const GENERATION_CASES: readonly GenerationCase[] = [
   { preset: "realtime", steps: 1, guidanceScale: 1, cacheUpdate: "reuse-last-step" },

@@ -61,6 +61,13 @@ export const SHIPPED_PLAY_SETTINGS: Partial<WorldModelSettings> = {
   cacheUpdate: "reuse-last-step",
 };
 
+/** "1 DDIM step unguided, no context pass": the settings the section times, in words. */
+function describeSettings(settings: Partial<WorldModelSettings>): string {
+  const guidance = settings.guidanceScale === 1 ? "unguided" : `guidance ${settings.guidanceScale}`;
+  const cache = settings.cacheUpdate === "reuse-last-step" ? "no context pass" : "context pass";
+  return `${settings.steps} DDIM step${settings.steps === 1 ? "" : "s"} ${guidance}, ${cache}`;
+}
+
 interface Round {
   frames: number;
   ms: number;
@@ -166,8 +173,7 @@ export async function measurePlayFps(host: PlayBenchHost, options: PlayBenchOpti
 /** The `play` section: needs `SuiteContext.play` (the benchmarks page gives it); elsewhere it measures nothing. */
 export const playSection: BenchSection = {
   name: "play",
-  description:
-    "The Play page's frames per second: its play worker (game step + world model at the shipped weights' settings (1 DDIM step unguided, no context pass), random realtime weights + drawing both frames), with the VAE decode in a second worker and without, alternating rounds of fresh workers. Browser only.",
+  description: `The Play page's frames per second: its play worker (game step + world model at the shipped weights' settings (${describeSettings(SHIPPED_PLAY_SETTINGS)}), random realtime weights + drawing both frames), with the VAE decode in a second worker and without, alternating rounds of fresh workers. Browser only.`,
   async run(ctx: SuiteContext): Promise<BenchResult[]> {
     if (!ctx.play || ctx.backend !== "wasm") {
       if (!ctx.play && ctx.backend === "wasm")
