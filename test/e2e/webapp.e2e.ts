@@ -262,8 +262,10 @@ e2e("webapp: a full quota while saving gives a clear message and keeps earlier c
     const { saveRunCheckpoint } = await import(m.manager);
     const { IdbCheckpointStore } = await import(m.idb);
     const { listCheckpoints, loadLatestCheckpoint, disposeCheckpoint } = await import(m.storage);
-    const save = (step: number, n: number) => {
-      const w = tf.fill([n], step);
+    // Chromium compresses large IndexedDB values, so a constant tensor of 4 MB stores in a few
+    // KB and fits; the save meant to overflow writes random (incompressible) values.
+    const save = (step: number, n: number, incompressible = false) => {
+      const w = incompressible ? tf.tensor1d(Float32Array.from({ length: n }, Math.random)) : tf.fill([n], step);
       return saveRunCheckpoint("quota run", { step, weights: new Map([["w", w]]), rng: {}, config: { n } }).finally(
         () => w.dispose(),
       );
@@ -272,7 +274,7 @@ e2e("webapp: a full quota while saving gives a clear message and keeps earlier c
     await save(2, 50_000);
     let error: { code?: string; message?: string } = {};
     try {
-      await save(3, 1_000_000); // 4 MB: over the quota
+      await save(3, 1_000_000, true); // 4 MB: over the quota
     } catch (e) {
       error = { code: (e as { code?: string }).code, message: (e as Error).message };
     }

@@ -225,6 +225,19 @@ export async function enforceStorageLimits(
 }
 
 /**
+ * What the browser's storage estimate says when a write was refused for quota. Recent Chromium
+ * reports a fixed quota (to keep sites from fingerprinting the disk) while it enforces the real
+ * one, so an estimate with room to spare must not read as if the error were wrong.
+ */
+function describeEstimateAtQuotaError(estimate: { usage: number; quota: number }): string {
+  const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
+  const counted = `The browser counts ${mb(estimate.usage)} MB used of a ${mb(estimate.quota)} MB quota`;
+  return estimate.usage < 0.9 * estimate.quota
+    ? `${counted}; browsers may report more room than they grant, the real limit follows free disk space.`
+    : `${counted}.`;
+}
+
+/**
  * Saves a training checkpoint of `run` in IndexedDB and applies the limits (keep 3, 2 GB). A full
  * quota is a `STORAGE_QUOTA` error whose message says what is stored and what to free; earlier
  * checkpoints are untouched (the store writes in one transaction).
@@ -243,9 +256,7 @@ export async function saveRunCheckpoint<C, M>(
     if (isGamedreamError(e) && e.code === "STORAGE_QUOTA") {
       const estimate = await storageEstimate();
       const kept = (await listCheckpoints(store)).map((c) => c.id);
-      const usage = estimate
-        ? ` The browser counts ${(estimate.usage / 1e6).toFixed(0)} MB used of a ${(estimate.quota / 1e6).toFixed(0)} MB quota.`
-        : "";
+      const usage = estimate ? ` ${describeEstimateAtQuotaError(estimate)}` : "";
       throw new GamedreamError(
         "STORAGE_QUOTA",
         "storage",
