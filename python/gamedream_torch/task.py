@@ -117,14 +117,21 @@ def validate_train_settings(settings: dict, dit_config: dict) -> None:
             raise err(f"\"cacheUpdate\": \"reuse-last-step\" needs clips of at least contextFrames + 2 = {needed} frames (one that lends its latent, {dit_config['contextFrames']} of context, the target), got {settings['clipLength']}.")
 
 
+def _noised(latents: torch.Tensor, schedule: Schedule, timesteps, eps):
+    """The forward process at each frame's timestep: alpha-bar [B, T, 1, 1, 1], x_t like latents and
+    the noise levels t / (T - 1) [B, T] that the DiT is given."""
+    b, t = latents.shape[:2]
+    alpha_bar = alpha_bar_tensor(schedule, timesteps.tolist(), [b, t, 1, 1, 1]).to(latents.device)
+    levels = (timesteps / (schedule.T - 1)).reshape(b, t).to(latents.device)
+    return alpha_bar, q_sample(latents, eps, alpha_bar), levels
+
+
 def loss_inputs(dit, latents: torch.Tensor, actions: torch.Tensor, schedule: Schedule, settings: dict, timesteps, mask, keep, eps):
     """Everything `ditLoss` feeds `diffusionLoss`, from drawn noise: the prediction and the clean
     latents, noise, alpha-bar [B, T', 1, 1, 1] and frame mask [B, T'] of the frames it covers (all
     T, or frames 1.. under "reuse-last-step", whose first frame only lends its latent)."""
     b, t = latents.shape[:2]
-    alpha_bar = alpha_bar_tensor(schedule, timesteps.tolist(), [b, t, 1, 1, 1]).to(latents.device)
-    xt = q_sample(latents, eps, alpha_bar)
-    levels = (timesteps / (schedule.T - 1)).reshape(b, t).to(latents.device)
+    alpha_bar, xt, levels = _noised(latents, schedule, timesteps, eps)
     action_keep = keep.reshape(b, t) if _get(settings, "actionDropout") > 0 else None
     frame_mask = mask.reshape(b, t)
     if not reuses_last_step(settings):
@@ -166,9 +173,7 @@ def guidance_distillation_terms(student, teacher, latents, actions, schedule: Sc
     Returns the masked squared error's numerator and denominator over target frames, as
     `dit_loss_terms`. latents [B, T, h, w, c], actions [B, T, A], timesteps / mask [B*T], eps like latents."""
     b, t = latents.shape[:2]
-    alpha_bar = alpha_bar_tensor(schedule, timesteps.tolist(), [b, t, 1, 1, 1]).to(latents.device)
-    xt = q_sample(latents, eps, alpha_bar)
-    levels = (timesteps / (schedule.T - 1)).reshape(b, t).to(latents.device)
+    _, xt, levels = _noised(latents, schedule, timesteps, eps)
     frame_mask = mask.reshape(b, t).to(latents.device)
     reuse = settings is not None and reuses_last_step(settings)
     student_args: dict = {}
