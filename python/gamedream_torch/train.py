@@ -69,6 +69,7 @@ from .config import DEFAULT_OPTIM, dit_option, get_preset, PRESET_NAMES, vae_lat
 from .dataset import DatasetReader, rgb_to_unit
 from .dit import DiT
 from .errors import GamedreamError, StopRequest, run_cli
+from .run_settings import merge_run_settings, read_run_settings, write_run_settings
 from .rng import Rng
 from .task import dit_loss_terms, draw_frame_noise, guidance_distillation_terms, reuses_last_step, schedule_of, train_settings, validate_train_settings
 from .vae import VAE
@@ -143,13 +144,7 @@ def run_settings(args: argparse.Namespace, stored: dict | None) -> dict:
     }
     if args.clip_length is not None:
         given["train"] = {**(given["train"] or {}), "clipLength": args.clip_length}
-    if stored:
-        if stored.get("trainer") != "pytorch":
-            raise GamedreamError("CLI_BAD_FLAG", f"{args.out} is a run of another trainer ({stored.get('trainer', 'npm run train')}); pass another --out.")
-        for key, value in given.items():
-            if value is not None and value != stored.get(key):
-                raise GamedreamError("CLI_BAD_FLAG", f"{args.out} is a run with {key} = {json.dumps(stored.get(key))}; resume it without --{key}, or pass another --out for a new run.")
-    settings = {**DEFAULTS, **(stored or {}), **{k: v for k, v in given.items() if v is not None}}
+    settings = merge_run_settings(args.out, given, stored, DEFAULTS, ("trainer", "pytorch"), "npm run train")
     if settings.get("data") is None:
         settings["data"] = os.path.join(REPO_ROOT, "data", "game")
     if settings.get("vae") is None:
@@ -532,11 +527,7 @@ def init_from(model: DiT, source: str, dit_config: dict, flag: str = "--init") -
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     run = os.path.abspath(args.out)
-    stored = None
-    if os.path.exists(os.path.join(run, "run.json")):
-        with open(os.path.join(run, "run.json"), encoding="utf-8") as f:
-            stored = json.load(f)
-    settings = run_settings(args, stored)
+    settings = run_settings(args, read_run_settings(run))
     d = Dist(args.device, args.threads)
     try:
         return train(args, run, settings, d)
@@ -557,9 +548,7 @@ def train(args: argparse.Namespace, run: str, rs: dict, d: Dist) -> int:
     settings = train_settings(rs["train"])
     optim = {**DEFAULT_OPTIM, "lr": rs["lr"], "warmupSteps": rs["warmup"], **rs["optim"]}
     if d.main:
-        os.makedirs(run, exist_ok=True)
-        with open(os.path.join(run, "run.json"), "w", encoding="utf-8") as f:
-            json.dump(rs, f, indent=2)
+        write_run_settings(run, rs)
     torch.manual_seed(rs["seed"])
     model = DiT(dit_config, seed=rs["seed"]).to(d.device)
     if rs.get("init"):

@@ -41,6 +41,7 @@ import torch
 
 from .dataset import DatasetReader, rgb_to_unit
 from .errors import GamedreamError, StopRequest, run_cli
+from .run_settings import merge_run_settings, read_run_settings, write_run_settings
 from .train import learning_rate_at, load_latest_checkpoint, load_vae, save_checkpoint
 from .weights import write_tfjs_weights_dir
 
@@ -83,13 +84,7 @@ def run_settings(args: argparse.Namespace, stored: dict | None) -> dict:
         "minLrRatio": args.min_lr_ratio,
         "seed": args.seed,
     }
-    if stored:
-        if stored.get("model") != "vae-decoder":
-            raise GamedreamError("CLI_BAD_FLAG", f"{args.out} is a run of another kind ({stored.get('model', 'unknown')}); pass another --out.")
-        for key, value in given.items():
-            if value is not None and value != stored.get(key):
-                raise GamedreamError("CLI_BAD_FLAG", f"{args.out} is a run with {key} = {json.dumps(stored.get(key))}; resume it without --{key}, or pass another --out for a new run.")
-    settings = {**DEFAULTS, **(stored or {}), **{k: v for k, v in given.items() if v is not None}}
+    settings = merge_run_settings(args.out, given, stored, DEFAULTS, ("model", "vae-decoder"), "unknown")
     for key in ("vae", "data"):
         if not settings.get(key):
             raise GamedreamError("CLI_BAD_FLAG", f"--{key} is required for a new run.")
@@ -158,11 +153,7 @@ def heldout_psnr(vae, means: torch.Tensor, frames: torch.Tensor, device: torch.d
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     run = os.path.abspath(args.out)
-    stored = None
-    if os.path.exists(os.path.join(run, "run.json")):
-        with open(os.path.join(run, "run.json"), encoding="utf-8") as f:
-            stored = json.load(f)
-    rs = run_settings(args, stored)
+    rs = run_settings(args, read_run_settings(run))
     if args.steps < 1:
         raise GamedreamError("CLI_BAD_FLAG", f"--steps must be at least 1, got {args.steps}.")
     use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
@@ -173,9 +164,7 @@ def main(argv: list[str]) -> int:
         torch.set_num_threads(args.threads)
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
 
-    os.makedirs(run, exist_ok=True)
-    with open(os.path.join(run, "run.json"), "w", encoding="utf-8") as f:
-        json.dump(rs, f, indent=2)
+    write_run_settings(run, rs)
     vae = load_vae(rs["vae"]).to(device)
     if vae.config.get("reconLoss", "mse") != "mse":
         raise GamedreamError("CLI_BAD_FLAG", f"This VAE was trained with reconLoss \"{vae.config['reconLoss']}\"; the decoder tuner fits pixel MSE only.")
