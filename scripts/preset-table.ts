@@ -11,11 +11,20 @@ import {
   createDiT,
   presetCostTable,
   PRESETS,
+  type Preset,
   type PresetName,
   createVAE,
   vaeLatentShape,
 } from "../src/lib/models/index.js";
 import { gaussianNoise } from "../src/lib/nn/index.js";
+
+/** "ddim x 1, guidance 1.5, context pass (3 passes)": what the cost column counts. */
+function describeSampling(sampling: Preset["sampling"], passes: number): string {
+  const parts = [`${sampling.sampler} x ${sampling.steps}`];
+  if (sampling.guidanceScale > 1) parts.push(`guidance ${sampling.guidanceScale}`);
+  parts.push(sampling.cacheUpdate === "context-pass" ? "context pass" : "no context pass");
+  return `${parts.join(", ")} (${passes} passes)`;
+}
 
 await initBackend({ override: "wasm" });
 const rows = presetCostTable();
@@ -39,7 +48,7 @@ for (const row of rows) {
       await prediction.data();
       prediction.dispose();
     },
-    { warmup: 1, reps },
+    { warmup: 5, reps },
   );
   const decode = await timeIt(
     async () => {
@@ -47,11 +56,11 @@ for (const row of rows) {
       await frame.data();
       frame.dispose();
     },
-    { warmup: 1, reps },
+    { warmup: 5, reps },
   );
   const ms = (v: number) => (v >= 100 ? `${Math.round(v)} ms` : `${v.toFixed(1)} ms`);
   lines.push(
-    `| ${row.preset} | ${(row.ditParams / 1e6).toFixed(2)}M | ${(row.vaeParams / 1e6).toFixed(2)}M | ${row.tokensPerFrame} | ${preset.sampling.sampler} x ${preset.sampling.steps} | ${(row.flopsPerFrame / 1e9).toFixed(3)} | ${ms(pass.medianMs)} | ${ms(decode.medianMs)} |`,
+    `| ${row.preset} | ${(row.ditParams / 1e6).toFixed(2)}M | ${(row.vaeParams / 1e6).toFixed(2)}M | ${row.tokensPerFrame} | ${describeSampling(preset.sampling, row.ditPasses)} | ${(row.flopsPerFrame / 1e9).toFixed(3)} | ${ms(pass.medianMs)} | ${ms(decode.medianMs)} |`,
   );
   cache.dispose();
   tf.dispose([latent, action]);
