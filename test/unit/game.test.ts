@@ -292,6 +292,43 @@ describe("agents", () => {
     }
   });
 
+  it("idle agents stand still in spells of 8-60 frames (no key, still camera) and otherwise play as the jitter agent", () => {
+    for (const base of ["random", "wall", "explorer"]) {
+      const spells: number[] = [];
+      let idleFrames = 0;
+      let frames = 0;
+      for (const seed of [1, 2, 3, 4]) {
+        const game = createGame({ seed });
+        const idle = createAgent(`${base}-jitter-idle`, seed);
+        let run = 0;
+        for (let t = 0; t < 1500; t++) {
+          const a = idle.act(game);
+          const still = a.movement.every((m) => m === 0) && a.camera.every((c) => c === 0) && a.interaction === 0;
+          if (still) run++;
+          else if (run > 0) {
+            if (run >= 8) spells.push(run);
+            run = 0;
+          }
+          idleFrames += still ? 1 : 0;
+          frames++;
+          game.step(a);
+        }
+      }
+      // About one spell of 8-60 frames every ~190 frames (150 between spells + a spell of ~34).
+      expect(spells.length).toBeGreaterThanOrEqual(15);
+      expect(Math.max(...spells)).toBeLessThanOrEqual(60 + 3); // a spell may meet a still jitter burst
+      expect(idleFrames / frames).toBeGreaterThan(0.08);
+      expect(idleFrames / frames).toBeLessThan(0.35);
+    }
+    // Until its first spell, an idle agent plays exactly as its jitter agent.
+    const game = createGame({ seed: 5 });
+    const [idle, jitter] = [createAgent("explorer-jitter-idle", 5), createAgent("explorer-jitter", 5)];
+    const twin = createGame({ seed: 5 });
+    const a = idle.act(game);
+    const b = jitter.act(twin);
+    expect(a).toEqual(b);
+  });
+
   it("the explorer opens doors and covers ground", () => {
     const game = createGame({ seed: 1 });
     const agent = createAgent("explorer", 1);

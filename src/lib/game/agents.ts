@@ -14,6 +14,10 @@
  *   1-3 frames of a random action (every key, both camera axes, use and jump) takes over. Scripted
  *   players hold their keys and turn smoothly, so a world model can predict their next frame from
  *   past motion and ignore the action; random bursts break that shortcut.
+ * - `<agent>-jitter-idle`: the jitter player who also lets go of the keys now and then: spells of
+ *   8-60 frames with no key and a still camera (about one per 150 frames). The scripted players
+ *   never stand still, and a world model that has never seen a still view keeps the dream moving
+ *   (and falling apart) while a player on the Play page waits.
  *
  * Agents read the game's state (they are scripted, not learned), so they need the Game object.
  * Camera values are multiples of 1/64: they survive float32 storage and CSV text exactly.
@@ -25,11 +29,23 @@ import { CELL, cellAt } from "./map.js";
 
 const BASE_AGENTS = ["random", "wall", "explorer"] as const;
 type BaseAgentName = (typeof BASE_AGENTS)[number];
-export const AGENT_NAMES = [...BASE_AGENTS, "random-jitter", "wall-jitter", "explorer-jitter"] as const;
+export const AGENT_NAMES = [
+  ...BASE_AGENTS,
+  "random-jitter",
+  "wall-jitter",
+  "explorer-jitter",
+  "random-jitter-idle",
+  "wall-jitter-idle",
+  "explorer-jitter-idle",
+] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
 
 /** Per-frame chance that a random burst starts (when none is running). */
 export const JITTER_RATE = 0.3;
+
+/** Per-frame chance that an idle spell starts (when none is running), and its length range in frames. */
+export const IDLE_RATE = 1 / 150;
+export const IDLE_FRAMES = { min: 8, max: 60 } as const;
 
 export interface Agent {
   readonly name: AgentName;
@@ -38,6 +54,10 @@ export interface Agent {
 }
 
 export function createAgent(name: string, seed: number): Agent {
+  if (name.endsWith("-jitter-idle") && (BASE_AGENTS as readonly string[]).includes(name.slice(0, -12))) {
+    const jitter = new Jitter(createBaseAgent(name.slice(0, -12) as BaseAgentName, seed), name as AgentName, seed);
+    return new Idler(jitter, name as AgentName, seed);
+  }
   if (name.endsWith("-jitter") && (BASE_AGENTS as readonly string[]).includes(name.slice(0, -7))) {
     return new Jitter(createBaseAgent(name.slice(0, -7) as BaseAgentName, seed), name as AgentName, seed);
   }
@@ -384,6 +404,31 @@ class Jitter implements Agent {
     if (this.left === 0) return planned;
     this.left--;
     return this.burst!;
+  }
+}
+
+/** Wraps a player with idle spells: no key and a still camera for `IDLE_FRAMES` frames at `IDLE_RATE`. */
+class Idler implements Agent {
+  private readonly rng: Rng;
+  private left = 0;
+
+  constructor(
+    private readonly inner: Agent,
+    readonly name: AgentName,
+    seed: number,
+  ) {
+    this.rng = new Rng((seed ^ 0x69646c65) >>> 0);
+  }
+
+  act(game: Game): Action {
+    // The inner player acts every frame so its own plan (and random stream) moves on.
+    const planned = this.inner.act(game);
+    if (this.left === 0 && this.rng.next() < IDLE_RATE) {
+      this.left = IDLE_FRAMES.min + this.rng.int(IDLE_FRAMES.max - IDLE_FRAMES.min + 1);
+    }
+    if (this.left === 0) return planned;
+    this.left--;
+    return action(0, 0, 0, 0, 0, 0);
   }
 }
 
