@@ -2,7 +2,7 @@
  * Measures a world model on a dataset's held-out episodes and writes a JSON report.
  *
  *   npm run eval -- --run RUN_OR_WEIGHTS_DIR --data DIR --out FILE.json
- *     [--rollout-frames 1000] [--samples 256] [--branch-states 40] [--seed 0]
+ *     [--rollout-frames 1000] [--still-frames 60] [--samples 256] [--branch-states 40] [--seed 0]
  *     [--sampler ddim] [--steps N] [--context-noise L] [--cache-update context-pass|reuse-last-step] [--guidance W]
  *     [--vae DIR] [--raw]
  *
@@ -34,7 +34,7 @@ import { evaluateModel, type EvalPhase, type WorldModelSettings } from "../src/l
 import { createProgress, formatDuration, summaryLine, type Progress } from "./progress.js";
 
 const USAGE = `usage: npm run eval -- --run RUN_OR_WEIGHTS_DIR --data DIR --out FILE.json
-         [--rollout-frames 1000] [--samples 256] [--branch-states 40] [--seed 0] [--sampler ${SAMPLERS.map((s) => s.name).join("|")}]
+         [--rollout-frames 1000] [--still-frames 60] [--samples 256] [--branch-states 40] [--seed 0] [--sampler ${SAMPLERS.map((s) => s.name).join("|")}]
          [--steps N] [--context-noise LEVEL] [--cache-update context-pass|reuse-last-step] [--guidance W] [--vae DIR] [--raw]`;
 
 function badFlag(message: string): GamedreamError {
@@ -100,6 +100,7 @@ async function main(argv: string[]): Promise<void> {
         data: { type: "string" },
         out: { type: "string" },
         "rollout-frames": { type: "string", default: "1000" },
+        "still-frames": { type: "string", default: "60" },
         samples: { type: "string", default: "256" },
         "branch-states": { type: "string", default: "40" },
         guidance: { type: "string" },
@@ -122,6 +123,7 @@ async function main(argv: string[]): Promise<void> {
   }
   for (const flag of ["run", "data", "out"] as const) if (!values[flag]) throw badFlag(`--${flag} is required.`);
   const rolloutFrames = integer("rollout-frames", values["rollout-frames"], 0)!;
+  const stillFrames = integer("still-frames", values["still-frames"], 0)!;
   const samples = integer("samples", values.samples, 1)!;
   const branchStates = integer("branch-states", values["branch-states"], 0)!;
   const seed = integer("seed", values.seed, 0)!;
@@ -166,12 +168,14 @@ async function main(argv: string[]): Promise<void> {
     "next-frame": "next-frame samples",
     "action-control": "branched states",
     rollout: "rollout frames",
+    "standing-still": "standing-still frames",
   };
   try {
     const report = await evaluateModel(model, reader, {
       samples,
       branchStates,
       rolloutFrames,
+      stillFrames,
       seed,
       settings,
       onProgress: (phase, done, total) => {
@@ -198,6 +202,7 @@ async function main(argv: string[]): Promise<void> {
         D: report.actionDiscrimination === null ? "-" : db(report.actionDiscrimination),
         vaeReconPsnr: db(report.vaeReconPsnr),
         rollout: report.rollout ? (report.rollout.collapse.collapsed ? "collapsed" : "stable") : "skipped",
+        stillPsnr: report.standingStill ? db(report.standingStill.meanPsnr.value) : "-",
         msPerFrame: report.rollout ? report.rollout.msPerFrame.median.toFixed(1) : "-",
         time: formatDuration(report.timings.totalSeconds),
         out,

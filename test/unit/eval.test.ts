@@ -83,6 +83,8 @@ describe("npm run eval", () => {
       out,
       "--rollout-frames",
       "12",
+      "--still-frames",
+      "3",
       "--samples",
       "4",
       "--branch-states",
@@ -91,7 +93,7 @@ describe("npm run eval", () => {
       "1",
     );
     expect(stdout).toMatch(
-      /^eval: nextFramePsnr=[\d.]+dB copyLastFramePsnr=[\d.]+dB shuffledActionsPsnr=[\d.]+dB S=[\d.]+ D=-?[\d.]+dB vaeReconPsnr=[\d.]+dB rollout=(stable|collapsed) msPerFrame=[\d.]+/m,
+      /^eval: nextFramePsnr=[\d.]+dB copyLastFramePsnr=[\d.]+dB shuffledActionsPsnr=[\d.]+dB S=[\d.]+ D=-?[\d.]+dB vaeReconPsnr=[\d.]+dB rollout=(stable|collapsed) stillPsnr=[\d.]+dB msPerFrame=[\d.]+/m,
     );
     const report = JSON.parse(await readFile(out, "utf8"));
     expect(report.schema).toBe("gamedream-eval/2");
@@ -126,6 +128,10 @@ describe("npm run eval", () => {
     expect(report.rollout.buckets.length).toBeGreaterThan(0);
     expect(typeof report.rollout.collapse.collapsed).toBe("boolean");
     expect(report.rollout.msPerFrame.median).toBeGreaterThan(0);
+    // Standing still: one state per held-out game episode (2 here), 3 frames each.
+    expect(report.standingStill.states).toBe(2);
+    expect(report.standingStill.psnrByFrame).toHaveLength(3);
+    expect(report.timings.standingStillSeconds).toBeGreaterThan(0);
     expect(typeof report.goals.beatsCopyBy3dB.met).toBe("boolean");
     // An untrained VAE reconstructs badly, and copying the last frame of a slow game is close.
     expect(report.copyLastFramePsnr).toBeGreaterThan(report.vaeReconPsnr);

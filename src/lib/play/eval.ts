@@ -16,6 +16,8 @@
  *   and the world model started from its first K frames and driven by the same actions for N
  *   frames. Per frame: PSNR against the real frame, mean/std of both (drift to grey shows as a
  *   falling std), latent std (blow-up); a verdict on collapse.
+ * - Standing still: from held-out states the player holds no key; the dream should keep showing
+ *   the real game's (still) view (./standing-still.ts).
  *
  * PSNR/SSIM use the frames' [-1, 1] range (data range 2; see ../core/image-metrics.ts).
  */
@@ -51,6 +53,7 @@ import {
   type LatentBranchProbe,
 } from "./action-control.js";
 import { gameBranches, type BranchState } from "./branches.js";
+import { evaluateStandingStill, standingStillStates, type StandingStillReport } from "./standing-still.js";
 
 export const EVAL_SCHEMA = "gamedream-eval/2";
 
@@ -64,6 +67,8 @@ export interface EvalOptions {
   branchStates?: number;
   /** Rollout length in generated frames (default 1000; 0 skips the rollout). */
   rolloutFrames?: number;
+  /** Frames of standing still from each of up to `STILL_STATES` held-out states (default 60; 0 skips). */
+  stillFrames?: number;
   /** Seed of the generation noise and the action shuffle (default 0). */
   seed?: number;
   /** Sampling settings; default: the model's preset defaults. */
@@ -71,7 +76,10 @@ export interface EvalOptions {
   onProgress?: (phase: EvalPhase, done: number, total: number) => void;
 }
 
-export type EvalPhase = "next-frame" | "action-control" | "rollout";
+export type EvalPhase = "next-frame" | "action-control" | "rollout" | "standing-still";
+
+/** Held-out states (one per held-out game episode, at most this many) for the standing-still test. */
+export const STILL_STATES = 8;
 
 export interface PairMetrics {
   psnr: number;
@@ -162,6 +170,8 @@ export interface EvalReport {
   nextFrame: NextFrameReport;
   actionControl: ActionControlReport | null;
   rollout: RolloutReport | null;
+  /** The dream while the player holds no key (./standing-still.ts); null when skipped. */
+  standingStill: StandingStillReport | null;
   goals: {
     beatsCopyBy3dB: { margin: number; met: boolean };
     beatsShuffledBy2dB: { margin: number; met: boolean };
@@ -176,6 +186,7 @@ export interface EvalReport {
     nextFrameSeconds: number;
     actionControlSeconds: number | null;
     rolloutSeconds: number | null;
+    standingStillSeconds: number | null;
   };
 }
 
@@ -547,6 +558,30 @@ export function actionSensitivityProbe(
   return Object.assign(make, { dispose });
 }
 
+/** The standing-still test from up to `STILL_STATES` held-out game episodes (null when there is none or it is skipped). */
+async function evaluateHeldoutStandingStill(
+  model: LoadedModel,
+  reader: DatasetReader,
+  options: EvalOptions,
+): Promise<StandingStillReport | null> {
+  const frames = options.stillFrames ?? 60;
+  const games = reader
+    .episodes("heldout")
+    .filter((e) => e.source === "game" && e.agent !== undefined && e.seed !== undefined)
+    .slice(0, STILL_STATES);
+  if (frames === 0 || games.length === 0) return null;
+  const states = standingStillStates({
+    episodes: games.map((e) => ({ seed: e.seed!, agent: e.agent! })),
+    contextFrames: Math.max(1, model.dit.config.contextFrames),
+    frames,
+  });
+  return evaluateStandingStill(model, states, {
+    seed: options.seed,
+    settings: options.settings,
+    onProgress: (done, total) => options.onProgress?.("standing-still", done, total),
+  });
+}
+
 /** Everything `npm run eval` reports. */
 export async function evaluateModel(
   model: LoadedModel,
@@ -566,6 +601,7 @@ export async function evaluateModel(
       : null;
   const frames = options.rolloutFrames ?? 1000;
   const rollout = frames > 0 ? await evaluateRollout(model, rolloutEpisode(reader), frames, options) : null;
+  const standingStill = await evaluateHeldoutStandingStill(model, reader, options);
   const { settings, ...nextFrame } = next;
   const vsCopy = next.nextFrame.psnr - next.copyLastFrame.psnr;
   const vsShuffled = next.nextFrame.psnr - next.shuffledActions.psnr;
@@ -594,6 +630,7 @@ export async function evaluateModel(
     nextFrame,
     actionControl: control,
     rollout,
+    standingStill,
     goals: {
       beatsCopyBy3dB: { margin: vsCopy, met: vsCopy >= 3 },
       beatsShuffledBy2dB: { margin: vsShuffled, met: vsShuffled >= 2 },
@@ -607,6 +644,7 @@ export async function evaluateModel(
       nextFrameSeconds: next.seconds,
       actionControlSeconds: control?.seconds ?? null,
       rolloutSeconds: rollout?.seconds ?? null,
+      standingStillSeconds: standingStill?.seconds ?? null,
     },
   };
 }

@@ -7,4 +7,5 @@ export * from "./eval.js";
 export * from "./frame-decoder.js";
 export * from "./model-choice.js";
 export * from "./session.js";
+export * from "./standing-still.js";
 export * from "./world-model.js";
