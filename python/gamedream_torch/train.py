@@ -476,7 +476,8 @@ def export(run: str, dit_config: dict, ema: dict, step: int, settings: dict, run
     config_path = os.path.join(run, "config.json")
     distilled = run_settings.get("distillGuidance") is not None
     # One conditional pass now gives what guidance at this scale gave the teacher: play it unguided.
-    sampling = {"guidanceScale": 1} if distilled else {}
+    # A fine-tune of a guidance-distilled DiT keeps the guidance its starting weights play at.
+    sampling = {"guidanceScale": 1} if distilled else recorded_guidance(run_settings.get("init"))
     if reuses_last_step(settings):
         # Trained on caches of each frame's last sampling step: play it that way, with no context pass.
         sampling["cacheUpdate"] = "reuse-last-step"
@@ -522,6 +523,23 @@ def init_from(model: DiT, source: str, dit_config: dict, flag: str = "--init") -
         changed = sorted(k for k in set(saved) | set(dit_config) if saved.get(k) != dit_config.get(k))
         raise GamedreamError("CLI_BAD_FLAG", f"{flag} {source} holds a DiT whose config differs from this run's in {changed}; pass the same --preset/--override it was trained with.")
     load_into(model, tensors, f"The {flag} weights {source}")
+
+
+def recorded_guidance(init: str | None) -> dict:
+    """`{"guidanceScale": g}` when the --init weights record a sampling default for guidance (a
+    TensorFlow.js folder's manifest `extra.sampling`, or the config.json beside a run's
+    model.safetensors), else {}."""
+    if not init:
+        return {}
+    if init.endswith(".safetensors"):
+        path, key = os.path.join(os.path.dirname(init), "config.json"), lambda m: m.get("sampling")
+    else:
+        path, key = os.path.join(init, "model.json"), lambda m: (m.get("gamedream") or {}).get("extra", {}).get("sampling")
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        sampling = key(json.load(f)) or {}
+    return {"guidanceScale": sampling["guidanceScale"]} if "guidanceScale" in sampling else {}
 
 
 def main(argv: list[str]) -> int:
