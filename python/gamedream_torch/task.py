@@ -23,7 +23,8 @@ import json
 import torch
 
 from .config import DEFAULT_DIT_TRAIN, dit_option
-from .diffusion import alpha_bar_tensor, make_schedule, q_sample
+from .actions import NO_ACTION, encode_action
+from .diffusion import alpha_bar_tensor, diffusion_target, make_schedule, q_sample
 from .diffusion.loss import diffusion_loss, diffusion_loss_terms
 from .diffusion.schedules import Schedule
 from .errors import GamedreamError
@@ -158,7 +159,14 @@ def dit_loss_terms(dit, latents, actions, schedule: Schedule, settings: dict, ti
     return diffusion_loss_terms(prediction, clean, noise, alpha_bar, config["parameterization"], settings.get("minSnrGamma"), frame_mask)
 
 
-def guidance_distillation_terms(student, teacher, latents, actions, schedule: Schedule, timesteps, mask, eps, scale: float, settings: dict | None = None):
+def still_clips(actions: torch.Tensor) -> torch.Tensor:
+    """Conditioning actions [B, T, A] -> bool [B]: the clips in which every frame came from no action
+    (no key, a still camera, no interaction)."""
+    none = torch.from_numpy(encode_action(NO_ACTION)).to(actions.device)
+    return (actions == none).all(dim=2).all(dim=1)
+
+
+def guidance_distillation_terms(student, teacher, latents, actions, schedule: Schedule, timesteps, mask, eps, scale: float, settings: dict | None = None, still_from_data: bool = False):
     """Guidance distillation (Meng et al., "On distillation of guided diffusion models", 2023): the
     student's conditional prediction learns the frozen teacher's guided one, uncond + scale *
     (cond - uncond), so one conditional pass samples what a guided batch of 2 did. The unconditional
@@ -170,11 +178,16 @@ def guidance_distillation_terms(student, teacher, latents, actions, schedule: Sc
     comment) while the teacher, a DiT of the "context-pass" kind, sees what it was trained on: the
     same frames 1.., its context frames clean, the target frame as noisy as the student's. So a
     student learns to play without the context pass what its teacher played with it.
+    With `still_from_data`, clips in which the player holds no action (`still_clips`) learn the
+    real frames' diffusion target instead of the teacher's: a teacher trained on players who never
+    stand still lets a still view drift, and the data knows the view does not move.
     Returns the masked squared error's numerator and denominator over target frames, as
     `dit_loss_terms`. latents [B, T, h, w, c], actions [B, T, A], timesteps / mask [B*T], eps like latents."""
     b, t = latents.shape[:2]
-    _, xt, levels = _noised(latents, schedule, timesteps, eps)
+    alpha_bar, xt, levels = _noised(latents, schedule, timesteps, eps)
     frame_mask = mask.reshape(b, t).to(latents.device)
+    still = still_clips(actions) if still_from_data else None
+    clean = latents
     reuse = settings is not None and reuses_last_step(settings)
     student_args: dict = {}
     teacher_x, teacher_levels, teacher_actions = xt, levels, actions
@@ -186,6 +199,7 @@ def guidance_distillation_terms(student, teacher, latents, actions, schedule: Sc
         teacher_levels = levels[:, run] * frame_mask[:, run]
         teacher_actions = actions[:, run]
         xt, levels, actions, frame_mask = xt[:, run], levels[:, run], actions[:, run], frame_mask[:, run]
+        clean, eps, alpha_bar = latents[:, run], eps[:, run], alpha_bar[:, run]
     with torch.no_grad():
         if scale == 1:
             target = teacher(teacher_x, teacher_levels, teacher_actions, None)
@@ -194,6 +208,10 @@ def guidance_distillation_terms(student, teacher, latents, actions, schedule: Sc
             both = teacher(torch.cat([teacher_x, teacher_x]), torch.cat([teacher_levels, teacher_levels]), torch.cat([teacher_actions, teacher_actions]), keep)
             cond, uncond = both.chunk(2)
             target = uncond + scale * (cond - uncond)
+        if still is not None:
+            parameterization = getattr(student, "module", student).config["parameterization"]
+            real = diffusion_target(clean, eps, alpha_bar, parameterization)
+            target = torch.where(still.reshape(b, 1, 1, 1, 1), real, target)
     prediction = student(xt, levels, actions, None, **student_args)
     weights = torch.broadcast_to(frame_mask.reshape(*frame_mask.shape, 1, 1, 1), prediction.shape)
     return (((prediction - target) ** 2) * weights).sum(), weights.sum()

@@ -101,6 +101,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--init", help="start from these DiT weights (a TensorFlow.js weights folder such as weights/realtime/dit, or a run's model.safetensors) instead of a seeded initialisation")
     p.add_argument("--distill-guidance", type=float, dest="distill_guidance", help="distil classifier-free guidance at this scale from the --init weights (the frozen teacher) into one conditional pass")
     p.add_argument("--teacher", help="with --distill-guidance: the frozen teacher's DiT weights, when they are not the --init weights (to continue a distillation from its student)")
+    p.add_argument("--still-from-data", action="store_true", default=None, dest="still_from_data", help="with --distill-guidance: clips in which the player holds no action learn the real frames instead of the teacher's prediction")
     p.add_argument("--checkpoint-every", type=int, default=100, dest="checkpoint_every")
     p.add_argument("--keep", type=int, default=3)
     p.add_argument("--minutes", type=float)
@@ -122,7 +123,7 @@ def _json_flag(name: str, value: str | None) -> dict | None:
     return parsed
 
 
-DEFAULTS = {"trainer": "pytorch", "model": "dit", "preset": "realtime", "batch": 4, "lr": DEFAULT_OPTIM["lr"], "warmup": DEFAULT_OPTIM["warmupSteps"], "seed": 0, "train": {}, "optim": {}, "override": {}, "init": None, "distillGuidance": None, "teacher": None}
+DEFAULTS = {"trainer": "pytorch", "model": "dit", "preset": "realtime", "batch": 4, "lr": DEFAULT_OPTIM["lr"], "warmup": DEFAULT_OPTIM["warmupSteps"], "seed": 0, "train": {}, "optim": {}, "override": {}, "init": None, "distillGuidance": None, "teacher": None, "stillFromData": False}
 
 
 def run_settings(args: argparse.Namespace, stored: dict | None) -> dict:
@@ -141,6 +142,7 @@ def run_settings(args: argparse.Namespace, stored: dict | None) -> dict:
         "init": None if args.init is None else os.path.abspath(args.init),
         "distillGuidance": args.distill_guidance,
         "teacher": None if args.teacher is None else os.path.abspath(args.teacher),
+        "stillFromData": args.still_from_data,
     }
     if args.clip_length is not None:
         given["train"] = {**(given["train"] or {}), "clipLength": args.clip_length}
@@ -157,6 +159,8 @@ def run_settings(args: argparse.Namespace, stored: dict | None) -> dict:
             raise GamedreamError("CLI_BAD_FLAG", "--distill-guidance distils the --init weights (the teacher): pass --init weights/realtime/dit or a run's model.safetensors.")
     elif settings.get("teacher"):
         raise GamedreamError("CLI_BAD_FLAG", "--teacher names the frozen teacher of a distillation: pass --distill-guidance too.")
+    elif settings.get("stillFromData"):
+        raise GamedreamError("CLI_BAD_FLAG", "--still-from-data changes a distillation's targets: pass --distill-guidance too (without a teacher every clip learns the real frames already).")
     return settings
 
 
@@ -359,7 +363,7 @@ class Ema:
             self.shadow[k].mul_(d).add_(v.detach(), alpha=1 - d)
 
 
-def train_step(d: Dist, net, model, params, optimizer: AdamW, ema: Ema | None, latents, actions, schedule, settings: dict, optim: dict, seed: int, step: int, total_steps: int, teacher=None, distill_scale: float | None = None):
+def train_step(d: Dist, net, model, params, optimizer: AdamW, ema: Ema | None, latents, actions, schedule, settings: dict, optim: dict, seed: int, step: int, total_steps: int, teacher=None, distill_scale: float | None = None, still_from_data: bool = False):
     """One optimiser step on this rank's clips (0-based `step`): noise, masked loss over the global
     batch (the diffusion loss, or with a `teacher` the guidance-distillation loss at `distill_scale`),
     gradients (averaged by DDP), clipping, AdamW, EMA. Returns (global loss, gradient norm, lr); a
@@ -372,7 +376,7 @@ def train_step(d: Dist, net, model, params, optimizer: AdamW, ema: Ema | None, l
     if teacher is None:
         total, count = dit_loss_terms(net, to(latents), to(actions), schedule, settings, timesteps, to(mask), to(keep), to(eps))
     else:
-        total, count = guidance_distillation_terms(net, teacher, to(latents), to(actions), schedule, timesteps, to(mask), to(eps), distill_scale, settings)
+        total, count = guidance_distillation_terms(net, teacher, to(latents), to(actions), schedule, timesteps, to(mask), to(eps), distill_scale, settings, still_from_data)
     global_count = d.all_sum(count.detach().clone().to(d.device))
     # Each rank's share of the global masked sum, scaled by the world size: DDP's average of the
     # ranks' gradients is then the gradient of the global batch's loss.
@@ -490,7 +494,7 @@ def export(run: str, dit_config: dict, ema: dict, step: int, settings: dict, run
         vae_scale = json.load(f).get("gamedream", {}).get("config", {}).get("latentScale")
     extra = {"kind": "dit", "weights": metadata["weights"], "settings": json.loads(metadata["settings"]), "vae": vae_folder, "vaeLatentScale": vae_scale, "trainer": "pytorch"}
     if distilled:
-        extra["guidanceDistillation"] = {"scale": run_settings["distillGuidance"], "teacher": run_settings.get("teacher") or run_settings["init"]}
+        extra["guidanceDistillation"] = {"scale": run_settings["distillGuidance"], "teacher": run_settings.get("teacher") or run_settings["init"], "stillFromData": bool(run_settings.get("stillFromData"))}
     if sampling:
         extra["sampling"] = sampling
     weights = os.path.join(run, "weights")
@@ -646,7 +650,7 @@ def train(args: argparse.Namespace, run: str, rs: dict, d: Dist) -> int:
         t0 = time.time()
         positions = windows.positions(step, global_batch, rs["seed"])
         latents, actions = windows.batch(positions[d.rank * B : (d.rank + 1) * B])
-        global_loss, grad_norm, lr = train_step(d, net, model, params, optimizer, ema, latents, actions, schedule, settings, optim, rs["seed"], step, args.steps, teacher, rs.get("distillGuidance"))
+        global_loss, grad_norm, lr = train_step(d, net, model, params, optimizer, ema, latents, actions, schedule, settings, optim, rs["seed"], step, args.steps, teacher, rs.get("distillGuidance"), bool(rs.get("stillFromData")))
         if not (math.isfinite(global_loss) and math.isfinite(grad_norm)):
             log(d, f"warning[TRAIN_NON_FINITE]: step {step + 1} gave a non-finite loss or gradient (loss {global_loss}, gradient norm {grad_norm}); the update was skipped.")
         step += 1
