@@ -55,11 +55,11 @@ export interface Agent {
 
 export function createAgent(name: string, seed: number): Agent {
   if (name.endsWith("-jitter-idle") && (BASE_AGENTS as readonly string[]).includes(name.slice(0, -12))) {
-    const jitter = new Jitter(createBaseAgent(name.slice(0, -12) as BaseAgentName, seed), name as AgentName, seed);
-    return new Idler(jitter, name as AgentName, seed);
+    const base = createBaseAgent(name.slice(0, -12) as BaseAgentName, seed);
+    return idle(jitter(base, name as AgentName, seed), name as AgentName, seed);
   }
   if (name.endsWith("-jitter") && (BASE_AGENTS as readonly string[]).includes(name.slice(0, -7))) {
-    return new Jitter(createBaseAgent(name.slice(0, -7) as BaseAgentName, seed), name as AgentName, seed);
+    return jitter(createBaseAgent(name.slice(0, -7) as BaseAgentName, seed), name as AgentName, seed);
   }
   return createBaseAgent(name, seed);
 }
@@ -380,56 +380,53 @@ class Explorer implements Agent {
   }
 }
 
-/** A scripted player whose actions are broken up by bursts of random actions (see the file comment). */
-class Jitter implements Agent {
+/**
+ * A player whose own actions give way, now and then, to a spell: at `rate` per frame (when no
+ * spell runs) `draw` picks an action and how many frames it is held.
+ */
+class Spells implements Agent {
   private readonly rng: Rng;
-  private burst: Action | null = null;
+  private spell: Action | null = null;
   private left = 0;
 
   constructor(
     private readonly inner: Agent,
     readonly name: AgentName,
-    seed: number,
+    rngSeed: number,
+    private readonly rate: number,
+    private readonly draw: (rng: Rng) => { action: Action; frames: number },
   ) {
-    this.rng = new Rng((seed ^ 0x6a697474) >>> 0);
+    this.rng = new Rng(rngSeed >>> 0);
   }
 
   act(game: Game): Action {
     // The inner player acts every frame so its own plan (and random stream) moves on.
     const planned = this.inner.act(game);
-    if (this.left === 0 && this.rng.next() < JITTER_RATE) {
-      this.burst = randomAction(this.rng);
-      this.left = 1 + this.rng.int(3);
+    if (this.left === 0 && this.rng.next() < this.rate) {
+      const { action, frames } = this.draw(this.rng);
+      this.spell = action;
+      this.left = frames;
     }
     if (this.left === 0) return planned;
     this.left--;
-    return this.burst!;
+    return this.spell!;
   }
 }
 
-/** Wraps a player with idle spells: no key and a still camera for `IDLE_FRAMES` frames at `IDLE_RATE`. */
-class Idler implements Agent {
-  private readonly rng: Rng;
-  private left = 0;
+/** Bursts of 1-3 frames of a random action (see the file comment). */
+function jitter(inner: Agent, name: AgentName, seed: number): Agent {
+  return new Spells(inner, name, seed ^ 0x6a697474, JITTER_RATE, (rng) => {
+    const action = randomAction(rng);
+    return { action, frames: 1 + rng.int(3) };
+  });
+}
 
-  constructor(
-    private readonly inner: Agent,
-    readonly name: AgentName,
-    seed: number,
-  ) {
-    this.rng = new Rng((seed ^ 0x69646c65) >>> 0);
-  }
-
-  act(game: Game): Action {
-    // The inner player acts every frame so its own plan (and random stream) moves on.
-    const planned = this.inner.act(game);
-    if (this.left === 0 && this.rng.next() < IDLE_RATE) {
-      this.left = IDLE_FRAMES.min + this.rng.int(IDLE_FRAMES.max - IDLE_FRAMES.min + 1);
-    }
-    if (this.left === 0) return planned;
-    this.left--;
-    return action(0, 0, 0, 0, 0, 0);
-  }
+/** Idle spells: no key and a still camera for `IDLE_FRAMES` frames, at `IDLE_RATE`. */
+function idle(inner: Agent, name: AgentName, seed: number): Agent {
+  return new Spells(inner, name, seed ^ 0x69646c65, IDLE_RATE, (rng) => ({
+    action: action(0, 0, 0, 0, 0, 0),
+    frames: IDLE_FRAMES.min + rng.int(IDLE_FRAMES.max - IDLE_FRAMES.min + 1),
+  }));
 }
 
 /** A random action: each movement key, a yaw (mostly a full turn), sometimes pitch, use or jump. */
