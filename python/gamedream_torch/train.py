@@ -494,7 +494,9 @@ def export(run: str, dit_config: dict, ema: dict, step: int, settings: dict, run
         vae_scale = json.load(f).get("gamedream", {}).get("config", {}).get("latentScale")
     extra = {"kind": "dit", "weights": metadata["weights"], "settings": json.loads(metadata["settings"]), "vae": vae_folder, "vaeLatentScale": vae_scale, "trainer": "pytorch"}
     if distilled:
-        extra["guidanceDistillation"] = {"scale": run_settings["distillGuidance"], "teacher": run_settings.get("teacher") or run_settings["init"], "stillFromData": bool(run_settings.get("stillFromData"))}
+        extra["guidanceDistillation"] = {"scale": run_settings["distillGuidance"], "teacher": run_settings.get("teacher") or run_settings["init"]}
+        if run_settings.get("stillFromData"):
+            extra["guidanceDistillation"]["stillFromData"] = True
     if sampling:
         extra["sampling"] = sampling
     weights = os.path.join(run, "weights")
