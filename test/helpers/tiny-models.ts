@@ -40,6 +40,15 @@ export function tinyVAEConfig(overrides: Partial<VAEConfig> = {}): VAEConfig {
   };
 }
 
+/** 256x256 frames (the game's) -> 16x16x4 latents with a one-conv encoder and decoder. */
+export function gameFrameVAEConfig(): VAEConfig {
+  return tinyVAEConfig({
+    imageSize: 256,
+    encoder: { stem: 16, channels: [4], blocks: [0] },
+    decoder: { channels: [4], blocks: [0], head: 16 },
+  });
+}
+
 /** Moves every weight by seeded noise so no adaLN gate is zero and outputs depend on inputs. */
 export function perturbWeights(model: Module<unknown>, seed: number, std = 0.2): void {
   const rng = new Rng(seed);

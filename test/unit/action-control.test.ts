@@ -20,14 +20,9 @@ import {
   branchActions,
   gameBranches,
 } from "../../src/lib/play/index.js";
-import { perturbWeights, tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
+import { perturbWeights, tinyDiTConfig, gameFrameVAEConfig } from "../helpers/tiny-models.js";
 
-// 256x256 frames (the game's) -> 16x16x4 latents with a one-conv encoder and decoder.
-const VAE_TINY = tinyVAEConfig({
-  imageSize: 256,
-  encoder: { stem: 16, channels: [4], blocks: [0] },
-  decoder: { channels: [4], blocks: [0], head: 16 },
-});
+const VAE_TINY = gameFrameVAEConfig();
 const PATHWAY = { actionEmbedder: "mlp", actionToTokens: true, nullAction: true, contextLatentInput: true } as const;
 const DIT_TINY = tinyDiTConfig({ latentHeight: 16, latentWidth: 16, latentChannels: 4, patchSize: 4, ...PATHWAY });
 const SCHEDULE = { kind: "cosine" as const, T: 500 };

@@ -13,16 +13,11 @@ import { Rng } from "../../src/lib/core/index.js";
 import { MemoryCheckpointStore, prefixNames, saveCheckpoint } from "../../src/lib/storage/index.js";
 import { DEFAULT_DIT_TRAIN, modelExport } from "../../src/lib/train/index.js";
 import { writeModelDir } from "../../src/lib/train/node.js";
-import { tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
+import { tinyDiTConfig, gameFrameVAEConfig } from "../helpers/tiny-models.js";
 
 const run = promisify(execFile);
 
-// 256x256 frames (the dataset's) -> 16x16x4 latents with a one-conv encoder and decoder.
-const VAE_TINY = tinyVAEConfig({
-  imageSize: 256,
-  encoder: { stem: 16, channels: [4], blocks: [0] },
-  decoder: { channels: [4], blocks: [0], head: 16 },
-});
+const VAE_TINY = gameFrameVAEConfig();
 
 const DIT_TINY = tinyDiTConfig({ latentHeight: 16, latentWidth: 16, latentChannels: 4, patchSize: 4 });
 

@@ -5,13 +5,9 @@ import { FRAME_SIZE, psnr, rgbaToTensor } from "../../src/lib/core/index.js";
 import { createAgent, createGame } from "../../src/lib/game/index.js";
 import { createDiT, createVAE, type DiT, type LoadedModel, type VAE } from "../../src/lib/models/index.js";
 import { evaluateStandingStill, standingStillStates, worldModelOf } from "../../src/lib/play/index.js";
-import { perturbWeights, tinyDiTConfig, tinyVAEConfig } from "../helpers/tiny-models.js";
+import { perturbWeights, tinyDiTConfig, gameFrameVAEConfig } from "../helpers/tiny-models.js";
 
-const VAE_TINY = tinyVAEConfig({
-  imageSize: 256,
-  encoder: { stem: 16, channels: [4], blocks: [0] },
-  decoder: { channels: [4], blocks: [0], head: 16 },
-});
+const VAE_TINY = gameFrameVAEConfig();
 const DIT_TINY = tinyDiTConfig({ latentHeight: 16, latentWidth: 16, latentChannels: 4, patchSize: 4 });
 const SCHEDULE = { kind: "cosine" as const, T: 500 };
 

@@ -69,7 +69,8 @@ export function branchActions(base: Readonly<Action>, factor: BranchFactor): [Ac
   return [a, b];
 }
 
-function image(data: Uint8ClampedArray): RgbaImage {
+/** A copy of the game's RGBA frame buffer as an image (the buffer is drawn over by the next step). */
+export function snapshotFrame(data: Uint8ClampedArray): RgbaImage {
   return { data: data.slice(), width: FRAME_SIZE, height: FRAME_SIZE };
 }
 
@@ -87,7 +88,7 @@ export function gameBranches(options: BranchOptions): BranchState[] {
     const game = createGame({ seed: episode.seed });
     const agent = createAgent(episode.agent, episode.seed);
     game.render(rgba);
-    const frames: RgbaImage[] = [image(rgba)];
+    const frames: RgbaImage[] = [snapshotFrame(rgba)];
     const held: Action[] = [];
     const last = first + spacing * (perEpisode - 1);
     for (let t = 0; t <= last; t++) {
@@ -98,10 +99,10 @@ export function gameBranches(options: BranchOptions): BranchState[] {
           const [a, b] = branchActions(action, factor);
           game.setState(snapshot);
           game.step(a, scratch);
-          const realA = image(scratch);
+          const realA = snapshotFrame(scratch);
           game.setState(snapshot);
           game.step(b, scratch);
-          return { factor, a, b, realA, realB: image(scratch) };
+          return { factor, a, b, realA, realB: snapshotFrame(scratch) };
         });
         game.setState(snapshot);
         states.push({
@@ -114,7 +115,7 @@ export function gameBranches(options: BranchOptions): BranchState[] {
         });
       }
       game.step(action, rgba);
-      frames.push(image(rgba));
+      frames.push(snapshotFrame(rgba));
       held.push(action);
       // Only the last K+1 frames are ever needed.
       if (frames.length > K + 1) frames.shift();

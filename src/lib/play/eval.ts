@@ -506,17 +506,23 @@ export function collapseVerdict(
   return { collapsed: reasons.length > 0, reasons, flatRatio: FLAT_RATIO, blowUpRatio: BLOW_UP_RATIO };
 }
 
+/** Held-out episodes of the built-in game that can be replayed: their level seed and agent are known. */
+function heldoutGameEpisodes(reader: DatasetReader): { seed: number; agent: string; frameCount: number }[] {
+  return reader
+    .episodes("heldout")
+    .filter((e) => e.source === "game" && e.agent !== undefined && e.seed !== undefined)
+    .map((e) => ({ seed: e.seed!, agent: e.agent!, frameCount: e.frameCount }));
+}
+
 /** Held-out game episodes branched for action control: `states` states spread over them. */
 export function heldoutBranches(reader: DatasetReader, contextFrames: number, states: number) {
-  const games = reader
-    .episodes("heldout")
-    .filter((e) => e.source === "game" && e.agent !== undefined && e.seed !== undefined);
+  const games = heldoutGameEpisodes(reader);
   if (games.length === 0 || states === 0) return [];
   const perEpisode = Math.max(1, Math.ceil(states / games.length));
   const frames = Math.min(...games.map((e) => e.frameCount));
   const spacing = Math.max(1, Math.floor((frames - 24) / perEpisode));
   const branches = gameBranches({
-    episodes: games.map((e) => ({ seed: e.seed!, agent: e.agent! })),
+    episodes: games,
     statesPerEpisode: perEpisode,
     contextFrames,
     spacing,
@@ -565,13 +571,10 @@ async function evaluateHeldoutStandingStill(
   options: EvalOptions,
 ): Promise<StandingStillReport | null> {
   const frames = options.stillFrames ?? 60;
-  const games = reader
-    .episodes("heldout")
-    .filter((e) => e.source === "game" && e.agent !== undefined && e.seed !== undefined)
-    .slice(0, STILL_STATES);
+  const games = heldoutGameEpisodes(reader).slice(0, STILL_STATES);
   if (frames === 0 || games.length === 0) return null;
   const states = standingStillStates({
-    episodes: games.map((e) => ({ seed: e.seed!, agent: e.agent! })),
+    episodes: games,
     contextFrames: Math.max(1, model.dit.config.contextFrames),
     frames,
   });

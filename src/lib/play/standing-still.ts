@@ -22,6 +22,7 @@ import {
 } from "../core/index.js";
 import { createAgent, createGame } from "../game/index.js";
 import type { LoadedModel } from "../models/index.js";
+import { snapshotFrame } from "./branches.js";
 import { worldModelOf, type WorldModelSettings } from "./world-model.js";
 
 export interface StillState {
@@ -60,10 +61,6 @@ export interface StandingStillReport {
   seconds: number;
 }
 
-function image(data: Uint8ClampedArray): RgbaImage {
-  return { data: data.slice(), width: FRAME_SIZE, height: FRAME_SIZE };
-}
-
 /** Replays each episode to `firstFrame`, then holds no action for `frames` frames. Pure game logic. */
 export function standingStillStates(options: StillStateOptions): StillState[] {
   const K = Math.max(1, options.contextFrames);
@@ -73,20 +70,23 @@ export function standingStillStates(options: StillStateOptions): StillState[] {
     const game = createGame({ seed });
     const agent = createAgent(name, seed);
     game.render(rgba);
-    const frames: RgbaImage[] = [image(rgba)];
+    const frames: RgbaImage[] = [snapshotFrame(rgba)];
     const held: Action[] = [];
     for (let t = 0; t < letGo; t++) {
       const action = agent.act(game);
       game.step(action, rgba);
-      frames.push(image(rgba));
+      frames.push(snapshotFrame(rgba));
       held.push(action);
+      // Only the last K+1 frames and K actions are kept.
+      if (frames.length > K + 1) frames.shift();
+      if (held.length > K) held.shift();
     }
     const real: RgbaImage[] = [];
     for (let n = 0; n < options.frames; n++) {
       game.step(cloneAction(NO_ACTION), rgba);
-      real.push(image(rgba));
+      real.push(snapshotFrame(rgba));
     }
-    return { levelSeed: seed, agent: name, frame: letGo, context: frames.slice(-(K + 1)), held: held.slice(-K), real };
+    return { levelSeed: seed, agent: name, frame: letGo, context: frames, held, real };
   });
 }
 
